@@ -1,0 +1,36 @@
+# Thin wrapper around CMake. `make demo`, `make test`, `make bench`, `make fuzz`.
+BUILD    ?= build
+SANITIZE ?= 0
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+PY       ?= /usr/bin/python3
+CMAKE_FLAGS = -DTW_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF)
+
+.PHONY: all deps build demo test bench fuzz clean
+
+all: build
+
+deps:
+	@bash .ci/deps
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@$(PY) tests/demo.py --sensor $(BUILD)/tokenwatch --logdir $(BUILD)/demo-logs
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@$(PY) tests/bench/run_bench.py --sensor $(BUILD)/tokenwatch --rawloop $(BUILD)/rawloop \
+		--workdir $(BUILD)/bench
+
+fuzz:
+	@TW_WITH_FUZZ=1 bash .ci/deps
+	@CC=clang cmake -S . -B build-fuzz -DTW_FUZZ=ON -DTW_SANITIZE=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@$(PY) tests/fuzz/run_fuzz.py --build build-fuzz --seconds $${FUZZ_SECONDS:-60}
+
+clean:
+	rm -rf build build-asan build-fuzz
