@@ -1,0 +1,83 @@
+/* decode.h — link, network and transport decoding of one captured packet.
+ *
+ * Pipeline: capture ─► [decode] ─► flow. Pure byte parsing over libpcap's buffer: no state,
+ * no allocation, no I/O. Every span/pointer in struct packet points into `data` and is valid
+ * only during the pipeline call that owns the packet (DESIGN "Ownership" 1).
+ *
+ * Files: decode_link.c (Ethernet, 802.1Q/QinQ, Linux SLL/SLL2, raw IP, BSD null/loop),
+ *        decode_ip.c (IPv4 RFC 791, IPv6 RFC 8200 with extension headers skipped),
+ *        decode_tcp.c (TCP RFC 9293 header and options length).
+ */
+#ifndef TW_DECODE_H
+#define TW_DECODE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* libpcap DLT_/LINKTYPE_ values we accept (numbers as in pcap/dlt.h). */
+#define DECODE_LINK_NULL 0        /* BSD loopback: 4-byte host-order family */
+#define DECODE_LINK_ETHERNET 1
+#define DECODE_LINK_RAW 101       /* LINKTYPE_RAW: raw IPv4/IPv6 */
+#define DECODE_LINK_RAW_DLT 12    /* DLT_RAW on some platforms */
+#define DECODE_LINK_RAW_DLT14 14  /* DLT_RAW on OpenBSD */
+#define DECODE_LINK_LOOP 108      /* OpenBSD loopback: 4-byte network-order family */
+#define DECODE_LINK_SLL 113       /* Linux cooked v1 */
+#define DECODE_LINK_SLL2 276      /* Linux cooked v2 */
+#define DECODE_LINK_IPV4 228
+#define DECODE_LINK_IPV6 229
+
+#define DECODE_MAX_VLAN 3
+
+enum decode_status {
+    DECODE_OK = 0,      /* a TCP segment over IPv4/IPv6: every field below is filled */
+    DECODE_SKIP = 1,    /* well-formed but not for us (ARP, UDP, ICMP, a non-first fragment...) */
+    DECODE_INVALID = 2, /* broken: `reason` says why (static string, fit for EVE/stats) */
+};
+
+/* TCP flag bits as on the wire. */
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+
+struct packet {
+    /* input, set by the caller */
+    const uint8_t *data;
+    uint32_t caplen;     /* bytes present in data */
+    uint32_t wirelen;    /* original length on the wire */
+    int linktype;        /* DECODE_LINK_* */
+
+    /* output */
+    uint16_t vlan[DECODE_MAX_VLAN]; /* VLAN ids, outermost first */
+    uint8_t vlan_count;
+    uint8_t ip_version;  /* 4 or 6 */
+    uint8_t ip_proto;    /* final upper-layer protocol (6 for TCP) */
+    uint8_t src[16], dst[16]; /* addresses; IPv4 uses the first 4 bytes, rest zero */
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint16_t window;
+    uint8_t tcp_flags;   /* TCP_* bits */
+    const uint8_t *payload; /* TCP payload, clipped to what was captured and to the IP length */
+    uint32_t payload_len;
+    uint8_t truncated;   /* payload shorter than the IP header says (snaplen) */
+    const char *reason;  /* for DECODE_INVALID / DECODE_SKIP: why, static string */
+};
+
+/* Decodes pkt->data according to pkt->linktype down to TCP. Never reads past caplen.
+ * Fills the output fields; returns enum decode_status. */
+int decode_packet(struct packet *pkt);
+
+/* Layer entry points, used by decode_packet() and by tests/fuzz targets. Each returns
+ * enum decode_status and fills the fields of its layer and those below it. */
+int decode_ethernet(struct packet *pkt, const uint8_t *p, size_t len);
+int decode_ip(struct packet *pkt, const uint8_t *p, size_t len); /* by version nibble */
+int decode_ipv4(struct packet *pkt, const uint8_t *p, size_t len);
+int decode_ipv6(struct packet *pkt, const uint8_t *p, size_t len);
+int decode_tcp(struct packet *pkt, const uint8_t *p, size_t len);
+
+/* True when the linktype is one decode_packet() understands. */
+int decode_linktype_supported(int linktype);
+
+#endif

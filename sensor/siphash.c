@@ -1,0 +1,152 @@
+/* siphash.c — SipHash-2-4 with 64-bit output (Aumasson & Bernstein, "SipHash: a fast
+ * short-input PRF", INDOCRYPT 2012), and a helper that draws a random key from the OS.
+ *
+ * Pipeline: not a stage of its own; the flow table, the fragment table and the verification
+ * cache hash their keys with it so that traffic cannot choose which bucket it lands in (DESIGN
+ * "Ownership" 6). Owns nothing; no state between calls.
+ *
+ * Words are read little-endian whatever the host byte order, as the paper specifies, so a key
+ * and message give the same value on every machine.
+ */
+#include "siphash.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
+
+static inline uint64_t rotl(uint64_t x, unsigned b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    return (uint64_t)p[0] | ((uint64_t)p[1] << 8) | ((uint64_t)p[2] << 16) |
+           ((uint64_t)p[3] << 24) | ((uint64_t)p[4] << 32) | ((uint64_t)p[5] << 40) |
+           ((uint64_t)p[6] << 48) | ((uint64_t)p[7] << 56);
+}
+
+/* One SipRound (paper §2, Fig. 2.1). */
+static inline void sipround(uint64_t v[4])
+{
+    v[0] += v[1];
+    v[1] = rotl(v[1], 13);
+    v[1] ^= v[0];
+    v[0] = rotl(v[0], 32);
+    v[2] += v[3];
+    v[3] = rotl(v[3], 16);
+    v[3] ^= v[2];
+    v[0] += v[3];
+    v[3] = rotl(v[3], 21);
+    v[3] ^= v[0];
+    v[2] += v[1];
+    v[1] = rotl(v[1], 17);
+    v[1] ^= v[2];
+    v[2] = rotl(v[2], 32);
+}
+
+/* Pure function: reads key[0..15] and data[0..len-1], allocates nothing, cannot fail.
+ * data may be NULL when len is 0. */
+uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
+{
+    const uint8_t *in = data;
+    uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
+    /* The constants spell "somepseudorandomlygeneratedbytes" (paper §2, initialisation). */
+    uint64_t v[4] = {
+        k0 ^ 0x736f6d6570736575ULL,
+        k1 ^ 0x646f72616e646f6dULL,
+        k0 ^ 0x6c7967656e657261ULL,
+        k1 ^ 0x7465646279746573ULL,
+    };
+
+    size_t full = len - (len % 8);
+    for (size_t i = 0; i < full; i += 8) {
+        uint64_t m = load_le64(in + i);
+        v[3] ^= m;
+        sipround(v);
+        sipround(v);
+        v[0] ^= m;
+    }
+
+    /* The last word holds the 0..7 remaining bytes and, in its top byte, len mod 256; this is
+     * what makes messages that differ only in trailing zero bytes hash differently. */
+    uint64_t b = (uint64_t)(len & 0xff) << 56;
+    for (size_t i = 0; i < len % 8; i++)
+        b |= (uint64_t)in[full + i] << (8 * i);
+    v[3] ^= b;
+    sipround(v);
+    sipround(v);
+    v[0] ^= b;
+
+    v[2] ^= 0xff;
+    for (int i = 0; i < 4; i++)
+        sipround(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* Reads exactly n bytes from /dev/urandom; 0 on success. */
+static int read_urandom(uint8_t *buf, size_t n)
+{
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    return got == n ? 0 : -1;
+}
+
+/* Fills key with 16 bytes. Tries getrandom(2) (which blocks only at early boot, before the
+ * kernel pool is seeded), then /dev/urandom; if both fail (seccomp, a chroot without /dev) it
+ * mixes wall and monotonic time, pid and a stack address through SipHash itself. That fallback
+ * is guessable by a local user but not by a remote sender of traffic, which is the threat the
+ * keyed tables defend against. Never fails, allocates nothing. */
+void siphash_random_key(uint8_t key[16])
+{
+#if defined(__linux__)
+    size_t got = 0;
+    while (got < 16) {
+        ssize_t n = getrandom(key + got, 16 - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got == 16)
+        return;
+#endif
+    if (read_urandom(key, 16) == 0)
+        return;
+
+    struct timespec rt = {0}, mt = {0};
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mt);
+    uint64_t seed[4] = {(uint64_t)rt.tv_sec, (uint64_t)rt.tv_nsec,
+                        (uint64_t)mt.tv_nsec ^ ((uint64_t)mt.tv_sec << 32),
+                        (uint64_t)getpid() ^ ((uint64_t)(uintptr_t)&rt << 16)};
+    uint8_t fixed[16];
+    for (int i = 0; i < 16; i++)
+        fixed[i] = (uint8_t)(0x5a ^ i);
+    uint64_t h0 = siphash24(fixed, seed, sizeof(seed));
+    seed[0] ^= h0;
+    uint64_t h1 = siphash24(fixed, seed, sizeof(seed));
+    for (int i = 0; i < 8; i++) {
+        key[i] = (uint8_t)(h0 >> (8 * i));
+        key[8 + i] = (uint8_t)(h1 >> (8 * i));
+    }
+}
