@@ -1,0 +1,75 @@
+/* stream.h — TCP reassembly, one direction at a time (RFC 9293 §3.4 sequence numbers).
+ *
+ * Pipeline: flow ─► [stream] ─► applayer. Delivers each direction's bytes in order, exactly
+ * once, to a callback. Owns copies of out-of-order segments only (the one place packet bytes are
+ * copied); in-order data is delivered straight from the packet without a copy.
+ *
+ *   next_seq                                        ooo list (sorted by seq, non-overlapping)
+ *      |<-- delivered -->|                           [seg]   [seg]      [seg]
+ *   ---+-----------------+---------- hole --------+-------+------...
+ *
+ * Retransmissions and overlaps: the first copy wins. Where a later copy differs from bytes still
+ * held (out-of-order segments), `overlap_diff` is counted. A segment before next_seq is trimmed.
+ * Mid-stream pickup: a direction with no SYN seen starts at its first data segment. Sequence
+ * numbers wrap (all comparisons are modulo 2^32).
+ * Gaps (bytes the capture never saw) are skipped, counted and reported to the callback, when the
+ * out-of-order bytes of one direction exceed the per-direction limit, when the memcap is hit, or
+ * when the direction ends (FIN/RST/flow end: stream_flush).
+ */
+#ifndef TW_STREAM_H
+#define TW_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+struct stream_seg;
+
+struct stream_dir {
+    uint32_t next_seq;        /* next byte expected */
+    uint8_t started;          /* next_seq is known (SYN seen or first data taken) */
+    uint8_t syn_seen, fin_seen, rst_seen;
+    uint32_t fin_seq;         /* sequence number of the FIN, when fin_seen */
+    struct stream_seg *ooo;   /* out-of-order segments, sorted, non-overlapping */
+    size_t ooo_bytes;
+    uint64_t delivered;       /* bytes delivered so far */
+};
+
+struct stream_stats {
+    uint64_t gaps;            /* stats.tcp.reassembly_gap */
+    uint64_t gap_bytes;
+    uint64_t memcap_drops;    /* stats.tcp.segment_memcap_drop */
+    uint64_t overlaps;        /* retransmitted/overlapping bytes seen again */
+    uint64_t overlap_diff;    /* overlaps whose content differed (anomaly) */
+    uint64_t ooo_segments;    /* segments buffered out of order */
+};
+
+/* Shared by every stream of one worker: the memcap and the counters. */
+struct stream_ctx {
+    size_t memcap;            /* bytes all out-of-order segments may take */
+    size_t used;
+    size_t dir_limit;         /* out-of-order bytes one direction may hold before a gap is forced */
+    struct stream_stats stats;
+};
+
+/* Receives in-order data. data == NULL means a gap of `len` bytes was skipped here. */
+typedef void (*stream_deliver_fn)(void *user, const uint8_t *data, size_t len);
+
+void stream_ctx_init(struct stream_ctx *ctx, size_t memcap, size_t dir_limit);
+void stream_dir_init(struct stream_dir *d);
+
+/* Feeds one TCP segment of this direction (pkt->seq, tcp_flags, payload). Delivers whatever
+ * becomes in-order, through cb(user, ...), before returning. Returns 1 when this segment ended
+ * the direction (FIN reached in order, or RST), else 0. */
+int stream_segment(struct stream_ctx *ctx, struct stream_dir *d, const struct packet *pkt,
+                   stream_deliver_fn cb, void *user);
+
+/* Ends the direction: delivers held segments across any holes (reporting each gap), then frees
+ * them. Used at FIN/RST when data is still held and when the flow is torn down. */
+void stream_flush(struct stream_ctx *ctx, struct stream_dir *d, stream_deliver_fn cb, void *user);
+
+/* Frees held segments without delivering them. */
+void stream_dir_reset(struct stream_ctx *ctx, struct stream_dir *d);
+
+#endif
