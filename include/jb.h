@@ -1,0 +1,43 @@
+/* jb.h — append-only JSON builder for EVE records (Suricata's JsonBuilder idea: an efficient
+ * serializer rather than a flexible one). Writes straight into one growing buffer; commas are
+ * tracked per nesting level; every string is escaped so the output is valid JSON and valid
+ * UTF-8 whatever the input bytes (invalid UTF-8 bytes become \u00XX escapes).
+ * Owns its buffer: jb_release() frees it. Allocation failure sets `err`; further calls do nothing.
+ */
+#ifndef TW_JB_H
+#define TW_JB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JB_MAX_DEPTH 16
+
+struct jb {
+    char *buf;
+    size_t len, cap;
+    int depth;
+    uint8_t first[JB_MAX_DEPTH]; /* per level: bit 0 nothing written yet, bit 7 array */
+    int err;
+};
+
+void jb_init(struct jb *j, size_t cap);
+void jb_reset(struct jb *j);   /* empties the buffer, keeps its memory */
+void jb_release(struct jb *j);
+
+/* key is NULL for elements of an array or for the top-level object. */
+void jb_open_object(struct jb *j, const char *key);
+void jb_open_array(struct jb *j, const char *key);
+void jb_close(struct jb *j);   /* closes the innermost object or array */
+
+void jb_str(struct jb *j, const char *key, const char *s);
+void jb_strn(struct jb *j, const char *key, const void *s, size_t n);
+void jb_int(struct jb *j, const char *key, int64_t v);
+void jb_uint(struct jb *j, const char *key, uint64_t v);
+void jb_bool(struct jb *j, const char *key, int v);
+/* Appends pre-rendered JSON (trusted, our own output) as a value. */
+void jb_raw(struct jb *j, const char *key, const char *json, size_t n);
+
+/* Escapes s[0..n) as a JSON string body (without quotes) onto the buffer. */
+void jb_escape(struct jb *j, const void *s, size_t n);
+
+#endif

@@ -1,0 +1,243 @@
+/* jb.c — the EVE JSON builder (see jb.h). Pipeline: verdict ─► [eve: jb] ─► outputs.
+ * RFC 8259 §7 (string escaping), RFC 3629 §4 (UTF-8 validity: no overlongs, no surrogates,
+ * nothing above U+10FFFF).
+ */
+#include "jb.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jb_init(struct jb *j, size_t cap)
+{
+    j->buf = NULL;
+    j->len = j->cap = 0;
+    j->depth = 0;
+    j->err = 0;
+    if (cap) {
+        j->buf = malloc(cap);
+        if (j->buf)
+            j->cap = cap;
+        else
+            j->err = 1;
+    }
+}
+
+void jb_reset(struct jb *j)
+{
+    j->len = 0;
+    j->depth = 0;
+    j->err = 0;
+}
+
+void jb_release(struct jb *j)
+{
+    free(j->buf);
+    j->buf = NULL;
+    j->len = j->cap = 0;
+    j->depth = 0;
+}
+
+static int grow(struct jb *j, size_t more)
+{
+    if (j->err)
+        return 0;
+    if (j->cap - j->len >= more)
+        return 1;
+    size_t cap = j->cap ? j->cap : 256;
+    while (cap - j->len < more)
+        cap *= 2;
+    char *b = realloc(j->buf, cap);
+    if (!b) {
+        j->err = 1;
+        return 0;
+    }
+    j->buf = b;
+    j->cap = cap;
+    return 1;
+}
+
+static inline void put(struct jb *j, const char *s, size_t n)
+{
+    if (!grow(j, n))
+        return;
+    memcpy(j->buf + j->len, s, n);
+    j->len += n;
+}
+
+static inline void putc1(struct jb *j, char c)
+{
+    if (!grow(j, 1))
+        return;
+    j->buf[j->len++] = c;
+}
+
+/* Length of a valid UTF-8 sequence starting at s (n bytes left), or 0 when invalid. */
+static size_t utf8_len(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    size_t len;
+    uint32_t min, cp;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xE0) == 0xC0) {
+        len = 2, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+void jb_escape(struct jb *j, const void *sv, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *s = sv;
+    size_t i = 0;
+    /* Worst case every byte becomes \u00XX. */
+    if (!grow(j, n * 6))
+        return;
+    char *o = j->buf + j->len;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t l = utf8_len(s + i, n - i);
+            if (l) {
+                memcpy(o, s + i, l);
+                o += l;
+                i += l;
+                continue;
+            }
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+        i++;
+    }
+    j->len = (size_t)(o - j->buf);
+}
+
+static void key_prefix(struct jb *j, const char *key)
+{
+    if (j->depth > 0) {
+        if (!(j->first[j->depth - 1] & 1))
+            putc1(j, ',');
+        j->first[j->depth - 1] &= 0x80;
+    }
+    if (key) {
+        putc1(j, '"');
+        jb_escape(j, key, strlen(key));
+        put(j, "\":", 2);
+    }
+}
+
+static void open_level(struct jb *j, const char *key, char c)
+{
+    key_prefix(j, key);
+    putc1(j, c);
+    if (j->depth >= JB_MAX_DEPTH) {
+        j->err = 1;
+        return;
+    }
+    /* bit 0: nothing written yet at this level; bit 7: the level is an array */
+    j->first[j->depth++] = (uint8_t)(1 | (c == '[' ? 0x80 : 0));
+}
+
+void jb_open_object(struct jb *j, const char *key)
+{
+    open_level(j, key, '{');
+}
+
+void jb_open_array(struct jb *j, const char *key)
+{
+    open_level(j, key, '[');
+}
+
+void jb_close(struct jb *j)
+{
+    if (j->depth <= 0) {
+        j->err = 1;
+        return;
+    }
+    j->depth--;
+    putc1(j, (j->first[j->depth] & 0x80) ? ']' : '}');
+}
+
+void jb_strn(struct jb *j, const char *key, const void *s, size_t n)
+{
+    key_prefix(j, key);
+    putc1(j, '"');
+    jb_escape(j, s, n);
+    putc1(j, '"');
+}
+
+void jb_str(struct jb *j, const char *key, const char *s)
+{
+    jb_strn(j, key, s, strlen(s));
+}
+
+void jb_int(struct jb *j, const char *key, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    key_prefix(j, key);
+    put(j, tmp, (size_t)n);
+}
+
+void jb_uint(struct jb *j, const char *key, uint64_t v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    key_prefix(j, key);
+    put(j, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void jb_bool(struct jb *j, const char *key, int v)
+{
+    key_prefix(j, key);
+    if (v)
+        put(j, "true", 4);
+    else
+        put(j, "false", 5);
+}
+
+void jb_raw(struct jb *j, const char *key, const char *json, size_t n)
+{
+    key_prefix(j, key);
+    put(j, json, n);
+}

@@ -1,0 +1,177 @@
+/* test_jb.c — the EVE JSON builder: structure and escaping, checked by parsing the output back
+ * with jansson (a real JSON parser that also rejects invalid UTF-8). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "jb.h"
+
+static json_t *parse(const struct jb *j)
+{
+    json_error_t e;
+    json_t *v = json_loadb(j->buf, j->len, JSON_ALLOW_NUL, &e);
+    if (!v)
+        fail_msg("not JSON (%s): %.*s", e.text, (int)j->len, j->buf);
+    return v;
+}
+
+static void test_structure(void **state)
+{
+    (void)state;
+    struct jb j;
+    jb_init(&j, 8);
+    jb_open_object(&j, NULL);
+    jb_str(&j, "a", "x");
+    jb_int(&j, "neg", -42);
+    jb_uint(&j, "big", (uint64_t)INT64_MAX);
+    jb_uint(&j, "zero", 0);
+    jb_bool(&j, "t", 1);
+    jb_bool(&j, "f", 0);
+    jb_open_array(&j, "list");
+    jb_uint(&j, NULL, 1);
+    jb_open_object(&j, NULL);
+    jb_close(&j);
+    jb_open_array(&j, NULL);
+    jb_close(&j);
+    jb_str(&j, NULL, "s");
+    jb_close(&j);
+    jb_open_object(&j, "o");
+    jb_raw(&j, "r", "[1,2]", 5);
+    jb_close(&j);
+    jb_close(&j);
+    assert_int_equal(j.err, 0);
+    assert_int_equal(j.depth, 0);
+    json_t *v = parse(&j);
+    assert_string_equal(json_string_value(json_object_get(v, "a")), "x");
+    assert_int_equal(json_integer_value(json_object_get(v, "neg")), -42);
+    assert_true(json_is_true(json_object_get(v, "t")));
+    assert_true(json_is_false(json_object_get(v, "f")));
+    json_t *l = json_object_get(v, "list");
+    assert_int_equal(json_array_size(l), 4);
+    assert_true(json_is_object(json_array_get(l, 1)));
+    assert_true(json_is_array(json_array_get(l, 2)));
+    assert_int_equal(json_array_size(json_object_get(json_object_get(v, "o"), "r")), 2);
+    assert_int_equal(json_integer_value(json_object_get(v, "big")), INT64_MAX);
+    assert_int_equal(json_integer_value(json_object_get(v, "zero")), 0);
+    json_decref(v);
+    jb_reset(&j);
+    jb_open_object(&j, NULL);
+    jb_close(&j);
+    assert_int_equal(j.len, 2);
+    jb_release(&j);
+}
+
+/* Every single byte value, and every pair, round-trips to valid JSON; ASCII and valid UTF-8
+ * come back unchanged. */
+static void test_escape_bytes(void **state)
+{
+    (void)state;
+    struct jb j;
+    jb_init(&j, 0);
+    for (int a = 0; a < 256; a++) {
+        for (int b = 0; b < 256; b++) {
+            uint8_t s[2] = {(uint8_t)a, (uint8_t)b};
+            jb_reset(&j);
+            jb_open_array(&j, NULL);
+            jb_strn(&j, NULL, s, 2);
+            jb_close(&j);
+            json_error_t e;
+            json_t *v = json_loadb(j.buf, j.len, JSON_ALLOW_NUL, &e);
+            if (!v)
+                fail_msg("bytes %02x %02x: %s: %.*s", a, b, e.text, (int)j.len, j.buf);
+            const char *out = json_string_value(json_array_get(v, 0));
+            size_t outlen = json_string_length(json_array_get(v, 0));
+            if (a < 0x80 && b < 0x80 && a && b) {
+                assert_int_equal(outlen, 2);
+                assert_memory_equal(out, s, 2);
+            }
+            json_decref(v);
+        }
+    }
+    jb_release(&j);
+}
+
+static void test_escape_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int kept; /* valid UTF-8: must come back byte for byte */
+    } cases[] = {
+        {"plain", 1},
+        {"quote \" backslash \\ slash /", 1},
+        {"tab\tnl\ncr\rbs\bff\f", 1},
+        {"\xc3\xa9t\xc3\xa9", 1},               /* été */
+        {"\xe2\x82\xac", 1},                    /* € */
+        {"\xf0\x9f\x94\x91", 1},                /* 🔑 */
+        {"\xc0\xaf", 0},                        /* overlong '/' */
+        {"\xed\xa0\x80", 0},                    /* surrogate */
+        {"\xf4\x90\x80\x80", 0},                /* above U+10FFFF */
+        {"\xe2\x82", 0},                        /* truncated */
+        {"\x80\xbf", 0},                        /* lone continuations */
+        {"\xff\xfe", 0},
+    };
+    struct jb j;
+    jb_init(&j, 16);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        jb_reset(&j);
+        jb_open_object(&j, NULL);
+        jb_str(&j, "k\"ey", cases[i].in);
+        jb_close(&j);
+        json_t *v = parse(&j);
+        const char *out = json_string_value(json_object_get(v, "k\"ey"));
+        assert_non_null(out);
+        if (cases[i].kept)
+            assert_string_equal(out, cases[i].in);
+        json_decref(v);
+    }
+    /* Embedded NUL is escaped, not a terminator. */
+    jb_reset(&j);
+    jb_open_array(&j, NULL);
+    jb_strn(&j, NULL, "a\0b", 3);
+    jb_close(&j);
+    assert_non_null(memmem(j.buf, j.len, "a\\u0000b", 8));
+    jb_release(&j);
+}
+
+/* Random byte strings of random lengths: always valid JSON. */
+static void test_escape_random(void **state)
+{
+    (void)state;
+    struct jb j;
+    jb_init(&j, 0);
+    uint32_t x = 12345;
+    uint8_t buf[512];
+    for (int round = 0; round < 5000; round++) {
+        size_t n = 0;
+        x = x * 1103515245u + 12345u;
+        n = (x >> 8) % sizeof(buf);
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            buf[i] = (uint8_t)(x >> 16);
+        }
+        jb_reset(&j);
+        jb_open_object(&j, NULL);
+        jb_strn(&j, "v", buf, n);
+        jb_close(&j);
+        json_t *v = parse(&j);
+        json_decref(v);
+    }
+    jb_release(&j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_structure),
+        cmocka_unit_test(test_escape_bytes),
+        cmocka_unit_test(test_escape_utf8),
+        cmocka_unit_test(test_escape_random),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
