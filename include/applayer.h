@@ -1,0 +1,23 @@
+/* applayer.h — the HTTP/1.x application layer of one flow, between reassembly and EVE.
+ *
+ * Pipeline: stream ─► [applayer] ─► token scan ─► verdict ─► eve. Owns each flow's two stream
+ * directions, the unconsumed head bytes of each side, and the queue of requests waiting for their
+ * response (so an alert can carry http.status). A transaction's records are written when its
+ * response head arrives, or when the flow ends.
+ */
+#ifndef TW_APPLAYER_H
+#define TW_APPLAYER_H
+
+#include "flow.h"
+#include "sensor.h"
+
+/* Feeds a decoded TCP packet of flow f, sent by `side`, through reassembly and HTTP. */
+void applayer_packet(struct sensor *s, struct flow *f, int side, const struct packet *pkt);
+
+/* The flow is going away: flush reassembly, write pending transactions, free the app state. */
+void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason);
+
+/* Releases the recycled transaction pool. */
+void applayer_free_pool(struct sensor *s);
+
+#endif

@@ -1,0 +1,44 @@
+/* eve.h — Suricata-style EVE records (SPEC §3): alert, token, http, stats.
+ *
+ * Pipeline: verdict ─► [eve] ─► outputs. Builds each record once in the sensor's JSON builder
+ * and hands it to every output whose `types` include it. Raw token text is added only for outputs
+ * with `raw-tokens: yes`.
+ */
+#ifndef TW_EVE_H
+#define TW_EVE_H
+
+#include <stdint.h>
+
+#include "flow.h"
+#include "policy.h"
+#include "sensor.h"
+#include "token.h"
+
+/* The http object of one transaction; strings NUL-terminated or NULL; status 0 = not seen. */
+struct eve_http {
+    const char *hostname, *url, *method, *protocol, *user_agent, *content_type;
+    int status;
+    uint64_t length;
+    int has_length;
+};
+
+/* One token occurrence: writes `token` (per token-events) and, with findings, `alert`. */
+void eve_write_token(struct sensor *s, const struct flow *f, uint64_t ts_us, uint64_t tx_id,
+                     const struct eve_http *http, const struct verdict *v, enum token_location loc,
+                     uint32_t findings, int first_in_flow);
+
+/* One HTTP transaction, for outputs with the http type. */
+void eve_write_http(struct sensor *s, const struct flow *f, uint64_t ts_us, uint64_t tx_id,
+                    const struct eve_http *http);
+
+/* The stats record at time ts_us. */
+void eve_write_stats(struct sensor *s, uint64_t ts_us);
+
+/* "2023-06-01T12:00:00.123456+0000" into buf (>= 32 bytes). */
+void eve_format_time(uint64_t ts_us, char *buf, size_t buflen);
+
+/* The token object alone (SPEC §3), for check-token; raw adds token.raw. */
+void eve_token_object(struct jb *j, const char *key, const struct verdict *v,
+                      const char *location, uint32_t findings, int raw);
+
+#endif

@@ -1,0 +1,90 @@
+/* policy.h — findings (SPEC §4) and the verdict on one token.
+ *
+ * Pipeline: token scan ─► [verdict: vcache ─► policy (jwt, keystore, verify)] ─► eve.
+ * A verdict has a time-independent part, computed once per distinct token and cached
+ * (parse, key lookup, issuer scope, signature), and a time-dependent part evaluated at each
+ * occurrence against the packet's timestamp, never the wall clock (policy_time_findings).
+ */
+#ifndef TW_POLICY_H
+#define TW_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jwt.h"
+#include "keystore.h"
+
+/* In SPEC §4 table order, which is also severity order: the first set bit is the most severe. */
+enum finding {
+    F_KEY_REVOKED = 0,
+    F_KEY_ISSUER_MISMATCH,
+    F_SIGNATURE_INVALID,
+    F_ALG_NONE,
+    F_ALG_MISMATCH,
+    F_EMBEDDED_KEY,
+    F_TENANT_MISMATCH,
+    F_KEY_EXPIRED,
+    F_KEY_UNKNOWN,
+    F_TOKEN_NOT_YET_VALID,
+    F_LIFETIME_EXCESSIVE,
+    F_ISSUER_UNTRUSTED,
+    F_TOKEN_EXPIRED,
+    F_MALFORMED,
+    F__COUNT
+};
+
+struct finding_info {
+    const char *code;
+    uint32_t sid;
+    int severity;
+    const char *signature;
+    const char *category;
+};
+
+extern const struct finding_info policy_findings[F__COUNT];
+
+enum sig_state { SIG_NOT_CHECKED = 0, SIG_VALID, SIG_INVALID, SIG_UNVERIFIABLE };
+const char *policy_sig_name(enum sig_state s);
+
+struct policy_cfg {
+    int64_t clock_skew;
+    int64_t max_lifetime;
+    uint32_t alg_mask;  /* bit i = the i-th of POLICY_ALG_NAMES (config.h) */
+};
+
+/* The cached, time-independent verdict on one distinct token text. Heap object, reference
+ * counted (the cache holds one reference, each pending transaction that prints it another);
+ * owns a copy of the token text and of every claim string. */
+struct verdict {
+    uint32_t refs;
+    uint32_t token_len;
+    uint64_t hash;               /* keyed hash of the token text (cache bucket) */
+    char sha256[65];
+    enum jwt_type type;
+    enum sig_state sig;
+    uint32_t findings;           /* time-independent findings, bit = 1u << enum finding */
+    struct jwt_claims c;         /* strings point into `strings` below */
+    const char *keyset;          /* keyset name (owned by the key store), or NULL */
+    const char *key_issuer;      /* into `strings`, or NULL */
+    uint8_t key_has_validity;
+    int64_t key_not_before, key_not_after;
+    char *strings;               /* one block holding the claim strings */
+    uint8_t token[];             /* the token text, token_len bytes */
+};
+
+/* Builds the verdict for token tok[0..len): parses, finds the key, checks issuer scope and the
+ * signature. Returns a new verdict with refs == 1, or NULL when out of memory. */
+struct verdict *policy_judge(const struct keystore *ks, const struct policy_cfg *cfg,
+                             const uint8_t *tok, size_t len);
+
+void verdict_ref(struct verdict *v);
+void verdict_unref(struct verdict *v);
+
+/* Findings that depend on the time `now` (packet time, Unix seconds): token_not_yet_valid,
+ * token_expired, key_expired. Returns a mask like verdict.findings. */
+uint32_t policy_time_findings(const struct verdict *v, const struct policy_cfg *cfg, int64_t now);
+
+/* Index of the most severe finding in mask (mask != 0). */
+enum finding policy_top_finding(uint32_t mask);
+
+#endif

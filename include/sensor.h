@@ -1,0 +1,84 @@
+/* sensor.h — one worker's whole state, passed down the pipeline (no globals).
+ *
+ * Owns the key store, the verification cache, the flow table (and through it every stream and
+ * HTTP state), the EVE outputs and the counters behind the `stats` record. sensor_new() builds
+ * it from a loaded configuration; sensor_free() tears it down, writing pending events first
+ * (sensor_finish).
+ */
+#ifndef TW_SENSOR_H
+#define TW_SENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "flow.h"
+#include "jb.h"
+#include "keystore.h"
+#include "output.h"
+#include "policy.h"
+#include "stream.h"
+#include "vcache.h"
+
+struct tx;
+
+struct sensor_stats {
+    uint64_t pkts, bytes, invalid, skipped;   /* decoder */
+    uint64_t capture_errors;                  /* files unreadable or damaged */
+    uint64_t kernel_packets, kernel_drops, kernel_ifdrops;
+    uint64_t http_tx;                         /* requests parsed */
+    uint64_t http_errors;                     /* unparseable heads skipped */
+    uint64_t http_head_overflow;              /* heads over http-max-head */
+    uint64_t tokens_seen, tokens_verified;
+    uint64_t alerts[F__COUNT];                /* by most severe finding */
+    uint64_t alerts_total;
+};
+
+struct sensor {
+    struct config *cfg;                /* borrowed */
+    struct keystore *ks;
+    struct policy_cfg pol;
+    struct vcache *vc;
+    struct flow_table *flows;          /* NULL after sensor_finish */
+    struct flow_stats final_flow_stats; /* the table's counters when it was torn down */
+    struct stream_ctx streams;
+    struct output *outputs;
+    size_t noutputs;
+    uint32_t out_types;                /* union of the outputs' types */
+    struct jb jb;                      /* record under construction */
+    struct tx *tx_free;                /* recycled transactions */
+    struct sensor_stats st;
+    uint64_t now_us;                   /* time of the packet being processed */
+    uint64_t start_us;                 /* first packet time */
+    int have_time;
+    /* capture context for EVE common fields */
+    const char *pcap_filename;         /* offline: current file's name, else NULL */
+    uint32_t pcap_index;
+    const char *in_iface;              /* live: interface name */
+    char **pcap_names;                 /* every file name seen, by index (owned) */
+    size_t npcap_names;
+};
+
+/* Builds the keystore from cfg's keysets and revoked keys, opens the outputs under logdir.
+ * Returns NULL with a one-line reason in err; exit_code tells 1 (runtime) or 2 (config). */
+struct sensor *sensor_new(struct config *cfg, const char *logdir, char *err, size_t errlen,
+                          int *exit_code);
+
+/* Processes one captured packet (ts in microseconds). */
+void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t *data,
+                   uint32_t caplen, uint32_t wirelen);
+
+/* Starts a new capture file (offline), for pcap_filename. The name is copied. */
+void sensor_set_pcap(struct sensor *s, const char *name);
+
+/* Ends processing: flushes every flow (pending transactions get their records), writes the
+ * final stats record, flushes outputs. */
+void sensor_finish(struct sensor *s);
+
+void sensor_free(struct sensor *s);
+
+/* The policy and keystore of a config, for check-token: 0, or -1 with err. */
+int sensor_build_keystore(const struct config *cfg, struct keystore **out, char *err, size_t errlen);
+void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol);
+
+#endif

@@ -1,0 +1,37 @@
+/* vcache.h — the verification cache: each distinct token is judged once.
+ *
+ * Pipeline: token scan ─► [vcache] ─► policy. A bounded hash table keyed by SipHash of the
+ * token bytes (a fast hash to find, a full compare to confirm), holding references to verdicts.
+ * When full, the least recently used entry is dropped (its verdict lives on while a pending
+ * transaction still holds a reference). Keyed hashing: an attacker cannot aim tokens at one
+ * bucket.
+ */
+#ifndef TW_VCACHE_H
+#define TW_VCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+struct vcache_stats {
+    uint64_t lookups, hits, inserts, evictions;
+};
+
+struct vcache;
+
+/* max_entries > 0; seed: 16-byte SipHash key (copied). NULL on no memory. */
+struct vcache *vcache_new(size_t max_entries, const uint8_t seed[16]);
+/* Drops the cache's reference to every verdict, then frees the table. */
+void vcache_free(struct vcache *vc);
+
+/* The verdict for tok, judging it on a miss. Returns a borrowed pointer valid until the next
+ * vcache call (take a reference with verdict_ref to keep it); *hit says whether it was cached.
+ * NULL only when out of memory. */
+struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
+                           const struct policy_cfg *cfg, const uint8_t *tok, size_t len,
+                           int *hit);
+
+const struct vcache_stats *vcache_stats(const struct vcache *vc);
+
+#endif

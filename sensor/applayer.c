@@ -1,0 +1,475 @@
+/* applayer.c — HTTP/1.x over reassembled TCP, transactions, and token verdicts (applayer.h).
+ *
+ * Pipeline: stream ─► [applayer: http1 ─► token ─► vcache] ─► eve.
+ * Owns per flow: both stream directions, each side's unconsumed head bytes (only an incomplete
+ * message head is ever copied; bodies are skipped by length in place), and the FIFO of requests
+ * waiting for their response. Each transaction (struct tx) owns an arena for the strings EVE
+ * prints and one reference per verdict; it is recycled through the sensor's free list, so the
+ * steady state allocates nothing per request.
+ * RFC 9112 §9.3 (persistent connections, pipelining: responses come in request order).
+ */
+#include "applayer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "eve.h"
+#include "http1.h"
+#include "token.h"
+
+#define TX_MAX_TOKENS 16
+#define TX_MAX_PENDING 64
+#define SEEN_MAX 32
+
+struct tx_token {
+    struct verdict *v;
+    enum token_location loc;
+};
+
+struct tx {
+    struct tx *next;
+    struct arena a;
+    uint64_t tx_id;
+    uint64_t ts_us;
+    struct eve_http http;
+    struct tx_token tokens[TX_MAX_TOKENS];
+    size_t ntokens;
+    const char *method;
+};
+
+enum half_state { H_HEAD = 0, H_BODY_LEN, H_BODY_CHUNKED, H_BODY_CLOSE, H_TUNNEL };
+
+struct http_half {
+    uint8_t *buf;          /* an incomplete message head carried to the next delivery */
+    size_t len, cap;
+    uint8_t state;         /* enum half_state */
+    uint64_t body_left;
+    struct http1_chunked ch;
+};
+
+struct app_flow {
+    struct stream_dir st[2];
+    struct http_half h[2];
+    struct tx *q_head, *q_tail; /* requests waiting for a response, oldest first */
+    uint32_t nq;
+    uint64_t next_tx_id;
+    uint64_t seen[SEEN_MAX];    /* hashes of tokens already reported in this flow */
+    uint8_t nseen, seen_next;
+    uint8_t ended[2];
+    uint8_t got_data;           /* the first payload byte decides the client if SYN did not */
+};
+
+struct deliver_ctx {
+    struct sensor *s;
+    struct flow *f;
+    struct app_flow *app;
+    int side;
+};
+
+/* ---- transactions ---- */
+
+static struct tx *tx_get(struct sensor *s)
+{
+    struct tx *t = s->tx_free;
+    if (t) {
+        s->tx_free = t->next;
+    } else {
+        t = malloc(sizeof(*t));
+        if (!t)
+            return NULL;
+        arena_init(&t->a, 2048, 64 * 1024);
+    }
+    struct arena a = t->a;
+    memset(t, 0, sizeof(*t));
+    t->a = a;
+    return t;
+}
+
+static void tx_put(struct sensor *s, struct tx *t)
+{
+    for (size_t i = 0; i < t->ntokens; i++)
+        verdict_unref(t->tokens[i].v);
+    t->ntokens = 0;
+    arena_reset(&t->a);
+    t->next = s->tx_free;
+    s->tx_free = t;
+}
+
+void applayer_free_pool(struct sensor *s)
+{
+    while (s->tx_free) {
+        struct tx *t = s->tx_free;
+        s->tx_free = t->next;
+        arena_release(&t->a);
+        free(t);
+    }
+}
+
+static const char *tx_str(struct tx *t, struct span sp)
+{
+    if (!sp.p)
+        return NULL;
+    return arena_strndup(&t->a, sp.p, sp.len);
+}
+
+static int seen_before(struct app_flow *app, uint64_t h)
+{
+    for (int i = 0; i < app->nseen; i++)
+        if (app->seen[i] == h)
+            return 1;
+    app->seen[app->seen_next] = h;
+    app->seen_next = (uint8_t)((app->seen_next + 1) % SEEN_MAX);
+    if (app->nseen < SEEN_MAX)
+        app->nseen++;
+    return 0;
+}
+
+/* Writes the transaction's records and recycles it. */
+static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, struct tx *t)
+{
+    int64_t now = (int64_t)(t->ts_us / 1000000);
+    for (size_t i = 0; i < t->ntokens; i++) {
+        struct verdict *v = t->tokens[i].v;
+        uint32_t findings = v->findings | policy_time_findings(v, &s->pol, now);
+        if (findings) {
+            s->st.alerts_total++;
+            for (int k = 0; k < F__COUNT; k++)
+                if (findings & (1u << k))
+                    s->st.alerts[k]++;
+        }
+        int first = !seen_before(app, v->hash);
+        eve_write_token(s, f, t->ts_us, t->tx_id, &t->http, v, t->tokens[i].loc, findings, first);
+    }
+    if (s->out_types & EVE_T_HTTP)
+        eve_write_http(s, f, t->ts_us, t->tx_id, &t->http);
+    tx_put(s, t);
+}
+
+static void queue_push(struct sensor *s, struct flow *f, struct app_flow *app, struct tx *t)
+{
+    if (app->nq >= TX_MAX_PENDING) {
+        /* Responses stopped coming (one-sided capture): report the oldest without a status. */
+        struct tx *old = app->q_head;
+        app->q_head = old->next;
+        if (!app->q_head)
+            app->q_tail = NULL;
+        app->nq--;
+        tx_emit(s, f, app, old);
+    }
+    t->next = NULL;
+    if (app->q_tail)
+        app->q_tail->next = t;
+    else
+        app->q_head = t;
+    app->q_tail = t;
+    app->nq++;
+}
+
+static struct tx *queue_pop(struct app_flow *app)
+{
+    struct tx *t = app->q_head;
+    if (t) {
+        app->q_head = t->next;
+        if (!app->q_head)
+            app->q_tail = NULL;
+        app->nq--;
+    }
+    return t;
+}
+
+static void flush_pending(struct sensor *s, struct flow *f, struct app_flow *app)
+{
+    struct tx *t;
+    while ((t = queue_pop(app)))
+        tx_emit(s, f, app, t);
+}
+
+/* ---- message heads ---- */
+
+static struct span host_without_port(struct span h)
+{
+    if (h.len && h.p[0] == '[') { /* [v6]:port */
+        const uint8_t *e = memchr(h.p, ']', h.len);
+        if (e)
+            return span_make(h.p + 1, (size_t)(e - h.p - 1));
+        return h;
+    }
+    const uint8_t *c = memchr(h.p, ':', h.len);
+    if (c)
+        h.len = (size_t)(c - h.p);
+    return h;
+}
+
+static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
+{
+    struct sensor *s = d->s;
+    struct tx *t = tx_get(s);
+    if (!t)
+        return;
+    s->st.http_tx++;
+    t->tx_id = d->app->next_tx_id++;
+    t->ts_us = s->now_us;
+    struct span host = http1_header_get(m, "Host");
+    if (host.p)
+        t->http.hostname = tx_str(t, host_without_port(host));
+    t->http.url = tx_str(t, m->uri);
+    t->method = t->http.method = tx_str(t, m->method);
+    char proto[16];
+    int n = snprintf(proto, sizeof(proto), "HTTP/%d.%d", m->version_major, m->version_minor);
+    t->http.protocol = arena_strndup(&t->a, proto, (size_t)n);
+    struct span ua = http1_header_get(m, "User-Agent");
+    if (ua.p)
+        t->http.user_agent = tx_str(t, ua);
+
+    struct token_ref refs[TX_MAX_TOKENS];
+    size_t nref = token_scan_request(m, refs, TX_MAX_TOKENS);
+    for (size_t i = 0; i < nref; i++) {
+        int hit = 0;
+        struct verdict *v = vcache_get(s->vc, s->ks, &s->pol, refs[i].text.p, refs[i].text.len, &hit);
+        if (!v)
+            continue;
+        s->st.tokens_seen++;
+        if (!hit && (v->sig == SIG_VALID || v->sig == SIG_INVALID))
+            s->st.tokens_verified++;
+        verdict_ref(v);
+        t->tokens[t->ntokens].v = v;
+        t->tokens[t->ntokens].loc = refs[i].loc;
+        t->ntokens++;
+    }
+    queue_push(s, d->f, d->app, t);
+}
+
+static void on_response(struct deliver_ctx *d, const struct http1_msg *m)
+{
+    if (m->status >= 100 && m->status < 200 && m->status != 101)
+        return; /* interim response: the final one follows */
+    struct tx *t = queue_pop(d->app);
+    if (!t)
+        return; /* a response to a request we never saw */
+    t->http.status = m->status;
+    struct span ct = http1_header_get(m, "Content-Type");
+    if (ct.p)
+        t->http.content_type = tx_str(t, ct);
+    if (m->body_kind == HTTP1_BODY_LENGTH) {
+        t->http.length = m->content_length;
+        t->http.has_length = 1;
+    }
+    tx_emit(d->s, d->f, d->app, t);
+}
+
+static int is_request_side(struct deliver_ctx *d)
+{
+    return d->side == d->f->client;
+}
+
+/* First bytes of a flow whose client side is not known yet: the side that sends a request is the
+ * client; a side that starts with a status line is the server. */
+static void decide_client(struct deliver_ctx *d, const uint8_t *p, size_t n)
+{
+    if (d->f->client_known)
+        return;
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
+        flow_set_client(d->f, !d->side);
+    else
+        flow_set_client(d->f, d->side);
+}
+
+/* Consumes what it can of p[0..n); returns the number of bytes consumed. Anything left is an
+ * incomplete message head. */
+static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
+{
+    struct sensor *s = d->s;
+    struct http_half *h = &d->app->h[d->side];
+    size_t off = 0;
+    while (off < n) {
+        switch (h->state) {
+        case H_HEAD: {
+            struct http1_msg m;
+            struct parse_result r;
+            int req = is_request_side(d);
+            if (req) {
+                r = http1_parse_request(p + off, n - off, &m);
+            } else {
+                struct span meth = {NULL, 0};
+                if (d->app->q_head && d->app->q_head->method)
+                    meth = span_cstr(d->app->q_head->method);
+                r = http1_parse_response(p + off, n - off, &m, meth);
+            }
+            if (r.status == PARSE_NEED_MORE)
+                return off;
+            if (r.status == PARSE_ERROR) {
+                /* Not a message head here: resynchronise at the next line. */
+                s->st.http_errors++;
+                const uint8_t *nl = memchr(p + off, '\n', n - off);
+                if (!nl)
+                    return n;
+                off = (size_t)(nl - p) + 1;
+                continue;
+            }
+            off += r.consumed;
+            if (req)
+                on_request(d, &m);
+            else
+                on_response(d, &m);
+            if (m.upgrade) {
+                h->state = H_TUNNEL;
+            } else if (m.body_kind == HTTP1_BODY_LENGTH && m.content_length) {
+                h->state = H_BODY_LEN;
+                h->body_left = m.content_length;
+            } else if (m.body_kind == HTTP1_BODY_CHUNKED) {
+                h->state = H_BODY_CHUNKED;
+                http1_chunked_init(&h->ch);
+            } else if (m.body_kind == HTTP1_BODY_CLOSE) {
+                h->state = H_BODY_CLOSE;
+            }
+            break;
+        }
+        case H_BODY_LEN: {
+            size_t k = n - off;
+            if (k > h->body_left)
+                k = (size_t)h->body_left;
+            off += k;
+            h->body_left -= k;
+            if (!h->body_left)
+                h->state = H_HEAD;
+            break;
+        }
+        case H_BODY_CHUNKED: {
+            struct span data;
+            int done = 0;
+            struct parse_result r = http1_chunked_feed(&h->ch, p + off, n - off, &data, &done);
+            if (r.status == PARSE_ERROR) {
+                s->st.http_errors++;
+                h->state = H_HEAD;
+                break;
+            }
+            off += r.consumed;
+            if (done)
+                h->state = H_HEAD;
+            else if (r.status == PARSE_NEED_MORE)
+                return n;
+            break;
+        }
+        default: /* body until close, or a tunnel: nothing more to parse */
+            return n;
+        }
+    }
+    return off;
+}
+
+static void deliver(void *user, const uint8_t *data, size_t len)
+{
+    struct deliver_ctx *d = user;
+    struct http_half *h = &d->app->h[d->side];
+    if (!data) {
+        /* A gap: body bytes can be skipped by count; anywhere else we resynchronise. */
+        if (h->state == H_BODY_LEN && len < h->body_left) {
+            h->body_left -= len;
+        } else if (h->state != H_TUNNEL && h->state != H_BODY_CLOSE) {
+            h->state = H_HEAD;
+            h->len = 0;
+        }
+        return;
+    }
+    if (!len)
+        return;
+    if (!d->app->got_data) {
+        d->app->got_data = 1;
+        decide_client(d, data, len);
+    }
+    int fresh = h->len == 0;
+    if (fresh) {
+        size_t k = process(d, data, len);
+        data += k;
+        len -= k;
+        if (!len)
+            return;
+    }
+    /* Keep the incomplete head, bounded by http-max-head. */
+    uint64_t max = d->s->cfg->http_max_head;
+    if (h->len + len > max) {
+        d->s->st.http_head_overflow++;
+        h->len = 0;
+        h->state = H_HEAD;
+        return;
+    }
+    if (h->len + len > h->cap) {
+        size_t cap = h->cap ? h->cap : 1024;
+        while (cap < h->len + len)
+            cap *= 2;
+        uint8_t *b = realloc(h->buf, cap);
+        if (!b) {
+            h->len = 0;
+            return;
+        }
+        h->buf = b;
+        h->cap = cap;
+    }
+    memcpy(h->buf + h->len, data, len);
+    h->len += len;
+    if (fresh)
+        return; /* process() has just seen these bytes: they are an incomplete head */
+    size_t k = process(d, h->buf, h->len);
+    if (k) {
+        memmove(h->buf, h->buf + k, h->len - k);
+        h->len -= k;
+    }
+}
+
+/* ---- flow glue ---- */
+
+static struct app_flow *app_of(struct flow *f)
+{
+    struct app_flow *app = f->app;
+    if (!app) {
+        app = calloc(1, sizeof(*app));
+        if (!app)
+            return NULL;
+        stream_dir_init(&app->st[0]);
+        stream_dir_init(&app->st[1]);
+        f->app = app;
+    }
+    return app;
+}
+
+void applayer_packet(struct sensor *s, struct flow *f, int side, const struct packet *pkt)
+{
+    struct app_flow *app = app_of(f);
+    if (!app)
+        return;
+    struct deliver_ctx d = {s, f, app, side};
+    int ended = stream_segment(&s->streams, &app->st[side], pkt, deliver, &d);
+    if (ended && !app->ended[side]) {
+        stream_flush(&s->streams, &app->st[side], deliver, &d);
+        app->ended[side] = 1;
+        if (pkt->tcp_flags & TCP_RST) {
+            /* RST ends both directions */
+            struct deliver_ctx o = {s, f, app, !side};
+            stream_flush(&s->streams, &app->st[!side], deliver, &o);
+            app->ended[!side] = 1;
+        }
+        if (app->ended[0] && app->ended[1]) {
+            flush_pending(s, f, app);
+            flow_mark_closed(s->flows, f);
+        }
+    }
+}
+
+void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
+{
+    (void)reason;
+    struct app_flow *app = f->app;
+    if (!app)
+        return;
+    for (int side = 0; side < 2; side++) {
+        struct deliver_ctx d = {s, f, app, side};
+        if (!app->ended[side])
+            stream_flush(&s->streams, &app->st[side], deliver, &d);
+        stream_dir_reset(&s->streams, &app->st[side]);
+        free(app->h[side].buf);
+    }
+    flush_pending(s, f, app);
+    free(app);
+    f->app = NULL;
+}

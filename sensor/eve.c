@@ -1,0 +1,292 @@
+/* eve.c — EVE record construction (see eve.h). Owns nothing: it fills the sensor's builder and
+ * hands the bytes to the outputs. Field names follow Suricata's EVE (etc/schema.json).
+ */
+#include "eve.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "output.h"
+
+void eve_format_time(uint64_t ts_us, char *buf, size_t buflen)
+{
+    time_t sec = (time_t)(ts_us / 1000000);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    char base[24];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, buflen, "%s.%06u+0000", base, (unsigned)(ts_us % 1000000));
+}
+
+static void addr_str(const struct flow *f, int side, char *buf, size_t n)
+{
+    inet_ntop(f->key.ip_version == 6 ? AF_INET6 : AF_INET, f->key.addr[side], buf, (socklen_t)n);
+}
+
+/* Common fields; src is always the client. Leaves the top-level object open. */
+static void common(struct sensor *s, const struct flow *f, uint64_t ts_us, const char *type)
+{
+    struct jb *j = &s->jb;
+    char tbuf[40], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+    jb_reset(j);
+    jb_open_object(j, NULL);
+    eve_format_time(ts_us, tbuf, sizeof(tbuf));
+    jb_str(j, "timestamp", tbuf);
+    if (f)
+        jb_uint(j, "flow_id", f->flow_id);
+    if (s->in_iface)
+        jb_str(j, "in_iface", s->in_iface);
+    else if (f && f->pcap_file < s->npcap_names)
+        jb_str(j, "pcap_filename", s->pcap_names[f->pcap_file]);
+    jb_str(j, "event_type", type);
+    if (!f)
+        return;
+    if (f->key.vlan_count) {
+        jb_open_array(j, "vlan");
+        for (int i = 0; i < f->key.vlan_count; i++)
+            jb_uint(j, NULL, f->key.vlan[i]);
+        jb_close(j);
+    }
+    int c = f->client, sv = !f->client;
+    addr_str(f, c, a, sizeof(a));
+    addr_str(f, sv, b, sizeof(b));
+    jb_str(j, "src_ip", a);
+    jb_uint(j, "src_port", f->key.port[c]);
+    jb_str(j, "dest_ip", b);
+    jb_uint(j, "dest_port", f->key.port[sv]);
+    jb_str(j, "proto", "TCP");
+    char cid[64];
+    flow_community_id(f, cid, sizeof(cid));
+    jb_str(j, "community_id", cid);
+    jb_str(j, "app_proto", "http");
+}
+
+static void http_object(struct jb *j, const struct eve_http *h)
+{
+    jb_open_object(j, "http");
+    if (h->hostname)
+        jb_str(j, "hostname", h->hostname);
+    if (h->url)
+        jb_str(j, "url", h->url);
+    if (h->user_agent)
+        jb_str(j, "http_user_agent", h->user_agent);
+    if (h->content_type)
+        jb_str(j, "http_content_type", h->content_type);
+    if (h->method)
+        jb_str(j, "http_method", h->method);
+    if (h->protocol)
+        jb_str(j, "protocol", h->protocol);
+    if (h->status)
+        jb_uint(j, "status", (uint64_t)h->status);
+    if (h->has_length)
+        jb_uint(j, "length", h->length);
+    jb_close(j);
+}
+
+void eve_token_object(struct jb *j, const char *key, const struct verdict *v,
+                      const char *location, uint32_t findings, int raw)
+{
+    const struct jwt_claims *c = &v->c;
+    jb_open_object(j, key);
+    jb_str(j, "sha256", v->sha256);
+    jb_str(j, "type", jwt_type_name(v->type));
+    if (location)
+        jb_str(j, "location", location);
+    if (c->alg)
+        jb_str(j, "alg", c->alg);
+    if (c->kid)
+        jb_str(j, "kid", c->kid);
+    if (c->x5t)
+        jb_str(j, "x5t", c->x5t);
+    if (c->typ)
+        jb_str(j, "typ", c->typ);
+    if (c->iss)
+        jb_str(j, "iss", c->iss);
+    if (c->tid)
+        jb_str(j, "tid", c->tid);
+    if (c->aud)
+        jb_str(j, "aud", c->aud);
+    if (c->sub)
+        jb_str(j, "sub", c->sub);
+    if (c->appid)
+        jb_str(j, "appid", c->appid);
+    if (c->azp)
+        jb_str(j, "azp", c->azp);
+    if (c->has_iat)
+        jb_int(j, "iat", c->iat);
+    if (c->has_nbf)
+        jb_int(j, "nbf", c->nbf);
+    if (c->has_exp)
+        jb_int(j, "exp", c->exp);
+    if (v->keyset)
+        jb_str(j, "keyset", v->keyset);
+    if (v->key_issuer)
+        jb_str(j, "key_issuer", v->key_issuer);
+    jb_str(j, "signature", policy_sig_name(v->sig));
+    jb_open_array(j, "findings");
+    for (int i = 0; i < F__COUNT; i++)
+        if (findings & (1u << i))
+            jb_str(j, NULL, policy_findings[i].code);
+    jb_close(j);
+    if (raw)
+        jb_strn(j, "raw", v->token, v->token_len);
+    jb_close(j);
+}
+
+/* Hands the finished record to each output that takes `type`; `raw_variant` is called to build
+ * the raw-token variant only when some output asks for it. */
+static void emit(struct sensor *s, uint32_t type, int want_raw_split)
+{
+    struct jb *j = &s->jb;
+    if (j->err)
+        return;
+    for (size_t i = 0; i < s->noutputs; i++) {
+        struct output *o = &s->outputs[i];
+        if (!(o->cfg->types & type))
+            continue;
+        if (want_raw_split && o->cfg->raw_tokens != (want_raw_split == 2))
+            continue;
+        output_write(o, j->buf, j->len);
+    }
+}
+
+static void token_record(struct sensor *s, const struct flow *f, uint64_t ts_us, uint64_t tx_id,
+                         const struct eve_http *http, const struct verdict *v,
+                         enum token_location loc, uint32_t findings, int alert, int raw)
+{
+    struct jb *j = &s->jb;
+    common(s, f, ts_us, alert ? "alert" : "token");
+    jb_uint(j, "tx_id", tx_id);
+    if (alert) {
+        const struct finding_info *fi = &policy_findings[policy_top_finding(findings)];
+        jb_open_object(j, "alert");
+        jb_str(j, "action", "allowed");
+        jb_uint(j, "gid", 1);
+        jb_uint(j, "signature_id", fi->sid);
+        jb_uint(j, "rev", 1);
+        jb_str(j, "signature", fi->signature);
+        jb_str(j, "category", fi->category);
+        jb_uint(j, "severity", (uint64_t)fi->severity);
+        jb_close(j);
+    }
+    http_object(j, http);
+    eve_token_object(j, "token", v, token_location_name(loc), findings, raw);
+    jb_close(j);
+}
+
+void eve_write_token(struct sensor *s, const struct flow *f, uint64_t ts_us, uint64_t tx_id,
+                     const struct eve_http *http, const struct verdict *v, enum token_location loc,
+                     uint32_t findings, int first_in_flow)
+{
+    int any_raw = 0, any_plain = 0;
+    for (size_t i = 0; i < s->noutputs; i++) {
+        if (s->outputs[i].cfg->raw_tokens)
+            any_raw = 1;
+        else
+            any_plain = 1;
+    }
+    for (int raw = 0; raw <= 1; raw++) {
+        if ((raw && !any_raw) || (!raw && !any_plain))
+            continue;
+        if (findings) {
+            token_record(s, f, ts_us, tx_id, http, v, loc, findings, 1, raw);
+            emit(s, EVE_T_ALERT, raw ? 2 : 1);
+        }
+        /* token records honour each output's token-events */
+        int wanted = 0;
+        for (size_t i = 0; i < s->noutputs; i++) {
+            const struct eve_output_cfg *oc = s->outputs[i].cfg;
+            if (!(oc->types & EVE_T_TOKEN) || oc->raw_tokens != raw)
+                continue;
+            if (oc->token_events == TOKEN_EVENTS_ALL ||
+                (oc->token_events == TOKEN_EVENTS_FIRST && first_in_flow))
+                wanted = 1;
+        }
+        if (!wanted)
+            continue;
+        token_record(s, f, ts_us, tx_id, http, v, loc, findings, 0, raw);
+        struct jb *j = &s->jb;
+        if (j->err)
+            continue;
+        for (size_t i = 0; i < s->noutputs; i++) {
+            struct output *o = &s->outputs[i];
+            const struct eve_output_cfg *oc = o->cfg;
+            if (!(oc->types & EVE_T_TOKEN) || oc->raw_tokens != raw)
+                continue;
+            if (oc->token_events == TOKEN_EVENTS_ALL ||
+                (oc->token_events == TOKEN_EVENTS_FIRST && first_in_flow))
+                output_write(o, j->buf, j->len);
+        }
+    }
+}
+
+void eve_write_http(struct sensor *s, const struct flow *f, uint64_t ts_us, uint64_t tx_id,
+                    const struct eve_http *http)
+{
+    common(s, f, ts_us, "http");
+    jb_uint(&s->jb, "tx_id", tx_id);
+    http_object(&s->jb, http);
+    jb_close(&s->jb);
+    emit(s, EVE_T_HTTP, 0);
+}
+
+void eve_write_stats(struct sensor *s, uint64_t ts_us)
+{
+    struct jb *j = &s->jb;
+    const struct flow_stats *fs = s->flows ? flow_table_stats(s->flows) : &s->final_flow_stats;
+    const struct vcache_stats *vs = vcache_stats(s->vc);
+    common(s, NULL, ts_us, "stats");
+    jb_open_object(j, "stats");
+    jb_uint(j, "uptime", s->have_time ? (ts_us - s->start_us) / 1000000 : 0);
+    jb_open_object(j, "capture");
+    jb_uint(j, "kernel_packets", s->st.kernel_packets);
+    jb_uint(j, "kernel_drops", s->st.kernel_drops);
+    jb_uint(j, "kernel_ifdrops", s->st.kernel_ifdrops);
+    jb_uint(j, "errors", s->st.capture_errors);
+    jb_close(j);
+    jb_open_object(j, "decoder");
+    jb_uint(j, "pkts", s->st.pkts);
+    jb_uint(j, "bytes", s->st.bytes);
+    jb_uint(j, "invalid", s->st.invalid);
+    jb_uint(j, "skipped", s->st.skipped);
+    jb_close(j);
+    jb_open_object(j, "flow");
+    jb_uint(j, "total", fs->total);
+    jb_uint(j, "active", fs->active);
+    jb_uint(j, "memcap", fs->memcap);
+    jb_uint(j, "timeout", fs->timed_out);
+    jb_close(j);
+    jb_open_object(j, "tcp");
+    jb_uint(j, "reassembly_gap", s->streams.stats.gaps);
+    jb_uint(j, "segment_memcap_drop", s->streams.stats.memcap_drops);
+    jb_uint(j, "overlap", s->streams.stats.overlaps);
+    jb_uint(j, "overlap_diff_data", s->streams.stats.overlap_diff);
+    jb_close(j);
+    jb_open_object(j, "app_layer");
+    jb_open_object(j, "tx");
+    jb_uint(j, "http", s->st.http_tx);
+    jb_close(j);
+    jb_open_object(j, "error");
+    jb_open_object(j, "http");
+    jb_uint(j, "parser", s->st.http_errors);
+    jb_uint(j, "head_overflow", s->st.http_head_overflow);
+    jb_close(j);
+    jb_close(j);
+    jb_close(j);
+    jb_open_object(j, "tokens");
+    jb_uint(j, "seen", s->st.tokens_seen);
+    jb_uint(j, "distinct", vs->inserts);
+    jb_uint(j, "verified", s->st.tokens_verified);
+    jb_uint(j, "cache_hits", vs->hits);
+    jb_close(j);
+    jb_open_object(j, "alerts");
+    jb_uint(j, "total", s->st.alerts_total);
+    for (int i = 0; i < F__COUNT; i++)
+        jb_uint(j, policy_findings[i].code, s->st.alerts[i]);
+    jb_close(j);
+    jb_close(j);
+    jb_close(j);
+    emit(s, EVE_T_STATS, 0);
+}

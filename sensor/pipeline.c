@@ -1,0 +1,45 @@
+/* pipeline.c — one packet's way through the sensor, in one screenful (Suricata's FlowWorker):
+ *
+ *   capture ─► decode ─► flow ─► stream ─► applayer (http1 ─► token ─► verdict) ─► eve
+ *
+ * Owns nothing; everything lives in struct sensor. Packet bytes are libpcap's and live only
+ * during this call (DESIGN "Ownership" 1): reassembly copies what it must keep.
+ */
+#include "applayer.h"
+#include "decode.h"
+#include "flow.h"
+#include "sensor.h"
+
+void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t *data,
+                   uint32_t caplen, uint32_t wirelen)
+{
+    if (!s->have_time) {
+        s->start_us = ts_us;
+        s->have_time = 1;
+    }
+    if (ts_us > s->now_us)
+        s->now_us = ts_us; /* packet time only moves forward, even if a capture's clock jumps back */
+    s->st.pkts++;
+    s->st.bytes += wirelen;
+
+    struct packet pkt = {.data = data, .caplen = caplen, .wirelen = wirelen, .linktype = linktype};
+    int r = decode_packet(&pkt);
+    if (r == DECODE_INVALID) {
+        s->st.invalid++;
+        return;
+    }
+    if (r != DECODE_OK) {
+        s->st.skipped++;
+        return;
+    }
+
+    flow_expire(s->flows, s->now_us);
+    int side;
+    struct flow *f = flow_lookup(s->flows, &pkt, s->now_us, &side);
+    if (!f)
+        return; /* memcap: counted by the flow table */
+    if (f->pkts[0] + f->pkts[1] == 1)
+        f->pcap_file = s->pcap_index;
+
+    applayer_packet(s, f, side, &pkt);
+}

@@ -1,0 +1,146 @@
+/* sensor.c — building and tearing down one worker (see sensor.h).
+ *
+ * Owns the key store, cache, flow table, outputs and the names of the capture files seen.
+ * Start-up failures name what is at fault: a key set file (exit 2, configuration) or an output
+ * that cannot be opened (exit 1, runtime).
+ */
+#include "sensor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "applayer.h"
+#include "eve.h"
+#include "siphash.h"
+
+void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol)
+{
+    pol->clock_skew = cfg->clock_skew;
+    pol->max_lifetime = cfg->max_lifetime;
+    pol->alg_mask = cfg->alg_mask;
+}
+
+int sensor_build_keystore(const struct config *cfg, struct keystore **out, char *err, size_t errlen)
+{
+    struct keystore *ks = keystore_new();
+    if (!ks) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->nkeysets; i++) {
+        const struct keyset_cfg *k = &cfg->keysets[i];
+        char kerr[512];
+        if (keystore_add_jwks_file(ks, k->name, k->jwks, (const char *const *)k->issuers,
+                                   k->nissuers, kerr, sizeof(kerr)) != 0) {
+            snprintf(err, errlen, "%s:%d: keysets.%s.jwks: %s", cfg->path ? cfg->path : "--set",
+                     k->line, k->name, kerr);
+            keystore_free(ks);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < cfg->nrevoked; i++) {
+        const struct revoked_cfg *r = &cfg->revoked[i];
+        keystore_add_revoked(ks, r->kid, r->x5t, r->sha1, r->jkt, r->reason);
+    }
+    *out = ks;
+    return 0;
+}
+
+static void on_flow_free(void *user, struct flow *f, const char *reason)
+{
+    applayer_flow_end(user, f, reason);
+}
+
+struct sensor *sensor_new(struct config *cfg, const char *logdir, char *err, size_t errlen,
+                          int *exit_code)
+{
+    struct sensor *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        *exit_code = 1;
+        return NULL;
+    }
+    s->cfg = cfg;
+    sensor_policy_from_config(cfg, &s->pol);
+    jb_init(&s->jb, 4096);
+    if (sensor_build_keystore(cfg, &s->ks, err, errlen) != 0) {
+        *exit_code = 2;
+        goto fail;
+    }
+    uint8_t seed[16];
+    siphash_random_key(seed);
+    s->vc = vcache_new(cfg->vcache_entries, seed);
+    siphash_random_key(seed);
+    s->flows = flow_table_new(cfg->flow_memcap, cfg->flow_timeout, cfg->flow_closed_timeout, seed,
+                              on_flow_free, s);
+    if (!s->vc || !s->flows) {
+        snprintf(err, errlen, "out of memory");
+        *exit_code = 1;
+        goto fail;
+    }
+    stream_ctx_init(&s->streams, cfg->stream_memcap, cfg->stream_dir_limit);
+    s->outputs = calloc(cfg->noutputs ? cfg->noutputs : 1, sizeof(*s->outputs));
+    if (!s->outputs) {
+        snprintf(err, errlen, "out of memory");
+        *exit_code = 1;
+        goto fail;
+    }
+    for (size_t i = 0; i < cfg->noutputs; i++) {
+        if (output_open(&s->outputs[i], &cfg->outputs[i], logdir, err, errlen) != 0) {
+            *exit_code = cfg->outputs[i].filetype != EVE_FT_REGULAR ? 2 : 1;
+            s->noutputs = i + 1;
+            goto fail;
+        }
+        s->noutputs = i + 1;
+        s->out_types |= cfg->outputs[i].types;
+    }
+    return s;
+fail:
+    sensor_free(s);
+    return NULL;
+}
+
+void sensor_set_pcap(struct sensor *s, const char *name)
+{
+    char **names = realloc(s->pcap_names, (s->npcap_names + 1) * sizeof(*names));
+    if (!names)
+        return;
+    s->pcap_names = names;
+    /* As Suricata does, the path as given on the command line. */
+    s->pcap_names[s->npcap_names] = strdup(name);
+    s->pcap_index = (uint32_t)s->npcap_names++;
+    s->pcap_filename = s->pcap_names[s->pcap_index];
+}
+
+void sensor_finish(struct sensor *s)
+{
+    if (s->flows) {
+        s->final_flow_stats = *flow_table_stats(s->flows);
+        flow_table_free(s->flows); /* writes every flow's pending transactions */
+        s->flows = NULL;
+    }
+    if (s->out_types & EVE_T_STATS)
+        eve_write_stats(s, s->now_us);
+    for (size_t i = 0; i < s->noutputs; i++)
+        output_flush(&s->outputs[i]);
+}
+
+void sensor_free(struct sensor *s)
+{
+    if (!s)
+        return;
+    if (s->flows)
+        flow_table_free(s->flows);
+    for (size_t i = 0; i < s->noutputs; i++)
+        output_close(&s->outputs[i]);
+    free(s->outputs);
+    applayer_free_pool(s);
+    vcache_free(s->vc);
+    keystore_free(s->ks);
+    jb_release(&s->jb);
+    for (size_t i = 0; i < s->npcap_names; i++)
+        free(s->pcap_names[i]);
+    free(s->pcap_names);
+    free(s);
+}

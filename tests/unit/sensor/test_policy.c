@@ -1,0 +1,389 @@
+/* test_policy.c — the verdict engine end to end below the packet layers: tokens signed here with
+ * the committed TEST-ONLY demo keys (tests/gen/keys) are judged against the shipped demo key sets
+ * (etc/keys), one SPEC §4 finding at a time; plus the verification cache. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "b64.h"
+#include "config.h"
+#include "keystore.h"
+#include "policy.h"
+#include "siphash.h"
+#include "vcache.h"
+
+#define ORG_ISS "https://login.microsoftonline.com/{tenantid}/v2.0"
+#define CONSUMER_TID "9188040d-6c67-4c5b-b112-36a304b66dad"
+#define CONSUMER_ISS "https://login.microsoftonline.com/" CONSUMER_TID "/v2.0"
+#define TENANT "72f988bf-86f1-41af-91ab-2d7cd011db47"
+#define TENANT_ISS "https://login.microsoftonline.com/" TENANT "/v2.0"
+#define T0 1685620800 /* 2023-06-01T12:00:00Z */
+
+#define ORG_KID "IUrbLfDoSMUtofNmDGCh6woGrdM"
+#define CONSUMER_KID "vSRLoYKPVLuAAegn1sNEUe_eoBQ"
+#define EXPIRED_KID "pi-oX1UKrKBDxeJdVnJxKIgkkk8"
+#define STORM_KID "1LTMzakihiRla_8z2BEJVXeWMqo"
+
+struct fixture {
+    struct keystore *ks;
+    struct policy_cfg pol;
+    EVP_PKEY *org, *consumer, *expired, *es256, *es384, *ed, *ps, *attacker;
+};
+
+static EVP_PKEY *load_key(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/tests/gen/keys/TEST-ONLY-%s.key.pem", TW_SOURCE_DIR, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    return k;
+}
+
+/* Which demo key is the expired one is read from its x5c window, not assumed. */
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+    char err[512], path[512];
+    fx->ks = keystore_new();
+    const char *org[] = {ORG_ISS, "https://sts.windows.net/{tenantid}/"};
+    const char *cons[] = {CONSUMER_ISS};
+    const char *idp[] = {"https://idp.example.com"};
+    snprintf(path, sizeof(path), "%s/etc/keys/demo-organizations.jwks.json", TW_SOURCE_DIR);
+    if (keystore_add_jwks_file(fx->ks, "demo-organizations", path, org, 2, err, sizeof(err)))
+        fail_msg("%s", err);
+    snprintf(path, sizeof(path), "%s/etc/keys/demo-consumers.jwks.json", TW_SOURCE_DIR);
+    if (keystore_add_jwks_file(fx->ks, "demo-consumers", path, cons, 1, err, sizeof(err)))
+        fail_msg("%s", err);
+    snprintf(path, sizeof(path), "%s/etc/keys/demo-idp.jwks.json", TW_SOURCE_DIR);
+    if (keystore_add_jwks_file(fx->ks, "demo-idp", path, idp, 1, err, sizeof(err)))
+        fail_msg("%s", err);
+    keystore_add_revoked(fx->ks, STORM_KID, NULL, "d4b4cccda9228624656bff33d8110955779632aa", NULL,
+                         "Storm-0558");
+    fx->pol.clock_skew = 300;
+    fx->pol.max_lifetime = 86400;
+    fx->pol.alg_mask = (1u << POLICY_ALG_COUNT) - 1;
+    fx->org = load_key("org-1");
+    fx->consumer = load_key("consumers-1");
+    fx->expired = load_key("org-expired");
+    fx->es256 = load_key("idp-es256");
+    fx->es384 = load_key("idp-es384");
+    fx->ed = load_key("idp-ed25519");
+    fx->ps = load_key("idp-ps256");
+    fx->attacker = load_key("attacker");
+    assert_non_null(fx->org);
+    assert_non_null(fx->consumer);
+    assert_non_null(fx->expired);
+    assert_non_null(fx->es256);
+    assert_non_null(fx->es384);
+    assert_non_null(fx->ed);
+    assert_non_null(fx->ps);
+    assert_non_null(fx->attacker);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    EVP_PKEY *keys[] = {fx->org, fx->consumer, fx->expired, fx->es256, fx->es384, fx->ed, fx->ps,
+                        fx->attacker};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        EVP_PKEY_free(keys[i]);
+    keystore_free(fx->ks);
+    free(fx);
+    return 0;
+}
+
+static void b64(const char *s, size_t n, char *out)
+{
+    b64url_encode((const uint8_t *)s, n, out);
+}
+
+/* Signs header.payload with key under alg; key NULL leaves the signature empty. */
+static char *make_token(EVP_PKEY *key, const char *alg, const char *header, const char *payload)
+{
+    size_t hl = strlen(header), pl = strlen(payload);
+    char *tok = malloc(4 * (hl + pl) / 3 + 2048);
+    b64(header, hl, tok);
+    size_t n = strlen(tok);
+    tok[n++] = '.';
+    b64(payload, pl, tok + n);
+    n = strlen(tok);
+    size_t input_len = n;
+    tok[n++] = '.';
+    tok[n] = '\0';
+    if (!key)
+        return tok;
+    const EVP_MD *md = NULL;
+    if (strstr(alg, "256"))
+        md = EVP_sha256();
+    else if (strstr(alg, "384"))
+        md = EVP_sha384();
+    else if (strstr(alg, "512"))
+        md = EVP_sha512();
+    if (strcmp(alg, "EdDSA") == 0)
+        md = NULL;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    assert_int_equal(EVP_DigestSignInit(ctx, &pctx, md, NULL, key), 1);
+    if (alg[0] == 'P') {
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
+    }
+    unsigned char sig[1024];
+    size_t siglen = sizeof(sig);
+    assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, (unsigned char *)tok, input_len), 1);
+    EVP_MD_CTX_free(ctx);
+    if (alg[0] == 'E' && alg[1] == 'S') {
+        /* DER → raw r‖s (RFC 7518 §3.4) */
+        size_t half = strstr(alg, "256") ? 32 : strstr(alg, "384") ? 48 : 66;
+        const unsigned char *p = sig;
+        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)siglen);
+        unsigned char raw[132] = {0};
+        BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, (int)half);
+        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + half, (int)half);
+        ECDSA_SIG_free(es);
+        memcpy(sig, raw, 2 * half);
+        siglen = 2 * half;
+    }
+    b64url_encode(sig, siglen, tok + n);
+    return tok;
+}
+
+static char *claims(const char *iss, const char *tid, int64_t iat, int64_t nbf, int64_t exp)
+{
+    char *p = malloc(1024);
+    int n = snprintf(p, 1024, "{\"aud\":\"https://graph.example.com\",\"iss\":\"%s\"", iss);
+    if (tid)
+        n += snprintf(p + n, 1024 - (size_t)n, ",\"tid\":\"%s\"", tid);
+    snprintf(p + n, 1024 - (size_t)n,
+             ",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld,\"sub\":\"user-1\",\"appid\":\"app-1\"}",
+             (long long)iat, (long long)nbf, (long long)exp);
+    return p;
+}
+
+struct expect {
+    uint32_t findings; /* all findings at T0 */
+    enum sig_state sig;
+};
+
+#define B(f) (1u << (f))
+
+static void judge(struct fixture *fx, EVP_PKEY *key, const char *alg, const char *header,
+                  const char *payload, struct expect e, const char *what)
+{
+    char *tok = make_token(key, alg, header, payload);
+    struct verdict *v = policy_judge(fx->ks, &fx->pol, (const uint8_t *)tok, strlen(tok));
+    assert_non_null(v);
+    uint32_t all = v->findings | policy_time_findings(v, &fx->pol, T0);
+    if (all != e.findings || v->sig != e.sig) {
+        char got[256] = "", want[256] = "";
+        for (int i = 0; i < F__COUNT; i++) {
+            if (all & B(i))
+                strcat(got, policy_findings[i].code), strcat(got, " ");
+            if (e.findings & B(i))
+                strcat(want, policy_findings[i].code), strcat(want, " ");
+        }
+        fail_msg("%s: findings [%s] sig %s, want [%s] sig %s", what, got, policy_sig_name(v->sig),
+                 want, policy_sig_name(e.sig));
+    }
+    verdict_unref(v);
+    free(tok);
+}
+
+static void test_valid_each_algorithm(void **state)
+{
+    struct fixture *fx = *state;
+    char *c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    judge(fx, fx->org, "RS256", "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"" ORG_KID "\"}", c,
+          (struct expect){0, SIG_VALID}, "RS256 org");
+    free(c);
+    c = claims("https://idp.example.com", NULL, T0 - 60, T0 - 60, T0 + 3600);
+    judge(fx, fx->es256, "ES256", "{\"alg\":\"ES256\",\"kid\":\"idp-es256-2023\"}", c,
+          (struct expect){0, SIG_VALID}, "ES256");
+    judge(fx, fx->es384, "ES384", "{\"alg\":\"ES384\",\"kid\":\"idp-es384-2023\"}", c,
+          (struct expect){0, SIG_VALID}, "ES384");
+    judge(fx, fx->ed, "EdDSA", "{\"alg\":\"EdDSA\",\"kid\":\"idp-ed25519-2023\"}", c,
+          (struct expect){0, SIG_VALID}, "EdDSA");
+    judge(fx, fx->ps, "PS256", "{\"alg\":\"PS256\",\"kid\":\"idp-ps256-2023\"}", c,
+          (struct expect){0, SIG_VALID}, "PS256");
+    free(c);
+}
+
+static void test_storm_patterns(void **state)
+{
+    struct fixture *fx = *state;
+    /* A consumer-tenant key signing an enterprise-tenant token: perfectly signed, out of scope. */
+    char *c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    judge(fx, fx->consumer, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" CONSUMER_KID "\"}", c,
+          (struct expect){B(F_KEY_ISSUER_MISMATCH), SIG_VALID}, "consumer key, enterprise iss");
+    /* The real Storm-0558 kid: revoked, and no trusted key publishes it. */
+    judge(fx, fx->attacker, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" STORM_KID "\"}", c,
+          (struct expect){B(F_KEY_REVOKED) | B(F_KEY_UNKNOWN), SIG_NOT_CHECKED}, "storm kid");
+    free(c);
+    /* An organizations key signing for the consumer tenant, which consumers keys alone sign. */
+    c = claims(CONSUMER_ISS, CONSUMER_TID, T0 - 60, T0 - 60, T0 + 3600);
+    judge(fx, fx->org, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\"}", c,
+          (struct expect){B(F_KEY_ISSUER_MISMATCH), SIG_VALID}, "org key, consumer iss");
+    judge(fx, fx->consumer, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" CONSUMER_KID "\"}", c,
+          (struct expect){0, SIG_VALID}, "consumer key, consumer iss");
+    free(c);
+}
+
+static void test_signature_and_alg(void **state)
+{
+    struct fixture *fx = *state;
+    char *c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    const char *h = "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\"}";
+    judge(fx, fx->attacker, "RS256", h, c, (struct expect){B(F_SIGNATURE_INVALID), SIG_INVALID},
+          "forged");
+    judge(fx, NULL, "none", "{\"alg\":\"none\",\"kid\":\"" ORG_KID "\"}", c,
+          (struct expect){B(F_ALG_NONE) | B(F_ALG_MISMATCH), SIG_INVALID}, "alg none with kid");
+    judge(fx, NULL, "none", "{\"alg\":\"NoNe\"}", c,
+          (struct expect){B(F_ALG_NONE) | B(F_ALG_MISMATCH) | B(F_KEY_UNKNOWN), SIG_NOT_CHECKED},
+          "alg none no kid");
+    judge(fx, NULL, "HS256", "{\"alg\":\"HS256\",\"kid\":\"" ORG_KID "\"}", c,
+          (struct expect){B(F_ALG_MISMATCH), SIG_INVALID}, "HS256 against RSA");
+    judge(fx, fx->org, "RS256", "{\"alg\":\"ES256\",\"kid\":\"" ORG_KID "\"}", c,
+          (struct expect){B(F_ALG_MISMATCH), SIG_INVALID}, "ES256 against RSA");
+    judge(fx, fx->org, "RS256",
+          "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\",\"jwk\":{\"kty\":\"RSA\"}}", c,
+          (struct expect){B(F_EMBEDDED_KEY), SIG_VALID}, "embedded jwk");
+    judge(fx, fx->org, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\",\"nonce\":\"abc\"}", c,
+          (struct expect){0, SIG_UNVERIFIABLE}, "graph nonce");
+    free(c);
+    /* ES384 key asked to do ES256 */
+    c = claims("https://idp.example.com", NULL, T0 - 60, T0 - 60, T0 + 3600);
+    judge(fx, fx->es384, "ES384", "{\"alg\":\"ES256\",\"kid\":\"idp-es384-2023\"}", c,
+          (struct expect){B(F_ALG_MISMATCH), SIG_INVALID}, "ES256 on P-384");
+    free(c);
+}
+
+static void test_scope_and_time(void **state)
+{
+    struct fixture *fx = *state;
+    const char *h = "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\"}";
+    char *c = claims(TENANT_ISS, "11111111-2222-3333-4444-555555555555", T0 - 60, T0 - 60, T0 + 3600);
+    judge(fx, fx->org, "RS256", h, c,
+          (struct expect){B(F_KEY_ISSUER_MISMATCH) | B(F_TENANT_MISMATCH) | B(F_ISSUER_UNTRUSTED),
+                          SIG_VALID},
+          "tenant");
+    free(c);
+    c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    judge(fx, fx->expired, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" EXPIRED_KID "\"}", c,
+          (struct expect){B(F_KEY_EXPIRED), SIG_VALID}, "expired key");
+    judge(fx, fx->org, "RS256", "{\"alg\":\"RS256\",\"kid\":\"no-such-kid\"}", c,
+          (struct expect){B(F_KEY_UNKNOWN), SIG_NOT_CHECKED}, "unknown kid");
+    free(c);
+    c = claims("https://evil.example.net", NULL, T0 - 60, T0 - 60, T0 + 3600);
+    judge(fx, fx->attacker, "RS256", "{\"alg\":\"RS256\",\"kid\":\"x\"}", c,
+          (struct expect){B(F_ISSUER_UNTRUSTED), SIG_NOT_CHECKED}, "untrusted iss");
+    free(c);
+    c = claims(TENANT_ISS, TENANT, T0 + 3600, T0 + 3600, T0 + 7200);
+    judge(fx, fx->org, "RS256", h, c, (struct expect){B(F_TOKEN_NOT_YET_VALID), SIG_VALID}, "nbf");
+    free(c);
+    c = claims(TENANT_ISS, TENANT, T0 - 7200, T0 - 7200, T0 - 3600);
+    judge(fx, fx->org, "RS256", h, c, (struct expect){B(F_TOKEN_EXPIRED), SIG_VALID}, "expired");
+    free(c);
+    /* within clock skew: no finding */
+    c = claims(TENANT_ISS, TENANT, T0 + 200, T0 + 200, T0 + 3600);
+    judge(fx, fx->org, "RS256", h, c, (struct expect){0, SIG_VALID}, "skew");
+    free(c);
+    c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 90 * 86400);
+    judge(fx, fx->org, "RS256", h, c, (struct expect){B(F_LIFETIME_EXCESSIVE), SIG_VALID}, "life");
+    free(c);
+}
+
+static void judge_text(struct fixture *fx, const char *tok, enum jwt_type type, uint32_t findings)
+{
+    struct verdict *v = policy_judge(fx->ks, &fx->pol, (const uint8_t *)tok, strlen(tok));
+    assert_non_null(v);
+    assert_int_equal(v->type, type);
+    assert_int_equal(v->findings | policy_time_findings(v, &fx->pol, T0), findings);
+    assert_int_equal(strlen(v->sha256), 64);
+    verdict_unref(v);
+}
+
+static void test_shapes(void **state)
+{
+    struct fixture *fx = *state;
+    judge_text(fx, "eyJhbGciOiJSUzI1NiJ9.eyJub3QganNvbg.c2ln", JWT_TYPE_JWT, B(F_MALFORMED));
+    judge_text(fx, "eyJub3QganNvbg.eyJhIjoxfQ.c2ln", JWT_TYPE_JWT, B(F_MALFORMED));
+    judge_text(fx, "eyJhbGciOiJSU0EtT0FFUCJ9.a2V5.aXY.Y2lwaGVy.dGFn", JWT_TYPE_JWE, 0);
+    judge_text(fx, "2YotnFZFEjr1zCsicMWpAA", JWT_TYPE_OPAQUE, 0);
+    judge_text(fx, "a.b.c", JWT_TYPE_OPAQUE, 0);
+}
+
+static void test_vcache(void **state)
+{
+    struct fixture *fx = *state;
+    uint8_t seed[16] = {1, 2, 3};
+    struct vcache *vc = vcache_new(4, seed);
+    char *c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    char *tok = make_token(fx->org, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\"}", c);
+    int hit = -1;
+    struct verdict *v = vcache_get(vc, fx->ks, &fx->pol, (uint8_t *)tok, strlen(tok), &hit);
+    assert_int_equal(hit, 0);
+    assert_int_equal(v->sig, SIG_VALID);
+    verdict_ref(v); /* kept by a pending transaction across evictions */
+    struct verdict *w = vcache_get(vc, fx->ks, &fx->pol, (uint8_t *)tok, strlen(tok), &hit);
+    assert_int_equal(hit, 1);
+    assert_ptr_equal(v, w);
+    /* A token differing in one byte is a different entry. */
+    tok[strlen(tok) - 1] ^= 1;
+    w = vcache_get(vc, fx->ks, &fx->pol, (uint8_t *)tok, strlen(tok), &hit);
+    assert_int_equal(hit, 0);
+    assert_ptr_not_equal(v, w);
+    tok[strlen(tok) - 1] ^= 1;
+    /* Fill past capacity: the least recently used goes, the referenced verdict survives. */
+    for (int i = 0; i < 6; i++) {
+        char opaque[32];
+        snprintf(opaque, sizeof(opaque), "opaque-token-%d", i);
+        vcache_get(vc, fx->ks, &fx->pol, (uint8_t *)opaque, strlen(opaque), &hit);
+        assert_int_equal(hit, 0);
+    }
+    const struct vcache_stats *st = vcache_stats(vc);
+    assert_int_equal(st->inserts, 8);
+    assert_int_equal(st->evictions, 4);
+    assert_int_equal(st->hits, 1);
+    assert_int_equal(v->sig, SIG_VALID); /* still readable: our reference kept it */
+    vcache_get(vc, fx->ks, &fx->pol, (uint8_t *)tok, strlen(tok), &hit);
+    assert_int_equal(hit, 0);            /* evicted, judged again */
+    verdict_unref(v);
+    vcache_free(vc);
+    free(tok);
+    free(c);
+}
+
+int main(void)
+{
+    char probe[512];
+    snprintf(probe, sizeof(probe), "%s/tests/gen/keys/TEST-ONLY-org-1.key.pem", TW_SOURCE_DIR);
+    FILE *f = fopen(probe, "r");
+    if (!f) {
+        printf("skip: demo keys not found under %s/tests/gen/keys\n", TW_SOURCE_DIR);
+        return 77;
+    }
+    fclose(f);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_each_algorithm),
+        cmocka_unit_test(test_storm_patterns),
+        cmocka_unit_test(test_signature_and_alg),
+        cmocka_unit_test(test_scope_and_time),
+        cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_vcache),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
