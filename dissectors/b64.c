@@ -1,0 +1,155 @@
+/* b64.c — base64url and lenient base64 codecs for JOSE.
+ *
+ * Pipeline: used by the jwt dissector (token parts, strict) and by the key store (JWK members
+ * and x5c certificates, lenient). Pure functions over caller buffers; owns nothing.
+ * RFC 4648 §4 (base64), §5 (base64url), §3.5 (canonical encoding: zero pad bits);
+ * RFC 7515 §2 and Appendix C (base64url without padding in JOSE).
+ */
+#include "b64.h"
+
+/* 0..63 for an alphabet character, BAD for anything else. Both alphabets map here: the strict
+ * decoder rejects '+' and '/' itself (url_char), so one mapping serves both decoders. */
+enum { BAD = 64 };
+
+static int sextet(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-' || c == '+')
+        return 62;
+    if (c == '_' || c == '/')
+        return 63;
+    return BAD;
+}
+
+static int url_char(unsigned char c)
+{
+    return c != '+' && c != '/' && sextet(c) != BAD;
+}
+
+/* Decodes n sextets (already validated) into out; returns the byte count, or -1 when the
+ * leftover bits of a final partial group are not zero (RFC 4648 §3.5: a canonical encoder
+ * zeroes them, so non-zero bits mean a second spelling of the same bytes). */
+static long pack(const uint8_t *sx, size_t n, uint8_t *out, int strict_tail)
+{
+    size_t o = 0, i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t v = ((uint32_t)sx[i] << 18) | ((uint32_t)sx[i + 1] << 12) |
+                     ((uint32_t)sx[i + 2] << 6) | sx[i + 3];
+        out[o++] = (uint8_t)(v >> 16);
+        out[o++] = (uint8_t)(v >> 8);
+        out[o++] = (uint8_t)v;
+    }
+    size_t rest = n - i;
+    if (rest == 1)
+        return -1;
+    if (rest == 2) {
+        if (strict_tail && (sx[i + 1] & 0x0f))
+            return -1;
+        out[o++] = (uint8_t)((sx[i] << 2) | (sx[i + 1] >> 4));
+    } else if (rest == 3) {
+        if (strict_tail && (sx[i + 2] & 0x03))
+            return -1;
+        out[o++] = (uint8_t)((sx[i] << 2) | (sx[i + 1] >> 4));
+        out[o++] = (uint8_t)((sx[i + 1] << 4) | (sx[i + 2] >> 2));
+    }
+    return (long)o;
+}
+
+long b64url_decode(const char *in, size_t len, uint8_t *out)
+{
+    if (len % 4 == 1)
+        return -1;
+    size_t o = 0, i = 0;
+    /* Whole quads straight to out; the tail goes through pack() for the pad-bit check. */
+    for (; i + 4 <= len; i += 4) {
+        uint8_t sx[4];
+        for (int k = 0; k < 4; k++) {
+            unsigned char c = (unsigned char)in[i + k];
+            if (!url_char(c))
+                return -1;
+            sx[k] = (uint8_t)sextet(c);
+        }
+        long n = pack(sx, 4, out + o, 1);
+        o += (size_t)n;
+    }
+    uint8_t sx[3];
+    size_t rest = len - i;
+    for (size_t k = 0; k < rest; k++) {
+        unsigned char c = (unsigned char)in[i + k];
+        if (!url_char(c))
+            return -1;
+        sx[k] = (uint8_t)sextet(c);
+    }
+    long n = pack(sx, rest, out + o, 1);
+    if (n < 0)
+        return -1;
+    return (long)o + n;
+}
+
+long b64_decode_lenient(const char *in, size_t len, uint8_t *out)
+{
+    uint8_t sx[4];
+    size_t nsx = 0, o = 0;
+    int padded = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        if (c == '=') {
+            padded = 1;
+            continue;
+        }
+        int v = sextet(c);
+        /* Data after padding would be two documents glued together, not sloppiness. */
+        if (v == BAD || padded)
+            return -1;
+        sx[nsx++] = (uint8_t)v;
+        if (nsx == 4) {
+            o += (size_t)pack(sx, 4, out + o, 0);
+            nsx = 0;
+        }
+    }
+    long n = pack(sx, nsx, out + o, 0);
+    if (n < 0)
+        return -1;
+    return (long)o + n;
+}
+
+size_t b64url_encode(const uint8_t *in, size_t len, char *out)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0, i = 0;
+    for (; i + 3 <= len; i += 3) {
+        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
+        out[o++] = abc[(v >> 18) & 63];
+        out[o++] = abc[(v >> 12) & 63];
+        out[o++] = abc[(v >> 6) & 63];
+        out[o++] = abc[v & 63];
+    }
+    if (len - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = abc[(v >> 18) & 63];
+        out[o++] = abc[(v >> 12) & 63];
+    } else if (len - i == 2) {
+        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8);
+        out[o++] = abc[(v >> 18) & 63];
+        out[o++] = abc[(v >> 12) & 63];
+        out[o++] = abc[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+int b64url_valid(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!url_char((unsigned char)s[i]))
+            return 0;
+    return 1;
+}

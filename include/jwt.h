@@ -1,0 +1,52 @@
+/* jwt.h — JWS/JWT compact serialization parsing (RFC 7515 §7.1, RFC 7519 §7.2) and recognising
+ * JWE compact form (RFC 7516 §7.1, five parts).
+ *
+ * Pipeline: token scan ─► [jwt] ─► verdict. Runs once per distinct token (the verification
+ * cache sits in front). The header and claims JSON are parsed with jansson; every string kept
+ * is copied into the arena the caller passes, and jansson's objects are freed before return.
+ */
+#ifndef TW_JWT_H
+#define TW_JWT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+enum jwt_type { JWT_TYPE_JWT = 0, JWT_TYPE_JWE, JWT_TYPE_OPAQUE };
+
+/* Header parameters and claims that the verdict and EVE use. Strings are NUL-terminated, valid
+ * UTF-8 (jansson guarantees it), arena-owned, NULL when absent or not a string. */
+struct jwt_claims {
+    /* JOSE header */
+    const char *alg, *kid, *x5t, *typ;
+    uint8_t has_jwk, has_jku, has_x5u, has_x5c; /* embedded key material */
+    uint8_t has_nonce;    /* Microsoft Graph style: signature not verifiable by third parties */
+    uint8_t has_crit;
+    /* claims */
+    const char *iss, *tid, *aud, *sub, *appid, *azp; /* aud: the first element when an array */
+    int64_t iat, nbf, exp;
+    uint8_t has_iat, has_nbf, has_exp;
+};
+
+struct jwt {
+    enum jwt_type type;
+    int malformed;              /* looks like a JWT (3 parts, header "eyJ") but does not parse */
+    const char *error;          /* static string: why it is malformed, or NULL */
+    struct jwt_claims c;
+    /* For verification (valid only when type == JWT and !malformed): */
+    const uint8_t *signing_input; /* header "." payload, inside the token text */
+    size_t signing_input_len;
+    uint8_t *sig;               /* decoded signature, arena-owned */
+    size_t sig_len;
+};
+
+/* Classifies and parses tok[0..len). Never fails as a call: a token that is not a JWS becomes
+ * JWT_TYPE_JWE (five dot-separated parts) or JWT_TYPE_OPAQUE, and a JWS-looking token that does
+ * not parse sets `malformed`. Returns 0, or -1 only when the arena is exhausted. */
+int jwt_parse(const uint8_t *tok, size_t len, struct arena *a, struct jwt *out);
+
+/* SPEC §3 name of a type: "jwt", "jwe", "opaque". */
+const char *jwt_type_name(enum jwt_type t);
+
+#endif

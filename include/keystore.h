@@ -1,0 +1,109 @@
+/* keystore.h — trusted signing keys, grouped in keysets, and the revoked-key indicators.
+ *
+ * Pipeline: verdict stage (keystore ─► verify ─► policy). Built once at start-up from JWKS
+ * files (RFC 7517) named by the configuration; a reload builds a new store and swaps it in whole.
+ * Owns every EVP_PKEY and string it holds; keystore_free() releases all of it.
+ * RFC 7517 §4 (JWK members), RFC 7518 §6 (RSA, EC key parameters), RFC 8037 §2 (OKP Ed25519),
+ * RFC 7638 (JWK thumbprint), RFC 5280 §4.1.2.5 (certificate validity), RFC 7515 §4.1.7 (x5t).
+ */
+#ifndef TW_KEYSTORE_H
+#define TW_KEYSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+
+enum ks_kty { KS_KTY_RSA = 1, KS_KTY_EC, KS_KTY_OKP };
+
+struct ks_keyset;
+
+struct ks_key {
+    const char *kid;        /* JWK kid, or NULL */
+    const char *x5t;        /* JWK x5t member, or computed from x5c (base64url SHA-1), or NULL */
+    const char *x5t256;     /* x5t#S256 member or computed from x5c, or NULL */
+    const char *cert_sha1;  /* lower-case hex SHA-1 of the x5c[0] DER, or NULL */
+    const char *jkt;        /* RFC 7638 thumbprint, base64url SHA-256; always set */
+    const char *issuer;     /* the JWK's own `issuer` member (may hold "{tenantid}"), or NULL */
+    const char *alg;        /* the JWK's `alg` member, or NULL */
+    enum ks_kty kty;
+    int curve_nid;          /* NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1, NID_ED25519; 0 for RSA */
+    int bits;               /* key size in bits */
+    EVP_PKEY *pkey;
+    int has_validity;       /* from x5c[0]: notBefore/notAfter, Unix seconds */
+    int64_t not_before, not_after;
+    const struct ks_keyset *set;
+};
+
+struct ks_keyset {
+    const char *name;
+    const char **issuers;   /* literal issuers or templates with "{tenantid}"; "*" = any issuer */
+    size_t nissuers;
+    struct ks_key *keys;
+    size_t nkeys;
+    size_t skipped;         /* JWKs not loaded (unsupported kty/crv, oct keys, broken members) */
+};
+
+struct ks_revoked {
+    const char *kid, *x5t, *sha1, *jkt; /* any may be NULL; sha1 normalised to lower-case hex */
+    const char *reason;
+};
+
+struct keystore {
+    struct ks_keyset *sets;
+    size_t nsets;
+    struct ks_revoked *revoked;
+    size_t nrevoked;
+};
+
+/* An empty store; NULL only on allocation failure. Free with keystore_free(). */
+struct keystore *keystore_new(void);
+void keystore_free(struct keystore *ks);
+
+/* Adds a keyset from a JWKS file / in-memory JWKS document ({"keys": [...]}), trusted for the
+ * given issuers (copied). Returns 0, or -1 with a one-line reason in err (file, JSON line and
+ * member at fault). JWKs that cannot be used are skipped and counted in `skipped`, not fatal. */
+int keystore_add_jwks_file(struct keystore *ks, const char *name, const char *path,
+                           const char *const *issuers, size_t nissuers, char *err, size_t errlen);
+int keystore_add_jwks_json(struct keystore *ks, const char *name, const char *json, size_t len,
+                           const char *const *issuers, size_t nissuers, char *err, size_t errlen);
+
+/* Adds a revoked-key indicator (strings copied; sha1 accepts any case and colons).
+ * Returns 0, or -1 when all four matchers are NULL. */
+int keystore_add_revoked(struct keystore *ks, const char *kid, const char *x5t, const char *sha1,
+                         const char *jkt, const char *reason);
+
+/* Keys whose kid equals `kid` or, when kid is NULL or matches nothing, whose x5t equals `x5t`
+ * (either may be NULL). Writes up to max pointers (store-owned); returns the number found. */
+size_t keystore_find(const struct keystore *ks, const char *kid, const char *x5t,
+                     const struct ks_key **out, size_t max);
+
+/* The indicator matching this key (kid, x5t, cert SHA-1 or JWK thumbprint) or, with key NULL,
+ * matching the token header's kid/x5t alone; NULL when none. */
+const struct ks_revoked *keystore_revoked(const struct keystore *ks, const struct ks_key *key,
+                                          const char *kid, const char *x5t);
+
+/* Does `tmpl` (literal, "{tenantid}" template or "*") match issuer `iss` for tenant `tid`?
+ * "{tenantid}" must be substituted by tid (a GUID) to give exactly iss. tid may be NULL, in which
+ * case the tenant segment of iss is used for the keyset-level match (see keystore_trusts). */
+int keystore_issuer_match(const char *tmpl, const char *iss, const char *tid);
+
+/* Does keyset `set` trust issuer iss (tid from the token)? SPEC §2: an issuer that any keyset
+ * lists literally belongs to those keysets alone; otherwise a keyset trusts iss when one of its
+ * templates matches. */
+int keystore_set_trusts(const struct keystore *ks, const struct ks_keyset *set, const char *iss,
+                        const char *tid);
+
+/* Is any keyset trusting iss? */
+int keystore_issuer_trusted(const struct keystore *ks, const char *iss, const char *tid);
+
+/* Is this key allowed to sign for iss? Its keyset must trust iss, and when the JWK has its own
+ * `issuer` member, that member with "{tenantid}" substituted by tid must equal iss. */
+int keystore_key_allows(const struct keystore *ks, const struct ks_key *key, const char *iss,
+                        const char *tid);
+
+/* The issuer the key is scoped to, for EVE `key_issuer`: its JWK `issuer` with {tenantid}
+ * substituted by tid when tid is given, else its keyset's only issuer; written to buf
+ * (NUL-terminated, truncated to buflen). Returns 0, or -1 when there is none to name. */
+int keystore_key_issuer(const struct ks_key *key, const char *tid, char *buf, size_t buflen);
+
+#endif

@@ -1,0 +1,32 @@
+/* verify.h — JWS signature verification with OpenSSL EVP (RFC 7518 §3.3 RS*, §3.4 ES* with raw
+ * r‖s signatures, §3.5 PS*; RFC 8037 §3.1 EdDSA/Ed25519).
+ *
+ * Pipeline: verdict stage. The key decides the algorithm (RFC 8725 §3.1): a header alg that does
+ * not fit the key's type/curve/size is never tried; `none` and HS* never verify. Stateless;
+ * borrows the EVP_PKEY.
+ */
+#ifndef TW_VERIFY_H
+#define TW_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+
+enum verify_status {
+    VERIFY_VALID = 0,
+    VERIFY_INVALID = 1,      /* the key does not verify this signature over this input */
+    VERIFY_ALG_MISMATCH = 2, /* alg does not fit the key (or is none, HS-anything, unknown) */
+};
+
+/* Does JOSE alg fit this key? RS256/384/512 and PS256/384/512 need RSA; ES256 P-256, ES384
+ * P-384, ES512 P-521; EdDSA and Ed25519 an Ed25519 key. `key_alg` is the JWK's own `alg`
+ * member (NULL if none): when set, alg must equal it. */
+int verify_alg_fits(EVP_PKEY *pkey, const char *key_alg, const char *alg);
+
+/* Verifies sig over msg with pkey under alg. ECDSA signatures must be exactly 2×field-size raw
+ * r‖s bytes (a DER signature is invalid). PSS uses MGF1 with the same hash and salt = hash size.
+ * Returns enum verify_status. */
+int verify_jws(EVP_PKEY *pkey, const char *key_alg, const char *alg, const uint8_t *msg,
+               size_t msglen, const uint8_t *sig, size_t siglen);
+
+#endif
