@@ -1,0 +1,131 @@
+/* config.h — tokenwatch.yaml (SPEC §2), loaded with libyaml into struct config.
+ *
+ * Owns every string and array in struct config; config_free() releases them. Paths inside the
+ * file (keysets[].jwks) are resolved relative to the directory of the file naming them. Unknown
+ * keys, wrong types and bad values stop start-up with "FILE:LINE: KEY: what is wrong".
+ * `--set a.b.c=VALUE` overrides are applied to the parsed document before validation, so they go
+ * through the same checks (and an override of an unknown key is an error naming "--set").
+ */
+#ifndef TW_CONFIG_H
+#define TW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum eve_filetype { EVE_FT_REGULAR = 0, EVE_FT_UNIX_DGRAM, EVE_FT_UNIX_STREAM, EVE_FT_SYSLOG,
+                    EVE_FT_REDIS };
+
+/* Record types an output writes (outputs.eve.types). */
+#define EVE_T_ALERT   0x01u
+#define EVE_T_TOKEN   0x02u
+#define EVE_T_STATS   0x04u
+#define EVE_T_HTTP    0x08u
+#define EVE_T_FLOW    0x10u
+#define EVE_T_ANOMALY 0x20u
+#define EVE_T_KEYSET  0x40u
+
+enum token_events { TOKEN_EVENTS_ALL = 0, TOKEN_EVENTS_FIRST, TOKEN_EVENTS_NONE };
+
+struct eve_output_cfg {
+    int filetype;          /* enum eve_filetype */
+    char *filename;        /* regular: relative to the log dir, "-" = stdout; unix_*: socket */
+    uint32_t types;        /* EVE_T_* bits; default alert|token|stats */
+    int token_events;      /* enum token_events; default all */
+    int raw_tokens;        /* default 0 */
+    int line;              /* line in the file, for later error messages */
+    /* filetype redis (outputs.eve.redis), stored for the redis writer: */
+    char *redis_server;    /* NULL = 127.0.0.1 */
+    int redis_port;        /* default 6379 */
+    int redis_mode;        /* enum eve_redis_mode; default list */
+    char *redis_key;       /* NULL = "tokenwatch" */
+};
+
+/* Suricata's redis modes, as written: list = lpush, channel = publish. */
+enum eve_redis_mode { EVE_REDIS_LIST = 0, EVE_REDIS_LPUSH, EVE_REDIS_RPUSH, EVE_REDIS_CHANNEL,
+                      EVE_REDIS_PUBLISH };
+
+struct keyset_cfg {
+    char *name;
+    char *jwks;            /* resolved path */
+    char **issuers;
+    size_t nissuers;
+    int line;
+};
+
+struct revoked_cfg {
+    char *kid, *x5t, *sha1, *jkt, *reason; /* NULL when absent; at least one matcher set */
+    int line;
+};
+
+/* JOSE algorithms policy.algorithms may name, as bits of alg_mask. */
+#define POLICY_ALG_NAMES {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", \
+                          "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
+#define POLICY_ALG_COUNT 11
+
+struct config {
+    char *path;                     /* file loaded, or NULL for built-in defaults */
+    struct eve_output_cfg *outputs; /* default: one regular eve.json */
+    size_t noutputs;
+    struct keyset_cfg *keysets;
+    size_t nkeysets;
+    struct revoked_cfg *revoked;
+    size_t nrevoked;
+    /* policy: */
+    int64_t clock_skew;             /* default 300 */
+    int64_t max_lifetime;           /* default 86400 */
+    uint32_t alg_mask;              /* bit i = POLICY_ALG_NAMES[i]; default all */
+    /* engine limits (a section `engine:` in the YAML, all optional): */
+    uint64_t flow_memcap;           /* engine.flow-memcap, default 128 MiB */
+    uint32_t flow_timeout;          /* engine.flow-timeout seconds, default 120 */
+    uint32_t flow_closed_timeout;   /* engine.flow-closed-timeout, default 10 */
+    uint64_t stream_memcap;         /* engine.stream-memcap, default 64 MiB */
+    uint64_t stream_dir_limit;      /* engine.stream-ooo-limit per direction, default 1 MiB */
+    uint64_t http_max_head;         /* engine.http-max-head bytes of one message head, default 64 KiB */
+    uint64_t vcache_entries;        /* engine.verify-cache-entries, default 65536 */
+    uint32_t stats_interval;        /* engine.stats-interval seconds (live), default 60 */
+    /* capture (optional section `capture:`): */
+    char *bpf;                      /* capture.bpf, default NULL */
+    uint32_t snaplen;               /* capture.snaplen, default 262144 (libpcap's maximum) */
+    uint64_t buffer_size;           /* capture.buffer-size bytes, default 0 = libpcap's default */
+    int promisc;                    /* capture.promisc, default 1 */
+    int immediate;                  /* capture.immediate (pcap immediate mode), default 0 */
+};
+
+/* Built-in defaults into c (which the caller provides; release with config_free). */
+void config_defaults(struct config *c);
+
+/* Loads `path` over the defaults, applying `nsets` overrides "a.b.c=VALUE". path may be NULL
+ * (defaults + overrides). c must hold a configuration (config_defaults(), an earlier load) or
+ * zeroes. On success its old contents are freed and replaced; on failure c is left untouched (a
+ * failed reload keeps the running configuration). Returns 0, or -1 with err =
+ * "FILE:LINE: KEY: reason", "--set KEY: reason" or "FILE: cannot open: strerror" (KEY is the
+ * dotted path, list items as keysets[0]).
+ *
+ * Values, YAML 1.1 as Suricata reads them: booleans yes/no, true/false, on/off in any case; sizes
+ * as bytes or with a binary kb/mb/gb suffix ("64mb"); a plain empty value or `~` means "not
+ * given" (the default stays). `outputs` is a mapping {eve: {...}} or Suricata's list of
+ * {eve: {...}} (also spelt eve-log); `enabled: no` drops an output.
+ *
+ * --set: VALUE starting with [ { " or ' is parsed as YAML ("[alert, token]"); anything else is
+ * one plain scalar taken verbatim ("-" is the string "-"). Missing mappings along the path are
+ * created. Where the path meets a list of mappings the key goes to the first item that has it,
+ * else to a new item: `outputs.eve.filename=-` sets the first eve output whether `outputs` is a
+ * mapping or a list (eve and eve-log count as one key). A path named by --set (keysets[].jwks)
+ * is relative to the working directory, not to the file. */
+int config_load(struct config *c, const char *path, const char *const *sets, size_t nsets,
+                char *err, size_t errlen);
+
+/* As config_load(), from YAML text in memory; `name` stands for the file in messages and its
+ * directory anchors relative paths (fuzzing, tests, embedded defaults). */
+int config_load_buffer(struct config *c, const char *name, const char *buf, size_t len,
+                       const char *const *sets, size_t nsets, char *err, size_t errlen);
+
+/* Writes the effective configuration as YAML that config_load() accepts back (relative jwks
+ * paths are made absolute against the working directory, so the dump can be saved anywhere). */
+void config_dump(const struct config *c, FILE *f);
+
+/* Frees every string and array and zeroes them; c may be freed again (a no-op). */
+void config_free(struct config *c);
+
+#endif

@@ -1,0 +1,814 @@
+/* config.c — tokenwatch.yaml (SPEC §2) into struct config: load, --set overrides, dump.
+ *
+ * Start-up only: main() calls config_load() once (and again on reload); every other module reads
+ * the resulting struct config. Owns every string and array in it. The file is parsed into a
+ * yaml_doc tree (lines kept), `--set` overrides edit that tree, and one strict walk turns it into
+ * struct config: unknown keys, wrong types and bad values stop start-up with
+ * "FILE:LINE: KEY: reason" (or "--set KEY: reason" for a node an override made), KEY being the
+ * dotted path, list items as `keysets[0]` (0-based).
+ *
+ * YAML 1.1 as Suricata reads it (see config.h for the value syntax and --set rules); the schema
+ * is a set of field tables walked by one parse_map().
+ */
+#include "config.h"
+#include "yaml_doc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KEY_LEN 256
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const alg_names[POLICY_ALG_COUNT] = POLICY_ALG_NAMES;
+static const char *const type_names[] = {"alert", "token", "stats", "http", "flow", "anomaly",
+                                         "keyset"};
+static const char *const filetype_names[] = {"regular", "unix_dgram", "unix_stream", "syslog",
+                                             "redis"};
+static const char *const token_event_names[] = {"all", "first", "none"};
+static const char *const redis_mode_names[] = {"list", "lpush", "rpush", "channel", "publish"};
+
+/* Configuration is read at start-up; without memory there is nothing sensible left to do. */
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) {
+        fputs("tokenwatch: out of memory reading configuration\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static char *xstrndup(const char *s, size_t n)
+{
+    char *p = xcalloc(1, n + 1);
+    memcpy(p, s, n);
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+/* ---- errors ----------------------------------------------------------------------------- */
+
+struct ctx {
+    const char *file; /* name in messages */
+    char *dir;        /* directory anchoring relative paths; NULL = as written */
+    char *err;
+    size_t errlen;
+};
+
+static int fail(const struct ctx *x, int line, const char *key, const char *fmt, ...)
+{
+    char reason[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    if (!x->err || !x->errlen)
+        return -1;
+    if (line > 0)
+        snprintf(x->err, x->errlen, "%s:%d: %s: %s", x->file, line, key, reason);
+    else
+        snprintf(x->err, x->errlen, "--set %s: %s", key, reason);
+    return -1;
+}
+
+/* How a value is shown after "got": the scalar text (cut short), or its kind. */
+static const char *shown(const struct yaml_doc_node *v, char *buf, size_t n)
+{
+    if (v->kind != YAML_DOC_SCALAR)
+        return yaml_doc_kind_name(v);
+    snprintf(buf, n, "'%.60s%s'", v->str, v->len > 60 ? "..." : "");
+    return buf;
+}
+
+/* Key paths only feed messages: an absurdly long one is cut and marked, not refused. */
+static void mark_cut(char *out, int n)
+{
+    if (n >= KEY_LEN)
+        memcpy(out + KEY_LEN - 4, "...", 4);
+}
+
+static void join_key(char *out, const char *base, const char *key)
+{
+    mark_cut(out, snprintf(out, KEY_LEN, "%s%s%s", base, *base ? "." : "", key));
+}
+
+static void join_index(char *out, const char *base, size_t i)
+{
+    mark_cut(out, snprintf(out, KEY_LEN, "%s[%zu]", base, i));
+}
+
+static int want(const struct ctx *x, const struct yaml_doc_node *v, const char *key, int kind)
+{
+    char b[80];
+    if (v->kind == kind)
+        return 0;
+    return fail(x, v->line, key, "expected %s, got %s",
+                kind == YAML_DOC_MAP ? "a mapping" : "a list", shown(v, b, sizeof(b)));
+}
+
+/* ---- typed values ----------------------------------------------------------------------- */
+
+static int get_string(const struct ctx *x, const struct yaml_doc_node *v, const char *key,
+                      int nonempty, char **out)
+{
+    char b[80];
+    if (v->kind != YAML_DOC_SCALAR)
+        return fail(x, v->line, key, "expected a string, got %s", shown(v, b, sizeof(b)));
+    if (memchr(v->str, '\0', v->len))
+        return fail(x, v->line, key, "contains a NUL byte");
+    if (nonempty && v->len == 0)
+        return fail(x, v->line, key, "must not be empty");
+    free(*out);
+    *out = xstrdup(v->str);
+    return 0;
+}
+
+static int get_enum(const struct ctx *x, const struct yaml_doc_node *v, const char *key,
+                    const char *const *names, size_t n, int *out)
+{
+    char b[80], list[200] = "";
+    for (size_t i = 0; v->kind == YAML_DOC_SCALAR && i < n; i++)
+        if (strcmp(v->str, names[i]) == 0 && strlen(v->str) == v->len)
+            return *out = (int)i, 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof(list) - l, "%s%s", i ? ", " : "", names[i]);
+    }
+    return fail(x, v->line, key, "expected one of %s, got %s", list, shown(v, b, sizeof(b)));
+}
+
+static int get_list(const struct ctx *x, const struct yaml_doc_node *v, const char *key,
+                    const char *const *names, size_t n, uint32_t *mask)
+{
+    char k[KEY_LEN];
+    if (want(x, v, key, YAML_DOC_SEQ) < 0)
+        return -1;
+    *mask = 0;
+    for (size_t i = 0; i < v->nitems; i++) {
+        int bit;
+        join_index(k, key, i);
+        if (get_enum(x, v->items[i], k, names, n, &bit) < 0)
+            return -1;
+        *mask |= 1u << bit;
+    }
+    return 0;
+}
+
+enum { F_INT, F_SIZE, F_BOOL, F_STR, F_ENUM };
+
+/* One key of a mapping and where its value goes in the struct being filled. */
+struct field {
+    const char *key;
+    int type;
+    size_t off;
+    int width;                /* F_INT, F_SIZE: 4 (uint32_t or int) or 8 bytes */
+    uint64_t min, max;        /* F_INT, F_SIZE: range; F_STR: min 1 = must not be empty;
+                                 F_ENUM: max = number of names */
+    const char *const *names; /* F_ENUM */
+};
+#define NUM(k, t, s, f, lo, hi) {k, t, offsetof(s, f), (int)sizeof(((s *)0)->f), lo, hi, NULL}
+#define STR(k, s, f, nonempty) {k, F_STR, offsetof(s, f), 0, nonempty, 0, NULL}
+#define BOOL(k, s, f) {k, F_BOOL, offsetof(s, f), 0, 0, 0, NULL}
+#define ENUM(k, s, f, n) {k, F_ENUM, offsetof(s, f), 0, 0, NELEM(n), n}
+#define END {NULL, 0, 0, 0, 0, 0, NULL}
+
+static int get_number(const struct ctx *x, const struct yaml_doc_node *v, const char *key,
+                      const struct field *f, void *dst)
+{
+    char b[80];
+    uint64_t n;
+    if (yaml_doc_uint(v, f->type == F_SIZE, &n) < 0) {
+        const char *what = f->type == F_SIZE ? "a size (bytes, or with a kb, mb or gb suffix)"
+                           : f->min > 0      ? "a positive integer"
+                                             : "a non-negative integer";
+        return fail(x, v->line, key, "expected %s, got %s", what, shown(v, b, sizeof(b)));
+    }
+    if (n < f->min || n > f->max)
+        return fail(x, v->line, key, "%s is out of range (%" PRIu64 " to %" PRIu64 ")",
+                    shown(v, b, sizeof(b)), f->min, f->max);
+    if (f->width == 4) {
+        uint32_t n32 = (uint32_t)n;
+        memcpy(dst, &n32, sizeof(n32));
+    } else {
+        memcpy(dst, &n, sizeof(n));
+    }
+    return 0;
+}
+
+/* Stores v in the field of table t named `name`; 1 when t has no such field. */
+static int set_field(const struct ctx *x, const struct field *t, const char *name,
+                     const struct yaml_doc_node *v, const char *key, void *base)
+{
+    char b[80];
+    for (; t->key; t++) {
+        if (strcmp(t->key, name) != 0)
+            continue;
+        char *dst = (char *)base + t->off;
+        switch (t->type) {
+        case F_BOOL:
+            if (yaml_doc_bool(v, (int *)dst) == 0)
+                return 0;
+            return fail(x, v->line, key, "expected a boolean (yes/no, true/false, on/off), got %s",
+                        shown(v, b, sizeof(b)));
+        case F_STR:
+            return get_string(x, v, key, t->min > 0, (char **)dst);
+        case F_ENUM:
+            return get_enum(x, v, key, t->names, t->max, (int *)dst);
+        default:
+            return get_number(x, v, key, t, dst);
+        }
+    }
+    return 1;
+}
+
+/* Keys a field table cannot describe; returns 1 when p->key is not one of them. */
+typedef int (*special_fn)(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
+                          void *base);
+
+/* Walks mapping v into base: table fields, then `special`, else "unknown key". A plain empty
+ * value or ~ leaves the default. */
+static int parse_map(const struct ctx *x, const struct yaml_doc_node *v, const char *path,
+                     const struct field *t, special_fn special, void *base)
+{
+    char key[KEY_LEN];
+    if (want(x, v, path, YAML_DOC_MAP) < 0)
+        return -1;
+    for (size_t i = 0; i < v->npairs; i++) {
+        const struct yaml_doc_pair *p = &v->pairs[i];
+        join_key(key, path, p->key);
+        if (yaml_doc_is_null(p->value))
+            continue;
+        int rc = set_field(x, t, p->key, p->value, key, base);
+        if (rc == 1 && special)
+            rc = special(x, p, key, base);
+        if (rc == 1)
+            rc = fail(x, p->line, key, "unknown key");
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- outputs ---------------------------------------------------------------------------- */
+
+struct eve_parse {
+    struct eve_output_cfg o;
+    int enabled; /* Suricata's `enabled: no` drops the output */
+};
+
+static const struct field redis_fields[] = {
+    STR("server", struct eve_output_cfg, redis_server, 1),
+    STR("key", struct eve_output_cfg, redis_key, 1),
+    NUM("port", F_INT, struct eve_output_cfg, redis_port, 1, 65535),
+    ENUM("mode", struct eve_output_cfg, redis_mode, redis_mode_names),
+    END,
+};
+
+static const struct field eve_fields[] = {
+    BOOL("enabled", struct eve_parse, enabled),
+    ENUM("filetype", struct eve_parse, o.filetype, filetype_names),
+    STR("filename", struct eve_parse, o.filename, 1),
+    ENUM("token-events", struct eve_parse, o.token_events, token_event_names),
+    BOOL("raw-tokens", struct eve_parse, o.raw_tokens),
+    END,
+};
+
+static int eve_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
+                       void *base)
+{
+    struct eve_output_cfg *o = &((struct eve_parse *)base)->o;
+    if (strcmp(p->key, "types") == 0)
+        return get_list(x, p->value, key, type_names, NELEM(type_names), &o->types);
+    if (strcmp(p->key, "redis") == 0)
+        return parse_map(x, p->value, key, redis_fields, NULL, o);
+    return 1;
+}
+
+static void eve_defaults(struct eve_output_cfg *o, int line)
+{
+    memset(o, 0, sizeof(*o));
+    o->filetype = EVE_FT_REGULAR;
+    o->filename = xstrdup("eve.json");
+    o->types = EVE_T_ALERT | EVE_T_TOKEN | EVE_T_STATS;
+    o->token_events = TOKEN_EVENTS_ALL;
+    o->redis_port = 6379;
+    o->redis_mode = EVE_REDIS_LIST;
+    o->line = line;
+}
+
+static void eve_free(struct eve_output_cfg *o)
+{
+    free(o->filename);
+    free(o->redis_server);
+    free(o->redis_key);
+    memset(o, 0, sizeof(*o));
+}
+
+/* One `eve:` (or Suricata's `eve-log:`) output, appended to c->outputs unless disabled. */
+static int parse_eve(const struct ctx *x, const struct yaml_doc_pair *e, const char *base,
+                     struct config *c)
+{
+    char path[KEY_LEN];
+    join_key(path, base, e->key);
+    if (strcmp(e->key, "eve") != 0 && strcmp(e->key, "eve-log") != 0)
+        return fail(x, e->line, path, "unknown output (expected eve)");
+    struct eve_parse ep = {.enabled = 1};
+    eve_defaults(&ep.o, e->value->line ? e->value->line : e->line);
+    if (!yaml_doc_is_null(e->value) &&
+        parse_map(x, e->value, path, eve_fields, eve_special, &ep) < 0) {
+        eve_free(&ep.o);
+        return -1;
+    }
+    if (!ep.enabled) {
+        eve_free(&ep.o);
+        return 0;
+    }
+    c->outputs = realloc(c->outputs, (c->noutputs + 1) * sizeof(*c->outputs));
+    if (!c->outputs)
+        abort(); /* as xcalloc */
+    c->outputs[c->noutputs++] = ep.o;
+    return 0;
+}
+
+static void free_outputs(struct config *c)
+{
+    for (size_t i = 0; i < c->noutputs; i++)
+        eve_free(&c->outputs[i]);
+    free(c->outputs);
+    c->outputs = NULL;
+    c->noutputs = 0;
+}
+
+static int parse_outputs(const struct ctx *x, const struct yaml_doc_node *v, struct config *c)
+{
+    char key[KEY_LEN], b[80];
+    free_outputs(c);
+    if (v->kind == YAML_DOC_MAP) {
+        for (size_t i = 0; i < v->npairs; i++)
+            if (parse_eve(x, &v->pairs[i], "outputs", c) < 0)
+                return -1;
+        return 0;
+    }
+    if (v->kind != YAML_DOC_SEQ)
+        return fail(x, v->line, "outputs", "expected a mapping or a list of mappings, got %s",
+                    shown(v, b, sizeof(b)));
+    for (size_t i = 0; i < v->nitems; i++) {
+        const struct yaml_doc_node *it = v->items[i];
+        join_index(key, "outputs", i);
+        if (it->kind != YAML_DOC_MAP)
+            return fail(x, it->line, key, "expected a mapping like {eve: {...}}, got %s",
+                        shown(it, b, sizeof(b)));
+        for (size_t j = 0; j < it->npairs; j++)
+            if (parse_eve(x, &it->pairs[j], key, c) < 0)
+                return -1;
+    }
+    return 0;
+}
+
+/* ---- keysets ---------------------------------------------------------------------------- */
+
+/* A path named in the file is relative to the file's directory; one from --set (line 0) is
+ * relative to the working directory, as the shell that typed it expects. */
+static char *resolve(const struct ctx *x, const char *p, int line)
+{
+    if (p[0] == '/' || !x->dir || line == 0)
+        return xstrdup(p);
+    size_t n = strlen(x->dir) + strlen(p) + 2;
+    char *r = xcalloc(1, n);
+    snprintf(r, n, "%s%s%s", x->dir, strcmp(x->dir, "/") == 0 ? "" : "/", p);
+    return r;
+}
+
+static int keyset_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
+                          void *base)
+{
+    struct keyset_cfg *k = base;
+    char ikey[KEY_LEN];
+    if (strcmp(p->key, "jwks") == 0) {
+        char *raw = NULL;
+        if (get_string(x, p->value, key, 1, &raw) < 0)
+            return -1;
+        free(k->jwks);
+        k->jwks = resolve(x, raw, p->value->line);
+        free(raw);
+        return 0;
+    }
+    if (strcmp(p->key, "issuers") != 0)
+        return 1;
+    const struct yaml_doc_node *v = p->value;
+    if (want(x, v, key, YAML_DOC_SEQ) < 0)
+        return -1;
+    if (v->nitems == 0)
+        return fail(x, v->line, key, "needs at least one issuer");
+    for (size_t j = 0; j < k->nissuers; j++)
+        free(k->issuers[j]);
+    free(k->issuers);
+    k->issuers = xcalloc(v->nitems, sizeof(*k->issuers));
+    for (k->nissuers = 0; k->nissuers < v->nitems; k->nissuers++) {
+        join_index(ikey, key, k->nissuers);
+        if (get_string(x, v->items[k->nissuers], ikey, 1, &k->issuers[k->nissuers]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static const struct field keyset_fields[] = {STR("name", struct keyset_cfg, name, 1), END};
+
+static void free_keysets(struct config *c)
+{
+    for (size_t i = 0; i < c->nkeysets; i++) {
+        struct keyset_cfg *k = &c->keysets[i];
+        free(k->name);
+        free(k->jwks);
+        for (size_t j = 0; j < k->nissuers; j++)
+            free(k->issuers[j]);
+        free(k->issuers);
+    }
+    free(c->keysets);
+    c->keysets = NULL;
+    c->nkeysets = 0;
+}
+
+static int parse_keysets(const struct ctx *x, const struct yaml_doc_node *v, struct config *c)
+{
+    static const char *const required[] = {"name", "jwks", "issuers"};
+    char path[KEY_LEN], key[KEY_LEN];
+    if (want(x, v, "keysets", YAML_DOC_SEQ) < 0)
+        return -1;
+    c->keysets = xcalloc(v->nitems, sizeof(*c->keysets));
+    for (size_t i = 0; i < v->nitems; i++) {
+        struct keyset_cfg *k = &c->keysets[c->nkeysets++]; /* counted now: freed on error */
+        join_index(path, "keysets", i);
+        k->line = v->items[i]->line;
+        if (parse_map(x, v->items[i], path, keyset_fields, keyset_special, k) < 0)
+            return -1;
+        const void *have[] = {k->name, k->jwks, k->issuers};
+        for (size_t r = 0; r < NELEM(required); r++) {
+            join_key(key, path, required[r]);
+            if (!have[r])
+                return fail(x, k->line, key, "missing (a keyset needs name, jwks and issuers)");
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(c->keysets[j].name, k->name) == 0) {
+                join_key(key, path, "name");
+                return fail(x, yaml_doc_map_find(v->items[i], "name")->value->line, key,
+                            "duplicate keyset name '%.60s' (also keysets[%zu])", k->name, j);
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- revoked-keys ----------------------------------------------------------------------- */
+
+static const struct field revoked_fields[] = {
+    STR("kid", struct revoked_cfg, kid, 1),   STR("x5t", struct revoked_cfg, x5t, 1),
+    STR("sha1", struct revoked_cfg, sha1, 1), STR("jkt", struct revoked_cfg, jkt, 1),
+    STR("reason", struct revoked_cfg, reason, 0), END,
+};
+
+/* A certificate thumbprint as openssl (colons) or PowerShell (none) prints it, in any case. */
+static int normalize_sha1(char *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; s[i]; i++) {
+        if (s[i] == ':')
+            continue;
+        if (!isxdigit((unsigned char)s[i]))
+            return -1;
+        s[n++] = (char)tolower((unsigned char)s[i]);
+    }
+    s[n] = '\0';
+    return n == 40 ? 0 : -1;
+}
+
+static void free_revoked(struct config *c)
+{
+    for (size_t i = 0; i < c->nrevoked; i++) {
+        struct revoked_cfg *r = &c->revoked[i];
+        free(r->kid);
+        free(r->x5t);
+        free(r->sha1);
+        free(r->jkt);
+        free(r->reason);
+    }
+    free(c->revoked);
+    c->revoked = NULL;
+    c->nrevoked = 0;
+}
+
+static int parse_revoked(const struct ctx *x, const struct yaml_doc_node *v, struct config *c)
+{
+    char path[KEY_LEN], key[KEY_LEN], b[80];
+    if (want(x, v, "revoked-keys", YAML_DOC_SEQ) < 0)
+        return -1;
+    c->revoked = xcalloc(v->nitems, sizeof(*c->revoked));
+    for (size_t i = 0; i < v->nitems; i++) {
+        struct revoked_cfg *r = &c->revoked[c->nrevoked++];
+        join_index(path, "revoked-keys", i);
+        r->line = v->items[i]->line;
+        if (parse_map(x, v->items[i], path, revoked_fields, NULL, r) < 0)
+            return -1;
+        if (r->sha1 && normalize_sha1(r->sha1) < 0) {
+            const struct yaml_doc_node *s = yaml_doc_map_find(v->items[i], "sha1")->value;
+            join_key(key, path, "sha1");
+            return fail(x, s->line, key, "expected 40 hex digits (colons allowed), got %s",
+                        shown(s, b, sizeof(b)));
+        }
+        if (!r->kid && !r->x5t && !r->sha1 && !r->jkt)
+            return fail(x, r->line, path, "needs at least one of kid, x5t, sha1, jkt");
+    }
+    return 0;
+}
+
+/* ---- policy, engine, capture ------------------------------------------------------------ */
+
+static const struct field policy_fields[] = {
+    NUM("clock-skew", F_INT, struct config, clock_skew, 0, INT64_MAX),
+    NUM("max-lifetime", F_INT, struct config, max_lifetime, 1, INT64_MAX),
+    END,
+};
+
+static int policy_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
+                          void *base)
+{
+    struct config *c = base;
+    if (strcmp(p->key, "algorithms") != 0)
+        return 1;
+    if (get_list(x, p->value, key, alg_names, POLICY_ALG_COUNT, &c->alg_mask) < 0)
+        return -1;
+    /* An empty list would fail every token as alg_mismatch: surely a mistake. */
+    if (c->alg_mask == 0)
+        return fail(x, p->value->line, key, "needs at least one algorithm");
+    return 0;
+}
+
+static const struct field engine_fields[] = {
+    NUM("flow-memcap", F_SIZE, struct config, flow_memcap, 1, UINT64_MAX),
+    NUM("flow-timeout", F_INT, struct config, flow_timeout, 1, UINT32_MAX),
+    NUM("flow-closed-timeout", F_INT, struct config, flow_closed_timeout, 0, UINT32_MAX),
+    NUM("stream-memcap", F_SIZE, struct config, stream_memcap, 1, UINT64_MAX),
+    NUM("stream-ooo-limit", F_SIZE, struct config, stream_dir_limit, 0, UINT64_MAX),
+    NUM("http-max-head", F_SIZE, struct config, http_max_head, 1, UINT64_MAX),
+    NUM("verify-cache-entries", F_INT, struct config, vcache_entries, 1, UINT64_MAX),
+    NUM("stats-interval", F_INT, struct config, stats_interval, 1, UINT32_MAX),
+    END,
+};
+
+static const struct field capture_fields[] = {
+    STR("bpf", struct config, bpf, 0),
+    NUM("snaplen", F_INT, struct config, snaplen, 1, 262144),
+    NUM("buffer-size", F_SIZE, struct config, buffer_size, 0, UINT64_MAX),
+    BOOL("promisc", struct config, promisc),
+    BOOL("immediate", struct config, immediate),
+    END,
+};
+
+static const struct field top_fields[] = {END};
+
+static int top_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
+                       void *base)
+{
+    struct config *c = base;
+    const struct yaml_doc_node *v = p->value;
+    if (strcmp(key, "outputs") == 0)
+        return parse_outputs(x, v, c);
+    if (strcmp(key, "keysets") == 0)
+        return parse_keysets(x, v, c);
+    if (strcmp(key, "revoked-keys") == 0)
+        return parse_revoked(x, v, c);
+    if (strcmp(key, "policy") == 0)
+        return parse_map(x, v, key, policy_fields, policy_special, c);
+    if (strcmp(key, "engine") == 0)
+        return parse_map(x, v, key, engine_fields, NULL, c);
+    if (strcmp(key, "capture") == 0)
+        return parse_map(x, v, key, capture_fields, NULL, c);
+    return 1;
+}
+
+/* ---- --set ------------------------------------------------------------------------------ */
+
+static int apply_set(const struct ctx *x, struct yaml_doc_node **root, const char *set)
+{
+    static const char *const synonyms[] = {"eve", "eve-log", NULL};
+    char key[KEY_LEN], why[200];
+    const char *eq = strchr(set, '=');
+    size_t klen = eq ? (size_t)(eq - set) : 0;
+    if (!eq || klen == 0 || klen >= sizeof(key))
+        return fail(x, 0, set, "expected KEY=VALUE");
+    memcpy(key, set, klen);
+    key[klen] = '\0';
+    struct yaml_doc_node *v;
+    struct yaml_doc_error e;
+    if (yaml_doc_parse_value(eq + 1, &v, &e) < 0)
+        return fail(x, 0, key, "bad value: %s", e.msg);
+    if (yaml_doc_set_path(root, key, v, synonyms, why, sizeof(why)) < 0)
+        return fail(x, 0, key, "%s", why);
+    return 0;
+}
+
+/* ---- public ----------------------------------------------------------------------------- */
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->outputs = xcalloc(1, sizeof(*c->outputs));
+    c->noutputs = 1;
+    eve_defaults(&c->outputs[0], 0);
+    c->clock_skew = 300;
+    c->max_lifetime = 86400;
+    c->alg_mask = (1u << POLICY_ALG_COUNT) - 1;
+    c->flow_memcap = 128u << 20;
+    c->flow_timeout = 120;
+    c->flow_closed_timeout = 10;
+    c->stream_memcap = 64u << 20;
+    c->stream_dir_limit = 1u << 20;
+    c->http_max_head = 64u << 10;
+    c->vcache_entries = 65536;
+    c->stats_interval = 60;
+    c->snaplen = 262144;
+    c->promisc = 1;
+}
+
+void config_free(struct config *c)
+{
+    free_outputs(c);
+    free_keysets(c);
+    free_revoked(c);
+    free(c->bpf);
+    c->bpf = NULL;
+    free(c->path);
+    c->path = NULL;
+}
+
+int config_load_buffer(struct config *c, const char *name, const char *buf, size_t len,
+                       const char *const *sets, size_t nsets, char *err, size_t errlen)
+{
+    struct ctx x = {name ? name : "(built-in)", NULL, err, errlen};
+    struct yaml_doc_node *root = NULL;
+    struct yaml_doc_error e;
+    struct config t;
+    char b[80];
+    int rc = 0;
+    if (err && errlen)
+        err[0] = '\0';
+    const char *slash = name ? strrchr(name, '/') : NULL;
+    if (slash)
+        x.dir = xstrndup(name, slash == name ? 1 : (size_t)(slash - name));
+    config_defaults(&t);
+    if (buf && yaml_doc_parse(buf, len, &root, &e) < 0)
+        rc = fail(&x, e.line, "YAML syntax error", "%s", e.msg);
+    else if (!yaml_doc_is_null(root) && root->kind != YAML_DOC_MAP)
+        rc = fail(&x, root->line, "(top level)", "expected a mapping, got %s",
+                  shown(root, b, sizeof(b)));
+    for (size_t i = 0; rc == 0 && i < nsets; i++)
+        rc = apply_set(&x, &root, sets[i]);
+    if (rc == 0 && !yaml_doc_is_null(root))
+        rc = parse_map(&x, root, "", top_fields, top_special, &t);
+    yaml_doc_free(root);
+    free(x.dir);
+    if (rc < 0) {
+        config_free(&t);
+        return -1;
+    }
+    t.path = name ? xstrdup(name) : NULL;
+    config_free(c);
+    *c = t;
+    return 0;
+}
+
+int config_load(struct config *c, const char *path, const char *const *sets, size_t nsets,
+                char *err, size_t errlen)
+{
+    if (!path)
+        return config_load_buffer(c, NULL, NULL, 0, sets, nsets, err, errlen);
+    char *buf;
+    size_t len;
+    const char *what;
+    if (yaml_doc_read_file(path, &buf, &len, &what) < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: cannot %s: %s", path, what, strerror(errno));
+        return -1;
+    }
+    int rc = config_load_buffer(c, path, buf, len, sets, nsets, err, errlen);
+    free(buf);
+    return rc;
+}
+
+/* ---- dump ------------------------------------------------------------------------------- */
+
+static const char *name_of(const char *const *names, size_t n, int i)
+{
+    return i >= 0 && (size_t)i < n ? names[i] : "invalid";
+}
+
+static void dump_mask(FILE *f, const char *const *names, size_t n, uint32_t mask)
+{
+    const char *sep = "";
+    fputc('[', f);
+    for (size_t i = 0; i < n; i++) {
+        if (mask & (1u << i)) {
+            fprintf(f, "%s%s", sep, names[i]);
+            sep = ", ";
+        }
+    }
+    fputs("]\n", f);
+}
+
+/* Relative paths were resolved against the working directory; anchor them so the dump means
+ * the same wherever it is saved. */
+static void dump_path(FILE *f, const char *p)
+{
+    char cwd[PATH_MAX];
+    if (p[0] != '/' && getcwd(cwd, sizeof(cwd))) {
+        size_t n = strlen(cwd) + strlen(p) + 2;
+        char *abs = xcalloc(1, n);
+        snprintf(abs, n, "%s/%s", cwd, p);
+        yaml_doc_write_string(f, abs);
+        free(abs);
+    } else {
+        yaml_doc_write_string(f, p);
+    }
+}
+
+static void dump_opt(FILE *f, const char *indent, const char *key, const char *s)
+{
+    if (!s)
+        return;
+    fprintf(f, "%s%s: ", indent, key);
+    yaml_doc_write_string(f, s);
+    fputc('\n', f);
+}
+
+void config_dump(const struct config *c, FILE *f)
+{
+    fputs("%YAML 1.1\n---\n# tokenwatch: effective configuration\n", f);
+    fputs(c->noutputs ? "outputs:\n" : "outputs: []\n", f);
+    for (size_t i = 0; i < c->noutputs; i++) {
+        const struct eve_output_cfg *o = &c->outputs[i];
+        fprintf(f, "  - eve:\n      filetype: %s\n",
+                name_of(filetype_names, NELEM(filetype_names), o->filetype));
+        dump_opt(f, "      ", "filename", o->filename);
+        fputs("      types: ", f);
+        dump_mask(f, type_names, NELEM(type_names), o->types);
+        fprintf(f, "      token-events: %s\n      raw-tokens: %s\n",
+                name_of(token_event_names, NELEM(token_event_names), o->token_events),
+                o->raw_tokens ? "yes" : "no");
+        if (o->filetype != EVE_FT_REDIS && !o->redis_server && !o->redis_key &&
+            o->redis_port == 6379 && o->redis_mode == EVE_REDIS_LIST)
+            continue;
+        fprintf(f, "      redis:\n        port: %d\n        mode: %s\n", o->redis_port,
+                name_of(redis_mode_names, NELEM(redis_mode_names), o->redis_mode));
+        dump_opt(f, "        ", "server", o->redis_server);
+        dump_opt(f, "        ", "key", o->redis_key);
+    }
+    fputs(c->nkeysets ? "keysets:\n" : "keysets: []\n", f);
+    for (size_t i = 0; i < c->nkeysets; i++) {
+        const struct keyset_cfg *k = &c->keysets[i];
+        dump_opt(f, "  - ", "name", k->name);
+        fputs("    jwks: ", f);
+        dump_path(f, k->jwks ? k->jwks : "");
+        fputs("\n    issuers:\n", f);
+        for (size_t j = 0; j < k->nissuers; j++) {
+            fputs("      - ", f);
+            yaml_doc_write_string(f, k->issuers[j]);
+            fputc('\n', f);
+        }
+    }
+    fputs(c->nrevoked ? "revoked-keys:\n" : "revoked-keys: []\n", f);
+    for (size_t i = 0; i < c->nrevoked; i++) {
+        const struct revoked_cfg *r = &c->revoked[i];
+        const char *keys[] = {"kid", "x5t", "sha1", "jkt", "reason"};
+        const char *vals[] = {r->kid, r->x5t, r->sha1, r->jkt, r->reason};
+        const char *indent = "  - ";
+        for (size_t j = 0; j < NELEM(keys); j++) {
+            dump_opt(f, indent, keys[j], vals[j]);
+            indent = vals[j] ? "    " : indent;
+        }
+    }
+    fprintf(f, "policy:\n  clock-skew: %" PRId64 "\n  max-lifetime: %" PRId64 "\n  algorithms: ",
+            c->clock_skew, c->max_lifetime);
+    dump_mask(f, alg_names, POLICY_ALG_COUNT, c->alg_mask);
+    fprintf(f,
+            "engine:\n  flow-memcap: %" PRIu64 "\n  flow-timeout: %" PRIu32
+            "\n  flow-closed-timeout: %" PRIu32 "\n  stream-memcap: %" PRIu64
+            "\n  stream-ooo-limit: %" PRIu64 "\n  http-max-head: %" PRIu64
+            "\n  verify-cache-entries: %" PRIu64 "\n  stats-interval: %" PRIu32 "\n",
+            c->flow_memcap, c->flow_timeout, c->flow_closed_timeout, c->stream_memcap,
+            c->stream_dir_limit, c->http_max_head, c->vcache_entries, c->stats_interval);
+    fputs("capture:\n", f);
+    dump_opt(f, "  ", "bpf", c->bpf);
+    fprintf(f, "  snaplen: %" PRIu32 "\n  buffer-size: %" PRIu64 "\n  promisc: %s\n"
+               "  immediate: %s\n",
+            c->snaplen, c->buffer_size, c->promisc ? "yes" : "no", c->immediate ? "yes" : "no");
+}
