@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""check_captures.py — cross-checks the generated captures and case.json files with tshark.
+
+For every tests/e2e/<case>/case.json: decodes its captures with tshark (TCP reassembly on, out of
+order too), pairs HTTP requests with responses in order per TCP stream (RFC 9112 §9.3), takes the
+Bearer token of each request, and confirms that every alert/token expectation that names a
+token.sha256 describes a request tshark sees: same client/server addresses and ports, host, url,
+method, user agent, status (or no response when the case says http.status is absent), VLANs.
+This validates the generator independently of the sensor; it says nothing about verdicts.
+
+Usage: /usr/bin/python3 tests/gen/check_captures.py [case ...]      (exit 1 on any mismatch)
+"""
+import glob
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Cases where Wireshark's own reassembly policy is not tokenwatch's (include/stream.h: the first
+# copy wins). There only the request's presence is checked, not which token text tshark rebuilt.
+TSHARK_DIFFERS = {
+    "transport_overlap_first_wins": "Wireshark lets a retransmission that starts before an already "
+                                    "received segment overwrite it (BSD-like); tokenwatch keeps the first copy",
+}
+FIELDS = ["frame.number", "tcp.stream", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport",
+          "tcp.dstport", "vlan.id", "ieee8021ad.id", "http.request.method", "http.host",
+          "http.request.uri", "http.user_agent", "http.authorization", "http.response.code"]
+
+
+def tshark(path):
+    cmd = ["tshark", "-r", path, "-o", "tcp.reassemble_out_of_order:TRUE", "-Y", "http", "-T", "json"]
+    for f in FIELDS:
+        cmd += ["-e", f]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        return [pk["_source"]["layers"] for pk in json.loads(p.stdout or "[]")]
+    except ValueError:
+        return []
+
+
+def transactions(path):
+    """Requests, each with its stream's matching response status (None if no response)."""
+    reqs, resps = {}, {}
+    for lay in tshark(path):
+        g = lambda k: lay.get(k, [])  # noqa: E731
+        stream = g("tcp.stream")[0]
+        src = (g("ip.src") or g("ipv6.src"))[0]
+        dst = (g("ip.dst") or g("ipv6.dst"))[0]
+        vlans = [int(v) for v in g("ieee8021ad.id") + g("vlan.id")]
+        for i, method in enumerate(g("http.request.method")):
+            auth = g("http.authorization")[i] if i < len(g("http.authorization")) else ""
+            m = re.match(r"(?i)\s*bearer[ \t]+(\S+)", auth)
+            reqs.setdefault(stream, []).append({
+                "src_ip": src, "src_port": int(g("tcp.srcport")[0]), "dest_ip": dst,
+                "dest_port": int(g("tcp.dstport")[0]), "http.http_method": method,
+                "http.hostname": g("http.host")[i], "http.url": g("http.request.uri")[i],
+                "http.http_user_agent": g("http.user_agent")[i] if i < len(g("http.user_agent")) else None,
+                "vlan": vlans or None, "pcap": path,
+                "sha256": hashlib.sha256(m.group(1).encode()).hexdigest() if m else None})
+        for code in g("http.response.code"):
+            resps.setdefault(stream, []).append(int(code))
+    out = []
+    for stream, rs in reqs.items():
+        codes = resps.get(stream, [])
+        for i, r in enumerate(rs):
+            r["http.status"] = codes[i] if i < len(codes) else None
+            out.append(r)
+    return out
+
+
+def pcap_files(case):
+    files = []
+    for p in case["pcap"]:
+        full = os.path.join(ROOT, p)
+        files += sorted(glob.glob(full + "/*")) if os.path.isdir(full) else [full]
+    return files
+
+
+def check_case(d):
+    case = json.load(open(os.path.join(d, "case.json")))
+    txs = []
+    for f in pcap_files(case):
+        txs += transactions(f)
+    problems = []
+    if os.path.basename(d) in TSHARK_DIFFERS:
+        if not any(t["sha256"] for t in txs):
+            problems.append("tshark sees no Bearer request at all")
+        return problems
+    for chk in case["checks"]:
+        m = chk["match"]
+        if m.get("event_type") not in ("alert", "token") or "token.sha256" not in m:
+            continue
+        want = chk.get("count", chk.get("min_count"))
+        hits = [t for t in txs if t["sha256"] == m["token.sha256"]]
+        if want == 0:
+            continue
+        if len(hits) != want:
+            problems.append("token %s…: tshark sees %d requests, case expects %d"
+                            % (m["token.sha256"][:12], len(hits), want))
+            continue
+        for t in hits:
+            for k in ("src_ip", "src_port", "dest_ip", "dest_port", "http.http_method", "http.hostname",
+                      "http.url", "http.http_user_agent", "http.status", "vlan"):
+                if k in m and m[k] != t[k]:
+                    problems.append("token %s… %s: case %r, tshark %r" % (m["token.sha256"][:12], k, m[k], t[k]))
+            if "http.status" in chk.get("absent", []) and t["http.status"] is not None:
+                problems.append("token %s…: case says no status, tshark sees %r"
+                                % (m["token.sha256"][:12], t["http.status"]))
+            if "pcap_filename" in m and os.path.join(ROOT, m["pcap_filename"]) != t["pcap"]:
+                problems.append("token %s… pcap_filename %s, tshark file %s" % (m["token.sha256"][:12],
+                                                                               m["pcap_filename"], t["pcap"]))
+    return problems
+
+
+def main():
+    names = sys.argv[1:] or sorted(os.path.basename(os.path.dirname(p))
+                                   for p in glob.glob(os.path.join(ROOT, "tests/e2e/*/case.json")))
+    bad = 0
+    for n in names:
+        probs = check_case(os.path.join(ROOT, "tests/e2e", n))
+        note = " (token text not compared: %s)" % TSHARK_DIFFERS[n] if n in TSHARK_DIFFERS else ""
+        print("%-34s %s%s" % (n, "ok" if not probs else "MISMATCH", note))
+        for p in probs:
+            print("    " + p)
+        bad += bool(probs)
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
