@@ -408,8 +408,10 @@ static void deliver(void *user, const uint8_t *data, size_t len)
     }
     memcpy(h->buf + h->len, data, len);
     h->len += len;
-    if (fresh)
-        return; /* process() has just seen these bytes: they are an incomplete head */
+    /* A head can only complete at a line end: without a new '\n' a re-parse would find what
+     * the last one found, and a head trickled in byte by byte would cost quadratic time. */
+    if (fresh || !memchr(data, '\n', len))
+        return;
     size_t k = process(d, h->buf, h->len);
     if (k) {
         memmove(h->buf, h->buf + k, h->len - k);

@@ -297,7 +297,8 @@ int main(int argc, char **argv)
         rc = capture_live(s, ifaces, nifaces, &co, &stop_flag);
     }
     sensor_finish(s);
-    if (verbose >= 0)
+    /* On failure the one error line above is all stderr says (SPEC §1). */
+    if (verbose >= 0 && rc == 0)
         fprintf(stderr,
                 "tokenwatch: %llu packets, %llu tokens, %llu alerts, %llu capture errors\n",
                 (unsigned long long)s->st.pkts, (unsigned long long)s->st.tokens_seen,

@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""run_bench.py — times tokenwatch against a raw libpcap read of the same capture.
+
+Generates the benchmark capture once (gen_bench.py, cached in --workdir), warms the page cache
+with one rawloop run, then alternates rawloop and tokenwatch --runs times each, so both see the
+same machine state. Per run: wall time (perf_counter around the child) and the child's peak
+RSS (ru_maxrss from os.wait4, KiB on Linux). Prints medians, the ratio tokenwatch/raw, packet
+and bit rates, the token/alert counts of the last run's eve.json, and a Markdown table for
+tests/bench/README.md.
+
+A benchmark, not a test: exits 0 whether or not the goals (ratio <= 2.5, RSS < 64 MiB) are met,
+1 only when a child fails (then there is nothing to measure).
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+GOAL_RATIO = 2.5
+GOAL_RSS_MIB = 64
+
+
+def run_timed(cmd, out_path, err_path):
+    """Runs cmd with stdout/stderr to files; returns (exit code, wall seconds, CPU seconds
+    (user + system), peak RSS KiB)."""
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        _, status, rusage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting
+    return proc.returncode, elapsed, rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss
+
+
+def tail(path, lines=5):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:]).rstrip()
+    except OSError:
+        return ""
+
+
+def count_records(eve_path):
+    counts, stats = {}, None
+    with open(eve_path, "rb") as f:
+        for line in f:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                counts["<invalid json>"] = counts.get("<invalid json>", 0) + 1
+                continue
+            kind = rec.get("event_type", "?")
+            counts[kind] = counts.get(kind, 0) + 1
+            if kind == "stats":
+                stats = rec.get("stats")
+    return counts, stats
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sensor", required=True, help="tokenwatch binary")
+    ap.add_argument("--rawloop", required=True, help="rawloop binary (the baseline)")
+    ap.add_argument("--workdir", required=True, help="capture cache and run logs")
+    ap.add_argument("--size-mb", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--config", default=os.path.join(ROOT, "etc", "tokenwatch.yaml"))
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VAL",
+                    help="passed to tokenwatch as --set (repeatable)")
+    ap.add_argument("--key", help="gen_bench.py --key (default: the committed demo key)")
+    ap.add_argument("--kid", help="gen_bench.py --kid")
+    ap.add_argument("--jwks", help="gen_bench.py --jwks")
+    args = ap.parse_args()
+
+    for binary in (args.sensor, args.rawloop):
+        if not os.access(binary, os.X_OK):
+            sys.exit(f"run_bench: {binary} is not an executable")
+    os.makedirs(args.workdir, exist_ok=True)
+    pcap = os.path.join(args.workdir, f"bench-{args.size_mb}mb.pcap")
+    gen = [sys.executable, os.path.join(HERE, "gen_bench.py"), "--out", pcap,
+           "--size-mb", str(args.size_mb)]
+    for opt in ("key", "kid", "jwks"):
+        if getattr(args, opt):
+            gen += [f"--{opt}", getattr(args, opt)]
+    if subprocess.call(gen) != 0:
+        sys.exit("run_bench: capture generation failed")
+    with open(pcap + ".meta") as f:
+        meta = json.load(f)
+
+    logs = os.path.join(args.workdir, "logs")
+    os.makedirs(logs, exist_ok=True)
+    raw_out, raw_err = os.path.join(logs, "rawloop.out"), os.path.join(logs, "rawloop.err")
+    eve_dir = os.path.join(args.workdir, "eve")
+    tw_cmd = [args.sensor, "-c", args.config, "-r", pcap, "-l", eve_dir]
+    for kv in args.set:
+        tw_cmd += ["--set", kv]
+
+    def rawloop():
+        rc, secs, cpu, rss = run_timed([args.rawloop, pcap], raw_out, raw_err)
+        with open(raw_out) as f:
+            m = re.search(r"packets (\d+) bytes (\d+)", f.read())
+        if rc != 0 or not m:
+            sys.exit(f"run_bench: rawloop failed (exit {rc}): {tail(raw_err)}")
+        return secs, cpu, rss, int(m.group(1)), int(m.group(2))
+
+    def tokenwatch(i):
+        shutil.rmtree(eve_dir, ignore_errors=True)  # each run writes a fresh eve.json
+        os.makedirs(eve_dir)
+        err = os.path.join(logs, f"tokenwatch-{i}.err")
+        rc, secs, cpu, rss = run_timed(tw_cmd, os.path.join(logs, f"tokenwatch-{i}.out"), err)
+        if rc != 0:
+            sys.exit(f"run_bench: tokenwatch failed (exit {rc}): {' '.join(tw_cmd)}\n{tail(err)}")
+        return secs, cpu, rss
+
+    print(f"run_bench: warming the page cache ({meta['bytes'] / 1e6:.0f} MB)", flush=True)
+    rawloop()
+    raw_times, tw_times, raw_cpu, tw_cpu, raw_rss, tw_rss = [], [], [], [], [], []
+    packets = nbytes = 0
+    for i in range(args.runs):
+        secs, cpu, rss, packets, nbytes = rawloop()
+        raw_times.append(secs)
+        raw_cpu.append(cpu)
+        raw_rss.append(rss)
+        secs, cpu, rss = tokenwatch(i)
+        tw_times.append(secs)
+        tw_cpu.append(cpu)
+        tw_rss.append(rss)
+        print(f"  run {i + 1}/{args.runs}: rawloop {raw_times[-1]:.3f} s (CPU {raw_cpu[-1]:.3f} s), "
+              f"tokenwatch {secs:.3f} s (CPU {cpu:.3f} s), RSS {rss / 1024:.1f} MiB", flush=True)
+
+    raw_med, tw_med = statistics.median(raw_times), statistics.median(tw_times)
+    ratio = tw_med / raw_med if raw_med > 0 else float("inf")
+    raw_cpu_med, tw_cpu_med = statistics.median(raw_cpu), statistics.median(tw_cpu)
+    cpu_ratio = tw_cpu_med / raw_cpu_med if raw_cpu_med > 0 else float("inf")
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    peak_mib = max(tw_rss) / 1024
+    counts, stats = count_records(os.path.join(eve_dir, "eve.json"))
+    tokens, alerts = counts.get("token", 0), counts.get("alert", 0)
+
+    print()
+    print(f"capture      {pcap}")
+    print(f"             {packets} packets, {nbytes} bytes, {meta['connections']} connections, "
+          f"{meta['requests']} requests, {meta['tokens_distinct']} distinct tokens")
+    print(f"machine      {cpu_model()}, {os.cpu_count()} CPUs, Linux {platform.release()}")
+    print(f"raw loop     median {raw_med:.3f} s  (runs: {', '.join(f'{t:.3f}' for t in raw_times)})"
+          f"  peak RSS {max(raw_rss) / 1024:.1f} MiB")
+    print(f"tokenwatch   median {tw_med:.3f} s  (runs: {', '.join(f'{t:.3f}' for t in tw_times)})")
+    print(f"ratio        {ratio:.2f}  (goal <= {GOAL_RATIO}: {'met' if ratio <= GOAL_RATIO else 'NOT met'})")
+    print(f"CPU time     raw loop {raw_cpu_med:.3f} s, tokenwatch {tw_cpu_med:.3f} s (user+sys "
+          f"medians), ratio {cpu_ratio:.2f}; load average {load:.2f} on {os.cpu_count()} CPUs"
+          f"{'  (busy machine: wall times are noisy, compare with the CPU ratio)' if load > (os.cpu_count() or 1) * 0.75 else ''}")
+    print(f"throughput   {packets / tw_med:,.0f} packets/s, {nbytes * 8 / tw_med / 1e9:.2f} Gbit/s")
+    print(f"peak RSS     {peak_mib:.1f} MiB  (goal < {GOAL_RSS_MIB} MiB: "
+          f"{'met' if peak_mib < GOAL_RSS_MIB else 'NOT met'})")
+    print(f"eve.json     {tokens} token records (requests: {meta['requests']}"
+          f"{', equal' if tokens == meta['requests'] else ', DIFFERENT'}), {alerts} alert records"
+          f"{' (expected 0)' if alerts else ''}; all: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if stats:
+        dec, tok = stats.get("decoder", {}), stats.get("tokens", {})
+        print(f"stats        decoder.pkts {dec.get('pkts')}, tokens.seen {tok.get('seen')}, "
+              f"tokens.distinct {tok.get('distinct')}, tokens.verified {tok.get('verified')}, "
+              f"tokens.cache_hits {tok.get('cache_hits')}")
+    else:
+        print("stats        no stats record in eve.json")
+
+    print()
+    print("| capture | packets | raw libpcap read | tokenwatch | ratio | CPU ratio | packets/s "
+          "| Gbit/s | peak RSS |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {nbytes / 1e6:.0f} MB, {meta['connections']} conns, {meta['requests']} req "
+          f"| {packets:,} | {raw_med:.2f} s | {tw_med:.2f} s | {ratio:.2f} | {cpu_ratio:.2f} "
+          f"| {packets / tw_med:,.0f} | {nbytes * 8 / tw_med / 1e9:.2f} | {peak_mib:.1f} MiB |")
+    print()
+    print(f"Median of {args.runs} runs each, alternating, page cache warm; {cpu_model()}, "
+          f"{time.strftime('%Y-%m-%d')}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

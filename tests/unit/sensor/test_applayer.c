@@ -1,0 +1,322 @@
+/* test_applayer.c — HTTP over reassembled TCP, through the real pipeline (sensor_packet): every
+ * segmentation of a conversation gives the same transaction; pipelining pairs responses in order;
+ * mid-stream pickup finds the client; oversized heads are counted and survived. Packets are raw
+ * IPv4 (LINKTYPE_RAW) built here; EVE is read back with jansson. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "decode.h"
+#include "sensor.h"
+
+#define T0 1685620800ull
+#define CLIENT 0x0a000001u
+#define SERVER 0x0a000002u
+
+struct run {
+    char dir[64], path[128];
+    struct config cfg;
+    struct sensor *s;
+    uint64_t ts;
+    uint32_t cseq, sseq;
+};
+
+static void run_start(struct run *r, const char *extra_set)
+{
+    snprintf(r->dir, sizeof(r->dir), "/tmp/tw-applayer-XXXXXX");
+    assert_non_null(mkdtemp(r->dir));
+    snprintf(r->path, sizeof(r->path), "%s/eve.json", r->dir);
+    char fn[200];
+    snprintf(fn, sizeof(fn), "outputs.eve.filename=%s", r->path);
+    const char *sets[] = {fn, "outputs.eve.types=[alert, token, stats, http]",
+                          extra_set ? extra_set : "engine.flow-timeout=120"};
+    char err[512];
+    config_defaults(&r->cfg);
+    if (config_load(&r->cfg, NULL, sets, 3, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    int code;
+    r->s = sensor_new(&r->cfg, r->dir, err, sizeof(err), &code);
+    if (!r->s)
+        fail_msg("%s", err);
+    sensor_set_pcap(r->s, "unit.pcap");
+    r->ts = T0 * 1000000ull;
+    r->cseq = 1000;
+    r->sseq = 5000;
+}
+
+/* One raw IPv4/TCP packet from the client (dir 0) or the server (dir 1). */
+static void send_pkt(struct run *r, int from_server, uint8_t flags, uint32_t seq,
+                     const void *payload, size_t len)
+{
+    uint8_t *p = calloc(1, 40 + len);
+    size_t tot = 40 + len;
+    p[0] = 0x45;
+    p[2] = (uint8_t)(tot >> 8);
+    p[3] = (uint8_t)tot;
+    p[8] = 64;
+    p[9] = 6;
+    uint32_t src = from_server ? SERVER : CLIENT, dst = from_server ? CLIENT : SERVER;
+    for (int i = 0; i < 4; i++) {
+        p[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+        p[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
+    }
+    uint16_t sport = from_server ? 80 : 40000, dport = from_server ? 40000 : 80;
+    uint8_t *t = p + 20;
+    t[0] = (uint8_t)(sport >> 8), t[1] = (uint8_t)sport;
+    t[2] = (uint8_t)(dport >> 8), t[3] = (uint8_t)dport;
+    for (int i = 0; i < 4; i++)
+        t[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+    t[12] = 5 << 4;
+    t[13] = flags;
+    t[14] = 0xff;
+    if (len)
+        memcpy(p + 40, payload, len);
+    r->ts += 1000;
+    sensor_packet(r->s, r->ts, DECODE_LINK_RAW, p, (uint32_t)tot, (uint32_t)tot);
+    free(p);
+}
+
+static void handshake(struct run *r)
+{
+    send_pkt(r, 0, TCP_SYN, r->cseq++, NULL, 0);
+    send_pkt(r, 1, TCP_SYN | TCP_ACK, r->sseq++, NULL, 0);
+    send_pkt(r, 0, TCP_ACK, r->cseq, NULL, 0);
+}
+
+/* Sends data in segments cut at the given offsets (sorted, within len). */
+static void send_split(struct run *r, int from_server, const char *data, const size_t *cuts,
+                       size_t ncuts)
+{
+    size_t len = strlen(data), start = 0;
+    uint32_t *seq = from_server ? &r->sseq : &r->cseq;
+    for (size_t i = 0; i <= ncuts; i++) {
+        size_t end = i < ncuts ? cuts[i] : len;
+        if (end > start)
+            send_pkt(r, from_server, TCP_ACK | TCP_PSH, *seq + (uint32_t)start, data + start,
+                     end - start);
+        start = end;
+    }
+    *seq += (uint32_t)len;
+}
+
+static json_t *run_finish(struct run *r)
+{
+    sensor_finish(r->s);
+    sensor_free(r->s);
+    config_free(&r->cfg);
+    json_t *all = json_array();
+    FILE *f = fopen(r->path, "r");
+    assert_non_null(f);
+    char line[65536];
+    while (fgets(line, sizeof(line), f)) {
+        json_error_t e;
+        json_t *v = json_loads(line, 0, &e);
+        if (!v)
+            fail_msg("bad EVE line: %s", e.text);
+        json_array_append_new(all, v);
+    }
+    fclose(f);
+    unlink(r->path);
+    rmdir(r->dir);
+    return all;
+}
+
+static size_t count(json_t *all, const char *type)
+{
+    size_t n = 0, i;
+    json_t *v;
+    json_array_foreach(all, i, v) if (strcmp(json_string_value(json_object_get(v, "event_type")),
+                                             type) == 0) n++;
+    return n;
+}
+
+static json_t *nth(json_t *all, const char *type, size_t k)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(all, i, v)
+    {
+        if (strcmp(json_string_value(json_object_get(v, "event_type")), type) == 0 && k-- == 0)
+            return v;
+    }
+    return NULL;
+}
+
+static const char *path_str(json_t *v, const char *a, const char *b)
+{
+    return json_string_value(json_object_get(json_object_get(v, a), b));
+}
+
+static const char REQ[] = "GET /api/items?x=1 HTTP/1.1\r\nHost: api.example.com:8080\r\n"
+                          "User-Agent: unit/1.0\r\nAuthorization: Bearer opaque-token-value-123\r\n"
+                          "\r\n";
+static const char RESP[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           "Content-Length: 2\r\n\r\n{}";
+
+static void check_one_tx(json_t *all, int status)
+{
+    assert_int_equal(count(all, "token"), 1);
+    assert_int_equal(count(all, "http"), 1);
+    json_t *t = nth(all, "token", 0);
+    assert_string_equal(path_str(t, "http", "hostname"), "api.example.com");
+    assert_string_equal(path_str(t, "http", "url"), "/api/items?x=1");
+    assert_string_equal(path_str(t, "http", "http_method"), "GET");
+    assert_string_equal(path_str(t, "token", "type"), "opaque");
+    assert_string_equal(path_str(t, "token", "location"), "authorization");
+    assert_string_equal(json_string_value(json_object_get(t, "src_ip")), "10.0.0.1");
+    assert_int_equal(json_integer_value(json_object_get(t, "dest_port")), 80);
+    json_t *st = json_object_get(json_object_get(t, "http"), "status");
+    if (status)
+        assert_int_equal(json_integer_value(st), status);
+    else
+        assert_null(st);
+    assert_null(json_object_get(json_object_get(t, "token"), "raw"));
+}
+
+/* Every cut of the request and of the response into two segments. */
+static void test_every_split(void **state)
+{
+    (void)state;
+    size_t rl = strlen(REQ), sl = strlen(RESP);
+    for (size_t cut = 1; cut < rl; cut++) {
+        struct run r;
+        run_start(&r, NULL);
+        handshake(&r);
+        send_split(&r, 0, REQ, &cut, 1);
+        size_t scut = 1 + cut % (sl - 1);
+        send_split(&r, 1, RESP, &scut, 1);
+        json_t *all = run_finish(&r);
+        check_one_tx(all, 200);
+        json_decref(all);
+    }
+}
+
+/* One byte per segment, both ways. */
+static void test_byte_by_byte(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, NULL);
+    handshake(&r);
+    size_t cuts[512];
+    size_t rl = strlen(REQ), sl = strlen(RESP);
+    for (size_t i = 0; i < rl - 1; i++)
+        cuts[i] = i + 1;
+    send_split(&r, 0, REQ, cuts, rl - 1);
+    for (size_t i = 0; i < sl - 1; i++)
+        cuts[i] = i + 1;
+    send_split(&r, 1, RESP, cuts, sl - 1);
+    json_t *all = run_finish(&r);
+    check_one_tx(all, 200);
+    json_decref(all);
+}
+
+static void test_pipelining(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, NULL);
+    handshake(&r);
+    char reqs[2048] = "";
+    const char *paths[] = {"/a", "/b", "/c"};
+    for (int i = 0; i < 3; i++) {
+        char one[512];
+        snprintf(one, sizeof(one),
+                 "POST %s HTTP/1.1\r\nHost: h\r\nAuthorization: bearer tok-%d\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\n",
+                 paths[i], i);
+        strcat(reqs, one);
+    }
+    send_split(&r, 0, reqs, NULL, 0);
+    const char *resps = "HTTP/1.1 100 Continue\r\n\r\n"
+                        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
+                        "HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n"
+                        "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
+    send_split(&r, 1, resps, NULL, 0);
+    json_t *all = run_finish(&r);
+    assert_int_equal(count(all, "token"), 3);
+    int want[] = {200, 401, 403};
+    for (int i = 0; i < 3; i++) {
+        json_t *t = nth(all, "token", (size_t)i);
+        assert_string_equal(path_str(t, "http", "url"), paths[i]);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(t, "http"), "status")),
+                         want[i]);
+        assert_int_equal(json_integer_value(json_object_get(t, "tx_id")), i);
+    }
+    json_decref(all);
+}
+
+/* No handshake, and the server's packet comes first: the client is still the requester. */
+static void test_midstream(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, NULL);
+    send_pkt(&r, 1, TCP_ACK, r.sseq, NULL, 0);
+    send_split(&r, 1, "HTTP/1.1 204 No Content\r\n\r\n", NULL, 0); /* an answer to a lost request */
+    send_split(&r, 0, REQ, NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
+    json_t *all = run_finish(&r);
+    check_one_tx(all, 200);
+    json_decref(all);
+}
+
+/* No response at all: the record is written at the end without a status. */
+static void test_response_lost(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, NULL);
+    handshake(&r);
+    send_split(&r, 0, REQ, NULL, 0);
+    json_t *all = run_finish(&r);
+    check_one_tx(all, 0);
+    json_decref(all);
+}
+
+/* A head over http-max-head is dropped and counted; the next request still parses. */
+static void test_head_overflow(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, "engine.http-max-head=1kb");
+    handshake(&r);
+    char big[4096];
+    int n = snprintf(big, sizeof(big), "GET /big HTTP/1.1\r\nX-Pad: ");
+    memset(big + n, 'a', 3000);
+    big[n + 3000] = '\0';
+    size_t cuts[8];
+    for (int i = 0; i < 8; i++)
+        cuts[i] = (size_t)(i + 1) * 300;
+    send_split(&r, 0, big, cuts, 8);
+    send_split(&r, 0, "\r\n\r\n", NULL, 0);
+    send_split(&r, 0, REQ, NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
+    json_t *all = run_finish(&r);
+    json_t *st = json_object_get(nth(all, "stats", 0), "stats");
+    json_t *err = json_object_get(json_object_get(json_object_get(st, "app_layer"), "error"), "http");
+    assert_true(json_integer_value(json_object_get(err, "head_overflow")) >= 1);
+    assert_int_equal(count(all, "token"), 1);
+    json_decref(all);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_split),
+        cmocka_unit_test(test_byte_by_byte),
+        cmocka_unit_test(test_pipelining),
+        cmocka_unit_test(test_midstream),
+        cmocka_unit_test(test_response_lost),
+        cmocka_unit_test(test_head_overflow),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
