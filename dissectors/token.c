@@ -86,7 +86,17 @@ int token_bearer(struct span value, struct span *tok)
     while (i < v.len && is_ws(v.p[i]))
         i++;
     size_t s = i;
-    while (i < v.len && v.p[i] > 0x20 && v.p[i] < 0x7f && v.p[i] != ',')
+    /* Token bytes: printable ASCII but ',' (a table: this loop runs over every token byte). */
+    static const uint8_t tok_byte[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+        R16(0), R16(0),
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x20: space, ',' is 0x2c */
+        R16(1), R16(1), R16(1), R16(1),
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x7f: DEL */
+        R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0),
+#undef R16
+    };
+    while (i < v.len && tok_byte[v.p[i]])
         i++;
     if (i == s)
         return 0;

@@ -22,14 +22,26 @@ struct eve_http {
     int has_length;
 };
 
+/* The members every record of one flow shares (flow_id, pcap_filename, vlan, addresses, ports,
+ * proto, community_id, app_proto), rendered once per flow: the owner (the flow's app state)
+ * zero-initialises it and releases it with eve_prefix_release(). */
+struct eve_prefix {
+    char *buf;
+    size_t len;
+    int client; /* the client side it was rendered for; re-rendered if the flow's changes */
+};
+
+void eve_prefix_release(struct eve_prefix *p);
+
 /* One token occurrence: writes `token` (per token-events) and, with findings, `alert`. */
-void eve_write_token(struct sensor *s, const struct flow *f, uint64_t ts_us, uint64_t tx_id,
-                     const struct eve_http *http, const struct verdict *v, enum token_location loc,
-                     uint32_t findings, int first_in_flow);
+void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+                     uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
+                     struct verdict *v, enum token_location loc, uint32_t findings,
+                     int first_in_flow);
 
 /* One HTTP transaction, for outputs with the http type. */
-void eve_write_http(struct sensor *s, const struct flow *f, uint64_t ts_us, uint64_t tx_id,
-                    const struct eve_http *http);
+void eve_write_http(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+                    uint64_t ts_us, uint64_t tx_id, const struct eve_http *http);
 
 /* The stats record at time ts_us. */
 void eve_write_stats(struct sensor *s, uint64_t ts_us);
@@ -37,8 +49,9 @@ void eve_write_stats(struct sensor *s, uint64_t ts_us);
 /* "2023-06-01T12:00:00.123456+0000" into buf (>= 32 bytes). */
 void eve_format_time(uint64_t ts_us, char *buf, size_t buflen);
 
-/* The token object alone (SPEC §3), for check-token; raw adds token.raw. */
-void eve_token_object(struct jb *j, const char *key, const struct verdict *v,
+/* The token object (SPEC §3); raw adds token.raw. Renders the verdict's time-independent
+ * members once and keeps them in v->json. */
+void eve_token_object(struct jb *j, const char *key, struct verdict *v,
                       const char *location, uint32_t findings, int raw);
 
 #endif

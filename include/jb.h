@@ -37,6 +37,10 @@ void jb_bool(struct jb *j, const char *key, int v);
 /* Appends pre-rendered JSON (trusted, our own output) as a value. */
 void jb_raw(struct jb *j, const char *key, const char *json, size_t n);
 
+/* Appends pre-rendered object members ("k":v,"k2":v2 — our own output, trusted) into the
+ * current object, with the comma rules of the builder. n == 0 appends nothing. */
+void jb_members(struct jb *j, const char *members, size_t n);
+
 /* Escapes s[0..n) as a JSON string body (without quotes) onto the buffer. */
 void jb_escape(struct jb *j, const void *s, size_t n);
 

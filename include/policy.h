@@ -69,6 +69,9 @@ struct verdict {
     uint8_t key_has_validity;
     int64_t key_not_before, key_not_after;
     char *strings;               /* one block holding the claim strings */
+    char *json;                  /* the token object's time-independent members, rendered once
+                                    by eve (eve_token_object), or NULL; owned */
+    size_t json_len;
     uint8_t token[];             /* the token text, token_len bytes */
 };
 

@@ -49,6 +49,8 @@ struct sensor {
     struct tx *tx_free;                /* recycled transactions */
     struct sensor_stats st;
     uint64_t now_us;                   /* time of the packet being processed */
+    uint64_t tcache_sec;               /* EVE timestamps: the second last formatted ... */
+    char tcache[32];                   /* ... as "YYYY-MM-DDTHH:MM:SS." */
     uint64_t start_us;                 /* first packet time */
     int have_time;
     /* capture context for EVE common fields */

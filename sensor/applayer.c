@@ -58,6 +58,7 @@ struct app_flow {
     uint8_t nseen, seen_next;
     uint8_t ended[2];
     uint8_t got_data;           /* the first payload byte decides the client if SYN did not */
+    struct eve_prefix pfx;      /* the flow's shared EVE members, rendered once */
 };
 
 struct deliver_ctx {
@@ -139,10 +140,10 @@ static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, stru
                     s->st.alerts[k]++;
         }
         int first = !seen_before(app, v->hash);
-        eve_write_token(s, f, t->ts_us, t->tx_id, &t->http, v, t->tokens[i].loc, findings, first);
+        eve_write_token(s, f, &app->pfx, t->ts_us, t->tx_id, &t->http, v, t->tokens[i].loc, findings, first);
     }
     if (s->out_types & EVE_T_HTTP)
-        eve_write_http(s, f, t->ts_us, t->tx_id, &t->http);
+        eve_write_http(s, f, &app->pfx, t->ts_us, t->tx_id, &t->http);
     tx_put(s, t);
 }
 
@@ -472,6 +473,7 @@ void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
         free(app->h[side].buf);
     }
     flush_pending(s, f, app);
+    eve_prefix_release(&app->pfx);
     free(app);
     f->app = NULL;
 }

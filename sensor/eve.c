@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,42 +26,95 @@ static void addr_str(const struct flow *f, int side, char *buf, size_t n)
     inet_ntop(f->key.ip_version == 6 ? AF_INET6 : AF_INET, f->key.addr[side], buf, (socklen_t)n);
 }
 
-/* Common fields; src is always the client. Leaves the top-level object open. */
-static void common(struct sensor *s, const struct flow *f, uint64_t ts_us, const char *type)
+void eve_prefix_release(struct eve_prefix *p)
 {
-    struct jb *j = &s->jb;
-    char tbuf[40], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
-    jb_reset(j);
-    jb_open_object(j, NULL);
-    eve_format_time(ts_us, tbuf, sizeof(tbuf));
-    jb_str(j, "timestamp", tbuf);
-    if (f)
-        jb_uint(j, "flow_id", f->flow_id);
+    free(p->buf);
+    p->buf = NULL;
+    p->len = 0;
+}
+
+/* Renders the flow's shared members into pfx (src is always the client). */
+static void render_prefix(struct sensor *s, const struct flow *f, struct eve_prefix *pfx)
+{
+    struct jb j;
+    char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], cid[64];
+    jb_init(&j, 512);
+    jb_open_object(&j, NULL);
+    jb_uint(&j, "flow_id", f->flow_id);
     if (s->in_iface)
-        jb_str(j, "in_iface", s->in_iface);
-    else if (f && f->pcap_file < s->npcap_names)
-        jb_str(j, "pcap_filename", s->pcap_names[f->pcap_file]);
-    jb_str(j, "event_type", type);
-    if (!f)
-        return;
+        jb_str(&j, "in_iface", s->in_iface);
+    else if (f->pcap_file < s->npcap_names)
+        jb_str(&j, "pcap_filename", s->pcap_names[f->pcap_file]);
     if (f->key.vlan_count) {
-        jb_open_array(j, "vlan");
+        jb_open_array(&j, "vlan");
         for (int i = 0; i < f->key.vlan_count; i++)
-            jb_uint(j, NULL, f->key.vlan[i]);
-        jb_close(j);
+            jb_uint(&j, NULL, f->key.vlan[i]);
+        jb_close(&j);
     }
     int c = f->client, sv = !f->client;
     addr_str(f, c, a, sizeof(a));
     addr_str(f, sv, b, sizeof(b));
-    jb_str(j, "src_ip", a);
-    jb_uint(j, "src_port", f->key.port[c]);
-    jb_str(j, "dest_ip", b);
-    jb_uint(j, "dest_port", f->key.port[sv]);
-    jb_str(j, "proto", "TCP");
-    char cid[64];
+    jb_str(&j, "src_ip", a);
+    jb_uint(&j, "src_port", f->key.port[c]);
+    jb_str(&j, "dest_ip", b);
+    jb_uint(&j, "dest_port", f->key.port[sv]);
+    jb_str(&j, "proto", "TCP");
     flow_community_id(f, cid, sizeof(cid));
-    jb_str(j, "community_id", cid);
-    jb_str(j, "app_proto", "http");
+    jb_str(&j, "community_id", cid);
+    jb_str(&j, "app_proto", "http");
+    free(pfx->buf);
+    pfx->buf = NULL;
+    pfx->len = 0;
+    if (!j.err && j.len > 1) {
+        /* keep the members only: drop the opening brace */
+        pfx->len = j.len - 1;
+        pfx->buf = malloc(pfx->len);
+        if (pfx->buf)
+            memcpy(pfx->buf, j.buf + 1, pfx->len);
+        else
+            pfx->len = 0;
+    }
+    pfx->client = f->client;
+    jb_release(&j);
+}
+
+/* The timestamp, with the seconds part formatted once per second of packet time. */
+static void put_time(struct sensor *s, struct jb *j, uint64_t ts_us)
+{
+    uint64_t sec = ts_us / 1000000;
+    if (!s->tcache[0] || s->tcache_sec != sec) {
+        time_t t = (time_t)sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(s->tcache, sizeof(s->tcache), "%Y-%m-%dT%H:%M:%S.", &tm);
+        s->tcache_sec = sec;
+    }
+    char buf[48];
+    size_t n = strlen(s->tcache);
+    memcpy(buf, s->tcache, n);
+    uint32_t us = (uint32_t)(ts_us % 1000000);
+    for (int i = 5; i >= 0; i--) {
+        buf[n + (size_t)i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    memcpy(buf + n + 6, "+0000", 5);
+    jb_strn(j, "timestamp", buf, n + 11);
+}
+
+/* Common fields. Leaves the top-level object open. */
+static void common(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+                   uint64_t ts_us, const char *type)
+{
+    struct jb *j = &s->jb;
+    jb_reset(j);
+    jb_open_object(j, NULL);
+    put_time(s, j, ts_us);
+    jb_str(j, "event_type", type);
+    if (!f)
+        return;
+    if (!pfx->buf || pfx->client != f->client)
+        render_prefix(s, f, pfx);
+    jb_members(j, pfx->buf, pfx->len);
 }
 
 static void http_object(struct jb *j, const struct eve_http *h)
@@ -85,46 +139,66 @@ static void http_object(struct jb *j, const struct eve_http *h)
     jb_close(j);
 }
 
-void eve_token_object(struct jb *j, const char *key, const struct verdict *v,
-                      const char *location, uint32_t findings, int raw)
+/* The time-independent members of a token object, rendered once per verdict. */
+static void render_static(struct verdict *v)
 {
     const struct jwt_claims *c = &v->c;
+    struct jb t;
+    jb_init(&t, 1024);
+    jb_open_object(&t, NULL);
+    jb_str(&t, "sha256", v->sha256);
+    jb_str(&t, "type", jwt_type_name(v->type));
+    if (c->alg)
+        jb_str(&t, "alg", c->alg);
+    if (c->kid)
+        jb_str(&t, "kid", c->kid);
+    if (c->x5t)
+        jb_str(&t, "x5t", c->x5t);
+    if (c->typ)
+        jb_str(&t, "typ", c->typ);
+    if (c->iss)
+        jb_str(&t, "iss", c->iss);
+    if (c->tid)
+        jb_str(&t, "tid", c->tid);
+    if (c->aud)
+        jb_str(&t, "aud", c->aud);
+    if (c->sub)
+        jb_str(&t, "sub", c->sub);
+    if (c->appid)
+        jb_str(&t, "appid", c->appid);
+    if (c->azp)
+        jb_str(&t, "azp", c->azp);
+    if (c->has_iat)
+        jb_int(&t, "iat", c->iat);
+    if (c->has_nbf)
+        jb_int(&t, "nbf", c->nbf);
+    if (c->has_exp)
+        jb_int(&t, "exp", c->exp);
+    if (v->keyset)
+        jb_str(&t, "keyset", v->keyset);
+    if (v->key_issuer)
+        jb_str(&t, "key_issuer", v->key_issuer);
+    jb_str(&t, "signature", policy_sig_name(v->sig));
+    if (!t.err) {
+        v->json_len = t.len - 1; /* members only, without the opening brace */
+        v->json = malloc(v->json_len);
+        if (v->json)
+            memcpy(v->json, t.buf + 1, v->json_len);
+        else
+            v->json_len = 0;
+    }
+    jb_release(&t);
+}
+
+void eve_token_object(struct jb *j, const char *key, struct verdict *v,
+                      const char *location, uint32_t findings, int raw)
+{
+    if (!v->json)
+        render_static(v);
     jb_open_object(j, key);
-    jb_str(j, "sha256", v->sha256);
-    jb_str(j, "type", jwt_type_name(v->type));
+    jb_members(j, v->json, v->json_len);
     if (location)
         jb_str(j, "location", location);
-    if (c->alg)
-        jb_str(j, "alg", c->alg);
-    if (c->kid)
-        jb_str(j, "kid", c->kid);
-    if (c->x5t)
-        jb_str(j, "x5t", c->x5t);
-    if (c->typ)
-        jb_str(j, "typ", c->typ);
-    if (c->iss)
-        jb_str(j, "iss", c->iss);
-    if (c->tid)
-        jb_str(j, "tid", c->tid);
-    if (c->aud)
-        jb_str(j, "aud", c->aud);
-    if (c->sub)
-        jb_str(j, "sub", c->sub);
-    if (c->appid)
-        jb_str(j, "appid", c->appid);
-    if (c->azp)
-        jb_str(j, "azp", c->azp);
-    if (c->has_iat)
-        jb_int(j, "iat", c->iat);
-    if (c->has_nbf)
-        jb_int(j, "nbf", c->nbf);
-    if (c->has_exp)
-        jb_int(j, "exp", c->exp);
-    if (v->keyset)
-        jb_str(j, "keyset", v->keyset);
-    if (v->key_issuer)
-        jb_str(j, "key_issuer", v->key_issuer);
-    jb_str(j, "signature", policy_sig_name(v->sig));
     jb_open_array(j, "findings");
     for (int i = 0; i < F__COUNT; i++)
         if (findings & (1u << i))
@@ -152,12 +226,13 @@ static void emit(struct sensor *s, uint32_t type, int want_raw_split)
     }
 }
 
-static void token_record(struct sensor *s, const struct flow *f, uint64_t ts_us, uint64_t tx_id,
-                         const struct eve_http *http, const struct verdict *v,
+static void token_record(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+                         uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
+                         struct verdict *v,
                          enum token_location loc, uint32_t findings, int alert, int raw)
 {
     struct jb *j = &s->jb;
-    common(s, f, ts_us, alert ? "alert" : "token");
+    common(s, f, pfx, ts_us, alert ? "alert" : "token");
     jb_uint(j, "tx_id", tx_id);
     if (alert) {
         const struct finding_info *fi = &policy_findings[policy_top_finding(findings)];
@@ -176,8 +251,9 @@ static void token_record(struct sensor *s, const struct flow *f, uint64_t ts_us,
     jb_close(j);
 }
 
-void eve_write_token(struct sensor *s, const struct flow *f, uint64_t ts_us, uint64_t tx_id,
-                     const struct eve_http *http, const struct verdict *v, enum token_location loc,
+void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+                     uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
+                     struct verdict *v, enum token_location loc,
                      uint32_t findings, int first_in_flow)
 {
     int any_raw = 0, any_plain = 0;
@@ -191,7 +267,7 @@ void eve_write_token(struct sensor *s, const struct flow *f, uint64_t ts_us, uin
         if ((raw && !any_raw) || (!raw && !any_plain))
             continue;
         if (findings) {
-            token_record(s, f, ts_us, tx_id, http, v, loc, findings, 1, raw);
+            token_record(s, f, pfx, ts_us, tx_id, http, v, loc, findings, 1, raw);
             emit(s, EVE_T_ALERT, raw ? 2 : 1);
         }
         /* token records honour each output's token-events */
@@ -206,7 +282,7 @@ void eve_write_token(struct sensor *s, const struct flow *f, uint64_t ts_us, uin
         }
         if (!wanted)
             continue;
-        token_record(s, f, ts_us, tx_id, http, v, loc, findings, 0, raw);
+        token_record(s, f, pfx, ts_us, tx_id, http, v, loc, findings, 0, raw);
         struct jb *j = &s->jb;
         if (j->err)
             continue;
@@ -222,10 +298,10 @@ void eve_write_token(struct sensor *s, const struct flow *f, uint64_t ts_us, uin
     }
 }
 
-void eve_write_http(struct sensor *s, const struct flow *f, uint64_t ts_us, uint64_t tx_id,
-                    const struct eve_http *http)
+void eve_write_http(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+                    uint64_t ts_us, uint64_t tx_id, const struct eve_http *http)
 {
-    common(s, f, ts_us, "http");
+    common(s, f, pfx, ts_us, "http");
     jb_uint(&s->jb, "tx_id", tx_id);
     http_object(&s->jb, http);
     jb_close(&s->jb);
@@ -237,7 +313,7 @@ void eve_write_stats(struct sensor *s, uint64_t ts_us)
     struct jb *j = &s->jb;
     const struct flow_stats *fs = s->flows ? flow_table_stats(s->flows) : &s->final_flow_stats;
     const struct vcache_stats *vs = vcache_stats(s->vc);
-    common(s, NULL, ts_us, "stats");
+    common(s, NULL, NULL, ts_us, "stats");
     jb_open_object(j, "stats");
     jb_uint(j, "uptime", s->have_time ? (ts_us - s->start_us) / 1000000 : 0);
     jb_open_object(j, "capture");

@@ -102,6 +102,18 @@ static size_t utf8_len(const uint8_t *s, size_t n)
     return len;
 }
 
+/* 1 for bytes that go out as they are: printable ASCII but '"' and '\\'. */
+static const uint8_t plain[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    R16(0), R16(0),
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: '"' is 0x22 */
+    R16(1), R16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50: '\\' is 0x5c */
+    R16(1), R16(1),
+    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0),
+#undef R16
+};
+
 void jb_escape(struct jb *j, const void *sv, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -112,12 +124,18 @@ void jb_escape(struct jb *j, const void *sv, size_t n)
         return;
     char *o = j->buf + j->len;
     while (i < n) {
-        uint8_t c = s[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            i++;
-            continue;
+        /* Runs of plain bytes (almost everything in a token record) are copied whole. */
+        size_t r = i;
+        while (r < n && plain[s[r]])
+            r++;
+        if (r > i) {
+            memcpy(o, s + i, r - i);
+            o += r - i;
+            i = r;
+            if (i == n)
+                break;
         }
+        uint8_t c = s[i];
         if (c >= 0x80) {
             size_t l = utf8_len(s + i, n - i);
             if (l) {
@@ -209,10 +227,20 @@ void jb_str(struct jb *j, const char *key, const char *s)
 
 void jb_int(struct jb *j, const char *key, int64_t v)
 {
+    if (v >= 0) {
+        jb_uint(j, key, (uint64_t)v);
+        return;
+    }
     char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    char *p = tmp + sizeof(tmp);
+    uint64_t u = (uint64_t)0 - (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    *--p = '-';
     key_prefix(j, key);
-    put(j, tmp, (size_t)n);
+    put(j, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void jb_uint(struct jb *j, const char *key, uint64_t v)
@@ -240,4 +268,12 @@ void jb_raw(struct jb *j, const char *key, const char *json, size_t n)
 {
     key_prefix(j, key);
     put(j, json, n);
+}
+
+void jb_members(struct jb *j, const char *members, size_t n)
+{
+    if (!n)
+        return;
+    key_prefix(j, NULL);
+    put(j, members, n);
 }

@@ -299,6 +299,7 @@ void verdict_unref(struct verdict *v)
     if (!v || --v->refs)
         return;
     free(v->strings);
+    free(v->json);
     free(v);
 }
 

@@ -28,6 +28,7 @@ static void test_structure(void **state)
     jb_open_object(&j, NULL);
     jb_str(&j, "a", "x");
     jb_int(&j, "neg", -42);
+    jb_int(&j, "min", INT64_MIN);
     jb_uint(&j, "big", (uint64_t)INT64_MAX);
     jb_uint(&j, "zero", 0);
     jb_bool(&j, "t", 1);
@@ -49,6 +50,7 @@ static void test_structure(void **state)
     json_t *v = parse(&j);
     assert_string_equal(json_string_value(json_object_get(v, "a")), "x");
     assert_int_equal(json_integer_value(json_object_get(v, "neg")), -42);
+    assert_true(json_integer_value(json_object_get(v, "min")) == INT64_MIN);
     assert_true(json_is_true(json_object_get(v, "t")));
     assert_true(json_is_false(json_object_get(v, "f")));
     json_t *l = json_object_get(v, "list");
