@@ -11,24 +11,28 @@
  * decoder rejects '+' and '/' itself (url_char), so one mapping serves both decoders. */
 enum { BAD = 64 };
 
-static int sextet(unsigned char c)
+/* Built from the alphabets by hand: a table, since this runs over every token byte. */
+static const uint8_t sextets[256] = {
+#define B16 BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD
+    B16, B16,
+    /* 0x20 */ BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, 62, BAD, 62, BAD, 63,
+    /* 0x30 */ 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, BAD, BAD, BAD, BAD, BAD, BAD,
+    /* 0x40 */ BAD, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    /* 0x50 */ 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, BAD, BAD, BAD, BAD, 63,
+    /* 0x60 */ BAD, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    /* 0x70 */ 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, BAD, BAD, BAD, BAD, BAD,
+    B16, B16, B16, B16, B16, B16, B16, B16,
+#undef B16
+};
+
+static inline int sextet(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-' || c == '+')
-        return 62;
-    if (c == '_' || c == '/')
-        return 63;
-    return BAD;
+    return sextets[c];
 }
 
-static int url_char(unsigned char c)
+static inline int url_char(unsigned char c)
 {
-    return c != '+' && c != '/' && sextet(c) != BAD;
+    return c != '+' && c != '/' && sextets[c] != BAD;
 }
 
 /* Decodes n sextets (already validated) into out; returns the byte count, or -1 when the

@@ -54,7 +54,9 @@ static inline void sipround(uint64_t v[4])
 
 /* Pure function: reads key[0..15] and data[0..len-1], allocates nothing, cannot fail.
  * data may be NULL when len is 0. */
-uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
+/* SipHash-c-d: c compression rounds per word, d finalization rounds. */
+static inline uint64_t siphash_cd(const uint8_t key[16], const void *data, size_t len, int c,
+                                  int d)
 {
     const uint8_t *in = data;
     uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
@@ -70,8 +72,8 @@ uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
     for (size_t i = 0; i < full; i += 8) {
         uint64_t m = load_le64(in + i);
         v[3] ^= m;
-        sipround(v);
-        sipround(v);
+        for (int r = 0; r < c; r++)
+            sipround(v);
         v[0] ^= m;
     }
 
@@ -81,14 +83,24 @@ uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
     for (size_t i = 0; i < len % 8; i++)
         b |= (uint64_t)in[full + i] << (8 * i);
     v[3] ^= b;
-    sipround(v);
-    sipround(v);
+    for (int r = 0; r < c; r++)
+        sipround(v);
     v[0] ^= b;
 
     v[2] ^= 0xff;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < d; i++)
         sipround(v);
     return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
+{
+    return siphash_cd(key, data, len, 2, 4);
+}
+
+uint64_t siphash13(const uint8_t key[16], const void *data, size_t len)
+{
+    return siphash_cd(key, data, len, 1, 3);
 }
 
 /* Reads exactly n bytes from /dev/urandom; 0 on success. */

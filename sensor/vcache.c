@@ -106,7 +106,7 @@ struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
                            const struct policy_cfg *cfg, const uint8_t *tok, size_t len,
                            int *hit)
 {
-    uint64_t h = siphash24(vc->seed, tok, len);
+    uint64_t h = siphash13(vc->seed, tok, len);
     struct vc_entry **bucket = &vc->buckets[h & (vc->nbuckets - 1)];
     vc->stats.lookups++;
     for (struct vc_entry *e = *bucket; e; e = e->hnext) {

@@ -118,9 +118,41 @@ static void test_location_names(void **state)
     assert_string_equal(token_location_name((enum token_location)-1), "unknown");
 }
 
+/* The word-at-a-time scan must stop exactly where the byte rule says, for every byte value at
+ * every position of a word and across word boundaries. */
+static void test_bearer_every_byte(void **state)
+{
+    (void)state;
+    for (int b = 0; b < 256; b++) {
+        int ends = b <= 0x20 || b >= 0x7f || b == ',';
+        for (size_t pos = 0; pos < 24; pos++) {
+            uint8_t buf[7 + 24];
+            memcpy(buf, "Bearer ", 7);
+            memset(buf + 7, 'A', 24);
+            buf[7 + pos] = (uint8_t)b;
+            struct span tok;
+            int r = token_bearer(span_make(buf, sizeof(buf)), &tok);
+            if (!ends) {
+                assert_int_equal(r, 1);
+                assert_int_equal(tok.len, 24);
+            } else if (pos == 0 && b != ' ' && b != '\t') {
+                assert_int_equal(r, 0);
+            } else if (pos == 0) {
+                /* leading blank: skipped as separator */
+                assert_int_equal(r, 1);
+                assert_int_equal(tok.len, 23);
+            } else {
+                assert_int_equal(r, 1);
+                assert_int_equal(tok.len, pos);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bearer_every_byte),
         cmocka_unit_test(test_bearer_accepts),
         cmocka_unit_test(test_bearer_rejects),
         cmocka_unit_test(test_scan_request),

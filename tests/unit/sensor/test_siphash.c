@@ -102,10 +102,23 @@ static void test_random_key(void **state)
     assert_memory_not_equal(a, b, 16);
 }
 
+/* SipHash-1-3 with an all-zero key, as published by an independent implementation (as 64-bit
+ * values: d1fba762150c532c for the empty message, 8264ceeccb16bcbe for
+ * "siphash"); and it must differ from SipHash-2-4 on the same input. */
+static void test_siphash13(void **state)
+{
+    (void)state;
+    uint8_t zero[16] = {0};
+    assert_true(siphash13(zero, "", 0) == 0xd1fba762150c532cULL);
+    assert_true(siphash13(zero, "siphash", 7) == 0x8264ceeccb16bcbeULL);
+    assert_true(siphash13(zero, "siphash", 7) != siphash24(zero, "siphash", 7));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paper_vector),
+        cmocka_unit_test(test_siphash13),
         cmocka_unit_test(test_reference_table),
         cmocka_unit_test(test_spot_values),
         cmocka_unit_test(test_unaligned),
