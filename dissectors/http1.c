@@ -110,12 +110,13 @@ static size_t skip_ws(const uint8_t *p, size_t i, size_t e)
     return i;
 }
 
-/* "HTTP/" DIGIT "." DIGIT at p[i..e); only major version 1 is HTTP/1 (a "PRI * HTTP/2.0"
- * preface must fail here so the caller can try HTTP/2). Returns the index after it, or 0. */
+/* "HTTP/" DIGIT "." DIGIT at p[i..e), the name in any letter case as servers (and Zeek) accept
+ * it; only major version 1 is HTTP/1 (a "PRI * HTTP/2.0" preface must fail here so the caller
+ * can try HTTP/2). Returns the index after it, or 0. */
 static size_t parse_version(const uint8_t *p, size_t i, size_t e, struct http1_msg *m)
 {
-    if (e - i < 8 || memcmp(p + i, "HTTP/", 5) != 0 || !is_digit(p[i + 5]) || p[i + 6] != '.' ||
-        !is_digit(p[i + 7]))
+    if (e - i < 8 || !span_istarts(span_make(p + i, 5), "HTTP/") || !is_digit(p[i + 5]) ||
+        p[i + 6] != '.' || !is_digit(p[i + 7]))
         return 0;
     m->version_major = p[i + 5] - '0';
     m->version_minor = p[i + 7] - '0';
@@ -133,11 +134,19 @@ static int parse_request_line(const uint8_t *p, size_t s, size_t e, struct http1
     if (i == s || i == e || !is_ws(p[i]))
         return -1;
     m->method = span_make(p + s, i - s);
+    size_t after_method = i;
     i = skip_ws(p, i, e);
     size_t u = i;
     /* Any byte but whitespace: a sensor must see even targets the RFC forbids. */
     while (i < e && !is_ws(p[i]) && p[i] != '\r')
         i++;
+    if (i == e && i > u && u - after_method >= 2 && parse_version(p, u, e, m) == e) {
+        /* "GET  HTTP/1.1": two separators around a missing target, then the version */
+        m->uri = span_make(p + u, 0);
+        if (!m->anomaly)
+            m->anomaly = "empty request target";
+        return 0;
+    }
     if (i == u || i == e || !is_ws(p[i]))
         return -1;
     m->uri = span_make(p + u, i - u);

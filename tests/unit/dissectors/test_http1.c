@@ -381,9 +381,7 @@ static void test_invalid(void **state)
         "GET / HTTP/2.0\r\n\r\n",            /* not HTTP/1 */
         "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", /* the h2 preface */
         "GET / HTTP/1.1x\r\n\r\n",
-        "GET / http/1.1\r\n\r\n",
         "GET / HTTP/1\r\n\r\n",
-        "GET  HTTP/1.1\r\n\r\n",
         "G(T / HTTP/1.1\r\n\r\n",
         " GET / HTTP/1.1\r\n\r\n",
         "GET\r/ HTTP/1.1\r\n\r\n",
@@ -587,6 +585,30 @@ static void test_chunked_done_is_sticky(void **state)
     assert_int_equal(r.consumed, 0);
 }
 
+/* Leniencies servers and Zeek share: the version name in any case, a missing request target. */
+static void test_lenient_lines(void **state)
+{
+    (void)state;
+    struct http1_msg m;
+    const char *a = "GET / http/1.1\r\n\r\n";
+    struct parse_result r = http1_parse_request((const uint8_t *)a, strlen(a), &m);
+    assert_int_equal(r.status, PARSE_OK);
+    assert_int_equal(m.version_minor, 1);
+    const char *b = "GET  HTTP/1.1\r\nHost: bro.org\r\n\r\n";
+    r = http1_parse_request((const uint8_t *)b, strlen(b), &m);
+    assert_int_equal(r.status, PARSE_OK);
+    assert_int_equal(r.consumed, strlen(b));
+    assert_int_equal(m.uri.len, 0);
+    assert_non_null(m.anomaly);
+    const char *c = "http/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    r = http1_parse_response((const uint8_t *)c, strlen(c), &m, span_cstr("GET"));
+    assert_int_equal(r.status, PARSE_OK);
+    assert_int_equal(m.status, 200);
+    const char *d = "GET HTTP/1.1\r\n\r\n"; /* one space: HTTP/1.1 is the target, no version */
+    r = http1_parse_request((const uint8_t *)d, strlen(d), &m);
+    assert_int_equal(r.status, PARSE_ERROR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_responses_without_body),
         cmocka_unit_test(test_connect),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_lenient_lines),
         cmocka_unit_test(test_nul_byte),
         cmocka_unit_test(test_chunked_valid),
         cmocka_unit_test(test_chunked_invalid),
