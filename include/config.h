@@ -82,6 +82,8 @@ struct config {
     uint64_t stream_memcap;         /* engine.stream-memcap, default 64 MiB */
     uint64_t stream_dir_limit;      /* engine.stream-ooo-limit per direction, default 1 MiB */
     uint64_t http_max_head;         /* engine.http-max-head bytes of one message head, default 64 KiB */
+    uint64_t http_memcap;           /* engine.http-memcap: all buffered heads and pending
+                                       transactions together, default 64 MiB */
     uint64_t vcache_entries;        /* engine.verify-cache-entries, default 65536 */
     uint32_t stats_interval;        /* engine.stats-interval seconds (live), default 60 */
     /* capture (optional section `capture:`): */

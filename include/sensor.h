@@ -29,6 +29,8 @@ struct sensor_stats {
     uint64_t http_tx;                         /* requests parsed */
     uint64_t http_errors;                     /* unparseable heads skipped */
     uint64_t http_head_overflow;              /* heads over http-max-head */
+    uint64_t http_memcap;                     /* heads dropped or transactions written early
+                                                 because of engine.http-memcap */
     uint64_t tokens_seen, tokens_verified;
     uint64_t alerts[F__COUNT];                /* by most severe finding */
     uint64_t alerts_total;
@@ -47,6 +49,7 @@ struct sensor {
     uint32_t out_types;                /* union of the outputs' types */
     struct jb jb;                      /* record under construction */
     struct tx *tx_free;                /* recycled transactions */
+    uint64_t app_mem;                  /* bytes in head buffers and pending transactions */
     struct sensor_stats st;
     uint64_t now_us;                   /* time of the packet being processed */
     uint64_t tcache_sec;               /* EVE timestamps: the second last formatted ... */

@@ -147,8 +147,17 @@ static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, stru
     tx_put(s, t);
 }
 
+/* What one pending transaction is charged against engine.http-memcap. */
+#define TX_CHARGE (sizeof(struct tx) + 2048)
+
 static void queue_push(struct sensor *s, struct flow *f, struct app_flow *app, struct tx *t)
 {
+    if (s->app_mem + TX_CHARGE > s->cfg->http_memcap) {
+        /* No room to wait for the response: report now, without a status. */
+        s->st.http_memcap++;
+        tx_emit(s, f, app, t);
+        return;
+    }
     if (app->nq >= TX_MAX_PENDING) {
         /* Responses stopped coming (one-sided capture): report the oldest without a status. */
         struct tx *old = app->q_head;
@@ -156,8 +165,10 @@ static void queue_push(struct sensor *s, struct flow *f, struct app_flow *app, s
         if (!app->q_head)
             app->q_tail = NULL;
         app->nq--;
+        s->app_mem -= TX_CHARGE;
         tx_emit(s, f, app, old);
     }
+    s->app_mem += TX_CHARGE;
     t->next = NULL;
     if (app->q_tail)
         app->q_tail->next = t;
@@ -167,7 +178,7 @@ static void queue_push(struct sensor *s, struct flow *f, struct app_flow *app, s
     app->nq++;
 }
 
-static struct tx *queue_pop(struct app_flow *app)
+static struct tx *queue_pop(struct sensor *s, struct app_flow *app)
 {
     struct tx *t = app->q_head;
     if (t) {
@@ -175,6 +186,7 @@ static struct tx *queue_pop(struct app_flow *app)
         if (!app->q_head)
             app->q_tail = NULL;
         app->nq--;
+        s->app_mem -= TX_CHARGE;
     }
     return t;
 }
@@ -182,7 +194,7 @@ static struct tx *queue_pop(struct app_flow *app)
 static void flush_pending(struct sensor *s, struct flow *f, struct app_flow *app)
 {
     struct tx *t;
-    while ((t = queue_pop(app)))
+    while ((t = queue_pop(s, app)))
         tx_emit(s, f, app, t);
 }
 
@@ -202,6 +214,32 @@ static struct span host_without_port(struct span h)
     return h;
 }
 
+/* Overwrites every JWT-shaped run ("eyJ" + base64url, two dots) of a NUL-terminated copy with
+ * "[jwt]", shifting the rest left: a token in a query string must not reach http.url raw (the
+ * token itself is reported, hashed, through its own record when extracted). */
+static void redact_jwts(char *u)
+{
+    static const char mark[] = "[jwt]";
+    char *w = u;
+    for (char *r = u; *r;) {
+        if (r[0] == 'e' && r[1] == 'y' && r[2] == 'J') {
+            char *e = r;
+            int dots = 0;
+            while ((*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z') ||
+                   (*e >= '0' && *e <= '9') || *e == '-' || *e == '_' || *e == '.')
+                dots += *e++ == '.';
+            if (dots >= 2 && e - r >= 16) {
+                memcpy(w, mark, sizeof(mark) - 1);
+                w += sizeof(mark) - 1;
+                r = e;
+                continue;
+            }
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
 static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
 {
     struct sensor *s = d->s;
@@ -214,7 +252,10 @@ static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
     struct span host = http1_header_get(m, "Host");
     if (host.p)
         t->http.hostname = tx_str(t, host_without_port(host));
-    t->http.url = tx_str(t, m->uri);
+    char *url = (char *)tx_str(t, m->uri);
+    if (url && memmem(url, m->uri.len, "eyJ", 3))
+        redact_jwts(url);
+    t->http.url = url;
     t->method = t->http.method = tx_str(t, m->method);
     char proto[16];
     int n = snprintf(proto, sizeof(proto), "HTTP/%d.%d", m->version_major, m->version_minor);
@@ -245,7 +286,7 @@ static void on_response(struct deliver_ctx *d, const struct http1_msg *m)
 {
     if (m->status >= 100 && m->status < 200 && m->status != 101)
         return; /* interim response: the final one follows */
-    struct tx *t = queue_pop(d->app);
+    struct tx *t = queue_pop(d->s, d->app);
     if (!t)
         return; /* a response to a request we never saw */
     t->http.status = m->status;
@@ -388,9 +429,9 @@ static void deliver(void *user, const uint8_t *data, size_t len)
             return;
     }
     /* Keep the incomplete head, bounded by http-max-head. */
-    uint64_t max = d->s->cfg->http_max_head;
-    if (h->len + len > max) {
-        d->s->st.http_head_overflow++;
+    struct sensor *s = d->s;
+    if (h->len + len > s->cfg->http_max_head) {
+        s->st.http_head_overflow++;
         h->len = 0;
         h->state = H_HEAD;
         return;
@@ -399,11 +440,15 @@ static void deliver(void *user, const uint8_t *data, size_t len)
         size_t cap = h->cap ? h->cap : 1024;
         while (cap < h->len + len)
             cap *= 2;
-        uint8_t *b = realloc(h->buf, cap);
+        uint8_t *b = s->app_mem + (cap - h->cap) <= s->cfg->http_memcap ? realloc(h->buf, cap)
+                                                                        : NULL;
         if (!b) {
+            s->st.http_memcap++;
             h->len = 0;
+            h->state = H_HEAD;
             return;
         }
+        s->app_mem += cap - h->cap;
         h->buf = b;
         h->cap = cap;
     }
@@ -470,6 +515,7 @@ void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
         if (!app->ended[side])
             stream_flush(&s->streams, &app->st[side], deliver, &d);
         stream_dir_reset(&s->streams, &app->st[side]);
+        s->app_mem -= app->h[side].cap;
         free(app->h[side].buf);
     }
     flush_pending(s, f, app);

@@ -560,6 +560,7 @@ static const struct field engine_fields[] = {
     NUM("stream-memcap", F_SIZE, struct config, stream_memcap, 1, UINT64_MAX),
     NUM("stream-ooo-limit", F_SIZE, struct config, stream_dir_limit, 0, UINT64_MAX),
     NUM("http-max-head", F_SIZE, struct config, http_max_head, 1, UINT64_MAX),
+    NUM("http-memcap", F_SIZE, struct config, http_memcap, 1, UINT64_MAX),
     NUM("verify-cache-entries", F_INT, struct config, vcache_entries, 1, UINT64_MAX),
     NUM("stats-interval", F_INT, struct config, stats_interval, 1, UINT32_MAX),
     END,
@@ -634,6 +635,7 @@ void config_defaults(struct config *c)
     c->stream_memcap = 64u << 20;
     c->stream_dir_limit = 1u << 20;
     c->http_max_head = 64u << 10;
+    c->http_memcap = 64u << 20;
     c->vcache_entries = 65536;
     c->stats_interval = 60;
     c->snaplen = 262144;
@@ -803,9 +805,9 @@ void config_dump(const struct config *c, FILE *f)
             "engine:\n  flow-memcap: %" PRIu64 "\n  flow-timeout: %" PRIu32
             "\n  flow-closed-timeout: %" PRIu32 "\n  stream-memcap: %" PRIu64
             "\n  stream-ooo-limit: %" PRIu64 "\n  http-max-head: %" PRIu64
-            "\n  verify-cache-entries: %" PRIu64 "\n  stats-interval: %" PRIu32 "\n",
+            "\n  http-memcap: %" PRIu64 "\n  verify-cache-entries: %" PRIu64 "\n  stats-interval: %" PRIu32 "\n",
             c->flow_memcap, c->flow_timeout, c->flow_closed_timeout, c->stream_memcap,
-            c->stream_dir_limit, c->http_max_head, c->vcache_entries, c->stats_interval);
+            c->stream_dir_limit, c->http_max_head, c->http_memcap, c->vcache_entries, c->stats_interval);
     fputs("capture:\n", f);
     dump_opt(f, "  ", "bpf", c->bpf);
     fprintf(f, "  snaplen: %" PRIu32 "\n  buffer-size: %" PRIu64 "\n  promisc: %s\n"

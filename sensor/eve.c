@@ -348,6 +348,7 @@ void eve_write_stats(struct sensor *s, uint64_t ts_us)
     jb_open_object(j, "http");
     jb_uint(j, "parser", s->st.http_errors);
     jb_uint(j, "head_overflow", s->st.http_head_overflow);
+    jb_uint(j, "memcap", s->st.http_memcap);
     jb_close(j);
     jb_close(j);
     jb_close(j);

@@ -308,6 +308,41 @@ static void test_head_overflow(void **state)
     json_decref(all);
 }
 
+/* A JWT in the query string never reaches http.url raw. */
+static void test_url_redaction(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, NULL);
+    handshake(&r);
+    const char *req = "GET /cb?id_token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl&x=eyJ"
+                      " HTTP/1.1\r\nHost: h\r\n\r\n";
+    send_split(&r, 0, req, NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
+    json_t *all = run_finish(&r);
+    json_t *h = nth(all, "http", 0);
+    assert_non_null(h);
+    assert_string_equal(path_str(h, "http", "url"), "/cb?id_token=[jwt]&x=eyJ");
+    json_decref(all);
+}
+
+/* With no room under engine.http-memcap, a request is reported at once, without a status. */
+static void test_http_memcap(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, "engine.http-memcap=1");
+    handshake(&r);
+    send_split(&r, 0, REQ, NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
+    json_t *all = run_finish(&r);
+    check_one_tx(all, 0);
+    json_t *st = json_object_get(nth(all, "stats", 0), "stats");
+    json_t *err = json_object_get(json_object_get(json_object_get(st, "app_layer"), "error"), "http");
+    assert_true(json_integer_value(json_object_get(err, "memcap")) >= 1);
+    json_decref(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +352,8 @@ int main(void)
         cmocka_unit_test(test_midstream),
         cmocka_unit_test(test_response_lost),
         cmocka_unit_test(test_head_overflow),
+        cmocka_unit_test(test_url_redaction),
+        cmocka_unit_test(test_http_memcap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
