@@ -241,7 +241,7 @@ struct flow *flow_lookup(struct flow_table *ft, const struct packet *pkt, uint64
 {
     struct flow_key k;
     int s = make_key(&k, pkt);
-    uint64_t h = siphash24(ft->seed, &k, sizeof(k));
+    uint64_t h = siphash13(ft->seed, &k, sizeof(k));
 
     struct flow *f = ft->buckets[h & ft->mask];
     while (f && (f->hash != h || memcmp(&f->key, &k, sizeof(k)) != 0))
