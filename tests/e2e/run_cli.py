@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""The command line as SPEC §1 states it: check-token, --version, --help, --dump-config, exit
+statuses and their one-line messages. Tokens are taken from the committed demo capture (the
+Authorization headers of its requests), so nothing here needs a crypto library."""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONFIG = os.path.join(ROOT, "etc", "tokenwatch.yaml")
+DEMO = os.path.join(ROOT, "pcaps", "demo", "01-office-traffic.pcap")
+AT = "2023-06-01T12:05:00Z"  # inside the demo tokens' lifetime
+failures = []
+
+
+def run(sensor, args, stdin=None):
+    return subprocess.run([sensor] + args, input=stdin, capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+
+
+def check(name, cond, detail=""):
+    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"))
+    if not cond:
+        failures.append(name)
+
+
+def demo_tokens():
+    data = open(DEMO, "rb").read()
+    return [t.decode() for t in re.findall(rb"Bearer (eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*)", data)]
+
+
+def check_token(sensor, tok, *extra):
+    r = run(sensor, ["check-token", "-c", CONFIG, "--at", AT, *extra, tok])
+    try:
+        return r, json.loads(r.stdout)
+    except ValueError:
+        return r, None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sensor", required=True)
+    a = ap.parse_args()
+    s = os.path.abspath(a.sensor)
+
+    toks = demo_tokens()
+    check("demo capture holds bearer tokens", len(toks) >= 3, f"{len(toks)} found")
+    valid = None
+    for t in toks:
+        r, obj = check_token(s, t)
+        if obj and obj.get("signature") == "valid" and obj.get("findings") == []:
+            valid = (t, obj)
+            break
+    check("check-token: a demo token verifies, no findings", valid is not None)
+    if valid:
+        t, obj = valid
+        check("check-token: token object fields", obj.get("type") == "jwt" and
+              len(obj.get("sha256", "")) == 64 and "kid" in obj and "iss" in obj and
+              "raw" not in obj and t not in json.dumps(obj), json.dumps(obj)[:300])
+        r = run(s, ["check-token", "-c", CONFIG, "--at", AT, "-"], stdin=t + "\n")
+        check("check-token: token on stdin", r.returncode == 0 and json.loads(r.stdout) == obj,
+              r.stderr)
+        epoch = "1685621100"  # = AT
+        r3 = run(s, ["check-token", "-c", CONFIG, "--at", epoch, t])
+        check("check-token: --at as Unix seconds", r3.returncode == 0 and
+              json.loads(r3.stdout) == obj, r3.stdout[:200])
+        _, late = check_token(s, t, "--at", "2030-01-01T00:00:00Z")
+        check("check-token: the clock decides token_expired",
+              late is not None and "token_expired" in late.get("findings", []), str(late))
+        forged = t[:-8] + ("AAAAAAAA" if not t.endswith("AAAAAAAA") else "BBBBBBBB")
+        _, bad = check_token(s, forged)
+        check("check-token: a tampered signature is signature_invalid",
+              bad is not None and bad.get("signature") == "invalid" and
+              "signature_invalid" in bad.get("findings", []), str(bad))
+        # --jwks trusts that file's keys for any issuer (and /dev/null as config trusts nothing
+        # else): the token verifies against the "cli" key set with no issuer finding.
+        r = run(s, ["check-token", "-c", "/dev/null", "--jwks",
+                    os.path.join(ROOT, "etc", "keys", "demo-organizations.jwks.json"),
+                    "--at", AT, t])
+        o = json.loads(r.stdout) if r.returncode == 0 else None
+        check("check-token --jwks: trusted for any issuer", o is not None and
+              o.get("signature") == "valid" and o.get("keyset") == "cli" and
+              "issuer_untrusted" not in o.get("findings", []), r.stdout[:300] + r.stderr)
+    r = run(s, ["check-token", "-c", CONFIG, "not-a-jwt-at-all"])
+    o = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("check-token: opaque", o.get("type") == "opaque" and o.get("findings") == [], r.stdout)
+    r = run(s, ["check-token", "-c", CONFIG, "--at", "yesterday", "x"])
+    check("check-token: bad --at is a usage error (2)", r.returncode == 2 and
+          "--at" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr)
+    r = run(s, ["check-token", "-c", CONFIG])
+    check("check-token: no token is a usage error (2)", r.returncode == 2, r.stderr)
+
+    r = run(s, ["--version"])
+    check("--version", r.returncode == 0 and r.stdout.startswith("tokenwatch "), r.stdout)
+    r = run(s, ["--help"])
+    check("--help", r.returncode == 0 and "check-token" in r.stdout and "-r PATH" in r.stdout)
+    r = run(s, ["--bogus"])
+    check("unknown option: exit 2", r.returncode == 2, r.stderr)
+    r = run(s, ["-c", CONFIG])
+    check("neither -r nor -i: exit 2", r.returncode == 2, r.stderr)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run(s, ["-c", CONFIG, "--dump-config"])
+        dumped = os.path.join(tmp, "dumped.yaml")
+        open(dumped, "w").write(r.stdout)
+        r2 = run(s, ["-c", dumped, "--dump-config"])
+        check("--dump-config loads back unchanged", r.returncode == 0 and r2.returncode == 0 and
+              r.stdout == r2.stdout, r2.stderr)
+
+        bad = os.path.join(tmp, "bad.yaml")
+        open(bad, "w").write("outputs:\n  eve:\n    filename: x.json\npolicy:\n  clock-skew: soon\n")
+        r = run(s, ["-c", bad, "-r", DEMO, "-l", tmp])
+        check("bad configuration: exit 2 naming file, line and key", r.returncode == 2 and
+              f"{bad}:5" in r.stderr and "policy.clock-skew" in r.stderr, r.stderr)
+        open(bad, "w").write("keysets:\n  - name: k\n    jwks: missing.json\n    issuers: [x]\n")
+        r = run(s, ["-c", bad, "-r", DEMO, "-l", tmp])
+        check("missing key set file: exit 2 naming it", r.returncode == 2 and
+              "missing.json" in r.stderr, r.stderr)
+
+        r = run(s, ["-c", CONFIG, "-r", os.path.join(tmp, "nope.pcap"), "-l", tmp])
+        check("unreadable capture: exit 1, one line", r.returncode == 1 and
+              len(r.stderr.strip().splitlines()) == 1 and "nope.pcap" in r.stderr, r.stderr)
+        r = run(s, ["-c", CONFIG, "-r", DEMO, "-l", os.path.join(tmp, "no", "such", "dir")])
+        check("unwritable log dir: exit 1, one line", r.returncode == 1 and
+              len(r.stderr.strip().splitlines()) == 1, r.stderr)
+        r = run(s, ["-c", CONFIG, "-r", DEMO, "-l", tmp, "--set", "outputs.eve.filename=-", "-q"])
+        lines = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        check("--set outputs.eve.filename=- writes EVE to stdout", r.returncode == 0 and
+              any(l.get("event_type") == "stats" for l in lines) and r.stderr == "", r.stderr)
+        r = run(s, ["-c", CONFIG, "-r", DEMO, "-l", tmp, "-f", "tcp port 9"])
+        ev = [json.loads(l) for l in open(os.path.join(tmp, "eve.json"))]
+        st = [e for e in ev if e["event_type"] == "stats"][-1]["stats"]
+        check("-f BPF filter applies", r.returncode == 0 and st["decoder"]["pkts"] == 0, str(st))
+        r = run(s, ["-c", CONFIG, "-r", DEMO, "-l", tmp, "-f", "tcp port"])
+        check("bad BPF filter: exit 2", r.returncode == 2, r.stderr)
+
+    print(f"cli: {len(failures)} failed" if failures else "cli: all passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
