@@ -32,6 +32,37 @@ enum decode_status {
     DECODE_OK = 0,      /* a TCP segment over IPv4/IPv6: every field below is filled */
     DECODE_SKIP = 1,    /* well-formed but not for us (ARP, UDP, ICMP, a non-first fragment...) */
     DECODE_INVALID = 2, /* broken: `reason` says why (static string, fit for EVE/stats) */
+    DECODE_FRAGMENT = 3,/* an IPv4/IPv6 fragment: `frag` is filled; hand it to defrag, then
+                           decode the reassembled datagram with decode_ip() */
+};
+
+/* One IP fragment as decode found it (RFC 791 §3.2, RFC 8200 §4.5). Spans point into the packet. */
+struct packet_frag {
+    uint8_t ip_version;       /* 4 or 6 */
+    uint8_t proto;            /* IPv4 protocol / IPv6 next header after the Fragment header */
+    uint8_t more;             /* MF flag */
+    uint32_t id;              /* IPv4 identification (16 bits) or IPv6 identification */
+    uint32_t offset;          /* fragment offset in bytes */
+    const uint8_t *hdr;       /* IPv4: the IP header; IPv6: the unfragmentable part (the fixed
+                                 header and extension headers before the Fragment header) */
+    uint32_t hdr_len;
+    const uint8_t *data;      /* the fragment's payload */
+    uint32_t data_len;
+};
+
+/* Tunnels and encapsulations the packet came through, outermost first (the inner flow's
+ * addresses are in the main fields; these note the outer layers for EVE). */
+#define DECODE_MAX_TUNNELS 4
+enum decode_tunnel_kind {
+    TUNNEL_NONE = 0, TUNNEL_MPLS, TUNNEL_PPPOE, TUNNEL_GRE, TUNNEL_ERSPAN2, TUNNEL_ERSPAN3,
+    TUNNEL_VXLAN, TUNNEL_GENEVE, TUNNEL_IPIP, TUNNEL_IP6IP,
+};
+struct packet_tunnel {
+    uint8_t kind;             /* enum decode_tunnel_kind */
+    uint8_t ip_version;       /* of the outer IP header, 0 for MPLS/PPPoE */
+    uint8_t src[16], dst[16]; /* outer addresses (IP tunnels) */
+    uint32_t id;              /* VNI (VXLAN/Geneve), ERSPAN session, GRE key, MPLS label,
+                                 PPPoE session id; 0 if none */
 };
 
 /* TCP flag bits as on the wire. */
@@ -63,6 +94,12 @@ struct packet {
     uint32_t payload_len;
     uint8_t truncated;   /* payload shorter than the IP header says (snaplen) */
     const char *reason;  /* for DECODE_INVALID / DECODE_SKIP: why, static string */
+    struct packet_frag frag;                           /* for DECODE_FRAGMENT */
+    struct packet_tunnel tunnel[DECODE_MAX_TUNNELS];   /* outer layers, outermost first */
+    uint8_t tunnel_count;
+    /* Configuration the caller sets (0 = defaults: VXLAN 4789, Geneve 6081): */
+    const uint16_t *vxlan_ports, *geneve_ports;
+    uint8_t nvxlan_ports, ngeneve_ports;
 };
 
 /* Decodes pkt->data according to pkt->linktype down to TCP. Never reads past caplen.
