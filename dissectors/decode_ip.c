@@ -67,6 +67,8 @@ int decode_ip(struct packet *pkt, const uint8_t *p, size_t len)
  * decode_status, with pkt->reason set unless DECODE_OK. */
 int decode_ipv4(struct packet *pkt, const uint8_t *p, size_t len)
 {
+    pkt->l3 = p;
+    pkt->l3_len = (uint32_t)len;
     struct reader r;
     rd_init(&r, p, len);
     uint8_t vihl = rd_u8(&r);
@@ -143,6 +145,8 @@ static size_t ext_len(uint8_t nh, const uint8_t *q)
  * pkt->reason set unless DECODE_OK. */
 int decode_ipv6(struct packet *pkt, const uint8_t *p, size_t len)
 {
+    pkt->l3 = p;
+    pkt->l3_len = (uint32_t)len;
     struct reader r;
     rd_init(&r, p, len);
     uint8_t v = rd_u8(&r);

@@ -90,6 +90,8 @@ struct packet {
     uint32_t seq, ack;
     uint16_t window;
     uint8_t tcp_flags;   /* TCP_* bits */
+    const uint8_t *l3;   /* the (innermost) IP header, for classifiers that want layer 3 */
+    uint32_t l3_len;     /* bytes from l3 to the end of the capture */
     const uint8_t *payload; /* TCP payload, clipped to what was captured and to the IP length */
     uint32_t payload_len;
     uint8_t truncated;   /* payload shorter than the IP header says (snaplen) */
