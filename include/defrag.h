@@ -34,7 +34,7 @@ struct defrag *defrag_new(size_t memcap, uint32_t timeout_s, const uint8_t seed[
 void defrag_free(struct defrag *d);
 
 /* Adds one fragment (from a DECODE_FRAGMENT packet) at packet time now_us. When it completes a
- * datagram, returns 1 and sets *out/*out_len to the whole reassembled IP datagram (a rebuilt
+ * datagram, returns 1 and sets *out and *out_len to the whole reassembled IP datagram (a rebuilt
  * IPv4 header with offset/MF cleared and total length and checksum fixed, or the IPv6
  * unfragmentable part with payload length fixed and the Fragment header removed, followed by
  * the payload). The buffer is owned by defrag and valid until the next defrag call. Returns 0

@@ -1,0 +1,51 @@
+/* classify.h — flow classification with nDPI (Debian's libndpi): what protocol a flow speaks,
+ * whatever its port.
+ *
+ * Pipeline: flow ─► [classify] ─► stream/applayer. Owns one nDPI detection module per worker
+ * and, per flow, nDPI's flow state only until the flow is classified (or given up on after a few
+ * packets): then the state is freed and only the two protocol ids are kept, so a classified flow
+ * costs a few bytes. nDPI is fed the first packets of each flow, both directions, at layer 3.
+ */
+#ifndef TW_CLASSIFY_H
+#define TW_CLASSIFY_H
+
+#include <stdint.h>
+
+#include "decode.h"
+
+#define CLASSIFY_MAX_PACKETS 24 /* packets fed before giving up (and guessing by port) */
+
+struct classify;
+
+struct classify_flow {
+    void *state;              /* nDPI flow state while inspecting, else NULL */
+    uint16_t master, app;     /* nDPI protocol ids (0 = unknown) */
+    uint16_t category;
+    uint8_t packets;          /* packets fed */
+    uint8_t done;             /* classification final: nDPI is not called again */
+};
+
+/* NULL when nDPI cannot be initialised (out of memory). */
+struct classify *classify_new(void);
+void classify_free(struct classify *c);
+
+/* Feeds one packet of the flow (pkt->l3 set by decode) at packet time ts_us, unless the flow is
+ * done. Returns 1 when this call made the classification final. Packets beyond
+ * CLASSIFY_MAX_PACKETS end it with nDPI's give-up guess. */
+int classify_packet(struct classify *c, struct classify_flow *cf, const struct packet *pkt,
+                    uint64_t ts_us);
+
+/* Ends inspection now (flow teardown, or the caller has seen enough): frees nDPI's state. */
+void classify_flow_release(struct classify *c, struct classify_flow *cf);
+
+/* Names for EVE: "HTTP", "TLS", "HTTP.Google"...; nDPI's category name ("Web"...). Write into buf
+ * (NUL-terminated). The protocol name is empty while unknown. */
+void classify_proto_name(struct classify *c, const struct classify_flow *cf, char *buf,
+                         size_t buflen);
+const char *classify_category_name(struct classify *c, const struct classify_flow *cf);
+
+/* The flow is known to speak a protocol whose bytes cannot be HTTP/1 (TLS, SSH, ...). */
+int classify_is_not_http(const struct classify_flow *cf);
+int classify_is_http(const struct classify_flow *cf);
+
+#endif

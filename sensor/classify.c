@@ -1,0 +1,130 @@
+/* classify.c — nDPI glue (see classify.h). nDPI 4.2's API: one detection module per thread,
+ * ndpi_detection_process_packet() over layer-3 packets, ndpi_detection_giveup() to end.
+ */
+#include "classify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ndpi/ndpi_api.h>
+
+struct classify {
+    struct ndpi_detection_module_struct *mod;
+};
+
+struct classify *classify_new(void)
+{
+    struct classify *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->mod = ndpi_init_detection_module(ndpi_no_prefs);
+    if (!c->mod) {
+        free(c);
+        return NULL;
+    }
+    NDPI_PROTOCOL_BITMASK all;
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(c->mod, &all);
+    ndpi_finalize_initialization(c->mod);
+    return c;
+}
+
+void classify_free(struct classify *c)
+{
+    if (!c)
+        return;
+    ndpi_exit_detection_module(c->mod);
+    free(c);
+}
+
+static void set_result(struct classify_flow *cf, ndpi_protocol p)
+{
+    cf->master = p.master_protocol;
+    cf->app = p.app_protocol;
+    cf->category = (uint16_t)p.category;
+}
+
+void classify_flow_release(struct classify *c, struct classify_flow *cf)
+{
+    (void)c;
+    if (cf->state) {
+        ndpi_free_flow(cf->state);
+        cf->state = NULL;
+    }
+    cf->done = 1;
+}
+
+int classify_packet(struct classify *c, struct classify_flow *cf, const struct packet *pkt,
+                    uint64_t ts_us)
+{
+    if (cf->done || !pkt->l3 || !pkt->l3_len)
+        return 0;
+    if (!cf->state) {
+        cf->state = ndpi_flow_malloc(ndpi_detection_get_sizeof_ndpi_flow_struct());
+        if (!cf->state) {
+            cf->done = 1; /* no memory: stay unclassified rather than retry per packet */
+            return 1;
+        }
+        memset(cf->state, 0, ndpi_detection_get_sizeof_ndpi_flow_struct());
+    }
+    uint16_t len = pkt->l3_len > 0xffff ? 0xffff : (uint16_t)pkt->l3_len;
+    ndpi_protocol p =
+        ndpi_detection_process_packet(c->mod, cf->state, pkt->l3, len, ts_us / 1000);
+    cf->packets++;
+    if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN) {
+        set_result(cf, p);
+        classify_flow_release(c, cf);
+        return 1;
+    }
+    if (cf->packets >= CLASSIFY_MAX_PACKETS) {
+        uint8_t guessed = 0;
+        set_result(cf, ndpi_detection_giveup(c->mod, cf->state, 1, &guessed));
+        classify_flow_release(c, cf);
+        return 1;
+    }
+    return 0;
+}
+
+void classify_proto_name(struct classify *c, const struct classify_flow *cf, char *buf,
+                         size_t buflen)
+{
+    if (!buflen)
+        return;
+    buf[0] = '\0';
+    if (!cf->master && !cf->app)
+        return;
+    ndpi_protocol p = {.master_protocol = cf->master, .app_protocol = cf->app};
+    ndpi_protocol2name(c->mod, p, buf, (u_int)buflen);
+}
+
+const char *classify_category_name(struct classify *c, const struct classify_flow *cf)
+{
+    return ndpi_category_get_name(c->mod, (ndpi_protocol_category_t)cf->category);
+}
+
+static int is_proto(const struct classify_flow *cf, uint16_t id)
+{
+    return cf->master == id || cf->app == id;
+}
+
+int classify_is_http(const struct classify_flow *cf)
+{
+    return is_proto(cf, NDPI_PROTOCOL_HTTP) || is_proto(cf, NDPI_PROTOCOL_HTTP_CONNECT) ||
+           is_proto(cf, NDPI_PROTOCOL_HTTP_PROXY);
+}
+
+/* Only protocols whose bytes cannot be an HTTP/1 request: TLS and its relatives, SSH. nDPI also
+ * names flows by address ranges and by weaker hints; none of those may switch the parser off. */
+int classify_is_not_http(const struct classify_flow *cf)
+{
+    static const uint16_t opaque[] = {NDPI_PROTOCOL_TLS, NDPI_PROTOCOL_SSH, NDPI_PROTOCOL_DTLS,
+                                      NDPI_PROTOCOL_MAIL_SMTPS, NDPI_PROTOCOL_MAIL_IMAPS,
+                                      NDPI_PROTOCOL_MAIL_POPS};
+    if (!cf->done || classify_is_http(cf))
+        return 0;
+    for (size_t i = 0; i < sizeof(opaque) / sizeof(opaque[0]); i++)
+        if (cf->master == opaque[i])
+            return 1;
+    return cf->master == NDPI_PROTOCOL_UNKNOWN && (cf->app == NDPI_PROTOCOL_TLS ||
+                                                   cf->app == NDPI_PROTOCOL_SSH);
+}
