@@ -28,7 +28,11 @@ struct eve_http {
 struct eve_prefix {
     char *buf;
     size_t len;
-    int client; /* the client side it was rendered for; re-rendered if the flow's changes */
+    int client;          /* the client side it was rendered for; re-rendered if the flow's changes */
+    /* Set by the owner before writing a record; a change re-renders the prefix. */
+    char ndpi_proto[48]; /* nDPI's protocol name, "" while unknown */
+    const char *ndpi_category;
+    char rendered_proto[48];
 };
 
 void eve_prefix_release(struct eve_prefix *p);

@@ -41,6 +41,7 @@ struct sensor {
     struct keystore *ks;
     struct policy_cfg pol;
     struct vcache *vc;
+    struct classify *cls;              /* nDPI, one module per worker */
     struct flow_table *flows;          /* NULL after sensor_finish */
     struct flow_stats final_flow_stats; /* the table's counters when it was torn down */
     struct stream_ctx streams;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "classify.h"
 #include "eve.h"
 #include "http1.h"
 #include "token.h"
@@ -59,6 +60,9 @@ struct app_flow {
     uint8_t ended[2];
     uint8_t got_data;           /* the first payload byte decides the client if SYN did not */
     struct eve_prefix pfx;      /* the flow's shared EVE members, rendered once */
+    struct classify_flow cf;    /* nDPI's verdict on the flow */
+    uint8_t http_seen;          /* a request head parsed on this flow */
+    uint8_t not_http;           /* nDPI says another protocol and no HTTP was seen: skip it */
 };
 
 struct deliver_ctx {
@@ -129,6 +133,9 @@ static int seen_before(struct app_flow *app, uint64_t h)
 /* Writes the transaction's records and recycles it. */
 static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, struct tx *t)
 {
+    classify_proto_name(s->cls, &app->cf, app->pfx.ndpi_proto, sizeof(app->pfx.ndpi_proto));
+    app->pfx.ndpi_category = app->pfx.ndpi_proto[0] ? classify_category_name(s->cls, &app->cf)
+                                                    : NULL;
     int64_t now = (int64_t)(t->ts_us / 1000000);
     for (size_t i = 0; i < t->ntokens; i++) {
         struct verdict *v = t->tokens[i].v;
@@ -243,6 +250,7 @@ static void redact_jwts(char *u)
 static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
 {
     struct sensor *s = d->s;
+    d->app->http_seen = 1;
     struct tx *t = tx_get(s);
     if (!t)
         return;
@@ -486,6 +494,17 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
     struct app_flow *app = app_of(f);
     if (!app)
         return;
+    if (!app->cf.done && classify_packet(s->cls, &app->cf, pkt, s->now_us) &&
+        classify_is_not_http(&app->cf) && !app->http_seen) {
+        /* TLS, SSH, ...: nothing for the HTTP parser; stop reassembling the flow. A flow that
+         * has already carried an HTTP request stays parsed whatever nDPI says, so a crafted
+         * first packet cannot blind us to the requests behind it. */
+        app->not_http = 1;
+        stream_dir_reset(&s->streams, &app->st[0]);
+        stream_dir_reset(&s->streams, &app->st[1]);
+    }
+    if (app->not_http)
+        return;
     struct deliver_ctx d = {s, f, app, side};
     int ended = stream_segment(&s->streams, &app->st[side], pkt, deliver, &d);
     if (ended && !app->ended[side]) {
@@ -519,6 +538,7 @@ void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
         free(app->h[side].buf);
     }
     flush_pending(s, f, app);
+    classify_flow_release(s->cls, &app->cf);
     eve_prefix_release(&app->pfx);
     free(app);
     f->app = NULL;

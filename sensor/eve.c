@@ -62,6 +62,14 @@ static void render_prefix(struct sensor *s, const struct flow *f, struct eve_pre
     flow_community_id(f, cid, sizeof(cid));
     jb_str(&j, "community_id", cid);
     jb_str(&j, "app_proto", "http");
+    if (pfx->ndpi_proto[0]) {
+        jb_open_object(&j, "ndpi");
+        jb_str(&j, "protocol", pfx->ndpi_proto);
+        if (pfx->ndpi_category)
+            jb_str(&j, "category", pfx->ndpi_category);
+        jb_close(&j);
+    }
+    memcpy(pfx->rendered_proto, pfx->ndpi_proto, sizeof(pfx->rendered_proto));
     free(pfx->buf);
     pfx->buf = NULL;
     pfx->len = 0;
@@ -112,7 +120,8 @@ static void common(struct sensor *s, const struct flow *f, struct eve_prefix *pf
     jb_str(j, "event_type", type);
     if (!f)
         return;
-    if (!pfx->buf || pfx->client != f->client)
+    if (!pfx->buf || pfx->client != f->client ||
+        strcmp(pfx->rendered_proto, pfx->ndpi_proto) != 0)
         render_prefix(s, f, pfx);
     jb_members(j, pfx->buf, pfx->len);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "applayer.h"
+#include "classify.h"
 #include "eve.h"
 #include "siphash.h"
 
@@ -71,10 +72,11 @@ struct sensor *sensor_new(struct config *cfg, const char *logdir, char *err, siz
     uint8_t seed[16];
     siphash_random_key(seed);
     s->vc = vcache_new(cfg->vcache_entries, seed);
+    s->cls = classify_new();
     siphash_random_key(seed);
     s->flows = flow_table_new(cfg->flow_memcap, cfg->flow_timeout, cfg->flow_closed_timeout, seed,
                               on_flow_free, s);
-    if (!s->vc || !s->flows) {
+    if (!s->vc || !s->flows || !s->cls) {
         snprintf(err, errlen, "out of memory");
         *exit_code = 1;
         goto fail;
@@ -137,6 +139,7 @@ void sensor_free(struct sensor *s)
     free(s->outputs);
     applayer_free_pool(s);
     vcache_free(s->vc);
+    classify_free(s->cls);
     keystore_free(s->ks);
     jb_release(&s->jb);
     for (size_t i = 0; i < s->npcap_names; i++)
