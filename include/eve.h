@@ -33,6 +33,10 @@ struct eve_prefix {
     char ndpi_proto[48]; /* nDPI's protocol name, "" while unknown */
     const char *ndpi_category;
     char rendered_proto[48];
+    /* The outermost encapsulation the flow arrived in (tunnel_depth 0: none), noted as
+     * Suricata's `tunnel` object. Set by the owner when the flow starts. */
+    struct packet_tunnel tunnel;
+    uint8_t tunnel_depth;
 };
 
 void eve_prefix_release(struct eve_prefix *p);

@@ -475,7 +475,7 @@ static void deliver(void *user, const uint8_t *data, size_t len)
 
 /* ---- flow glue ---- */
 
-static struct app_flow *app_of(struct flow *f)
+static struct app_flow *app_of(struct flow *f, const struct packet *pkt)
 {
     struct app_flow *app = f->app;
     if (!app) {
@@ -484,6 +484,10 @@ static struct app_flow *app_of(struct flow *f)
             return NULL;
         stream_dir_init(&app->st[0]);
         stream_dir_init(&app->st[1]);
+        if (pkt->tunnel_count) {
+            app->pfx.tunnel = pkt->tunnel[0];
+            app->pfx.tunnel_depth = pkt->tunnel_count;
+        }
         f->app = app;
     }
     return app;
@@ -491,7 +495,7 @@ static struct app_flow *app_of(struct flow *f)
 
 void applayer_packet(struct sensor *s, struct flow *f, int side, const struct packet *pkt)
 {
-    struct app_flow *app = app_of(f);
+    struct app_flow *app = app_of(f, pkt);
     if (!app)
         return;
     if (!app->cf.done && classify_packet(s->cls, &app->cf, pkt, s->now_us) &&

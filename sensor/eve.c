@@ -62,6 +62,27 @@ static void render_prefix(struct sensor *s, const struct flow *f, struct eve_pre
     flow_community_id(f, cid, sizeof(cid));
     jb_str(&j, "community_id", cid);
     jb_str(&j, "app_proto", "http");
+    if (pfx->tunnel_depth) {
+        static const char *const names[] = {
+            [TUNNEL_MPLS] = "MPLS",     [TUNNEL_PPPOE] = "PPPOE",   [TUNNEL_GRE] = "GRE",
+            [TUNNEL_ERSPAN2] = "ERSPAN", [TUNNEL_ERSPAN3] = "ERSPAN", [TUNNEL_VXLAN] = "VXLAN",
+            [TUNNEL_GENEVE] = "GENEVE", [TUNNEL_IPIP] = "IPIP",     [TUNNEL_IP6IP] = "IPV6",
+        };
+        const struct packet_tunnel *t = &pfx->tunnel;
+        jb_open_object(&j, "tunnel");
+        if (t->ip_version) {
+            char ta[INET6_ADDRSTRLEN], tb[INET6_ADDRSTRLEN];
+            int af = t->ip_version == 6 ? AF_INET6 : AF_INET;
+            inet_ntop(af, t->src, ta, sizeof(ta));
+            inet_ntop(af, t->dst, tb, sizeof(tb));
+            jb_str(&j, "src_ip", ta);
+            jb_str(&j, "dest_ip", tb);
+        }
+        const char *name = t->kind < sizeof(names) / sizeof(names[0]) ? names[t->kind] : NULL;
+        jb_str(&j, "proto", name ? name : "unknown");
+        jb_uint(&j, "depth", pfx->tunnel_depth);
+        jb_close(&j);
+    }
     if (pfx->ndpi_proto[0]) {
         jb_open_object(&j, "ndpi");
         jb_str(&j, "protocol", pfx->ndpi_proto);
