@@ -7,11 +7,19 @@
  * Implements: RFC 791 §3.1 (IPv4 header: version, IHL, total length, flags and fragment
  * offset), RFC 8200 §3-§4 (IPv6 header, the extension header chain: Hop-by-Hop, Routing,
  * Fragment, Destination Options, No Next Header), RFC 4302 §2 (AH length in 4-byte units),
- * RFC 2675 §3 (jumbograms: payload length 0). Fragments are not reassembled here: any packet
- * that is part of a fragmented datagram is DECODE_SKIP "ipv4 fragment" / "ipv6 fragment" (an
- * atomic IPv6 fragment, offset 0 without M, is a whole datagram, RFC 6946, and is decoded).
+ * RFC 2675 §3 (jumbograms: payload length 0). Fragments are not reassembled here (that needs
+ * state: sensor/defrag.c): a packet that is part of a fragmented datagram is DECODE_FRAGMENT
+ * with pkt->frag describing it (RFC 791 §3.2, RFC 8200 §4.5); an atomic IPv6 fragment, offset 0
+ * without M, is a whole datagram (RFC 6946) and is decoded. The upper layer may be TCP, UDP
+ * (looked at for VXLAN/Geneve), GRE (47) or IP itself (4, 41): the tunnels are decode_tunnel.c's.
  * Checksums are not verified: offload NICs hand libpcap packets whose checksums are not yet
  * filled in.
+ *
+ *   IPv6 fragment, as pkt->frag describes it:
+ *   | fixed header 40 | ext headers ... | Fragment 8 | fragment data ...
+ *   |<------------ frag.hdr_len ------->|            |<- frag.data_len ->|
+ *   frag.proto is the Fragment header's Next Header; the Next Header field that named the
+ *   Fragment header (in the fixed header or the last extension header) is left as it is.
  */
 #include "decode.h"
 
@@ -19,7 +27,11 @@
 
 #include "parse.h"
 
+#define IPPROTO_IPIP_ 4
 #define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define IPPROTO_IPV6_ 41
+#define IPPROTO_GRE_ 47
 
 /* IPv6 extension headers we walk (RFC 8200 §4, IANA "IPv6 Extension Header Types"). */
 #define IP6_HOPOPTS 0
@@ -36,11 +48,20 @@
 static int to_transport(struct packet *pkt, uint8_t proto, const uint8_t *p, size_t len)
 {
     pkt->ip_proto = proto;
-    if (proto != IPPROTO_TCP_) {
+    switch (proto) {
+    case IPPROTO_TCP_:
+        return decode_tcp(pkt, p, len);
+    case IPPROTO_UDP_:
+        return decode_udp(pkt, p, len);
+    case IPPROTO_GRE_:
+        return decode_gre(pkt, p, len);
+    case IPPROTO_IPIP_:
+    case IPPROTO_IPV6_:
+        return decode_ipip(pkt, proto, p, len);
+    default:
         pkt->reason = "ip proto not tcp";
         return DECODE_SKIP;
     }
-    return decode_tcp(pkt, p, len);
 }
 
 /* Chooses IPv4 or IPv6 by the version nibble (raw-IP link types carry no other hint). */
@@ -61,10 +82,12 @@ int decode_ip(struct packet *pkt, const uint8_t *p, size_t len)
     }
 }
 
-/* Decodes the IPv4 datagram at p, of which len bytes were captured, and its TCP segment.
+/* Decodes the IPv4 datagram at p, of which len bytes were captured, and what it carries.
  * Trailing bytes past the total length (Ethernet padding) are ignored; a datagram longer than
- * what was captured is decoded as far as it goes and marked pkt->truncated. Returns enum
- * decode_status, with pkt->reason set unless DECODE_OK. */
+ * what was captured is decoded as far as it goes and marked pkt->truncated. A fragment (MF set
+ * or offset != 0) is DECODE_FRAGMENT with pkt->frag pointing into p; its data is clipped to the
+ * capture (pkt->truncated set then). Returns enum decode_status, with pkt->reason set unless
+ * DECODE_OK. */
 int decode_ipv4(struct packet *pkt, const uint8_t *p, size_t len)
 {
     pkt->l3 = p;
@@ -74,7 +97,7 @@ int decode_ipv4(struct packet *pkt, const uint8_t *p, size_t len)
     uint8_t vihl = rd_u8(&r);
     rd_skip(&r, 1); /* DSCP/ECN */
     uint16_t total = rd_be16(&r);
-    rd_skip(&r, 2); /* identification */
+    uint16_t ident = rd_be16(&r);
     uint16_t frag = rd_be16(&r);
     rd_skip(&r, 1); /* TTL */
     uint8_t proto = rd_u8(&r);
@@ -121,8 +144,18 @@ int decode_ipv4(struct packet *pkt, const uint8_t *p, size_t len)
 
     /* Offset in the low 13 bits, MF is 0x2000; the reserved bit and DF do not matter here. */
     if ((frag & 0x1fff) != 0 || (frag & 0x2000) != 0) {
+        struct packet_frag *fr = &pkt->frag;
+        fr->ip_version = 4;
+        fr->proto = proto;
+        fr->more = (frag & 0x2000) != 0;
+        fr->id = ident;
+        fr->offset = (uint32_t)(frag & 0x1fff) * 8;
+        fr->hdr = p;
+        fr->hdr_len = (uint32_t)hlen;
+        fr->data = p + hlen;
+        fr->data_len = (uint32_t)(end - hlen); /* clipped to the capture: pkt->truncated says so */
         pkt->reason = "ipv4 fragment";
-        return DECODE_SKIP;
+        return DECODE_FRAGMENT;
     }
     return to_transport(pkt, proto, p + hlen, end - hlen);
 }
@@ -141,8 +174,9 @@ static size_t ext_len(uint8_t nh, const uint8_t *q)
 
 /* Decodes the IPv6 packet at p, of which len bytes were captured, walking extension headers to
  * the upper-layer header. Payload length 0 with a Hop-by-Hop header first is taken to be a
- * jumbogram (RFC 2675) and runs to the end of the capture. Returns enum decode_status, with
- * pkt->reason set unless DECODE_OK. */
+ * jumbogram (RFC 2675) and runs to the end of the capture. A Fragment header with an offset or
+ * M set makes it DECODE_FRAGMENT, pkt->frag as drawn at the top of this file. Returns enum
+ * decode_status, with pkt->reason set unless DECODE_OK. */
 int decode_ipv6(struct packet *pkt, const uint8_t *p, size_t len)
 {
     pkt->l3 = p;
@@ -212,9 +246,19 @@ int decode_ipv6(struct packet *pkt, const uint8_t *p, size_t len)
             /* Offset in the top 13 bits (8-byte units), M is bit 0. */
             uint16_t off_m = (uint16_t)((h[2] << 8) | h[3]);
             if ((off_m & 0xfff8) != 0 || (off_m & 1) != 0) {
+                struct packet_frag *fr = &pkt->frag;
+                fr->ip_version = 6;
+                fr->proto = h[0];
+                fr->more = off_m & 1;
+                fr->id = ((uint32_t)h[4] << 24) | ((uint32_t)h[5] << 16) | ((uint32_t)h[6] << 8) | h[7];
+                fr->offset = off_m & 0xfff8;
+                fr->hdr = p;
+                fr->hdr_len = (uint32_t)(h - p);
+                fr->data = h + 8;
+                fr->data_len = (uint32_t)rd_left(&ext);
                 pkt->ip_proto = nh;
                 pkt->reason = "ipv6 fragment";
-                return DECODE_SKIP;
+                return DECODE_FRAGMENT;
             }
         }
         nh = h[0];

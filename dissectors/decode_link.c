@@ -13,10 +13,19 @@
  *   Raw IP (LINKTYPE_RAW 101, DLT_RAW 12 / 14, LINKTYPE_IPV4 228, LINKTYPE_IPV6 229).
  *   BSD null (DLT_NULL 0: 4-byte address family in the capturing host's byte order) and
  *     OpenBSD loop (DLT_LOOP 108: the same in network order).
+ *   PPP (DLT_PPP 9, LINKTYPE_PPP_HDLC 50): RFC 1661 §2 frames, with or without the RFC 1662 §3.1
+ *     FF 03 address/control bytes; decoded by decode_ppp() in decode_tunnel.c. Cisco routers'
+ *     captures often carry Cisco HDLC under these numbers too (nDPI's corpus has such files):
+ *     a first byte 0x0F/0x8F cannot start a PPP frame (RFC 1661 §2: the protocol's first octet
+ *     is even, and 0xFF 0x03 is the HDLC header), so it is read as Cisco HDLC.
+ *   Cisco HDLC (DLT_C_HDLC 104): address 0x0F/0x8F, control 0, then an EtherType.
+ *   After any EtherType: MPLS (0x8847/0x8848) and PPPoE sessions (0x8864) as well, handed to
+ *     decode_tunnel.c; PPPoE discovery (0x8863) is skipped.
  *
  *   Ethernet:  | dst 6 | src 6 | type 2 | [ TCI 2 | type 2 ]* | payload
  *   SLL:       | pkttype 2 | hatype 2 | halen 2 | addr 8 | protocol 2 | payload
  *   SLL2:      | protocol 2 | rsvd 2 | ifindex 4 | hatype 2 | pkttype 1 | halen 1 | addr 8 | ...
+ *   C-HDLC:    | address 1 | control 1 | type 2 | payload
  */
 #include "decode.h"
 
@@ -29,6 +38,13 @@
 #define ETHERTYPE_8021Q 0x8100
 #define ETHERTYPE_8021AD 0x88a8
 #define ETHERTYPE_QINQ_OLD 0x9100
+#define ETHERTYPE_MPLS 0x8847
+#define ETHERTYPE_MPLS_MCAST 0x8848
+#define ETHERTYPE_PPPOE_DISC 0x8863
+#define ETHERTYPE_PPPOE_SESS 0x8864
+
+#define CHDLC_UNICAST 0x0f
+#define CHDLC_BCAST 0x8f
 
 /* BSD address families as they appear in null/loop headers. AF_INET is 2 everywhere; AF_INET6
  * differs per OS (NetBSD/OpenBSD/BSD/OS 24, FreeBSD/DragonFly 28, Darwin 30), and a capture
@@ -43,28 +59,38 @@ static int is_vlan_type(uint16_t t)
     return t == ETHERTYPE_8021Q || t == ETHERTYPE_8021AD || t == ETHERTYPE_QINQ_OLD;
 }
 
-/* Shared by Ethernet and both cooked formats: `type` has just been read and `r` stands on what
- * follows it. VLAN tags may sit here in all three (Linux leaves them in when the NIC does not
- * strip them). */
-static int dispatch_ethertype(struct packet *pkt, struct reader *r, uint16_t type)
+/* Shared by Ethernet, both cooked formats, GRE and Cisco HDLC: `type` has just been read and p
+ * is what follows it. VLAN tags may sit here in all of them (Linux leaves them in when the NIC
+ * does not strip them). */
+int decode_ethertype(struct packet *pkt, uint16_t type, const uint8_t *p, size_t len)
 {
+    struct reader r;
+    rd_init(&r, p, len);
     while (is_vlan_type(type)) {
-        uint16_t tci = rd_be16(r);
-        type = rd_be16(r);
-        if (r->err) {
+        uint16_t tci = rd_be16(&r);
+        type = rd_be16(&r);
+        if (r.err) {
             pkt->reason = "vlan header truncated";
             return DECODE_INVALID;
         }
         if (pkt->vlan_count < DECODE_MAX_VLAN)
             pkt->vlan[pkt->vlan_count++] = tci & 0x0fff;
     }
-    const uint8_t *p = r->p + r->off;
-    size_t len = rd_left(r);
+    p = r.p + r.off;
+    len = rd_left(&r);
     switch (type) {
     case ETHERTYPE_IPV4:
         return decode_ipv4(pkt, p, len);
     case ETHERTYPE_IPV6:
         return decode_ipv6(pkt, p, len);
+    case ETHERTYPE_MPLS:
+    case ETHERTYPE_MPLS_MCAST:
+        return decode_mpls(pkt, p, len);
+    case ETHERTYPE_PPPOE_SESS:
+        return decode_pppoe(pkt, p, len);
+    case ETHERTYPE_PPPOE_DISC:
+        pkt->reason = "pppoe discovery";
+        return DECODE_SKIP;
     default:
         pkt->reason = "ethertype not ip";
         return DECODE_SKIP;
@@ -83,7 +109,7 @@ int decode_ethernet(struct packet *pkt, const uint8_t *p, size_t len)
         pkt->reason = "ethernet header truncated";
         return DECODE_INVALID;
     }
-    return dispatch_ethertype(pkt, &r, type);
+    return decode_ethertype(pkt, type, p + r.off, rd_left(&r));
 }
 
 static int decode_sll(struct packet *pkt, const uint8_t *p, size_t len)
@@ -96,7 +122,7 @@ static int decode_sll(struct packet *pkt, const uint8_t *p, size_t len)
         pkt->reason = "sll header truncated";
         return DECODE_INVALID;
     }
-    return dispatch_ethertype(pkt, &r, proto);
+    return decode_ethertype(pkt, proto, p + r.off, rd_left(&r));
 }
 
 static int decode_sll2(struct packet *pkt, const uint8_t *p, size_t len)
@@ -109,7 +135,27 @@ static int decode_sll2(struct packet *pkt, const uint8_t *p, size_t len)
         pkt->reason = "sll2 header truncated";
         return DECODE_INVALID;
     }
-    return dispatch_ethertype(pkt, &r, proto);
+    return decode_ethertype(pkt, proto, p + r.off, rd_left(&r));
+}
+
+static int decode_chdlc(struct packet *pkt, const uint8_t *p, size_t len)
+{
+    struct reader r;
+    rd_init(&r, p, len);
+    rd_skip(&r, 2); /* address, control: nothing in them changes how the payload is read */
+    uint16_t type = rd_be16(&r);
+    if (r.err) {
+        pkt->reason = "c-hdlc header truncated";
+        return DECODE_INVALID;
+    }
+    return decode_ethertype(pkt, type, p + r.off, rd_left(&r));
+}
+
+static int decode_ppp_link(struct packet *pkt, const uint8_t *p, size_t len)
+{
+    if (len >= 1 && (p[0] == CHDLC_UNICAST || p[0] == CHDLC_BCAST))
+        return decode_chdlc(pkt, p, len);
+    return decode_ppp(pkt, p, len);
 }
 
 static int family_dispatch(struct packet *pkt, uint32_t family, const uint8_t *p, size_t len)
@@ -166,13 +212,18 @@ static void reset_output(struct packet *pkt)
     pkt->payload_len = 0;
     pkt->truncated = 0;
     pkt->reason = NULL;
+    memset(&pkt->frag, 0, sizeof(pkt->frag));
+    memset(pkt->tunnel, 0, sizeof(pkt->tunnel));
+    pkt->tunnel_count = 0;
 }
 
-/* Decodes pkt->data[0..caplen) as pkt->linktype down to TCP. Clears every output field first,
- * so a struct packet can be reused across packets. The outputs point into pkt->data and live as
- * long as it does; nothing is allocated. Returns DECODE_OK for a TCP segment, DECODE_SKIP for
- * well-formed traffic we do not inspect (and for an unsupported linktype), DECODE_INVALID for
- * broken packets; both of the latter set pkt->reason to a static string. */
+/* Decodes pkt->data[0..caplen) as pkt->linktype, through any tunnels, down to TCP. Clears
+ * every output field first (not the vxlan/geneve port settings, which are input), so a struct
+ * packet can be reused across packets. The outputs point into pkt->data and live as long as it
+ * does; nothing is allocated. Returns DECODE_OK for a TCP segment, DECODE_FRAGMENT for an IP
+ * fragment (pkt->frag filled, for defrag), DECODE_SKIP for well-formed traffic we do not
+ * inspect (and for an unsupported linktype), DECODE_INVALID for broken packets; the last three
+ * set pkt->reason to a static string. */
 int decode_packet(struct packet *pkt)
 {
     reset_output(pkt);
@@ -200,6 +251,11 @@ int decode_packet(struct packet *pkt)
         return decode_null_loop(pkt, p, len, 1);
     case DECODE_LINK_LOOP:
         return decode_null_loop(pkt, p, len, 0);
+    case DECODE_LINK_PPP:
+    case DECODE_LINK_PPP_HDLC:
+        return decode_ppp_link(pkt, p, len);
+    case DECODE_LINK_C_HDLC:
+        return decode_chdlc(pkt, p, len);
     default:
         pkt->reason = "linktype unsupported";
         return DECODE_SKIP;
@@ -219,6 +275,9 @@ int decode_linktype_supported(int linktype)
     case DECODE_LINK_SLL2:
     case DECODE_LINK_IPV4:
     case DECODE_LINK_IPV6:
+    case DECODE_LINK_PPP:
+    case DECODE_LINK_PPP_HDLC:
+    case DECODE_LINK_C_HDLC:
         return 1;
     default:
         return 0;

@@ -63,6 +63,9 @@ struct revoked_cfg {
                           "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
 #define POLICY_ALG_COUNT 11
 
+/* At most this many ports in decode.vxlan-ports / decode.geneve-ports. */
+#define CONFIG_MAX_TUNNEL_PORTS 16
+
 struct config {
     char *path;                     /* file loaded, or NULL for built-in defaults */
     struct eve_output_cfg *outputs; /* default: one regular eve.json */
@@ -92,6 +95,12 @@ struct config {
     uint64_t buffer_size;           /* capture.buffer-size bytes, default 0 = libpcap's default */
     int promisc;                    /* capture.promisc, default 1 */
     int immediate;                  /* capture.immediate (pcap immediate mode), default 0 */
+    /* decode (optional section `decode:`): UDP destination ports that carry tunnels; an empty
+     * list turns that tunnel off. Handed to struct packet's vxlan_ports/geneve_ports. */
+    uint16_t vxlan_ports[CONFIG_MAX_TUNNEL_PORTS];  /* decode.vxlan-ports, default [4789] */
+    uint8_t nvxlan_ports;
+    uint16_t geneve_ports[CONFIG_MAX_TUNNEL_PORTS]; /* decode.geneve-ports, default [6081] */
+    uint8_t ngeneve_ports;
 };
 
 /* Built-in defaults into c (which the caller provides; release with config_free). */

@@ -4,8 +4,12 @@
  * no allocation, no I/O. Every span/pointer in struct packet points into `data` and is valid
  * only during the pipeline call that owns the packet (DESIGN "Ownership" 1).
  *
- * Files: decode_link.c (Ethernet, 802.1Q/QinQ, Linux SLL/SLL2, raw IP, BSD null/loop),
- *        decode_ip.c (IPv4 RFC 791, IPv6 RFC 8200 with extension headers skipped),
+ * Files: decode_link.c (Ethernet, 802.1Q/QinQ, Linux SLL/SLL2, raw IP, BSD null/loop, PPP,
+ *          Cisco HDLC),
+ *        decode_ip.c (IPv4 RFC 791, IPv6 RFC 8200 with extension headers skipped, fragments
+ *          reported),
+ *        decode_tunnel.c (MPLS, PPPoE/PPP, GRE, ERSPAN II/III, UDP to find VXLAN and Geneve,
+ *          IP-in-IP),
  *        decode_tcp.c (TCP RFC 9293 header and options length).
  */
 #ifndef TW_DECODE_H
@@ -17,6 +21,9 @@
 /* libpcap DLT_/LINKTYPE_ values we accept (numbers as in pcap/dlt.h). */
 #define DECODE_LINK_NULL 0        /* BSD loopback: 4-byte host-order family */
 #define DECODE_LINK_ETHERNET 1
+#define DECODE_LINK_PPP 9         /* PPP: optional FF 03, then the protocol (RFC 1661) */
+#define DECODE_LINK_PPP_HDLC 50   /* PPP in HDLC-like framing (RFC 1662) or Cisco HDLC */
+#define DECODE_LINK_C_HDLC 104    /* Cisco HDLC: address, control, EtherType */
 #define DECODE_LINK_RAW 101       /* LINKTYPE_RAW: raw IPv4/IPv6 */
 #define DECODE_LINK_RAW_DLT 12    /* DLT_RAW on some platforms */
 #define DECODE_LINK_RAW_DLT14 14  /* DLT_RAW on OpenBSD */
@@ -57,6 +64,8 @@ enum decode_tunnel_kind {
     TUNNEL_NONE = 0, TUNNEL_MPLS, TUNNEL_PPPOE, TUNNEL_GRE, TUNNEL_ERSPAN2, TUNNEL_ERSPAN3,
     TUNNEL_VXLAN, TUNNEL_GENEVE, TUNNEL_IPIP, TUNNEL_IP6IP,
 };
+/* TUNNEL_IPIP carries IPv4 (protocol 4), TUNNEL_IP6IP IPv6 (protocol 41); `ip_version` tells
+ * the outer header's version. ERSPAN entries stand for their GRE header too (one entry). */
 struct packet_tunnel {
     uint8_t kind;             /* enum decode_tunnel_kind */
     uint8_t ip_version;       /* of the outer IP header, 0 for MPLS/PPPoE */
@@ -99,7 +108,8 @@ struct packet {
     struct packet_frag frag;                           /* for DECODE_FRAGMENT */
     struct packet_tunnel tunnel[DECODE_MAX_TUNNELS];   /* outer layers, outermost first */
     uint8_t tunnel_count;
-    /* Configuration the caller sets (0 = defaults: VXLAN 4789, Geneve 6081): */
+    /* Configuration the caller sets (NULL = defaults: VXLAN 4789, Geneve 6081; a non-NULL
+     * pointer with a count of 0 turns that tunnel off): */
     const uint16_t *vxlan_ports, *geneve_ports;
     uint8_t nvxlan_ports, ngeneve_ports;
 };
@@ -115,6 +125,19 @@ int decode_ip(struct packet *pkt, const uint8_t *p, size_t len); /* by version n
 int decode_ipv4(struct packet *pkt, const uint8_t *p, size_t len);
 int decode_ipv6(struct packet *pkt, const uint8_t *p, size_t len);
 int decode_tcp(struct packet *pkt, const uint8_t *p, size_t len);
+/* What follows an EtherType (Ethernet, SLL, GRE, Cisco HDLC): VLAN tags, IPv4, IPv6, MPLS,
+ * PPPoE. p/len start right after the type field. */
+int decode_ethertype(struct packet *pkt, uint16_t type, const uint8_t *p, size_t len);
+/* Encapsulations (decode_tunnel.c). Each notes its layer in pkt->tunnel[] (DECODE_INVALID
+ * "tunnel nesting too deep" past DECODE_MAX_TUNNELS) and decodes what it carries. */
+int decode_udp(struct packet *pkt, const uint8_t *p, size_t len);  /* VXLAN/Geneve, else SKIP */
+int decode_gre(struct packet *pkt, const uint8_t *p, size_t len);
+int decode_mpls(struct packet *pkt, const uint8_t *p, size_t len);
+int decode_pppoe(struct packet *pkt, const uint8_t *p, size_t len); /* session stage */
+int decode_ppp(struct packet *pkt, const uint8_t *p, size_t len);   /* [FF 03] protocol ... */
+/* IP-in-IP: proto 4 (IPv4 inside) or 41 (IPv6 inside), the outer header already decoded into
+ * pkt's address fields. */
+int decode_ipip(struct packet *pkt, uint8_t proto, const uint8_t *p, size_t len);
 
 /* True when the linktype is one decode_packet() understands. */
 int decode_linktype_supported(int linktype);

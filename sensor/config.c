@@ -575,6 +575,45 @@ static const struct field capture_fields[] = {
     END,
 };
 
+/* decode.vxlan-ports / decode.geneve-ports: a list of distinct UDP ports, possibly empty. */
+static int get_ports(const struct ctx *x, const struct yaml_doc_node *v, const char *key,
+                     uint16_t *ports, uint8_t *n)
+{
+    char k[KEY_LEN], b[80];
+    uint16_t tmp[CONFIG_MAX_TUNNEL_PORTS];
+    if (want(x, v, key, YAML_DOC_SEQ) < 0)
+        return -1;
+    if (v->nitems > CONFIG_MAX_TUNNEL_PORTS)
+        return fail(x, v->line, key, "at most %d ports", CONFIG_MAX_TUNNEL_PORTS);
+    for (size_t i = 0; i < v->nitems; i++) {
+        uint64_t port;
+        join_index(k, key, i);
+        if (yaml_doc_uint(v->items[i], 0, &port) < 0 || port < 1 || port > 65535)
+            return fail(x, v->items[i]->line, k, "expected a port (1 to 65535), got %s",
+                        shown(v->items[i], b, sizeof(b)));
+        for (size_t j = 0; j < i; j++)
+            if (tmp[j] == port)
+                return fail(x, v->items[i]->line, k, "duplicate port %u", (unsigned)port);
+        tmp[i] = (uint16_t)port;
+    }
+    memcpy(ports, tmp, v->nitems * sizeof(*tmp));
+    *n = (uint8_t)v->nitems;
+    return 0;
+}
+
+static const struct field decode_fields[] = {END};
+
+static int decode_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
+                          void *base)
+{
+    struct config *c = base;
+    if (strcmp(p->key, "vxlan-ports") == 0)
+        return get_ports(x, p->value, key, c->vxlan_ports, &c->nvxlan_ports);
+    if (strcmp(p->key, "geneve-ports") == 0)
+        return get_ports(x, p->value, key, c->geneve_ports, &c->ngeneve_ports);
+    return 1;
+}
+
 static const struct field top_fields[] = {END};
 
 static int top_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
@@ -594,6 +633,8 @@ static int top_special(const struct ctx *x, const struct yaml_doc_pair *p, const
         return parse_map(x, v, key, engine_fields, NULL, c);
     if (strcmp(key, "capture") == 0)
         return parse_map(x, v, key, capture_fields, NULL, c);
+    if (strcmp(key, "decode") == 0)
+        return parse_map(x, v, key, decode_fields, decode_special, c);
     return 1;
 }
 
@@ -640,6 +681,10 @@ void config_defaults(struct config *c)
     c->stats_interval = 60;
     c->snaplen = 262144;
     c->promisc = 1;
+    c->vxlan_ports[0] = 4789; /* IANA, RFC 7348 §5 */
+    c->nvxlan_ports = 1;
+    c->geneve_ports[0] = 6081; /* IANA, RFC 8926 §3.3 */
+    c->ngeneve_ports = 1;
 }
 
 void config_free(struct config *c)
@@ -813,4 +858,11 @@ void config_dump(const struct config *c, FILE *f)
     fprintf(f, "  snaplen: %" PRIu32 "\n  buffer-size: %" PRIu64 "\n  promisc: %s\n"
                "  immediate: %s\n",
             c->snaplen, c->buffer_size, c->promisc ? "yes" : "no", c->immediate ? "yes" : "no");
+    fputs("decode:\n  vxlan-ports: [", f);
+    for (uint8_t i = 0; i < c->nvxlan_ports; i++)
+        fprintf(f, "%s%u", i ? ", " : "", (unsigned)c->vxlan_ports[i]);
+    fputs("]\n  geneve-ports: [", f);
+    for (uint8_t i = 0; i < c->ngeneve_ports; i++)
+        fprintf(f, "%s%u", i ? ", " : "", (unsigned)c->geneve_ports[i]);
+    fputs("]\n", f);
 }

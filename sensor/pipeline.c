@@ -22,7 +22,9 @@ void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t
     s->st.pkts++;
     s->st.bytes += wirelen;
 
-    struct packet pkt = {.data = data, .caplen = caplen, .wirelen = wirelen, .linktype = linktype};
+    struct packet pkt = {.data = data, .caplen = caplen, .wirelen = wirelen, .linktype = linktype,
+                         .vxlan_ports = s->cfg->vxlan_ports, .nvxlan_ports = s->cfg->nvxlan_ports,
+                         .geneve_ports = s->cfg->geneve_ports, .ngeneve_ports = s->cfg->ngeneve_ports};
     int r = decode_packet(&pkt);
     if (r == DECODE_INVALID) {
         s->st.invalid++;

@@ -2,8 +2,9 @@
  *
  * Input: 2 bytes that pick a link type from the supported list (big-endian index, taken modulo
  * the list length), then the captured frame. Besides ASan/UBSan finding reads past caplen, it
- * checks the contract other stages rely on: a payload span lies inside the frame, VLAN count
- * is bounded, every non-OK result carries a reason. Corpus: tests/fuzz/corpus/decode/, made by
+ * checks the contract other stages rely on: a payload span lies inside the frame, so do a
+ * fragment's header and data spans, VLAN and tunnel counts are bounded, every non-OK result
+ * carries a reason. Tunnel ports are the defaults (VXLAN 4789, Geneve 6081). Corpus: tests/fuzz/corpus/decode/, made by
  * tests/fuzz/make_decode_corpus.py (keep its link type list in step with this one).
  */
 #include <stdint.h>
@@ -14,8 +15,21 @@
 static const int linktypes[] = {
     DECODE_LINK_ETHERNET, DECODE_LINK_SLL,   DECODE_LINK_SLL2,  DECODE_LINK_RAW,
     DECODE_LINK_RAW_DLT,  DECODE_LINK_RAW_DLT14, DECODE_LINK_IPV4, DECODE_LINK_IPV6,
-    DECODE_LINK_NULL,     DECODE_LINK_LOOP,
+    DECODE_LINK_NULL,     DECODE_LINK_LOOP,  DECODE_LINK_PPP,   DECODE_LINK_PPP_HDLC,
+    DECODE_LINK_C_HDLC,
 };
+
+/* Reads every byte of [p, p+n) inside the frame, so ASan checks the span, not just its ends. */
+static void touch(const struct packet *pkt, const uint8_t *p, size_t n)
+{
+    if (n && (p < pkt->data || p > pkt->data + pkt->caplen ||
+              n > (size_t)(pkt->data + pkt->caplen - p)))
+        abort();
+    volatile uint8_t sink = 0;
+    for (size_t i = 0; i < n; i++)
+        sink ^= p[i];
+    (void)sink;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -31,19 +45,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
 
     int rc = decode_packet(&pkt);
-    if (pkt.vlan_count > DECODE_MAX_VLAN)
+    if (pkt.vlan_count > DECODE_MAX_VLAN || pkt.tunnel_count > DECODE_MAX_TUNNELS)
         abort();
     if (rc == DECODE_OK) {
         if (pkt.ip_proto != 6 || (pkt.ip_version != 4 && pkt.ip_version != 6))
             abort();
-        if (pkt.payload < pkt.data || pkt.payload > pkt.data + pkt.caplen ||
-            pkt.payload_len > (size_t)(pkt.data + pkt.caplen - pkt.payload))
+        touch(&pkt, pkt.payload, pkt.payload_len);
+    } else if (rc == DECODE_FRAGMENT) {
+        const struct packet_frag *f = &pkt.frag;
+        if ((f->ip_version != 4 && f->ip_version != 6) || f->ip_version != pkt.ip_version ||
+            !f->hdr || f->hdr_len < (f->ip_version == 4 ? 20u : 40u) || !f->data ||
+            f->data != f->hdr + f->hdr_len + (f->ip_version == 6 ? 8 : 0) || !pkt.reason)
             abort();
-        /* Touch every payload byte so ASan checks the span, not just its ends. */
-        volatile uint8_t sink = 0;
-        for (uint32_t i = 0; i < pkt.payload_len; i++)
-            sink ^= pkt.payload[i];
-        (void)sink;
+        touch(&pkt, f->hdr, f->hdr_len);
+        touch(&pkt, f->data, f->data_len);
     } else if (rc == DECODE_SKIP || rc == DECODE_INVALID) {
         if (!pkt.reason || !pkt.reason[0])
             abort();

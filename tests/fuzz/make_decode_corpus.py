@@ -3,14 +3,15 @@
 
 Each file is a 2-byte big-endian index into fuzz_decode.c's link type list, then a frame.
 Valid frames for every link type plus edge cases (VLAN stacks, IPv6 extension chains,
-fragments, truncations, bad lengths). Deterministic; stdlib only. Run from anywhere:
+fragments, truncations, bad lengths) and one frame per encapsulation (MPLS, PPPoE, GRE, ERSPAN,
+VXLAN, Geneve, IP-in-IP, PPP, Cisco HDLC), nested ones and one nested too deep. Deterministic; stdlib only. Run from anywhere:
     /usr/bin/python3 tests/fuzz/make_decode_corpus.py
 """
 import os
 import struct
 
 # Same order as linktypes[] in fuzz_decode.c.
-ETH, SLL, SLL2, RAW, RAW12, RAW14, IPV4, IPV6, NULL, LOOP = range(10)
+ETH, SLL, SLL2, RAW, RAW12, RAW14, IPV4, IPV6, NULL, LOOP, PPP, PPP_HDLC, C_HDLC = range(13)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "decode")
 
@@ -68,8 +69,28 @@ def fam_be(af, body):
     return struct.pack("!I", af) + body
 
 
+def udp(body, dport, sport=40000):
+    return struct.pack("!HHHH", sport, dport, 8 + len(body), 0) + body
+
+
+def gre(body, proto, flags=0, opts=b""):
+    return struct.pack("!HH", flags, proto) + opts + body
+
+
+def mpls(body, labels):
+    out = b""
+    for i, lbl in enumerate(labels):
+        out += struct.pack("!I", lbl << 12 | (0x100 if i == len(labels) - 1 else 0) | 64)
+    return out + body
+
+
+def pppoe(ppp_body, proto, sid=0x1234):
+    return struct.pack("!BBHHH", 0x11, 0, sid, 2 + len(ppp_body), proto) + ppp_body
+
+
 V4 = ipv4(tcp())
 V6 = ipv6(tcp())
+VXLAN = eth(ipv4(udp(struct.pack("!BxxxI", 0x08, 5001 << 8) + eth(V4), 4789), proto=17))
 SEEDS = {
     "eth_ipv4": (ETH, eth(V4)),
     "eth_ipv6": (ETH, eth(V6, 0x86DD)),
@@ -108,6 +129,25 @@ SEEDS = {
     "loop_ipv4": (LOOP, fam_be(2, V4)),
     "loop_le_refused": (LOOP, fam_le(2, V4)),
     "empty_eth": (ETH, b""),
+    "mpls_ipv4": (ETH, eth(mpls(V4, [16, 17]), 0x8847)),
+    "mpls_cw_eth": (ETH, eth(mpls(b"\0\0\0\0" + eth(V6, 0x86DD), [99]), 0x8847)),
+    "pppoe_ipv6": (ETH, eth(pppoe(V6, 0x0057), 0x8864, tags=[(0x8100, 5)])),
+    "pppoe_discovery": (ETH, eth(bytes([0x11, 0x09, 0, 0, 0, 4, 1, 1, 0, 0]), 0x8863)),
+    "gre_ipv4": (RAW, ipv4(gre(V4, 0x0800), proto=47)),
+    "gre_teb_ckey_seq": (RAW, ipv6(gre(eth(V4), 0x6558, 0xB000, bytes(4) + struct.pack("!II", 42, 7)), nh=47)),
+    "gre_pptp": (RAW, ipv4(gre(b"\xff\x03\x00\x21" + V4, 0x880B, 0x3001, struct.pack("!HHI", 28, 1, 9)), proto=47)),
+    "erspan2": (ETH, eth(ipv4(gre(struct.pack("!HHI", 0x1000, 0x0123, 0) + eth(V4), 0x88BE, 0x1000, struct.pack("!I", 1)), proto=47))),
+    "erspan3_subhdr": (ETH, eth(ipv4(gre(struct.pack("!HHIHH", 0x2000, 0x0123, 0, 0, 1) + bytes(8) + eth(V4), 0x22EB, 0x1000, struct.pack("!I", 1)), proto=47))),
+    "vxlan": (ETH, VXLAN),
+    "vxlan_in_qinq": (ETH, eth(VXLAN[14:], tags=[(0x88A8, 100), (0x8100, 200)])),
+    "geneve_opts": (ETH, eth(ipv6(udp(struct.pack("!BBHI", 2, 0, 0x6558, 7 << 8) + bytes(8) + eth(V4), 6081), nh=17), 0x86DD)),
+    "ipip_6in4": (RAW, ipv4(V6, proto=41)),
+    "ipip_4in6_frag": (RAW, ipv6(ipv4(tcp(), frag=0x2001), nh=4)),
+    "tunnel_depth5": (RAW, ipv4(ipv4(ipv4(ipv4(ipv4(V4, proto=4), proto=4), proto=4), proto=4), proto=4)),
+    "ppp_ff03_ipv4": (PPP, b"\xff\x03\x00\x21" + V4),
+    "ppp_hdlc_pfc_ipv6": (PPP_HDLC, b"\x57" + V6),
+    "chdlc_mpls": (C_HDLC, b"\x0f\x00\x88\x47" + mpls(V4, [300])),
+    "ppp_as_chdlc": (PPP, b"\x8f\x00\x08\x00" + V4),
     "raw_one_byte": (RAW, b"\x45"),
 }
 

@@ -4,8 +4,9 @@
 For every tests/e2e/<case>/case.json: decodes its captures with tshark (TCP reassembly on, out of
 order too), pairs HTTP requests with responses in order per TCP stream (RFC 9112 §9.3), takes the
 Bearer token of each request, and confirms that every alert/token expectation that names a
-token.sha256 describes a request tshark sees: same client/server addresses and ports, host, url,
-method, user agent, status (or no response when the case says http.status is absent), VLANs.
+token.sha256 describes a request tshark sees: same client/server addresses (the innermost IP
+header's, through tunnels) and ports, host, url, method, user agent, status (or no response when
+the case says http.status is absent), VLANs.
 This validates the generator independently of the sensor; it says nothing about verdicts.
 
 Usage: /usr/bin/python3 tests/gen/check_captures.py [case ...]      (exit 1 on any mismatch)
@@ -25,13 +26,21 @@ TSHARK_DIFFERS = {
     "transport_overlap_first_wins": "Wireshark lets a retransmission that starts before an already "
                                     "received segment overwrite it (BSD-like); tokenwatch keeps the first copy",
 }
+# Captures whose wrapping Wireshark does not find on its own ("Decode As"): a VXLAN port that
+# tokenwatch is configured for, and an MPLS pseudowire (tokenwatch guesses it by the control word).
+TSHARK_DECODE_AS = {
+    "encap_vxlan_port.pcap": ["-d", "udp.port==8472,vxlan"],
+    "encap_mpls_pw.pcap": ["-d", "mpls.label==500,pwethcw"],
+}
 FIELDS = ["frame.number", "tcp.stream", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport",
           "tcp.dstport", "vlan.id", "ieee8021ad.id", "http.request.method", "http.host",
-          "http.request.uri", "http.user_agent", "http.authorization", "http.response.code"]
+          "http.request.uri", "http.user_agent", "http.authorization", "http.response.code",
+          "frame.protocols"]
 
 
 def tshark(path):
     cmd = ["tshark", "-r", path, "-o", "tcp.reassemble_out_of_order:TRUE", "-Y", "http", "-T", "json"]
+    cmd += TSHARK_DECODE_AS.get(os.path.basename(path), [])
     for f in FIELDS:
         cmd += ["-e", f]
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -47,8 +56,11 @@ def transactions(path):
     for lay in tshark(path):
         g = lambda k: lay.get(k, [])  # noqa: E731
         stream = g("tcp.stream")[0]
-        src = (g("ip.src") or g("ipv6.src"))[0]
-        dst = (g("ip.dst") or g("ipv6.dst"))[0]
+        # Through tunnels the flow is the innermost IP header's: the last ip/ipv6 layer of the
+        # frame, whose addresses are the last values of that layer's fields.
+        layers = [x for x in (g("frame.protocols") or [""])[0].split(":") if x in ("ip", "ipv6")]
+        inner = layers[-1] if layers else ("ip" if g("ip.src") else "ipv6")
+        src, dst = g(inner + ".src")[-1], g(inner + ".dst")[-1]
         vlans = [int(v) for v in g("ieee8021ad.id") + g("vlan.id")]
         for i, method in enumerate(g("http.request.method")):
             auth = g("http.authorization")[i] if i < len(g("http.authorization")) else ""

@@ -454,6 +454,7 @@ def make_token_type_cases():
 
 
 def main():
+    import make_encap
     import make_transport
     for d in (DEMO_DIR, TEST_DIR):
         shutil.rmtree(os.path.join(ROOT, d), ignore_errors=True)
@@ -461,6 +462,7 @@ def main():
     make_finding_cases()
     make_token_type_cases()
     make_transport.make_all()
+    make_encap.make_all()
     for p, n in WRITTEN:
         print("%7d  %s" % (n, p))
 

@@ -4,8 +4,9 @@
 Writes classic pcap (microsecond timestamps) and pcapng (SHB/IDB/EPB) files with link types
 Ethernet (optionally 802.1Q / QinQ 0x88a8 tagged), Linux SLL (113), SLL2 (276) and raw IP (101);
 IPv4 (RFC 791) and IPv6 (RFC 8200, optionally with hop-by-hop and destination-options extension
-headers); TCP (RFC 9293) with real checksums, 3-way handshake, MSS-sized data segments, ACKs,
-FIN/RST. HTTP/1.1 (RFC 9112) helpers build requests and responses, chunked or not.
+headers), and fragments of either (RFC 791 §3.2, RFC 8200 §4.5); TCP (RFC 9293) with real
+checksums, 3-way handshake, MSS-sized data segments, ACKs, FIN/RST. HTTP/1.1 (RFC 9112)
+helpers build requests and responses, chunked or not.
 
 A TcpConn is a list of abstract segments (direction, seq, ack, flags, payload); the perturbation
 helpers (reorder, duplicate, overlap, drop) edit that list before a Capture serialises it, giving
@@ -54,6 +55,47 @@ def ipv6_packet(src, dst, proto, payload, ext_headers=False, hlim=64):
     return hdr + body
 
 
+def ipv4_fragment(packet, offset, data, more):
+    """One fragment (RFC 791 §3.2) of the IPv4 packet `packet`: its header (options and all) with
+    DF cleared, MF and the offset set, total length and checksum fixed, carrying `data` as the
+    payload bytes at `offset` (a multiple of 8) of the original payload."""
+    assert offset % 8 == 0 and (not more or len(data) % 8 == 0)
+    ihl = (packet[0] & 0x0f) * 4
+    hdr = bytearray(packet[:ihl])
+    struct.pack_into("!HH", hdr, 4, struct.unpack_from("!H", packet, 4)[0],
+                     (0x2000 if more else 0) | offset // 8)
+    struct.pack_into("!H", hdr, 2, ihl + len(data))
+    struct.pack_into("!H", hdr, 10, 0)
+    struct.pack_into("!H", hdr, 10, csum(bytes(hdr)))
+    return bytes(hdr) + data
+
+
+def ipv4_fragments(packet, size):
+    """The IPv4 packet cut into fragments of `size` payload bytes (a multiple of 8), in order."""
+    ihl = (packet[0] & 0x0f) * 4
+    body = packet[ihl:]
+    return [ipv4_fragment(packet, off, body[off:off + size], off + size < len(body))
+            for off in range(0, len(body), size)]
+
+
+def ipv6_fragment(packet, offset, data, more, ident):
+    """One fragment (RFC 8200 §4.5) of the IPv6 packet `packet`, whose fixed header is taken as
+    the whole unfragmentable part: a Fragment header (Next Header = the packet's) follows it,
+    then `data`, the bytes at `offset` (a multiple of 8) of what followed the fixed header."""
+    assert offset % 8 == 0 and (not more or len(data) % 8 == 0)
+    hdr = bytearray(packet[:40])
+    nh = hdr[6]
+    hdr[6] = 44
+    struct.pack_into("!H", hdr, 4, 8 + len(data))
+    return bytes(hdr) + struct.pack("!BBHI", nh, 0, offset | (1 if more else 0), ident) + data
+
+
+def ipv6_fragments(packet, size, ident):
+    body = packet[40:]
+    return [ipv6_fragment(packet, off, body[off:off + size], off + size < len(body), ident)
+            for off in range(0, len(body), size)]
+
+
 def tcp_segment(src, dst, sport, dport, seq, ack, flags, payload, win=64240, options=b""):
     off = (20 + len(options)) // 4
     hdr = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff, off << 4,
@@ -69,14 +111,15 @@ def tcp_segment(src, dst, sport, dport, seq, ack, flags, payload, win=64240, opt
 
 
 class Seg:
-    """One TCP segment of a connection, before framing."""
+    """One TCP segment of a connection, before framing. win=None: the connection's window."""
 
-    def __init__(self, from_client, seq, ack, flags, payload=b"", options=b""):
+    def __init__(self, from_client, seq, ack, flags, payload=b"", options=b"", win=None):
         self.from_client, self.seq, self.ack = from_client, seq, ack
         self.flags, self.payload, self.options = flags, payload, options
+        self.win = win
 
     def copy(self, **kw):
-        s = Seg(self.from_client, self.seq, self.ack, self.flags, self.payload, self.options)
+        s = Seg(self.from_client, self.seq, self.ack, self.flags, self.payload, self.options, self.win)
         for k, v in kw.items():
             setattr(s, k, v)
         return s
@@ -174,7 +217,8 @@ class TcpConn:
     def frame_l3(self, s):
         src, dst = (self.client, self.server) if s.from_client else (self.server, self.client)
         sp, dp = (self.cport, self.sport) if s.from_client else (self.sport, self.cport)
-        seg = tcp_segment(src, dst, sp, dp, s.seq, s.ack, s.flags, s.payload, self.win, s.options)
+        win = self.win if s.win is None else s.win
+        seg = tcp_segment(src, dst, sp, dp, s.seq, s.ack, s.flags, s.payload, win, s.options)
         if self.v6:
             return ipv6_packet(src, dst, 6, seg, self.ipv6_ext)
         self.ipid[s.from_client] += 1
@@ -208,6 +252,20 @@ def drop(conn, seg):
     conn.segs.remove(seg)
 
 
+def raw_seg(conn, from_client, seq, ack, flags, payload=b"", win=None):
+    """Appends a segment with explicit numbers (an injected packet, a probe), leaving the
+    connection's own sequence numbers untouched."""
+    s = Seg(from_client, seq & 0xffffffff, ack & 0xffffffff, flags, payload, win=win)
+    conn.segs.append(s)
+    return s
+
+
+def syn_frame(link, src, sport, dst, dport, seq, ident=0):
+    """One bare SYN (no options) framed for `link`, IPv4: the unit of a SYN flood."""
+    seg = tcp_segment(src, dst, sport, dport, seq, 0, SYN, b"")
+    return link.wrap(ipv4_packet(src, dst, 6, seg, ident), False, True)
+
+
 # --- capture files ---------------------------------------------------------------------------
 
 class Capture:
@@ -215,12 +273,21 @@ class Capture:
         self.linktype, self.snaplen = linktype, snaplen
         self.frames = []      # (ts float, bytes)
 
-    def add_conn(self, conn, link, start, step=0.0007):
-        """Frames every segment of conn with `link`, timestamps start, start+step, ..."""
+    def add_conn(self, conn, link, start, step=0.0007, l3_map=None):
+        """Frames every segment of conn with `link`, timestamps start, start+step, ...
+        l3_map(seg, ip_packet) -> [ip_packet, ...] may replace a segment's IP packet by several
+        (its fragments, in the order they are to arrive), each framed at its own time step."""
         assert link.linktype == self.linktype
-        for i, s in enumerate(conn.segs):
-            self.frames.append((start + i * step, link.wrap(conn.frame_l3(s), conn.v6, s.from_client)))
-        return start + len(conn.segs) * step
+        if l3_map is None:
+            for i, s in enumerate(conn.segs):
+                self.frames.append((start + i * step, link.wrap(conn.frame_l3(s), conn.v6, s.from_client)))
+            return start + len(conn.segs) * step
+        t = start
+        for s in conn.segs:
+            for l3 in l3_map(s, conn.frame_l3(s)):
+                self.frames.append((t, link.wrap(l3, conn.v6, s.from_client)))
+                t += step
+        return t
 
     def add_frame(self, ts, data):
         self.frames.append((ts, data))

@@ -2,7 +2,8 @@
  *
  * Covers every supported link type (Ethernet, 802.1Q/802.1ad/0x9100 tags, SLL, SLL2, raw IP in
  * its four numbers, BSD null in both byte orders and with each OS's AF_INET6, OpenBSD loop),
- * IPv4 options, padding, short/long total length and fragments, IPv6 extension chains
+ * IPv4 options, padding, short/long total length and fragments (reported as DECODE_FRAGMENT;
+ * their fields and the tunnels are checked in test_decode_tunnel.c), IPv6 extension chains
  * (Hop-by-Hop, Destination Options, Routing, Fragment, AH, No Next Header, jumbogram, an
  * over-long chain), TCP header checks, non-TCP traffic, and every prefix of valid packets, each
  * decoded from a heap copy of exactly that length so ASan sees any read past caplen.
@@ -139,6 +140,8 @@ static int decode_copy(struct packet *pkt, int linktype, const uint8_t *p, size_
     assert_non_null(copy);
     memcpy(copy, p, len);
     memset(pkt, 0x5a, sizeof(*pkt)); /* garbage: decode_packet must clear its outputs */
+    pkt->vxlan_ports = pkt->geneve_ports = NULL; /* inputs: default tunnel ports */
+    pkt->nvxlan_ports = pkt->ngeneve_ports = 0;
     pkt->data = copy;
     pkt->caplen = (uint32_t)len;
     pkt->wirelen = (uint32_t)len;
@@ -404,10 +407,10 @@ static void test_not_ip(void **state)
 static void test_linktype_supported(void **state)
 {
     (void)state;
-    const int yes[] = {0, 1, 12, 14, 101, 108, 113, 228, 229, 276};
+    const int yes[] = {0, 1, 9, 12, 14, 50, 101, 104, 108, 113, 228, 229, 276};
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
         assert_true(decode_linktype_supported(yes[i]));
-    const int no[] = {-1, 2, 9, 105, 127, 147, 227, 230, 275, 277};
+    const int no[] = {-1, 2, 10, 105, 127, 147, 227, 230, 275, 277};
     for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
         assert_false(decode_linktype_supported(no[i]));
 }
@@ -485,15 +488,15 @@ static void test_ipv4_fragments(void **state)
     struct buf b = {.n = 0};
     ipv4_header(&b, 0, 6, 0x2000, 20 + PAYLOAD_LEN, -1); /* first fragment, MF */
     tcp_segment(&b, 0, PAYLOAD_LEN);
-    expect_status(DECODE_LINK_RAW, &b, DECODE_SKIP, "ipv4 fragment");
+    expect_status(DECODE_LINK_RAW, &b, DECODE_FRAGMENT, "ipv4 fragment");
     b.n = 0;
     ipv4_header(&b, 0, 6, 185, 20 + PAYLOAD_LEN, -1); /* last fragment at 1480 */
     tcp_segment(&b, 0, PAYLOAD_LEN);
-    expect_status(DECODE_LINK_RAW, &b, DECODE_SKIP, "ipv4 fragment");
+    expect_status(DECODE_LINK_RAW, &b, DECODE_FRAGMENT, "ipv4 fragment");
     b.n = 0;
     ipv4_header(&b, 0, 6, 0x2000 | 1, 20 + PAYLOAD_LEN, -1); /* middle fragment */
     tcp_segment(&b, 0, PAYLOAD_LEN);
-    expect_status(DECODE_LINK_RAW, &b, DECODE_SKIP, "ipv4 fragment");
+    expect_status(DECODE_LINK_RAW, &b, DECODE_FRAGMENT, "ipv4 fragment");
     /* DF and the reserved bit alone are not fragmentation. */
     b.n = 0;
     ipv4_header(&b, 0, 6, 0x8000 | 0x4000, 20 + PAYLOAD_LEN, -1);
@@ -579,7 +582,7 @@ static void test_ipv6_extensions(void **state)
         put16(&b, frag_fields[i]);
         put32(&b, 0xcafe);
         tcp_segment(&b, 0, PAYLOAD_LEN);
-        expect_status(DECODE_LINK_RAW, &b, DECODE_SKIP, "ipv6 fragment");
+        expect_status(DECODE_LINK_RAW, &b, DECODE_FRAGMENT, "ipv6 fragment");
     }
 
     b.n = 0;

@@ -668,6 +668,78 @@ static void test_round_trip(void **state)
     config_free(&c);
 }
 
+/* decode.vxlan-ports / decode.geneve-ports: defaults, lists, empty (tunnel off), --set, errors
+ * with line and key, and the --dump-config round trip. */
+static void test_decode_ports(void **state)
+{
+    struct fixture *fx = *state;
+    struct config c = {0};
+    config_defaults(&c);
+    assert_int_equal(c.nvxlan_ports, 1);
+    assert_int_equal(c.vxlan_ports[0], 4789);
+    assert_int_equal(c.ngeneve_ports, 1);
+    assert_int_equal(c.geneve_ports[0], 6081);
+    config_free(&c);
+
+    assert_int_equal(load(fx, &c, "decode:\n  vxlan-ports: [4789, 8472]\n  geneve-ports: []\n",
+                          NULL, 0), 0);
+    assert_int_equal(c.nvxlan_ports, 2);
+    assert_int_equal(c.vxlan_ports[1], 8472);
+    assert_int_equal(c.ngeneve_ports, 0);
+    /* dump and load back */
+    char dump[160];
+    snprintf(dump, sizeof(dump), "%s/dump.yaml", fx->dir);
+    FILE *f = fopen(dump, "w");
+    assert_non_null(f);
+    config_dump(&c, f);
+    fclose(f);
+    struct config d = {0};
+    config_defaults(&d);
+    if (config_load(&d, dump, NULL, 0, fx->err, sizeof(fx->err)) != 0)
+        fail_msg("dump does not load back: %s", fx->err);
+    assert_int_equal(d.nvxlan_ports, 2);
+    assert_int_equal(d.vxlan_ports[0], 4789);
+    assert_int_equal(d.vxlan_ports[1], 8472);
+    assert_int_equal(d.ngeneve_ports, 0);
+    config_free(&d);
+    config_free(&c);
+
+    /* an empty value keeps the default; --set replaces the list */
+    const char *sets[] = {"decode.geneve-ports=[6081, 7000]"};
+    assert_int_equal(load(fx, &c, "decode:\n  vxlan-ports:\n", sets, 1), 0);
+    assert_int_equal(c.nvxlan_ports, 1);
+    assert_int_equal(c.vxlan_ports[0], 4789);
+    assert_int_equal(c.ngeneve_ports, 2);
+    assert_int_equal(c.geneve_ports[1], 7000);
+    config_free(&c);
+
+    static const struct {
+        const char *yaml, *msg;
+    } bad[] = {
+        {"decode:\n  vxlan-ports: [0]\n", "2: decode.vxlan-ports[0]: expected a port (1 to 65535), got '0'"},
+        {"decode:\n  vxlan-ports: [1, 65536]\n", "2: decode.vxlan-ports[1]: expected a port"},
+        {"decode:\n  geneve-ports:\n    - 6081\n    - abc\n", "4: decode.geneve-ports[1]: expected a port"},
+        {"decode:\n  geneve-ports: [6081, 6081]\n", "2: decode.geneve-ports[1]: duplicate port 6081"},
+        {"decode:\n  vxlan-ports: 4789\n", "2: decode.vxlan-ports: expected a list, got '4789'"},
+        {"decode:\n  vxlan-ports: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]\n",
+         "2: decode.vxlan-ports: at most 16 ports"},
+        {"decode:\n  gre-ports: [1]\n", "2: decode.gre-ports: unknown key"},
+        {"decode: [4789]\n", "1: decode: expected a mapping"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(load(fx, &c, bad[i].yaml, NULL, 0), -1);
+        if (!strstr(fx->err, bad[i].msg))
+            fail_msg("case %zu: got '%s', want '%s'", i, fx->err, bad[i].msg);
+        /* a failed load leaves the defaults in place */
+        assert_int_equal(c.nvxlan_ports, 1);
+        config_free(&c);
+    }
+    const char *bad_set[] = {"decode.vxlan-ports=[x]"};
+    assert_int_equal(load(fx, &c, "", bad_set, 1), -1);
+    assert_non_null(strstr(fx->err, "--set decode.vxlan-ports[0]: expected a port"));
+    config_free(&c);
+}
+
 /* The configuration that ships in etc/ must load as it is. */
 static void test_shipped_config(void **state)
 {
@@ -703,6 +775,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_list_outputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decode_ports, setup, teardown),
         cmocka_unit_test(test_shipped_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
