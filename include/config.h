@@ -85,6 +85,8 @@ struct config {
     uint64_t stream_memcap;         /* engine.stream-memcap, default 64 MiB */
     uint64_t stream_dir_limit;      /* engine.stream-ooo-limit per direction, default 1 MiB */
     uint64_t http_max_head;         /* engine.http-max-head bytes of one message head, default 64 KiB */
+    uint64_t defrag_memcap;         /* engine.defrag-memcap: fragments held, default 32 MiB */
+    uint32_t defrag_timeout;        /* engine.defrag-timeout seconds (packet time), default 60 */
     uint64_t http_memcap;           /* engine.http-memcap: all buffered heads and pending
                                        transactions together, default 64 MiB */
     uint64_t vcache_entries;        /* engine.verify-cache-entries, default 65536 */

@@ -2,10 +2,10 @@
  *
  * Pipeline: decode ─► [defrag] ─► decode_ip (the reassembled datagram) ─► flow. Owns the
  * fragments it holds, under a memcap, in a table keyed by SipHash over (version, src, dst, id,
- * proto) so a flood cannot target one bucket. Datagrams that do not complete within the timeout
- * (packet time) are dropped and counted. Overlaps: the first copy of each byte wins (the policy
- * Suricata calls "first", which most end hosts' stacks approximate); an overlap whose bytes differ
- * is counted as an anomaly (RFC 5722 says IPv6 overlaps must drop the whole datagram: IPv6
+ * VLANs, and proto for IPv4 only: RFC 8200 §4.5 lets IPv6 fragments' Next Header differ) so a
+ * flood cannot target one bucket. Datagrams that do not complete within the timeout (packet
+ * time) are dropped and counted. Overlaps: the first copy of each byte wins (the policy Suricata
+ * calls "first", which most end hosts' stacks approximate); an overlap whose bytes differ is counted as an anomaly (RFC 5722 says IPv6 overlaps must drop the whole datagram: IPv6
  * datagrams with overlaps are dropped and counted).
  */
 #ifndef TW_DEFRAG_H
@@ -46,5 +46,8 @@ int defrag_add(struct defrag *d, const struct packet *pkt, uint64_t now_us, cons
 void defrag_expire(struct defrag *d, uint64_t now_us);
 
 const struct defrag_stats *defrag_stats(const struct defrag *d);
+/* Bytes charged to the memcap: the bucket array (512 bytes at least) plus what datagrams hold.
+ * Never above the memcap once the memcap exceeds the bucket array. */
+size_t defrag_memuse(const struct defrag *d);
 
 #endif

@@ -26,6 +26,7 @@ struct sensor_stats {
     uint64_t pkts, bytes, invalid, skipped;   /* decoder */
     uint64_t capture_errors;                  /* files unreadable or damaged */
     uint64_t kernel_packets, kernel_drops, kernel_ifdrops;
+    uint64_t worker_drops;                    /* live -j N: packets dropped on a full worker ring */
     uint64_t http_tx;                         /* requests parsed */
     uint64_t http_errors;                     /* unparseable heads skipped */
     uint64_t http_head_overflow;              /* heads over http-max-head */
@@ -39,9 +40,11 @@ struct sensor_stats {
 struct sensor {
     struct config *cfg;                /* borrowed */
     struct keystore *ks;
+    int ks_borrowed;                   /* ks is shared with other workers: not freed here */
     struct policy_cfg pol;
     struct vcache *vc;
     struct classify *cls;              /* nDPI, one module per worker */
+    struct defrag *defrag;             /* IP fragments being reassembled */
     struct flow_table *flows;          /* NULL after sensor_finish */
     struct flow_stats final_flow_stats; /* the table's counters when it was torn down */
     struct stream_ctx streams;
@@ -69,6 +72,10 @@ struct sensor {
  * Returns NULL with a one-line reason in err; exit_code tells 1 (runtime) or 2 (config). */
 struct sensor *sensor_new(struct config *cfg, const char *logdir, char *err, size_t errlen,
                           int *exit_code);
+/* As sensor_new(), but borrows ks (read-only, shared by every worker of a live -j N run) instead
+ * of loading its own; ks must outlive the sensor. ks == NULL is sensor_new(). */
+struct sensor *sensor_new_shared(struct config *cfg, const char *logdir, struct keystore *ks,
+                                 char *err, size_t errlen, int *exit_code);
 
 /* Processes one captured packet (ts in microseconds). */
 void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t *data,

@@ -561,6 +561,8 @@ static const struct field engine_fields[] = {
     NUM("stream-ooo-limit", F_SIZE, struct config, stream_dir_limit, 0, UINT64_MAX),
     NUM("http-max-head", F_SIZE, struct config, http_max_head, 1, UINT64_MAX),
     NUM("http-memcap", F_SIZE, struct config, http_memcap, 1, UINT64_MAX),
+    NUM("defrag-memcap", F_SIZE, struct config, defrag_memcap, 1, UINT64_MAX),
+    NUM("defrag-timeout", F_INT, struct config, defrag_timeout, 1, 3600),
     NUM("verify-cache-entries", F_INT, struct config, vcache_entries, 1, UINT64_MAX),
     NUM("stats-interval", F_INT, struct config, stats_interval, 1, UINT32_MAX),
     END,
@@ -677,6 +679,8 @@ void config_defaults(struct config *c)
     c->stream_dir_limit = 1u << 20;
     c->http_max_head = 64u << 10;
     c->http_memcap = 64u << 20;
+    c->defrag_memcap = 32u << 20;
+    c->defrag_timeout = 60;
     c->vcache_entries = 65536;
     c->stats_interval = 60;
     c->snaplen = 262144;
@@ -850,9 +854,11 @@ void config_dump(const struct config *c, FILE *f)
             "engine:\n  flow-memcap: %" PRIu64 "\n  flow-timeout: %" PRIu32
             "\n  flow-closed-timeout: %" PRIu32 "\n  stream-memcap: %" PRIu64
             "\n  stream-ooo-limit: %" PRIu64 "\n  http-max-head: %" PRIu64
-            "\n  http-memcap: %" PRIu64 "\n  verify-cache-entries: %" PRIu64 "\n  stats-interval: %" PRIu32 "\n",
+            "\n  http-memcap: %" PRIu64 "\n  defrag-memcap: %" PRIu64 "\n  defrag-timeout: %" PRIu32
+            "\n  verify-cache-entries: %" PRIu64 "\n  stats-interval: %" PRIu32 "\n",
             c->flow_memcap, c->flow_timeout, c->flow_closed_timeout, c->stream_memcap,
-            c->stream_dir_limit, c->http_max_head, c->http_memcap, c->vcache_entries, c->stats_interval);
+            c->stream_dir_limit, c->http_max_head, c->http_memcap, c->defrag_memcap,
+            c->defrag_timeout, c->vcache_entries, c->stats_interval);
     fputs("capture:\n", f);
     dump_opt(f, "  ", "bpf", c->bpf);
     fprintf(f, "  snaplen: %" PRIu32 "\n  buffer-size: %" PRIu64 "\n  promisc: %s\n"

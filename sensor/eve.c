@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "defrag.h"
 #include "output.h"
 
 void eve_format_time(uint64_t ts_us, char *buf, size_t buflen)
@@ -363,6 +364,17 @@ void eve_write_stats(struct sensor *s, uint64_t ts_us)
     jb_uint(j, "active", fs->active);
     jb_uint(j, "memcap", fs->memcap);
     jb_uint(j, "timeout", fs->timed_out);
+    jb_close(j);
+    const struct defrag_stats *ds = defrag_stats(s->defrag);
+    jb_open_object(j, "defrag");
+    jb_uint(j, "fragments", ds->fragments);
+    jb_uint(j, "reassembled", ds->reassembled);
+    jb_uint(j, "timeouts", ds->timeouts);
+    jb_uint(j, "memcap_drops", ds->memcap_drops);
+    jb_uint(j, "overlaps", ds->overlaps);
+    jb_uint(j, "overlap_diff", ds->overlap_diff);
+    jb_uint(j, "invalid", ds->invalid);
+    jb_uint(j, "memuse", defrag_memuse(s->defrag));
     jb_close(j);
     jb_open_object(j, "tcp");
     jb_uint(j, "reassembly_gap", s->streams.stats.gaps);

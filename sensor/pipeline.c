@@ -1,12 +1,14 @@
 /* pipeline.c — one packet's way through the sensor, in one screenful (Suricata's FlowWorker):
  *
- *   capture ─► decode ─► flow ─► stream ─► applayer (http1 ─► token ─► verdict) ─► eve
+ *   capture ─► decode (─► defrag ─► decode) ─► flow ─► stream ─► applayer (http1 ─► token ─►
+ *   verdict) ─► eve
  *
  * Owns nothing; everything lives in struct sensor. Packet bytes are libpcap's and live only
  * during this call (DESIGN "Ownership" 1): reassembly copies what it must keep.
  */
 #include "applayer.h"
 #include "decode.h"
+#include "defrag.h"
 #include "flow.h"
 #include "sensor.h"
 
@@ -26,6 +28,16 @@ void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t
                          .vxlan_ports = s->cfg->vxlan_ports, .nvxlan_ports = s->cfg->nvxlan_ports,
                          .geneve_ports = s->cfg->geneve_ports, .ngeneve_ports = s->cfg->ngeneve_ports};
     int r = decode_packet(&pkt);
+    defrag_expire(s->defrag, s->now_us);
+    if (r == DECODE_FRAGMENT) {
+        /* The datagram this fragment completes, if any, goes on as one packet; the VLAN and
+         * tunnel layers found on the way to the fragment stay with it. */
+        const uint8_t *dg;
+        size_t dglen;
+        if (!defrag_add(s->defrag, &pkt, s->now_us, &dg, &dglen))
+            return; /* held, or dropped and counted by defrag */
+        r = decode_ip(&pkt, dg, dglen);
+    }
     if (r == DECODE_INVALID) {
         s->st.invalid++;
         return;

@@ -12,6 +12,7 @@
 
 #include "applayer.h"
 #include "classify.h"
+#include "defrag.h"
 #include "eve.h"
 #include "siphash.h"
 
@@ -56,6 +57,12 @@ static void on_flow_free(void *user, struct flow *f, const char *reason)
 struct sensor *sensor_new(struct config *cfg, const char *logdir, char *err, size_t errlen,
                           int *exit_code)
 {
+    return sensor_new_shared(cfg, logdir, NULL, err, errlen, exit_code);
+}
+
+struct sensor *sensor_new_shared(struct config *cfg, const char *logdir, struct keystore *ks,
+                                 char *err, size_t errlen, int *exit_code)
+{
     struct sensor *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -65,7 +72,10 @@ struct sensor *sensor_new(struct config *cfg, const char *logdir, char *err, siz
     s->cfg = cfg;
     sensor_policy_from_config(cfg, &s->pol);
     jb_init(&s->jb, 4096);
-    if (sensor_build_keystore(cfg, &s->ks, err, errlen) != 0) {
+    if (ks) {
+        s->ks = ks;
+        s->ks_borrowed = 1;
+    } else if (sensor_build_keystore(cfg, &s->ks, err, errlen) != 0) {
         *exit_code = 2;
         goto fail;
     }
@@ -74,9 +84,11 @@ struct sensor *sensor_new(struct config *cfg, const char *logdir, char *err, siz
     s->vc = vcache_new(cfg->vcache_entries, seed);
     s->cls = classify_new();
     siphash_random_key(seed);
+    s->defrag = defrag_new(cfg->defrag_memcap, cfg->defrag_timeout, seed);
+    siphash_random_key(seed);
     s->flows = flow_table_new(cfg->flow_memcap, cfg->flow_timeout, cfg->flow_closed_timeout, seed,
                               on_flow_free, s);
-    if (!s->vc || !s->flows || !s->cls) {
+    if (!s->vc || !s->flows || !s->cls || !s->defrag) {
         snprintf(err, errlen, "out of memory");
         *exit_code = 1;
         goto fail;
@@ -140,7 +152,9 @@ void sensor_free(struct sensor *s)
     applayer_free_pool(s);
     vcache_free(s->vc);
     classify_free(s->cls);
-    keystore_free(s->ks);
+    defrag_free(s->defrag);
+    if (!s->ks_borrowed)
+        keystore_free(s->ks);
     jb_release(&s->jb);
     for (size_t i = 0; i < s->npcap_names; i++)
         free(s->pcap_names[i]);
