@@ -17,6 +17,10 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
 /* The flow is going away: flush reassembly, write pending transactions, free the app state. */
 void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason);
 
+/* Bytes one flow's application state takes at most besides struct flow (charged against the
+ * flow memcap): the HTTP/stream state plus nDPI's while it inspects. */
+size_t applayer_flow_state_size(void);
+
 /* Releases the recycled transaction pool. */
 void applayer_free_pool(struct sensor *s);
 

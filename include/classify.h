@@ -25,6 +25,10 @@ struct classify_flow {
     uint8_t done;             /* classification final: nDPI is not called again */
 };
 
+/* What one flow's nDPI state costs at most while inspecting: nDPI's flow struct plus an
+ * allowance for the TLS reassembly buffer nDPI allocates inside it (~2 KiB). */
+size_t classify_flow_state_size(void);
+
 /* NULL when nDPI cannot be initialised (out of memory). */
 struct classify *classify_new(void);
 void classify_free(struct classify *c);

@@ -9,6 +9,10 @@
  * lower address/port pair first). `client` says which side is the client: the sender of a SYN,
  * the receiver of a SYN+ACK, otherwise provisionally the first sender; the application layer may
  * correct it (flow_set_client) when the other side turns out to send the requests.
+ *
+ * Port reuse: a SYN (without ACK) on a 5-tuple whose flow is closed, or has seen a FIN, or whose
+ * client sent a SYN with another initial sequence number (or, picked up mid-stream, whose known
+ * client sends a SYN) begins a new connection: the old flow is ended first (on_free, "reuse").
  */
 #ifndef TW_FLOW_H
 #define TW_FLOW_H
@@ -40,10 +44,14 @@ struct flow {
     uint8_t closed;                  /* both FINs or a RST seen: expires after a short timeout */
     uint32_t pcap_file;              /* index of the capture file the flow started in */
     void *app;                       /* stream + app-layer state, owned via the on_free callback */
+    uint32_t syn_isn;                /* sequence number of the first SYN (no ACK), if syn_seen */
+    uint8_t syn_seen, syn_side;      /* ... and the side that sent it */
+    uint8_t fin_seen;                /* bit (1 << side) once that side sent a FIN */
 };
 
-/* Called before a flow is freed (timeout, memcap eviction, table teardown): the owner writes
- * pending events and releases f->app. `reason` is "timeout", "memcap", "closed" or "shutdown". */
+/* Called before a flow is freed (timeout, memcap eviction, port reuse, table teardown): the owner
+ * writes pending events and releases f->app. `reason` is "timeout", "memcap", "closed",
+ * "reuse" or "shutdown". */
 typedef void (*flow_free_fn)(void *user, struct flow *f, const char *reason);
 
 struct flow_stats {
@@ -51,6 +59,7 @@ struct flow_stats {
     uint64_t active;
     uint64_t memcap;        /* flows not created or evicted because of the memcap */
     uint64_t timed_out;
+    uint64_t reused;        /* flows ended by a new connection on their 5-tuple (port reuse) */
 };
 
 struct flow_table;
@@ -59,11 +68,18 @@ struct flow_table;
  * closed_timeout_s for closed ones. seed: SipHash key (16 bytes, copied). NULL on no memory. */
 struct flow_table *flow_table_new(size_t memcap, uint32_t timeout_s, uint32_t closed_timeout_s,
                                   const uint8_t seed[16], flow_free_fn on_free, void *user);
+/* Bytes of owner state (what f->app holds) to charge against the memcap with every flow, on top
+ * of struct flow itself, so that the memcap bounds the whole per-flow footprint. Takes effect
+ * only while the table holds no flow (call it right after flow_table_new): 0, or -1 if flows
+ * exist. The default is 0. */
+int flow_table_set_state_size(struct flow_table *ft, size_t bytes);
+
 /* Frees every flow (calling on_free with "shutdown"), then the table. */
 void flow_table_free(struct flow_table *ft);
 
-/* The flow of a decoded TCP packet, created if absent. *side is set to the side index (0/1) of
- * the packet's sender. Updates last_us, counters, and the client side from SYN/SYN+ACK.
+/* The flow of a decoded TCP packet, created if absent (or replaced, on port reuse: see above).
+ * *side is set to the side index (0/1) of the packet's sender. Updates last_us, counters, and
+ * the client side from SYN/SYN+ACK.
  * NULL when a new flow cannot be made within the memcap even after evicting the least recently
  * seen flow (counted in stats.memcap). */
 struct flow *flow_lookup(struct flow_table *ft, const struct packet *pkt, uint64_t now_us,

@@ -13,8 +13,14 @@
  * Mid-stream pickup: a direction with no SYN seen starts at its first data segment. Sequence
  * numbers wrap (all comparisons are modulo 2^32).
  * Gaps (bytes the capture never saw) are skipped, counted and reported to the callback, when the
- * out-of-order bytes of one direction exceed the per-direction limit, when the memcap is hit, or
- * when the direction ends (FIN/RST/flow end: stream_flush).
+ * out-of-order bytes of one direction exceed the per-direction limit, when the memcap is hit,
+ * when the direction ends (FIN/RST/flow end: stream_flush), or when the other direction has
+ * acknowledged bytes beyond the hole (the receiver has them, the capture never will; needs the
+ * two directions paired with stream_dir_pair; checked on this direction's next segment and by
+ * stream_ack_gaps).
+ * A RST is obeyed only when its sequence number is acceptable (RFC 9293 §3.10.7.4: inside
+ * [next_seq, next_seq + 65535] of its direction; the window scale is unknown to us); others are
+ * counted and ignored, so an injected RST cannot end the stream early.
  */
 #ifndef TW_STREAM_H
 #define TW_STREAM_H
@@ -34,6 +40,11 @@ struct stream_dir {
     struct stream_seg *ooo;   /* out-of-order segments, sorted, non-overlapping */
     size_t ooo_bytes;
     uint64_t delivered;       /* bytes delivered so far */
+    uint32_t high_seq;        /* end of the highest data byte (or FIN) seen, once started */
+    uint32_t ack;             /* the last acknowledgement this side sent (the peer's space) */
+    uint8_t ack_seen;         /* ack is set */
+    uint8_t in_cb;            /* inside this direction's callback: not re-entered */
+    struct stream_dir *peer;  /* the other direction of the connection (stream_dir_pair) */
 };
 
 struct stream_stats {
@@ -43,6 +54,7 @@ struct stream_stats {
     uint64_t overlaps;        /* retransmitted/overlapping bytes seen again */
     uint64_t overlap_diff;    /* overlaps whose content differed (anomaly) */
     uint64_t ooo_segments;    /* segments buffered out of order */
+    uint64_t rst_invalid;     /* RSTs outside the window, ignored (stats.tcp.rst_invalid) */
 };
 
 /* Shared by every stream of one worker: the memcap and the counters. */
@@ -59,11 +71,24 @@ typedef void (*stream_deliver_fn)(void *user, const uint8_t *data, size_t len);
 void stream_ctx_init(struct stream_ctx *ctx, size_t memcap, size_t dir_limit);
 void stream_dir_init(struct stream_dir *d);
 
-/* Feeds one TCP segment of this direction (pkt->seq, tcp_flags, payload). Delivers whatever
- * becomes in-order, through cb(user, ...), before returning. Returns 1 when this segment ended
- * the direction (FIN reached in order, or RST), else 0. */
+/* Links the two directions of one connection, so that each sees the other's acknowledgements
+ * (ACK-based gaps, and where a RST of a direction not started yet must fall). Idempotent; both
+ * stay owned by the caller. Cannot fail. */
+void stream_dir_pair(struct stream_dir *a, struct stream_dir *b);
+
+/* Feeds one TCP segment of this direction (pkt->seq, ack, tcp_flags, payload). Delivers
+ * whatever becomes in-order, through cb(user, ...), before returning. Returns 1 when this segment
+ * ended the direction (FIN reached in order, or an acceptable RST), else 0. */
 int stream_segment(struct stream_ctx *ctx, struct stream_dir *d, const struct packet *pkt,
                    stream_deliver_fn cb, void *user);
+
+/* Skips, reporting each as a gap, the holes of d before held data that d's peer has already
+ * acknowledged (the receiver has those bytes; the capture will never see them), and delivers
+ * what follows through d's own callback. stream_segment does this by itself on d's segments;
+ * call it to bring d up to date at another moment, e.g. from the other direction's callback.
+ * Does nothing while d's own callback is running. */
+void stream_ack_gaps(struct stream_ctx *ctx, struct stream_dir *d, stream_deliver_fn cb,
+                     void *user);
 
 /* Ends the direction: delivers held segments across any holes (reporting each gap), then frees
  * them. Used at FIN/RST when data is still held and when the flow is torn down. */

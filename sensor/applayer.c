@@ -101,6 +101,11 @@ static void tx_put(struct sensor *s, struct tx *t)
     s->tx_free = t;
 }
 
+size_t applayer_flow_state_size(void)
+{
+    return sizeof(struct app_flow) + 16 + classify_flow_state_size();
+}
+
 void applayer_free_pool(struct sensor *s)
 {
     while (s->tx_free) {
@@ -351,6 +356,19 @@ static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
             if (r.status == PARSE_ERROR) {
                 /* Not a message head here: resynchronise at the next line. */
                 s->st.http_errors++;
+                if (!req) {
+                    /* After a gap the next status line may follow a lost body's tail on the
+                     * same line: look for "HTTP/" itself, and keep a partial one at the end. */
+                    const uint8_t *st = memmem(p + off + 1, n - off - 1, "HTTP/", 5);
+                    if (st) {
+                        off = (size_t)(st - p);
+                        continue;
+                    }
+                    size_t keep = n - off - 1 < 4 ? n - off - 1 : 4;
+                    while (keep && memcmp(p + n - keep, "HTTP/", keep) != 0)
+                        keep--;
+                    return n - keep;
+                }
                 const uint8_t *nl = memchr(p + off, '\n', n - off);
                 if (!nl)
                     return n;
@@ -412,11 +430,21 @@ static void deliver(void *user, const uint8_t *data, size_t len)
 {
     struct deliver_ctx *d = user;
     struct http_half *h = &d->app->h[d->side];
+    /* Each direction reads the other's ACKs (stream.h: ACK-based gaps, RST before any data).
+     * Here because this is the first point that has the flow's app state in hand; idempotent. */
+    stream_dir_pair(&d->app->st[0], &d->app->st[1]);
     if (!data) {
         /* A gap: body bytes can be skipped by count; anywhere else we resynchronise. */
-        if (h->state == H_BODY_LEN && len < h->body_left) {
+        if (h->state == H_BODY_LEN && len <= h->body_left) {
             h->body_left -= len;
+            if (!h->body_left)
+                h->state = H_HEAD;
         } else if (h->state != H_TUNNEL && h->state != H_BODY_CLOSE) {
+            /* A response head may have been in the gap: the oldest pending request would then
+             * take the next response's status, and every later one be shifted. Writing the
+             * pending requests now, without a status, is the answer that is never wrong. */
+            if (!is_request_side(d))
+                flush_pending(d->s, d->f, d->app);
             h->state = H_HEAD;
             h->len = 0;
         }
@@ -424,9 +452,24 @@ static void deliver(void *user, const uint8_t *data, size_t len)
     }
     if (!len)
         return;
+    /* Before this side's next bytes are parsed, the other side's holes that this side has
+     * acknowledged are skipped: a response lost in the capture is then known to be lost before
+     * the next request is queued, and cannot take that request's status. */
+    struct deliver_ctx o = {d->s, d->f, d->app, !d->side};
+    stream_ack_gaps(&d->s->streams, &d->app->st[!d->side], deliver, &o);
     if (!d->app->got_data) {
-        d->app->got_data = 1;
-        decide_client(d, data, len);
+        /* Picked up mid-stream, the first bytes may be the middle of a body: only a status line
+         * or a request line (complete, or its head still coming) says who the client is. */
+        struct http1_msg m;
+        struct parse_result r = {PARSE_ERROR, 0, 0};
+        int start = d->f->client_known || (len >= 5 && memcmp(data, "HTTP/", 5) == 0);
+        if (!start)
+            r = http1_parse_request(data, len, &m);
+        if (start || r.status == PARSE_OK ||
+            (r.status == PARSE_NEED_MORE && memchr(data, '\n', len))) {
+            d->app->got_data = 1;
+            decide_client(d, data, len);
+        }
     }
     int fresh = h->len == 0;
     if (fresh) {

@@ -12,6 +12,11 @@ struct classify {
     struct ndpi_detection_module_struct *mod;
 };
 
+size_t classify_flow_state_size(void)
+{
+    return ndpi_detection_get_sizeof_ndpi_flow_struct() + 16 + 2048;
+}
+
 struct classify *classify_new(void)
 {
     struct classify *c = calloc(1, sizeof(*c));

@@ -364,6 +364,7 @@ void eve_write_stats(struct sensor *s, uint64_t ts_us)
     jb_uint(j, "active", fs->active);
     jb_uint(j, "memcap", fs->memcap);
     jb_uint(j, "timeout", fs->timed_out);
+    jb_uint(j, "reused", fs->reused);
     jb_close(j);
     const struct defrag_stats *ds = defrag_stats(s->defrag);
     jb_open_object(j, "defrag");
@@ -381,6 +382,7 @@ void eve_write_stats(struct sensor *s, uint64_t ts_us)
     jb_uint(j, "segment_memcap_drop", s->streams.stats.memcap_drops);
     jb_uint(j, "overlap", s->streams.stats.overlaps);
     jb_uint(j, "overlap_diff_data", s->streams.stats.overlap_diff);
+    jb_uint(j, "rst_invalid", s->streams.stats.rst_invalid);
     jb_close(j);
     jb_open_object(j, "app_layer");
     jb_open_object(j, "tx");

@@ -17,6 +17,12 @@
  * flows get their own list because their short timeout would otherwise let them sit, overdue,
  * behind open flows that are not.
  *
+ * Port reuse (RFC 9293 §3.5's new incarnation of a connection; Suricata's "TCP session reuse"):
+ * a client's SYN that cannot belong to the connection the flow holds ends that flow and starts a
+ * new one, so a new connection's sequence numbers are not judged against an old one's. A SYN
+ * repeated with the same initial sequence number is a retransmission, and a SYN from the side
+ * that is not the client of an open flow is ignored here (simultaneous open, or noise).
+ *
  * Also implements Community ID v1 (github.com/corelight/community-id-spec), whose endpoint
  * ordering is the same as our canonical key's.
  */
@@ -40,6 +46,7 @@ struct flow_table {
     struct flow **buckets;
     size_t mask;                /* bucket count - 1; the count is a power of two */
     size_t memcap, used;
+    size_t flow_cost;           /* charged per flow: struct flow plus the owner's state */
     uint64_t timeout_us, closed_timeout_us;
     uint8_t seed[16];
     uint64_t id_mult;           /* odd: makes the id permutation key-dependent */
@@ -154,6 +161,7 @@ struct flow_table *flow_table_new(size_t memcap, uint32_t timeout_s, uint32_t cl
     }
     ft->mask = n - 1;
     ft->memcap = memcap;
+    ft->flow_cost = sizeof(struct flow);
     ft->used = n * sizeof(*ft->buckets);
     ft->timeout_us = (uint64_t)timeout_s * 1000000u;
     ft->closed_timeout_us = (uint64_t)closed_timeout_s * 1000000u;
@@ -163,6 +171,14 @@ struct flow_table *flow_table_new(size_t memcap, uint32_t timeout_s, uint32_t cl
     ft->on_free = on_free;
     ft->user = user;
     return ft;
+}
+
+int flow_table_set_state_size(struct flow_table *ft, size_t bytes)
+{
+    if (ft->stats.active)
+        return -1;
+    ft->flow_cost = sizeof(struct flow) + bytes;
+    return 0;
 }
 
 static void bucket_remove(struct flow_table *ft, struct flow *f)
@@ -181,7 +197,7 @@ static void destroy(struct flow_table *ft, struct flow *f, const char *reason)
 {
     list_unlink(list_of(ft, f), f);
     bucket_remove(ft, f);
-    ft->used -= sizeof(struct flow);
+    ft->used -= ft->flow_cost;
     ft->stats.active--;
     if (ft->on_free)
         ft->on_free(ft->user, f, reason);
@@ -206,14 +222,14 @@ void flow_table_free(struct flow_table *ft)
  * nothing left to deliver, else the least recently seen). 1 when there is room. */
 static int make_room(struct flow_table *ft)
 {
-    if (ft->used + sizeof(struct flow) <= ft->memcap)
+    if (ft->used + ft->flow_cost <= ft->memcap)
         return 1;
     struct flow *victim = ft->closed.oldest ? ft->closed.oldest : ft->open.oldest;
     ft->stats.memcap++;
     if (!victim)
         return 0;
     destroy(ft, victim, "memcap");
-    if (ft->used + sizeof(struct flow) <= ft->memcap)
+    if (ft->used + ft->flow_cost <= ft->memcap)
         return 1;
     ft->stats.memcap++;
     return 0;
@@ -233,6 +249,37 @@ static void update_client(struct flow *f, const struct packet *pkt, int side)
     }
 }
 
+/* Remembers what port reuse is judged by: the client's first SYN (a SYN from the other side of
+ * a flow whose client is known says nothing about this connection) and which sides sent a FIN.
+ * Runs after update_client(), so a SYN on a flow of unknown client has just made its sender it. */
+static void track_tcp(struct flow *f, const struct packet *pkt, int side)
+{
+    uint8_t fl = pkt->tcp_flags;
+    if ((fl & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN && !f->syn_seen && f->client_known &&
+        f->client == side) {
+        f->syn_seen = 1;
+        f->syn_side = (uint8_t)side;
+        f->syn_isn = pkt->seq;
+    }
+    if (fl & TCP_FIN)
+        f->fin_seen |= (uint8_t)(1u << side);
+}
+
+/* Whether pkt, sent by `side`, opens a new connection on f's 5-tuple (see the file comment). A
+ * finished connection (closed, or a FIN seen) cannot take a SYN; an open one takes a different
+ * SYN from its client only as a new connection (the SPAN port may have missed the old one's
+ * FIN or RST). */
+static int is_reuse(const struct flow *f, const struct packet *pkt, int side)
+{
+    if ((pkt->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+        return 0;
+    if (f->closed || f->fin_seen)
+        return 1;
+    if (f->syn_seen)
+        return f->syn_side == side && f->syn_isn != pkt->seq;
+    return f->client_known && f->client == side;
+}
+
 /* Returns the table's flow for pkt (owned by the table: valid until on_free is called for it);
  * NULL when the memcap leaves no room even after one eviction, or when calloc fails (both
  * counted in stats.memcap). May call on_free for an evicted flow before returning. */
@@ -247,6 +294,11 @@ struct flow *flow_lookup(struct flow_table *ft, const struct packet *pkt, uint64
     while (f && (f->hash != h || memcmp(&f->key, &k, sizeof(k)) != 0))
         f = f->hnext;
 
+    if (f && is_reuse(f, pkt, s)) {
+        ft->stats.reused++;
+        destroy(ft, f, "reuse");
+        f = NULL;
+    }
     if (!f) {
         if (!make_room(ft))
             return NULL;
@@ -263,7 +315,7 @@ struct flow *flow_lookup(struct flow_table *ft, const struct packet *pkt, uint64
         f->hnext = ft->buckets[h & ft->mask];
         ft->buckets[h & ft->mask] = f;
         list_append(&ft->open, f);
-        ft->used += sizeof(struct flow);
+        ft->used += ft->flow_cost;
         ft->stats.total++;
         ft->stats.active++;
     } else {
@@ -278,6 +330,7 @@ struct flow *flow_lookup(struct flow_table *ft, const struct packet *pkt, uint64
     }
 
     update_client(f, pkt, s);
+    track_tcp(f, pkt, s);
     f->pkts[s]++;
     f->bytes[s] += pkt->wirelen;
     if (side)

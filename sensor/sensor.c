@@ -88,6 +88,8 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir, struct 
     siphash_random_key(seed);
     s->flows = flow_table_new(cfg->flow_memcap, cfg->flow_timeout, cfg->flow_closed_timeout, seed,
                               on_flow_free, s);
+    if (s->flows) /* the flow memcap bounds each flow's whole footprint, not just struct flow */
+        flow_table_set_state_size(s->flows, applayer_flow_state_size());
     if (!s->vc || !s->flows || !s->cls || !s->defrag) {
         snprintf(err, errlen, "out of memory");
         *exit_code = 1;

@@ -25,6 +25,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TSHARK_DIFFERS = {
     "transport_overlap_first_wins": "Wireshark lets a retransmission that starts before an already "
                                     "received segment overwrite it (BSD-like); tokenwatch keeps the first copy",
+    "hostile_gap_request_head": "Wireshark's reassembly waits at a hole forever; tokenwatch skips it "
+                                "once the peer acknowledges past it",
+    "hostile_gap_response_body": "as hostile_gap_request_head",
+    "hostile_gap_response_head": "as hostile_gap_request_head",
+    "hostile_rst_injection": "Wireshark does not end a stream on RST; tokenwatch ignores an "
+                             "out-of-window RST",
 }
 # Captures whose wrapping Wireshark does not find on its own ("Decode As"): a VXLAN port that
 # tokenwatch is configured for, and an MPLS pseudowire (tokenwatch guesses it by the control word).

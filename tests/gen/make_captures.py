@@ -454,7 +454,11 @@ def make_token_type_cases():
 
 
 def main():
+    """Regenerates every committed capture (each generator module's make_all)."""
     import make_encap
+    import make_frag
+    import make_hostile
+    import make_ndpi
     import make_transport
     for d in (DEMO_DIR, TEST_DIR):
         shutil.rmtree(os.path.join(ROOT, d), ignore_errors=True)
@@ -463,6 +467,9 @@ def main():
     make_token_type_cases()
     make_transport.make_all()
     make_encap.make_all()
+    make_frag.make_all()
+    make_ndpi.make_all()
+    make_hostile.make_all()
     for p, n in WRITTEN:
         print("%7d  %s" % (n, p))
 

@@ -87,11 +87,11 @@ def tls_on_port_80():
     case.write()
 
 
-def main():
-    os.chdir(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+def make_all():
     http_on_odd_port()
     tls_on_port_80()
 
 
 if __name__ == "__main__":
-    main()
+    os.chdir(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    make_all()

@@ -1,7 +1,9 @@
 /* test_flow.c — unit tests for sensor/flow.c: both directions to one flow, the client side
  * (SYN, SYN+ACK, provisional), LRU eviction at the memcap, expiry by packet time for open and
- * closed flows, 100k flows, flow ids, IPv6 and VLAN keys, teardown, and Community ID vectors
- * from the spec's baseline (github.com/corelight/community-id-spec, baseline_deflt.json). */
+ * closed flows, 100k flows, flow ids, IPv6 and VLAN keys, teardown, Community ID vectors
+ * from the spec's baseline (github.com/corelight/community-id-spec, baseline_deflt.json), port
+ * reuse (closed, half-closed, new ISN, mid-stream), and a SYN flood against a memcap that
+ * includes the owner's per-flow state. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +19,7 @@
 static const uint8_t SEED[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
 struct log {
-    int n, memcap, timeout, closed, shutdown;
+    int n, memcap, timeout, closed, shutdown, reuse;
     struct flow *last;
     uint64_t last_id;
 };
@@ -36,6 +38,8 @@ static void on_free(void *user, struct flow *f, const char *reason)
         l->closed++;
     else if (!strcmp(reason, "shutdown"))
         l->shutdown++;
+    else if (!strcmp(reason, "reuse"))
+        l->reuse++;
     else
         fail_msg("unknown reason %s", reason);
     free(f->app); /* ownership of app state passes through here */
@@ -392,6 +396,112 @@ static void test_vlan(void **state)
     assert_int_equal(l.shutdown, 4);
 }
 
+static struct flow *syn_at(struct flow_table *ft, struct packet *p, uint32_t seq, uint8_t flags,
+                           uint64_t now)
+{
+    p->seq = seq;
+    p->tcp_flags = flags;
+    return flow_lookup(ft, p, now, NULL);
+}
+
+/* A new connection on the same 5-tuple ends the old flow (pending events written through
+ * on_free) and starts a new one; retransmitted SYNs and SYNs from the server side do not. */
+static void test_port_reuse(void **state)
+{
+    (void)state;
+    struct log l = {0};
+    struct flow_table *ft = flow_table_new(1 << 20, 60, 5, SEED, on_free, &l);
+    struct packet c = pkt("10.9.0.1", 40000, "10.9.0.2", 80, TCP_SYN);
+    struct packet sv = pkt("10.9.0.2", 80, "10.9.0.1", 40000, TCP_SYN | TCP_ACK);
+
+    struct flow *f1 = syn_at(ft, &c, 1000, TCP_SYN, 1);
+    f1->app = malloc(8);
+    uint64_t id1 = f1->flow_id;
+    assert_ptr_equal(syn_at(ft, &c, 1000, TCP_SYN, 2), f1);        /* retransmitted SYN */
+    assert_ptr_equal(syn_at(ft, &sv, 9000, TCP_SYN | TCP_ACK, 3), f1);
+    assert_ptr_equal(syn_at(ft, &c, 1001, TCP_ACK, 4), f1);
+    assert_ptr_equal(syn_at(ft, &sv, 9000, TCP_SYN, 5), f1);       /* the server's SYN: noise */
+    assert_ptr_equal(syn_at(ft, &c, 1000, TCP_SYN | TCP_RST, 6), f1);
+    assert_int_equal(l.n, 0);
+
+    /* the client's SYN with another ISN on an open flow: the SPAN port missed the close */
+    struct flow *f2 = syn_at(ft, &c, 5000, TCP_SYN, 7);
+    assert_int_equal(l.reuse, 1);
+    assert_int_equal(l.last_id, id1);
+    assert_true(f2->flow_id != id1);
+    assert_int_equal(f2->first_us, 7);
+    assert_int_equal(f2->syn_isn, 5000);
+    assert_int_equal(flow_table_stats(ft)->reused, 1);
+    assert_int_equal(flow_table_stats(ft)->total, 2);
+    assert_int_equal(flow_table_stats(ft)->active, 1);
+
+    /* closed: any SYN, even with the same ISN (a tool that reuses ISNs) */
+    flow_mark_closed(ft, f2);
+    struct flow *f3 = syn_at(ft, &c, 5000, TCP_SYN, 8);
+    assert_int_equal(l.reuse, 2);
+    assert_int_equal(f3->closed, 0);
+
+    /* half-closed: a FIN from either side ends that connection */
+    assert_ptr_equal(syn_at(ft, &sv, 7000, TCP_FIN | TCP_ACK, 9), f3);
+    struct flow *f4 = syn_at(ft, &c, 5000, TCP_SYN, 10);
+    assert_int_equal(l.reuse, 3);
+    assert_ptr_equal(syn_at(ft, &c, 5000, TCP_SYN, 11), f4);      /* and its own retransmission */
+
+    /* picked up mid-stream: the known client's SYN is a new connection, the server's is not */
+    struct packet m = pkt("10.9.0.3", 40001, "10.9.0.2", 80, TCP_ACK | TCP_PSH);
+    struct packet ms = pkt("10.9.0.2", 80, "10.9.0.3", 40001, TCP_ACK | TCP_PSH);
+    int side;
+    struct flow *g = flow_lookup(ft, &m, 12, &side);
+    flow_set_client(g, side);
+    assert_ptr_equal(syn_at(ft, &ms, 1, TCP_SYN, 13), g);
+    struct flow *g2 = syn_at(ft, &m, 2, TCP_SYN, 14);
+    assert_int_equal(l.reuse, 4);
+    assert_int_equal(g2->client, side);
+    assert_int_equal(flow_table_stats(ft)->reused, 4);
+    assert_int_equal(flow_table_stats(ft)->total, 6);
+    flow_table_free(ft);
+    assert_int_equal(l.shutdown, 2);
+}
+
+/* Thousands of SYNs from random sources against a memcap that also charges the owner's state
+ * per flow: the table never holds more than fits, the oldest half-open flows go first, the
+ * counter says so, and a real connection afterwards gets its flow. */
+static void test_syn_flood(void **state)
+{
+    (void)state;
+    enum { STATE = 700, ROOM = 50, N = 20000 };
+    struct log l = {0};
+    size_t memcap = 1024 * sizeof(struct flow *) + ROOM * (sizeof(struct flow) + STATE);
+    struct flow_table *ft = flow_table_new(memcap, 60, 5, SEED, on_free, &l);
+    assert_int_equal(flow_table_set_state_size(ft, STATE), 0);
+    uint64_t x = 88172645463325252ULL;
+    struct packet p = pkt("0.0.0.0", 0, "192.0.2.80", 80, TCP_SYN);
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(p.src, &x, 4);
+        p.sport = (uint16_t)(x >> 32);
+        p.seq = (uint32_t)(x >> 16);
+        assert_non_null(flow_lookup(ft, &p, (uint64_t)i, NULL));
+        assert_true(flow_table_stats(ft)->active <= ROOM);
+    }
+    assert_int_equal(flow_table_stats(ft)->active, ROOM);
+    assert_int_equal(flow_table_stats(ft)->memcap, N - ROOM);
+    assert_int_equal(l.memcap, N - ROOM);
+    assert_int_equal(flow_table_set_state_size(ft, 1), -1); /* not while flows exist */
+
+    struct packet c = pkt("10.0.0.7", 50000, "192.0.2.80", 80, TCP_SYN);
+    struct flow *f = flow_lookup(ft, &c, N + 1, NULL);
+    assert_non_null(f);
+    struct packet sa = pkt("192.0.2.80", 80, "10.0.0.7", 50000, TCP_SYN | TCP_ACK);
+    assert_ptr_equal(flow_lookup(ft, &sa, N + 2, NULL), f);
+    c.tcp_flags = TCP_ACK | TCP_PSH;
+    assert_ptr_equal(flow_lookup(ft, &c, N + 3, NULL), f);
+    assert_int_equal(f->client, f->key.port[0] == 50000 ? 0 : 1);
+    flow_table_free(ft);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +513,8 @@ int main(void)
         cmocka_unit_test(test_community_id),
         cmocka_unit_test(test_ipv6_keys),
         cmocka_unit_test(test_vlan),
+        cmocka_unit_test(test_port_reuse),
+        cmocka_unit_test(test_syn_flood),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
