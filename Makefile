@@ -5,7 +5,7 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PY       ?= /usr/bin/python3
 CMAKE_FLAGS = -DTW_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF)
 
-.PHONY: all deps build demo test bench fuzz clean
+.PHONY: all deps build demo test bench bench-live fuzz clean
 
 all: build
 
@@ -25,6 +25,12 @@ test: build
 bench: build
 	@$(PY) tests/bench/run_bench.py --sensor $(BUILD)/tokenwatch --rawloop $(BUILD)/rawloop \
 		--workdir $(BUILD)/bench
+	@$(PY) tests/bench/run_stress.py --sensor $(BUILD)/tokenwatch --workdir $(BUILD)/bench
+
+# Live capture throughput through a veth pair (root): tests/live/bench_live.py.
+bench-live: build
+	@$(PY) tests/live/bench_live.py --sensor $(BUILD)/tokenwatch \
+		--pcap $(BUILD)/bench/bench-200mb.pcap --workdir $(BUILD)/bench-live
 
 fuzz:
 	@TW_WITH_FUZZ=1 bash .ci/deps

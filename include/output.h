@@ -28,6 +28,10 @@ int output_open(struct output *o, const struct eve_output_cfg *cfg, const char *
  * (counted; the record is lost, the sensor carries on). */
 int output_write(struct output *o, const char *rec, size_t len);
 int output_flush(struct output *o);
+/* SIGHUP (logrotate): flushes, then opens the same path again (O_APPEND, created if the file
+ * was moved away) and closes the old fd. stdout is left alone. Returns 0, or -1 with a one-line
+ * reason in err, in which case the output keeps writing to the old fd. */
+int output_reopen(struct output *o, char *err, size_t errlen);
 /* Flushes and closes; safe on an output that failed to open. */
 void output_close(struct output *o);
 

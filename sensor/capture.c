@@ -2,21 +2,29 @@
  *
  * Offline: pcap and pcapng through pcap_open_offline; a record cut short or a corrupt block ends
  * that file with a warning naming it and the packet count reached, and the run goes on with the
- * next file. Live: one handle per interface, polled in turn with pcap_dispatch; kernel counters
- * from pcap_stats land in the stats record.
+ * next file. Live: one non-blocking handle per interface, all polled by one thread; kernel
+ * counters from pcap_stats land in the periodic and final stats records. Without immediate mode
+ * libpcap uses TPACKET_V3 blocks, retired when full or after CAPTURE_TIMEOUT_MS (10 ms: an alert
+ * is late by at most that much, and a busy link is read a block at a time, not a packet at a
+ * time). Privileges are dropped after every handle is open and activated.
  */
 #include "capture.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
+#include <net/if.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <pcap/pcap.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "decode.h"
+#include "eve.h"
 
 static int set_filter(pcap_t *p, const char *bpf, const char *what)
 {
@@ -150,15 +158,226 @@ int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct
     return rc;
 }
 
+uint64_t capture_wall_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+uint64_t capture_mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+pcap_t *capture_open_iface(const char *iface, const struct capture_opts *o, int *rc)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_create(iface, errbuf);
+    if (!p) {
+        fprintf(stderr, "tokenwatch: %s: cannot open interface: %s\n", iface, errbuf);
+        *rc = 1;
+        return NULL;
+    }
+    pcap_set_snaplen(p, o->snaplen ? (int)o->snaplen : 262144);
+    pcap_set_promisc(p, o->promisc);
+    if (o->buffer_size)
+        pcap_set_buffer_size(p, o->buffer_size > INT32_MAX ? INT32_MAX : (int)o->buffer_size);
+    if (o->immediate)
+        pcap_set_immediate_mode(p, 1);
+    pcap_set_timeout(p, CAPTURE_TIMEOUT_MS);
+    int a = pcap_activate(p);
+    if (a < 0) {
+        /* pcap_geterr is empty for some codes (no such device, permission): say which. */
+        const char *why = pcap_geterr(p);
+        fprintf(stderr, "tokenwatch: %s: cannot capture: %s\n", iface,
+                why && *why ? why : pcap_statustostr(a));
+        pcap_close(p);
+        *rc = 1;
+        return NULL;
+    }
+    int dlt = pcap_datalink(p);
+    if (!decode_linktype_supported(dlt)) {
+        const char *name = pcap_datalink_val_to_name(dlt);
+        fprintf(stderr, "tokenwatch: %s: unsupported link type %d (%s)\n", iface, dlt,
+                name ? name : "unknown");
+        pcap_close(p);
+        *rc = 1;
+        return NULL;
+    }
+    if (set_filter(p, o->bpf, iface) != 0) {
+        pcap_close(p);
+        *rc = 2;
+        return NULL;
+    }
+    if (pcap_setnonblock(p, 1, errbuf) != 0) {
+        fprintf(stderr, "tokenwatch: %s: cannot set non-blocking mode: %s\n", iface, errbuf);
+        pcap_close(p);
+        *rc = 1;
+        return NULL;
+    }
+    if (o->verbose > 0)
+        fprintf(stderr, "tokenwatch: %s: capturing (snaplen %d, buffer %s, %s, %s)\n", iface,
+                pcap_snapshot(p), o->buffer_size ? "set" : "default",
+                o->promisc ? "promiscuous" : "not promiscuous",
+                o->immediate ? "immediate" : "10 ms blocks");
+    return p;
+}
+
+int capture_read(pcap_t *p, const char *iface, int max, short revents, pcap_handler cb,
+                 u_char *user)
+{
+    int r = pcap_dispatch(p, max, cb, user);
+    if (r == PCAP_ERROR) {
+        fprintf(stderr, "tokenwatch: %s: capture failed: %s\n", iface, pcap_geterr(p));
+        return -1;
+    }
+    if (r > 0 || !(revents & (POLLERR | POLLHUP | POLLNVAL)))
+        return r < 0 ? 0 : r;
+    /* poll() reports an error on the socket but libpcap read nothing: when the interface is
+     * gone (deleted, its namespace torn down) the socket stays in error and poll() returns at
+     * once for ever; end the run instead of spinning. */
+    if (if_nametoindex(iface) == 0) {
+        fprintf(stderr, "tokenwatch: %s: interface vanished\n", iface);
+        return -1;
+    }
+    if (revents & POLLNVAL) {
+        fprintf(stderr, "tokenwatch: %s: capture failed: capture socket closed\n", iface);
+        return -1;
+    }
+    return 0;
+}
+
+void capture_kstats_add(struct capture_kstats *k, const unsigned int now[3])
+{
+    for (int i = 0; i < 3; i++) {
+        k->total[i] += (unsigned int)(now[i] - k->last[i]); /* unsigned: wraps like the counter */
+        k->last[i] = now[i];
+    }
+}
+
+void capture_kstats_update(pcap_t *p, struct capture_kstats *k)
+{
+    struct pcap_stat ps;
+    if (!p || pcap_stats(p, &ps) != 0)
+        return;
+    unsigned int now[3] = {ps.ps_recv, ps.ps_drop, ps.ps_ifdrop};
+    capture_kstats_add(k, now);
+}
+
+/* A name or a decimal number. */
+static int parse_id(const char *s, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || !*s || *end || v > 0xfffffffeul)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int capture_drop_privileges(const char *user, const char *group)
+{
+    if (!user && !group)
+        return 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    int have_gid = 0;
+    unsigned long v;
+    if (group) {
+        struct group *gr = getgrnam(group);
+        if (gr)
+            gid = gr->gr_gid;
+        else if (parse_id(group, &v) == 0)
+            gid = (gid_t)v;
+        else {
+            fprintf(stderr, "tokenwatch: --group %s: no such group\n", group);
+            return -1;
+        }
+        have_gid = 1;
+    }
+    if (user) {
+        struct passwd *pw = getpwnam(user);
+        if (pw) {
+            uid = pw->pw_uid;
+            if (!have_gid)
+                gid = pw->pw_gid;
+        } else if (parse_id(user, &v) == 0) {
+            uid = (uid_t)v;
+            if (!have_gid)
+                gid = (gid_t)v;
+        } else {
+            fprintf(stderr, "tokenwatch: --user %s: no such user\n", user);
+            return -1;
+        }
+        have_gid = 1;
+    }
+    /* Supplementary groups first (root's would survive setgid/setuid), then the group while we
+     * still may, the user last. */
+    if (setgroups(1, &gid) != 0 || setgid(gid) != 0) {
+        fprintf(stderr, "tokenwatch: cannot switch to group %lu: %s\n", (unsigned long)gid,
+                strerror(errno));
+        return -1;
+    }
+    if (user) {
+        if (setuid(uid) != 0) {
+            fprintf(stderr, "tokenwatch: cannot switch to user %s: %s\n", user, strerror(errno));
+            return -1;
+        }
+        if (uid != 0 && (setuid(0) == 0 || geteuid() != uid)) {
+            fprintf(stderr, "tokenwatch: --user %s: root privileges could be regained\n", user);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void capture_reopen_outputs(struct sensor *s)
+{
+    for (size_t i = 0; i < s->noutputs; i++) {
+        char err[512];
+        if (output_reopen(&s->outputs[i], err, sizeof(err)) != 0)
+            fprintf(stderr, "tokenwatch: %s\n", err);
+    }
+}
+
+void capture_idle(struct sensor *s, uint64_t wall_us)
+{
+    if (s->flows) {
+        if (wall_us > s->now_us)
+            s->now_us = wall_us;
+        flow_expire(s->flows, s->now_us);
+    }
+    for (size_t i = 0; i < s->noutputs; i++)
+        output_flush(&s->outputs[i]);
+}
+
 struct live_ctx {
     struct sensor *s;
+    const char *iface;
     int dlt;
+    struct capture_kstats k;
 };
 
 static void on_live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
     struct live_ctx *c = (struct live_ctx *)user;
+    c->s->in_iface = c->iface;
     sensor_packet(c->s, ts_of(h), c->dlt, data, h->caplen, h->len);
+}
+
+static void live_stats(struct sensor *s, pcap_t *const *h, struct live_ctx *ctx, size_t n)
+{
+    s->st.kernel_packets = s->st.kernel_drops = s->st.kernel_ifdrops = 0;
+    for (size_t i = 0; i < n; i++) {
+        capture_kstats_update(h[i], &ctx[i].k);
+        s->st.kernel_packets += ctx[i].k.total[0];
+        s->st.kernel_drops += ctx[i].k.total[1];
+        s->st.kernel_ifdrops += ctx[i].k.total[2];
+    }
 }
 
 int capture_live(struct sensor *s, char *const *ifaces, size_t n, const struct capture_opts *o,
@@ -169,65 +388,63 @@ int capture_live(struct sensor *s, char *const *ifaces, size_t n, const struct c
     struct pollfd *pfd = calloc(n, sizeof(*pfd));
     int rc = 0;
     if (!h || !ctx || !pfd) {
+        fprintf(stderr, "tokenwatch: out of memory\n");
         rc = 1;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        char errbuf[PCAP_ERRBUF_SIZE] = "";
-        h[i] = pcap_create(ifaces[i], errbuf);
-        if (!h[i]) {
-            fprintf(stderr, "tokenwatch: %s: cannot open interface: %s\n", ifaces[i], errbuf);
-            rc = 1;
+        if (!(h[i] = capture_open_iface(ifaces[i], o, &rc)))
             goto out;
-        }
-        pcap_set_snaplen(h[i], 262144);
-        pcap_set_promisc(h[i], 1);
-        pcap_set_immediate_mode(h[i], 1);
-        pcap_set_timeout(h[i], 100);
-        int a = pcap_activate(h[i]);
-        if (a < 0) {
-            fprintf(stderr, "tokenwatch: %s: cannot capture: %s\n", ifaces[i], pcap_geterr(h[i]));
-            rc = 1;
-            goto out;
-        }
-        ctx[i].s = s;
-        ctx[i].dlt = pcap_datalink(h[i]);
-        if (!decode_linktype_supported(ctx[i].dlt)) {
-            fprintf(stderr, "tokenwatch: %s: unsupported link type %d\n", ifaces[i], ctx[i].dlt);
-            rc = 1;
-            goto out;
-        }
-        if (set_filter(h[i], o->bpf, ifaces[i]) != 0) {
-            rc = 2;
-            goto out;
-        }
-        pcap_setnonblock(h[i], 1, errbuf);
+        ctx[i] = (struct live_ctx){.s = s, .iface = ifaces[i], .dlt = pcap_datalink(h[i])};
         pfd[i].fd = pcap_get_selectable_fd(h[i]);
         pfd[i].events = POLLIN;
     }
+    if (capture_drop_privileges(o->user, o->group) != 0) {
+        rc = 1;
+        goto out;
+    }
     s->in_iface = ifaces[0];
+    s->start_us = capture_wall_us(); /* uptime counts from the start of capture */
+    s->have_time = 1;
+    uint64_t now = capture_mono_ms();
+    uint64_t next_idle = now + 1000;
+    uint64_t next_stats = o->stats_interval ? now + (uint64_t)o->stats_interval * 1000 : UINT64_MAX;
     while (!*stop) {
-        if (poll(pfd, (nfds_t)n, 200) < 0 && errno != EINTR)
+        if (poll(pfd, (nfds_t)n, 100) < 0 && errno != EINTR) {
+            fprintf(stderr, "tokenwatch: poll: %s\n", strerror(errno));
+            rc = 1;
             break;
-        for (size_t i = 0; i < n; i++) {
-            int r = pcap_dispatch(h[i], -1, on_live_packet, (u_char *)&ctx[i]);
-            if (r == PCAP_ERROR) {
-                fprintf(stderr, "tokenwatch: %s: capture failed: %s\n", ifaces[i],
-                        pcap_geterr(h[i]));
+        }
+        for (size_t i = 0; i < n && !rc; i++)
+            if (capture_read(h[i], ifaces[i], -1, pfd[i].revents, on_live_packet,
+                             (u_char *)&ctx[i]) < 0)
                 rc = 1;
-                *stop = 1;
-            }
+        if (rc)
+            break;
+        if (o->reopen && *o->reopen) {
+            *o->reopen = 0;
+            capture_reopen_outputs(s);
+        }
+        now = capture_mono_ms();
+        if (now >= next_stats) {
+            live_stats(s, h, ctx, n);
+            if (s->out_types & EVE_T_STATS)
+                eve_write_stats(s, capture_wall_us());
+            next_stats += (uint64_t)o->stats_interval * 1000;
+            if (next_stats <= now) /* a stall (suspend) skips the missed records */
+                next_stats = now + (uint64_t)o->stats_interval * 1000;
+        }
+        if (now >= next_idle) {
+            live_stats(s, h, ctx, n); /* often enough that the 32-bit counters cannot lap */
+            capture_idle(s, capture_wall_us());
+            next_idle = now + 1000;
         }
     }
-    s->st.kernel_packets = s->st.kernel_drops = s->st.kernel_ifdrops = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct pcap_stat ps;
-        if (h[i] && pcap_stats(h[i], &ps) == 0) {
-            s->st.kernel_packets += ps.ps_recv;
-            s->st.kernel_drops += ps.ps_drop;
-            s->st.kernel_ifdrops += ps.ps_ifdrop;
-        }
-    }
+    live_stats(s, h, ctx, n);
+    /* The final stats record is stamped by sensor_finish() with the last packet time; live, the
+     * wall clock is the right one. */
+    if (s->now_us < capture_wall_us())
+        s->now_us = capture_wall_us();
 out:
     for (size_t i = 0; h && i < n; i++)
         if (h[i])

@@ -1,11 +1,15 @@
 /* main.c — the tokenwatch command line (SPEC §1, Suricata's habits).
  *
- *   tokenwatch -r PATH... | -i IFACE...  [-c FILE] [-l DIR] [-f EXPR] [-j N] [--set K=V]... [-v|-q]
+ *   tokenwatch -r PATH... | -i IFACE...  [-c FILE] [-l DIR] [-f EXPR] [-j N] [--user U] [--group G]
+ *              [--set K=V]... [-v|-q]
  *   tokenwatch check-token [-c FILE] [--jwks FILE] [--at ISO8601|EPOCH] TOKEN|-
  *   tokenwatch --version | --help | --dump-config
  *
  * Exit status: 0 success (findings are not errors), 1 runtime failure, 2 usage or configuration
- * error. Owns the configuration and the sensor for the run.
+ * error. Owns the configuration and the sensors for the run: one for offline reading and for
+ * live capture with -j 1, one per worker (sharing one key store) for live capture with -j N.
+ * Signal handlers only set flags: SIGINT/SIGTERM end the capture, SIGHUP asks for the outputs
+ * to be reopened (logrotate); the capture loop acts on them between packets.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,13 +27,18 @@
 #include "keystore.h"
 #include "policy.h"
 #include "sensor.h"
+#include "worker.h"
 
-static volatile sig_atomic_t stop_flag;
+/* Written by the signal handlers, read by the capture loop: the only state a handler can
+ * reach, hence file-scope (sig_atomic_t, nothing else). */
+static volatile sig_atomic_t stop_flag, reopen_flag;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_flag = 1;
+    if (sig == SIGHUP)
+        reopen_flag = 1;
+    else
+        stop_flag = 1;
 }
 
 static void usage(FILE *f)
@@ -43,7 +52,10 @@ static void usage(FILE *f)
             "  -c FILE        configuration (YAML); default ./tokenwatch.yaml, then %s/tokenwatch.yaml\n"
             "  -l DIR         log directory for eve.json (default: current directory)\n"
             "  -f EXPR        BPF filter\n"
-            "  -j N           worker threads (default 1)\n"
+            "  -j N           live capture: worker threads (default: the number of CPUs);\n"
+            "                 reading files always uses one worker\n"
+            "  --user NAME    live capture: drop to this user once the interfaces are open\n"
+            "  --group NAME   ... and this group (default: the user's primary group)\n"
             "  --set KEY=VAL  override one configuration value (e.g. outputs.eve.filename=-)\n"
             "  -v / -q        more / less diagnostics on stderr\n",
             TW_SYSCONFDIR);
@@ -204,14 +216,100 @@ static int cmd_check_token(int argc, char **argv)
     return rc;
 }
 
+static void install_signals(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* On failure the one error line already printed is all stderr says (SPEC §1). */
+static void summary(const struct sensor_stats *st, int live, int verbose, int rc)
+{
+    if (verbose < 0 || rc != 0)
+        return;
+    fprintf(stderr, "tokenwatch: %llu packets, %llu tokens, %llu alerts, %llu capture errors",
+            (unsigned long long)st->pkts, (unsigned long long)st->tokens_seen,
+            (unsigned long long)st->alerts_total, (unsigned long long)st->capture_errors);
+    if (live)
+        fprintf(stderr, "; kernel: %llu packets, %llu drops, %llu interface drops; "
+                "%llu worker drops",
+                (unsigned long long)st->kernel_packets, (unsigned long long)st->kernel_drops,
+                (unsigned long long)st->kernel_ifdrops, (unsigned long long)st->worker_drops);
+    fputc('\n', stderr);
+}
+
+/* Offline, or live with one worker: everything on this thread. */
+static int run_single(struct config *cfg, const char *logdir, char **reads, size_t nreads,
+                      char **ifaces, size_t nifaces, const struct capture_opts *co)
+{
+    char err[1024];
+    int code = 1, rc;
+    struct sensor *s = sensor_new(cfg, logdir, err, sizeof(err), &code);
+    if (!s) {
+        fprintf(stderr, "tokenwatch: %s\n", err);
+        return code;
+    }
+    if (nreads) {
+        rc = capture_offline(s, reads, nreads, co);
+    } else {
+        install_signals();
+        rc = capture_live(s, ifaces, nifaces, co, &stop_flag);
+    }
+    sensor_finish(s);
+    summary(&s->st, nifaces > 0, co->verbose, rc);
+    sensor_free(s);
+    return rc;
+}
+
+/* Live with nw >= 2 workers, one sensor each, sharing one key store. */
+static int run_workers(struct config *cfg, const char *logdir, size_t nw, char **ifaces,
+                       size_t nifaces, const struct capture_opts *co)
+{
+    char err[1024];
+    int code = 1, rc = 0;
+    struct keystore *ks = NULL;
+    struct sensor **sv = calloc(nw, sizeof(*sv));
+    if (!sv) {
+        fprintf(stderr, "tokenwatch: out of memory\n");
+        return 1;
+    }
+    if (sensor_build_keystore(cfg, &ks, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tokenwatch: %s\n", err);
+        free(sv);
+        return 2;
+    }
+    for (size_t i = 0; i < nw && !rc; i++)
+        if (!(sv[i] = sensor_new_shared(cfg, logdir, ks, err, sizeof(err), &code))) {
+            fprintf(stderr, "tokenwatch: %s\n", err);
+            rc = code;
+        }
+    if (!rc) {
+        struct sensor_stats total;
+        install_signals();
+        rc = worker_live(sv, nw, ifaces, nifaces, co, &stop_flag, &total);
+        summary(&total, 1, co->verbose, rc);
+    }
+    for (size_t i = 0; i < nw; i++)
+        sensor_free(sv[i]);
+    free(sv);
+    keystore_free(ks);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "check-token") == 0)
         return cmd_check_token(argc - 1, argv + 1);
 
-    enum { OPT_SET = 1000, OPT_VERSION, OPT_DUMP };
+    enum { OPT_SET = 1000, OPT_VERSION, OPT_DUMP, OPT_USER, OPT_GROUP };
     static const struct option longopts[] = {
         {"set", required_argument, NULL, OPT_SET},
+        {"user", required_argument, NULL, OPT_USER},
+        {"group", required_argument, NULL, OPT_GROUP},
         {"version", no_argument, NULL, OPT_VERSION},
         {"dump-config", no_argument, NULL, OPT_DUMP},
         {"help", no_argument, NULL, 'h'},
@@ -221,8 +319,9 @@ int main(int argc, char **argv)
     char **ifaces = calloc((size_t)argc, sizeof(char *));
     char **sets = calloc((size_t)argc, sizeof(char *));
     size_t nreads = 0, nifaces = 0, nsets = 0;
-    const char *cfg_path = NULL, *logdir = ".", *bpf = NULL;
+    const char *cfg_path = NULL, *logdir = ".", *bpf = NULL, *user = NULL, *group = NULL;
     int verbose = 0, dump = 0, rc = 0, opt;
+    long jobs = 0; /* 0: not given */
     if (!reads || !ifaces || !sets)
         return 1;
     while ((opt = getopt_long(argc, argv, "r:i:c:l:f:j:vqh", longopts, NULL)) != -1) {
@@ -240,13 +339,14 @@ int main(int argc, char **argv)
                 rc = 2;
                 goto out;
             }
-            if (j > 1 && verbose >= 0)
-                fprintf(stderr, "tokenwatch: -j %ld: this build runs one worker\n", j);
+            jobs = j;
             break;
         }
         case 'v': verbose++; break;
         case 'q': verbose--; break;
         case OPT_SET: sets[nsets++] = optarg; break;
+        case OPT_USER: user = optarg; break;
+        case OPT_GROUP: group = optarg; break;
         case OPT_VERSION: printf("tokenwatch %s\n", TW_VERSION); goto out;
         case OPT_DUMP: dump = 1; break;
         case 'h': usage(stdout); goto out;
@@ -277,33 +377,35 @@ int main(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    char err[1024];
-    int code = 1;
-    struct sensor *s = sensor_new(&cfg, logdir, err, sizeof(err), &code);
-    if (!s) {
-        fprintf(stderr, "tokenwatch: %s\n", err);
+    if (nreads && (user || group)) {
+        fprintf(stderr, "tokenwatch: --user/--group apply to live capture (-i) only\n");
         config_free(&cfg);
-        rc = code;
+        rc = 2;
         goto out;
     }
-    struct capture_opts co = {bpf ? bpf : cfg.bpf, verbose};
-    if (nreads) {
-        rc = capture_offline(s, reads, nreads, &co);
-    } else {
-        struct sigaction sa = {0};
-        sa.sa_handler = on_signal;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        rc = capture_live(s, ifaces, nifaces, &co, &stop_flag);
+    struct capture_opts co = {
+        .bpf = bpf ? bpf : cfg.bpf, .verbose = verbose, .snaplen = cfg.snaplen,
+        .buffer_size = cfg.buffer_size, .promisc = cfg.promisc, .immediate = cfg.immediate,
+        .stats_interval = cfg.stats_interval, .user = user, .group = group,
+        .reopen = &reopen_flag,
+    };
+    size_t nw = 1;
+    if (nifaces) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        nw = (size_t)(jobs ? jobs : ncpu > 0 ? ncpu : 1);
+        for (size_t i = 0; i < cfg.noutputs && nw > 1; i++)
+            if (cfg.outputs[i].filename && strcmp(cfg.outputs[i].filename, "-") == 0) {
+                /* Appends to a pipe are atomic only up to PIPE_BUF: records of several
+                 * workers could interleave on stdout. */
+                if (verbose >= 0 && jobs > 1)
+                    fprintf(stderr, "tokenwatch: eve output on stdout: using one worker\n");
+                nw = 1;
+            }
+    } else if (jobs > 1 && verbose > 0) {
+        fprintf(stderr, "tokenwatch: -j %ld: reading files uses one worker\n", jobs);
     }
-    sensor_finish(s);
-    /* On failure the one error line above is all stderr says (SPEC §1). */
-    if (verbose >= 0 && rc == 0)
-        fprintf(stderr,
-                "tokenwatch: %llu packets, %llu tokens, %llu alerts, %llu capture errors\n",
-                (unsigned long long)s->st.pkts, (unsigned long long)s->st.tokens_seen,
-                (unsigned long long)s->st.alerts_total, (unsigned long long)s->st.capture_errors);
-    sensor_free(s);
+    rc = nw == 1 ? run_single(&cfg, logdir, reads, nreads, ifaces, nifaces, &co)
+                 : run_workers(&cfg, logdir, nw, ifaces, nifaces, &co);
     config_free(&cfg);
 out:
     free(reads);

@@ -1,4 +1,10 @@
-/* output.c — regular-file and stdout EVE sinks (see output.h). Owns the fd and the buffer. */
+/* output.c — regular-file and stdout EVE sinks (see output.h). Owns the fd and the buffer.
+ *
+ * Several workers may append to the same file, each through its own fd opened O_APPEND: every
+ * write() carries whole records only (the buffer is cut at record boundaries, an oversized
+ * record goes out with its newline in one writev()), and Linux serialises appends to a regular
+ * file, so lines from different workers never interleave.
+ */
 #include "output.h"
 
 #include <errno.h>
@@ -6,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define OUTPUT_BUF (256 * 1024)
@@ -76,9 +83,11 @@ int output_write(struct output *o, const char *rec, size_t len)
     if (o->len + len + 1 > o->cap && output_flush(o) != 0)
         return -1;
     if (len + 1 > o->cap) {
-        /* A record larger than the buffer goes out on its own. */
+        /* A record larger than the buffer goes out on its own, newline included, in one call
+         * so that another worker's append cannot land between the two. */
         char nl = '\n';
-        if (write(o->fd, rec, len) != (ssize_t)len || write(o->fd, &nl, 1) != 1) {
+        struct iovec iov[2] = {{(void *)rec, len}, {&nl, 1}};
+        if (writev(o->fd, iov, 2) != (ssize_t)len + 1) {
             o->errors++;
             return -1;
         }
@@ -89,6 +98,25 @@ int output_write(struct output *o, const char *rec, size_t len)
     o->buf[o->len + len] = '\n';
     o->len += len + 1;
     o->written++;
+    return 0;
+}
+
+int output_reopen(struct output *o, char *err, size_t errlen)
+{
+    if (o->fd < 0 || o->is_stdout)
+        return 0;
+    output_flush(o);
+    /* Open the new file before letting go of the old one: if the directory is no longer
+     * writable (privileges dropped), records keep going to the rotated file, not nowhere. */
+    int fd = open(o->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot reopen for writing: %s (still writing to the old file)",
+                 o->path, strerror(errno));
+        o->errors++;
+        return -1;
+    }
+    close(o->fd);
+    o->fd = fd;
     return 0;
 }
 

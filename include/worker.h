@@ -1,0 +1,93 @@
+/* worker.h — live capture with several workers (-j N): capture threads, rings, dispatch.
+ *
+ * Pipeline: capture thread (one per interface) ─► dispatch by a symmetric hash of the IP
+ * address pair ─► one single-producer/single-consumer ring per (interface, worker) ─► worker
+ * thread (its own struct sensor: flows, cache, outputs) ─► decode ... eve.
+ *
+ * Owns the threads, the rings and the copies of the packets in them. The workers' sensors are
+ * the caller's; they share one read-only key store. Nothing is locked per packet: a ring is a
+ * byte buffer with two atomic positions, a full ring drops the packet (counted as
+ * capture.worker_drops), and a worker only sleeps on its condition variable when all its rings
+ * are empty.
+ */
+#ifndef TW_WORKER_H
+#define TW_WORKER_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "sensor.h"
+
+/* Ring bytes per interface, shared out among the workers (each ring at least
+ * WORKER_RING_MIN): half a second of a saturated 1 Gbit/s link, so that workers which lose
+ * their CPU for a while, or verify a burst of new tokens, do not drop packets. */
+#define WORKER_RING_TOTAL (64u << 20)
+#define WORKER_RING_MIN (8u << 20)
+
+/* One packet in a ring, followed by caplen bytes, padded to a multiple of 8:
+ *
+ *   tail                                   head
+ *    v                                      v
+ *   [hdr|data..pad][hdr|data..pad]...       free ...  [PAD to end of buffer]
+ *
+ * A record never wraps: when it does not fit before the end of the buffer a padding marker
+ * (size with WORKER_PAD set) fills the rest and the record starts at offset 0. */
+struct worker_pkt {
+    uint32_t size;      /* bytes of the record, header included; WORKER_PAD: skip to the end */
+    uint32_t caplen, wirelen;
+    int32_t linktype;
+    uint64_t ts_us;
+    uint32_t iface;     /* index into the interface list */
+    uint32_t reserved;
+};
+#define WORKER_PAD 0x80000000u
+
+struct worker_ring {
+    _Alignas(64) _Atomic uint64_t head;   /* bytes ever written (producer) */
+    _Alignas(64) _Atomic uint64_t tail;   /* bytes ever consumed (consumer) */
+    _Alignas(64) uint64_t tail_cache;     /* producer's last look at tail */
+    _Atomic uint64_t drops;               /* packets refused because the ring was full */
+    uint8_t *buf;
+    size_t cap;                           /* power of two */
+};
+
+/* A ring of cap bytes (rounded up to a power of two, at least 64 KiB). NULL on no memory.
+ * Free with worker_ring_free(). */
+struct worker_ring *worker_ring_new(size_t cap);
+void worker_ring_free(struct worker_ring *r);
+
+/* Producer: copies one packet in. Returns 0, or -1 when it does not fit (ring full, or a record
+ * over half the ring): the packet is dropped and counted in r->drops. */
+int worker_ring_push(struct worker_ring *r, const struct worker_pkt *hdr, const uint8_t *data);
+
+/* Consumer: the oldest record (its bytes follow the header), or NULL when the ring is empty.
+ * Valid until worker_ring_release(), which frees its space for the producer. */
+const struct worker_pkt *worker_ring_peek(struct worker_ring *r);
+void worker_ring_release(struct worker_ring *r, const struct worker_pkt *p);
+
+/* The worker (0..nworkers-1) for a captured packet: a keyed hash over the IP address pair of
+ * the (innermost) IP header, the same for both directions. Addresses only, not ports: a
+ * non-first IP fragment carries no ports, and every fragment of a datagram must reach the
+ * worker whose defragmenter holds the rest and whose flow table holds the flow the reassembled
+ * datagram belongs to. Non-IP packets go to worker 0. key: 16 bytes (SipHash). cfg (may be
+ * NULL: defaults) supplies the tunnel ports, so the packet is decoded as the workers decode it. */
+size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uint8_t key[16],
+                   size_t nworkers, const struct config *cfg);
+
+/* Runs a live capture with nw >= 2 workers until *stop is set or an interface fails; sensors[i]
+ * is worker i's (built by the caller with sensor_new_shared). Drops privileges (o->user/group)
+ * after the handles are open and before any thread starts. SIGHUP (*o->reopen) makes every
+ * worker reopen its outputs between two packets; every o->stats_interval seconds one stats
+ * record with the workers' counters summed is written (through whichever worker completes
+ * the round). On return every sensor is finished (sensor_finish without its own stats record),
+ * one final aggregated stats record has been written through sensors[0], and *total holds the
+ * summed counters. Call with SIGINT/SIGTERM/SIGHUP handled by the caller's thread: the threads
+ * started here block them. Returns as capture_live(). */
+int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t nif,
+                const struct capture_opts *o, volatile sig_atomic_t *stop,
+                struct sensor_stats *total);
+
+#endif

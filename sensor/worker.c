@@ -1,0 +1,633 @@
+/* worker.c — live capture with several workers: capture threads, SPSC rings, dispatch by a
+ * symmetric address hash, worker threads, and the aggregated stats record (see worker.h).
+ *
+ * Threads and what each owns:
+ *   caller   — the control loop: turns SIGHUP into a reopen generation and the stats interval
+ *              into a stats epoch, ends the run on SIGINT/SIGTERM or a failed interface.
+ *   capture  — one per interface: its pcap handle, the producer side of one ring per worker,
+ *              the interface's kernel counters (published as relaxed atomics).
+ *   worker   — one per sensor: the consumer side of its rings and everything in its sensor.
+ *
+ * Counters across threads: a worker's counters are plain uint64_t written only by that worker.
+ * Other threads never read them live; at each stats epoch the worker copies them into its own
+ * snapshot under a mutex taken once per interval (not per packet), and the worker that finds
+ * every snapshot of the epoch published sums them and writes the one stats record. Kernel
+ * counters and ring drops are written by the capture threads with relaxed atomic stores/adds;
+ * a reader needs no ordering with anything else, only untorn values.
+ *
+ * Writing the aggregate: eve_write_stats() renders one sensor's counters. Until eve grows an
+ * entry point taking a summed snapshot, the writer swaps the sums into its own sensor (stats
+ * fields, flow, stream, verification-cache and defragmentation counters) for the duration of
+ * that call and puts its own values back; nothing else runs on that sensor meanwhile, since
+ * only its own thread touches it. (stats.defrag.memuse, a gauge behind an accessor, stays the
+ * writer's own.)
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "decode.h"
+#include "defrag.h"
+#include "eve.h"
+#include "siphash.h"
+
+#define REC_ALIGN 8u
+#define BATCH 64          /* packets a worker takes from one ring before looking at the next */
+#define SLEEP_MS 20       /* longest a worker sleeps: bounds how late it sees a flag */
+
+struct worker_ring *worker_ring_new(size_t cap)
+{
+    size_t c = 64u << 10;
+    while (c < cap)
+        c <<= 1;
+    struct worker_ring *r = aligned_alloc(64, sizeof(*r));
+    if (!r)
+        return NULL;
+    memset(r, 0, sizeof(*r));
+    r->buf = malloc(c);
+    if (!r->buf) {
+        free(r);
+        return NULL;
+    }
+    r->cap = c;
+    atomic_init(&r->head, 0);
+    atomic_init(&r->tail, 0);
+    atomic_init(&r->drops, 0);
+    return r;
+}
+
+void worker_ring_free(struct worker_ring *r)
+{
+    if (!r)
+        return;
+    free(r->buf);
+    free(r);
+}
+
+int worker_ring_push(struct worker_ring *r, const struct worker_pkt *hdr, const uint8_t *data)
+{
+    size_t need = (sizeof(*hdr) + hdr->caplen + REC_ALIGN - 1) & ~(size_t)(REC_ALIGN - 1);
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t off = head & (r->cap - 1), to_end = r->cap - off;
+    size_t total = need <= to_end ? need : to_end + need;
+    if (need > r->cap / 2)
+        goto full;
+    if (total > r->cap - (head - r->tail_cache)) {
+        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (total > r->cap - (head - r->tail_cache))
+            goto full;
+    }
+    if (need > to_end) {
+        /* Offsets are multiples of 8, so at least the 4-byte size fits before the end. */
+        uint32_t pad = (uint32_t)to_end | WORKER_PAD;
+        memcpy(r->buf + off, &pad, sizeof(pad));
+        head += to_end;
+        off = 0;
+    }
+    struct worker_pkt h = *hdr;
+    h.size = (uint32_t)need;
+    memcpy(r->buf + off, &h, sizeof(h));
+    memcpy(r->buf + off + sizeof(h), data, hdr->caplen);
+    atomic_store_explicit(&r->head, head + need, memory_order_release);
+    return 0;
+full:
+    atomic_fetch_add_explicit(&r->drops, 1, memory_order_relaxed);
+    return -1;
+}
+
+const struct worker_pkt *worker_ring_peek(struct worker_ring *r)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    while (tail != head) {
+        size_t off = tail & (r->cap - 1);
+        uint32_t size;
+        memcpy(&size, r->buf + off, sizeof(size));
+        if (!(size & WORKER_PAD))
+            return (const struct worker_pkt *)(const void *)(r->buf + off);
+        tail += size & ~WORKER_PAD;
+        atomic_store_explicit(&r->tail, tail, memory_order_release);
+    }
+    return NULL;
+}
+
+void worker_ring_release(struct worker_ring *r, const struct worker_pkt *p)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    atomic_store_explicit(&r->tail, tail + p->size, memory_order_release);
+}
+
+size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uint8_t key[16],
+                   size_t nworkers, const struct config *cfg)
+{
+    if (nworkers <= 1)
+        return 0;
+    /* The full decoder, not a shortcut: it walks every encapsulation the workers decode, so the
+     * addresses hashed are the ones the worker's flow table will key on. */
+    struct packet pkt = {.data = data, .caplen = caplen, .wirelen = caplen, .linktype = linktype};
+    if (cfg) {
+        pkt.vxlan_ports = cfg->vxlan_ports;
+        pkt.nvxlan_ports = cfg->nvxlan_ports;
+        pkt.geneve_ports = cfg->geneve_ports;
+        pkt.ngeneve_ports = cfg->ngeneve_ports;
+    }
+    decode_packet(&pkt);
+    if (pkt.ip_version != 4 && pkt.ip_version != 6)
+        return 0;
+    size_t alen = pkt.ip_version == 4 ? 4 : 16;
+    uint8_t buf[1 + 32];
+    int swap = memcmp(pkt.src, pkt.dst, alen) > 0;
+    buf[0] = pkt.ip_version;
+    memcpy(buf + 1, swap ? pkt.dst : pkt.src, alen);
+    memcpy(buf + 1 + alen, swap ? pkt.src : pkt.dst, alen);
+    return (size_t)(siphash24(key, buf, 1 + 2 * alen) % nworkers);
+}
+
+/* ---- live run ---------------------------------------------------------------------------- */
+
+struct snap {
+    struct sensor_stats st;
+    struct flow_stats fs;
+    struct stream_stats ss;
+    struct vcache_stats vs;
+    struct defrag_stats ds;
+};
+
+struct live;
+
+struct wk {
+    struct live *L;
+    struct sensor *s;
+    struct worker_ring **rings;       /* one per interface */
+    pthread_t th;
+    int started;
+    pthread_mutex_t mu;               /* with cv: sleeping while every ring is empty */
+    pthread_cond_t cv;
+    _Atomic int sleeping;
+    pthread_mutex_t snap_mu;
+    struct snap snap;
+    _Atomic uint64_t snap_epoch;
+};
+
+struct cap {
+    struct live *L;
+    const char *iface;
+    uint32_t index;
+    pcap_t *p;
+    int dlt;
+    struct worker_ring **rings;       /* one per worker */
+    pthread_t th;
+    int started;
+    struct capture_kstats k;          /* this thread's own sampling state */
+    _Atomic uint64_t kstat[3];        /* packets, drops, ifdrops of this interface */
+    _Atomic uint64_t kstat_ack;
+};
+
+struct live {
+    struct wk *w;
+    size_t nw;
+    struct cap *c;
+    size_t nc;
+    uint8_t key[16];
+    _Atomic int cap_stop, wk_stop, failed;
+    _Atomic uint64_t reopen_gen, stats_epoch, stats_written, kstat_req;
+};
+
+static void snap_take(const struct sensor *s, struct snap *out)
+{
+    out->st = s->st;
+    out->fs = s->flows ? *flow_table_stats(s->flows) : s->final_flow_stats;
+    out->ss = s->streams.stats;
+    out->vs = *vcache_stats(s->vc);
+    out->ds = *defrag_stats(s->defrag);
+}
+
+#define ADD_FIELDS(sum, x, type) do {                                   \
+        uint64_t *a_ = (uint64_t *)(void *)(sum);                       \
+        const uint64_t *b_ = (const uint64_t *)(const void *)(x);       \
+        for (size_t i_ = 0; i_ < sizeof(type) / sizeof(uint64_t); i_++) \
+            a_[i_] += b_[i_];                                           \
+    } while (0)
+
+/* Every counter struct summed is a run of uint64_t (the headers keep them so; a field of
+ * another type would make the size check below fail or the sum wrong, so keep them so). */
+_Static_assert(sizeof(struct sensor_stats) % sizeof(uint64_t) == 0, "sensor_stats: uint64_t only");
+_Static_assert(sizeof(struct flow_stats) % sizeof(uint64_t) == 0, "flow_stats: uint64_t only");
+_Static_assert(sizeof(struct stream_stats) % sizeof(uint64_t) == 0, "stream_stats: uint64_t only");
+_Static_assert(sizeof(struct vcache_stats) % sizeof(uint64_t) == 0, "vcache_stats: uint64_t only");
+_Static_assert(sizeof(struct defrag_stats) % sizeof(uint64_t) == 0, "defrag_stats: uint64_t only");
+
+static void snap_add(struct snap *sum, const struct snap *x)
+{
+    ADD_FIELDS(&sum->st, &x->st, struct sensor_stats);
+    ADD_FIELDS(&sum->fs, &x->fs, struct flow_stats);
+    ADD_FIELDS(&sum->ss, &x->ss, struct stream_stats);
+    ADD_FIELDS(&sum->vs, &x->vs, struct vcache_stats);
+    ADD_FIELDS(&sum->ds, &x->ds, struct defrag_stats);
+}
+
+/* Kernel counters and ring drops, which no worker counts itself. */
+static void add_capture_counters(struct live *L, struct snap *sum)
+{
+    sum->st.kernel_packets = sum->st.kernel_drops = sum->st.kernel_ifdrops = 0;
+    sum->st.worker_drops = 0;
+    for (size_t i = 0; i < L->nc; i++) {
+        sum->st.kernel_packets += atomic_load_explicit(&L->c[i].kstat[0], memory_order_relaxed);
+        sum->st.kernel_drops += atomic_load_explicit(&L->c[i].kstat[1], memory_order_relaxed);
+        sum->st.kernel_ifdrops += atomic_load_explicit(&L->c[i].kstat[2], memory_order_relaxed);
+        for (size_t j = 0; j < L->nw; j++)
+            sum->st.worker_drops +=
+                atomic_load_explicit(&L->c[i].rings[j]->drops, memory_order_relaxed);
+    }
+}
+
+/* Writes the summed record through s (see the file comment), then flushes s's outputs. The
+ * cache and defragmenter counters sit behind const accessors of objects this sensor allocated
+ * (not const): they are overwritten in place and restored. */
+static void write_aggregate(struct sensor *s, const struct snap *sum, uint64_t ts_us)
+{
+    struct vcache_stats *vs = (struct vcache_stats *)(void *)vcache_stats(s->vc);
+    struct defrag_stats *ds = (struct defrag_stats *)(void *)defrag_stats(s->defrag);
+    struct snap own;
+    own.st = s->st;
+    own.ss = s->streams.stats;
+    own.fs = s->final_flow_stats;
+    own.vs = *vs;
+    own.ds = *ds;
+    struct flow_table *ft = s->flows;
+    s->st = sum->st;
+    s->streams.stats = sum->ss;
+    s->flows = NULL;
+    s->final_flow_stats = sum->fs;
+    *vs = sum->vs;
+    *ds = sum->ds;
+    eve_write_stats(s, ts_us);
+    s->st = own.st;
+    s->streams.stats = own.ss;
+    s->flows = ft;
+    s->final_flow_stats = own.fs;
+    *vs = own.vs;
+    *ds = own.ds;
+    for (size_t i = 0; i < s->noutputs; i++)
+        output_flush(&s->outputs[i]);
+}
+
+/* Worker w has seen stats epoch e: publishes its snapshot; the worker that completes the
+ * epoch writes the record. */
+static void publish(struct wk *w, uint64_t e)
+{
+    struct live *L = w->L;
+    pthread_mutex_lock(&w->snap_mu);
+    snap_take(w->s, &w->snap);
+    pthread_mutex_unlock(&w->snap_mu);
+    atomic_store(&w->snap_epoch, e);
+    for (size_t i = 0; i < L->nw; i++)
+        if (atomic_load(&L->w[i].snap_epoch) < e)
+            return; /* a later publisher completes the round */
+    uint64_t old = atomic_load(&L->stats_written);
+    while (old < e)
+        if (atomic_compare_exchange_weak(&L->stats_written, &old, e)) {
+            struct snap sum;
+            memset(&sum, 0, sizeof(sum));
+            for (size_t i = 0; i < L->nw; i++) {
+                pthread_mutex_lock(&L->w[i].snap_mu);
+                snap_add(&sum, &L->w[i].snap);
+                pthread_mutex_unlock(&L->w[i].snap_mu);
+            }
+            add_capture_counters(L, &sum);
+            write_aggregate(w->s, &sum, capture_wall_us());
+            return;
+        }
+}
+
+static int rings_empty(const struct wk *w)
+{
+    for (size_t i = 0; i < w->L->nc; i++) {
+        struct worker_ring *r = w->rings[i];
+        if (atomic_load(&r->head) != atomic_load_explicit(&r->tail, memory_order_relaxed))
+            return 0;
+    }
+    return 1;
+}
+
+static void *worker_main(void *arg)
+{
+    struct wk *w = arg;
+    struct live *L = w->L;
+    struct sensor *s = w->s;
+    uint64_t reopen_seen = 0, epoch_seen = 0, next_idle = capture_mono_ms() + 1000;
+    for (;;) {
+        size_t got = 0;
+        for (size_t i = 0; i < L->nc; i++) {
+            const struct worker_pkt *p;
+            for (int k = 0; k < BATCH && (p = worker_ring_peek(w->rings[i])); k++) {
+                s->in_iface = L->c[p->iface].iface;
+                sensor_packet(s, p->ts_us, p->linktype, (const uint8_t *)(p + 1), p->caplen,
+                              p->wirelen);
+                worker_ring_release(w->rings[i], p);
+                got++;
+            }
+        }
+        uint64_t g = atomic_load_explicit(&L->reopen_gen, memory_order_relaxed);
+        if (g != reopen_seen) {
+            reopen_seen = g;
+            capture_reopen_outputs(s);
+        }
+        uint64_t e = atomic_load_explicit(&L->stats_epoch, memory_order_relaxed);
+        if (e != epoch_seen) {
+            epoch_seen = e;
+            publish(w, e);
+        }
+        uint64_t now = capture_mono_ms();
+        if (now >= next_idle) {
+            capture_idle(s, capture_wall_us());
+            next_idle = now + 1000;
+        }
+        if (got)
+            continue;
+        /* Stop only with every ring drained: the capture threads have ended by then. */
+        if (atomic_load(&L->wk_stop) && rings_empty(w))
+            break;
+        pthread_mutex_lock(&w->mu);
+        atomic_store_explicit(&w->sleeping, 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst); /* pairs with the fence in wake() */
+        if (rings_empty(w) && !atomic_load(&L->wk_stop)) {
+            struct timespec t;
+            clock_gettime(CLOCK_REALTIME, &t);
+            t.tv_nsec += SLEEP_MS * 1000000L;
+            if (t.tv_nsec >= 1000000000L) {
+                t.tv_sec++;
+                t.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&w->cv, &w->mu, &t);
+        }
+        atomic_store_explicit(&w->sleeping, 0, memory_order_relaxed);
+        pthread_mutex_unlock(&w->mu);
+    }
+    return NULL;
+}
+
+/* After a push: wakes the worker if it went to sleep. The fence orders the ring's head store
+ * before the look at `sleeping`, as the worker orders `sleeping` before its look at the head:
+ * one of the two sees the other, so no packet waits out a whole SLEEP_MS. */
+static void wake(struct wk *w)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&w->sleeping, memory_order_relaxed)) {
+        pthread_mutex_lock(&w->mu);
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
+static void on_cap_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    struct cap *c = (struct cap *)user;
+    struct live *L = c->L;
+    size_t i = worker_pick(data, h->caplen, c->dlt, L->key, L->nw, L->w[0].s->cfg);
+    struct worker_pkt hdr = {
+        .caplen = h->caplen, .wirelen = h->len, .linktype = c->dlt, .iface = c->index,
+        .ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec,
+    };
+    if (worker_ring_push(c->rings[i], &hdr, data) == 0)
+        wake(&L->w[i]);
+}
+
+static void cap_kstats(struct cap *c)
+{
+    capture_kstats_update(c->p, &c->k);
+    for (int i = 0; i < 3; i++)
+        atomic_store_explicit(&c->kstat[i], c->k.total[i], memory_order_relaxed);
+}
+
+static void *capture_main(void *arg)
+{
+    struct cap *c = arg;
+    struct live *L = c->L;
+    struct pollfd pfd = {.fd = pcap_get_selectable_fd(c->p), .events = POLLIN};
+    uint64_t next_sample = capture_mono_ms() + 1000;
+    while (!atomic_load(&L->cap_stop)) {
+        pfd.revents = 0;
+        if (poll(&pfd, 1, 100) < 0 && errno != EINTR) {
+            fprintf(stderr, "tokenwatch: %s: poll: %s\n", c->iface, strerror(errno));
+            atomic_store(&L->failed, 1);
+            break;
+        }
+        if (capture_read(c->p, c->iface, -1, pfd.revents, on_cap_packet, (u_char *)c) < 0) {
+            atomic_store(&L->failed, 1);
+            break;
+        }
+        uint64_t req = atomic_load(&L->kstat_req), now = capture_mono_ms();
+        if (req != atomic_load_explicit(&c->kstat_ack, memory_order_relaxed) ||
+            now >= next_sample) { /* every second, so the 32-bit counters cannot lap */
+            cap_kstats(c);
+            atomic_store(&c->kstat_ack, req);
+            next_sample = now + 1000;
+        }
+    }
+    cap_kstats(c);
+    return NULL;
+}
+
+/* Fresh kernel counters for the next stats epoch: asks every capture thread and waits (a
+ * capture thread answers within one poll timeout) at most a second. */
+static void refresh_kstats(struct live *L)
+{
+    uint64_t req = atomic_fetch_add(&L->kstat_req, 1) + 1;
+    for (int t = 0; t < 200 && !atomic_load(&L->failed); t++) {
+        size_t done = 0;
+        for (size_t i = 0; i < L->nc; i++)
+            done += atomic_load(&L->c[i].kstat_ack) >= req;
+        if (done == L->nc)
+            return;
+        nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL);
+    }
+}
+
+static void wake_all(struct live *L)
+{
+    for (size_t i = 0; i < L->nw; i++) {
+        pthread_mutex_lock(&L->w[i].mu);
+        pthread_cond_signal(&L->w[i].cv);
+        pthread_mutex_unlock(&L->w[i].mu);
+    }
+}
+
+static void control_loop(struct live *L, const struct capture_opts *o,
+                         volatile sig_atomic_t *stop)
+{
+    uint64_t iv = (uint64_t)o->stats_interval * 1000;
+    uint64_t next_stats = iv ? capture_mono_ms() + iv : UINT64_MAX;
+    while (!*stop && !atomic_load(&L->failed)) {
+        nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL); /* a signal cuts it short */
+        if (o->reopen && *o->reopen) {
+            *o->reopen = 0;
+            atomic_fetch_add(&L->reopen_gen, 1);
+            wake_all(L);
+        }
+        uint64_t now = capture_mono_ms();
+        if (now >= next_stats) {
+            refresh_kstats(L);
+            atomic_fetch_add(&L->stats_epoch, 1);
+            wake_all(L);
+            next_stats += iv;
+            if (next_stats <= now)
+                next_stats = now + iv;
+        }
+    }
+}
+
+/* Starts a thread with SIGINT/SIGTERM/SIGHUP blocked, so that they reach the caller's thread. */
+static int start_thread(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int r = pthread_create(th, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return r;
+}
+
+static void live_free(struct live *L)
+{
+    for (size_t i = 0; L->c && i < L->nc; i++) {
+        for (size_t j = 0; L->c[i].rings && j < L->nw; j++)
+            worker_ring_free(L->c[i].rings[j]);
+        free(L->c[i].rings);
+        if (L->c[i].p)
+            pcap_close(L->c[i].p);
+    }
+    for (size_t j = 0; L->w && j < L->nw; j++) {
+        free(L->w[j].rings);
+        pthread_mutex_destroy(&L->w[j].mu);
+        pthread_cond_destroy(&L->w[j].cv);
+        pthread_mutex_destroy(&L->w[j].snap_mu);
+    }
+    free(L->c);
+    free(L->w);
+}
+
+static int live_init(struct live *L, struct sensor **sensors, size_t nw, char *const *ifaces,
+                     size_t nif)
+{
+    memset(L, 0, sizeof(*L));
+    siphash_random_key(L->key);
+    L->w = calloc(nw, sizeof(*L->w));
+    L->c = calloc(nif, sizeof(*L->c));
+    if (!L->w || !L->c)
+        return -1;
+    L->nw = nw;
+    L->nc = nif;
+    uint64_t wall = capture_wall_us();
+    for (size_t j = 0; j < nw; j++) {
+        struct wk *w = &L->w[j];
+        w->L = L;
+        w->s = sensors[j];
+        w->s->start_us = wall; /* uptime counts from the start of capture */
+        w->s->have_time = 1;
+        pthread_mutex_init(&w->mu, NULL);
+        pthread_cond_init(&w->cv, NULL);
+        pthread_mutex_init(&w->snap_mu, NULL);
+        if (!(w->rings = calloc(nif, sizeof(*w->rings))))
+            return -1;
+    }
+    for (size_t i = 0; i < nif; i++) {
+        struct cap *c = &L->c[i];
+        c->L = L;
+        c->iface = ifaces[i];
+        c->index = (uint32_t)i;
+        if (!(c->rings = calloc(nw, sizeof(*c->rings))))
+            return -1;
+        size_t bytes = WORKER_RING_TOTAL / nw > WORKER_RING_MIN ? WORKER_RING_TOTAL / nw
+                                                                 : WORKER_RING_MIN;
+        for (size_t j = 0; j < nw; j++)
+            if (!(c->rings[j] = L->w[j].rings[i] = worker_ring_new(bytes)))
+                return -1;
+    }
+    return 0;
+}
+
+int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t nif,
+                const struct capture_opts *o, volatile sig_atomic_t *stop,
+                struct sensor_stats *total)
+{
+    struct live L;
+    int rc = 0;
+    memset(total, 0, sizeof(*total));
+    if (live_init(&L, sensors, nw, ifaces, nif) != 0) {
+        fprintf(stderr, "tokenwatch: out of memory for %zu workers\n", nw);
+        live_free(&L);
+        return 1;
+    }
+    for (size_t i = 0; i < nif; i++) {
+        if (!(L.c[i].p = capture_open_iface(ifaces[i], o, &rc))) {
+            live_free(&L);
+            return rc;
+        }
+        L.c[i].dlt = pcap_datalink(L.c[i].p);
+    }
+    if (capture_drop_privileges(o->user, o->group) != 0) {
+        live_free(&L);
+        return 1;
+    }
+    for (size_t j = 0; j < nw && !rc; j++)
+        if (start_thread(&L.w[j].th, worker_main, &L.w[j]) == 0)
+            L.w[j].started = 1;
+        else
+            rc = 1;
+    for (size_t i = 0; i < nif && !rc; i++)
+        if (start_thread(&L.c[i].th, capture_main, &L.c[i]) == 0)
+            L.c[i].started = 1;
+        else
+            rc = 1;
+    if (rc)
+        fprintf(stderr, "tokenwatch: cannot start threads\n");
+    else
+        control_loop(&L, o, stop);
+    if (atomic_load(&L.failed))
+        rc = 1;
+    atomic_store(&L.cap_stop, 1);
+    for (size_t i = 0; i < nif; i++)
+        if (L.c[i].started)
+            pthread_join(L.c[i].th, NULL);
+    atomic_store(&L.wk_stop, 1);
+    wake_all(&L);
+    for (size_t j = 0; j < nw; j++)
+        if (L.w[j].started)
+            pthread_join(L.w[j].th, NULL);
+    /* Every thread has ended: the sensors are ours again. Each writes its flows' pending
+     * events; the stats record is written once, summed. */
+    struct snap sum;
+    memset(&sum, 0, sizeof(sum));
+    uint64_t now = capture_wall_us();
+    for (size_t j = 0; j < nw; j++) {
+        struct sensor *s = sensors[j];
+        uint32_t types = s->out_types;
+        if (s->now_us < now)
+            s->now_us = now;
+        s->out_types &= ~EVE_T_STATS;
+        sensor_finish(s);
+        s->out_types = types;
+        struct snap x;
+        snap_take(s, &x);
+        snap_add(&sum, &x);
+        if (o->verbose > 0 && rc == 0) /* on failure the error line is all stderr says */
+            fprintf(stderr, "tokenwatch: worker %zu: %llu packets, %llu tokens\n", j,
+                    (unsigned long long)x.st.pkts, (unsigned long long)x.st.tokens_seen);
+    }
+    add_capture_counters(&L, &sum);
+    if (sensors[0]->out_types & EVE_T_STATS)
+        write_aggregate(sensors[0], &sum, now);
+    *total = sum.st;
+    live_free(&L);
+    return rc;
+}
