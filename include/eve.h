@@ -51,8 +51,10 @@ void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *
 void eve_write_http(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
                     uint64_t ts_us, uint64_t tx_id, const struct eve_http *http);
 
-/* The stats record at time ts_us. */
+/* The stats record at time ts_us, of this sensor's counters. */
 void eve_write_stats(struct sensor *s, uint64_t ts_us);
+/* The stats record of given counters (a sum over workers), written through s's outputs. */
+void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sensor_counters *c);
 
 /* "2023-06-01T12:00:00.123456+0000" into buf (>= 32 bytes). */
 void eve_format_time(uint64_t ts_us, char *buf, size_t buflen);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "defrag.h"
 #include "flow.h"
 #include "jb.h"
 #include "keystore.h"
@@ -67,6 +68,22 @@ struct sensor {
     char **pcap_names;                 /* every file name seen, by index (owned) */
     size_t npcap_names;
 };
+
+/* Everything the `stats` record prints, as one value: taken from a sensor, summed across the
+ * workers of a live -j N run, and written by eve_write_stats_counters(). Every member is a run of
+ * uint64_t counters (sensor_counters_add sums them field by field). */
+struct sensor_counters {
+    struct sensor_stats st;
+    struct flow_stats fs;
+    struct stream_stats ss;
+    struct vcache_stats vs;
+    struct defrag_stats ds;
+    uint64_t defrag_memuse;  /* a gauge: bytes held, summed across workers too */
+    uint64_t uptime_s;       /* the largest of the summed */
+};
+
+void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_counters *out);
+void sensor_counters_add(struct sensor_counters *sum, const struct sensor_counters *x);
 
 /* Builds the keystore from cfg's keysets and revoked keys, opens the outputs under logdir.
  * Returns NULL with a one-line reason in err; exit_code tells 1 (runtime) or 2 (config). */

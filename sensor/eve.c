@@ -339,25 +339,27 @@ void eve_write_http(struct sensor *s, const struct flow *f, struct eve_prefix *p
     emit(s, EVE_T_HTTP, 0);
 }
 
-void eve_write_stats(struct sensor *s, uint64_t ts_us)
+void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sensor_counters *c)
 {
     struct jb *j = &s->jb;
-    const struct flow_stats *fs = s->flows ? flow_table_stats(s->flows) : &s->final_flow_stats;
-    const struct vcache_stats *vs = vcache_stats(s->vc);
+    const struct sensor_stats *st = &c->st;
+    const struct flow_stats *fs = &c->fs;
+    const struct vcache_stats *vs = &c->vs;
     common(s, NULL, NULL, ts_us, "stats");
     jb_open_object(j, "stats");
-    jb_uint(j, "uptime", s->have_time ? (ts_us - s->start_us) / 1000000 : 0);
+    jb_uint(j, "uptime", c->uptime_s);
     jb_open_object(j, "capture");
-    jb_uint(j, "kernel_packets", s->st.kernel_packets);
-    jb_uint(j, "kernel_drops", s->st.kernel_drops);
-    jb_uint(j, "kernel_ifdrops", s->st.kernel_ifdrops);
-    jb_uint(j, "errors", s->st.capture_errors);
+    jb_uint(j, "kernel_packets", st->kernel_packets);
+    jb_uint(j, "kernel_drops", st->kernel_drops);
+    jb_uint(j, "kernel_ifdrops", st->kernel_ifdrops);
+    jb_uint(j, "errors", st->capture_errors);
+    jb_uint(j, "worker_drops", st->worker_drops);
     jb_close(j);
     jb_open_object(j, "decoder");
-    jb_uint(j, "pkts", s->st.pkts);
-    jb_uint(j, "bytes", s->st.bytes);
-    jb_uint(j, "invalid", s->st.invalid);
-    jb_uint(j, "skipped", s->st.skipped);
+    jb_uint(j, "pkts", st->pkts);
+    jb_uint(j, "bytes", st->bytes);
+    jb_uint(j, "invalid", st->invalid);
+    jb_uint(j, "skipped", st->skipped);
     jb_close(j);
     jb_open_object(j, "flow");
     jb_uint(j, "total", fs->total);
@@ -366,7 +368,7 @@ void eve_write_stats(struct sensor *s, uint64_t ts_us)
     jb_uint(j, "timeout", fs->timed_out);
     jb_uint(j, "reused", fs->reused);
     jb_close(j);
-    const struct defrag_stats *ds = defrag_stats(s->defrag);
+    const struct defrag_stats *ds = &c->ds;
     jb_open_object(j, "defrag");
     jb_uint(j, "fragments", ds->fragments);
     jb_uint(j, "reassembled", ds->reassembled);
@@ -375,39 +377,46 @@ void eve_write_stats(struct sensor *s, uint64_t ts_us)
     jb_uint(j, "overlaps", ds->overlaps);
     jb_uint(j, "overlap_diff", ds->overlap_diff);
     jb_uint(j, "invalid", ds->invalid);
-    jb_uint(j, "memuse", defrag_memuse(s->defrag));
+    jb_uint(j, "memuse", c->defrag_memuse);
     jb_close(j);
     jb_open_object(j, "tcp");
-    jb_uint(j, "reassembly_gap", s->streams.stats.gaps);
-    jb_uint(j, "segment_memcap_drop", s->streams.stats.memcap_drops);
-    jb_uint(j, "overlap", s->streams.stats.overlaps);
-    jb_uint(j, "overlap_diff_data", s->streams.stats.overlap_diff);
-    jb_uint(j, "rst_invalid", s->streams.stats.rst_invalid);
+    jb_uint(j, "reassembly_gap", c->ss.gaps);
+    jb_uint(j, "segment_memcap_drop", c->ss.memcap_drops);
+    jb_uint(j, "overlap", c->ss.overlaps);
+    jb_uint(j, "overlap_diff_data", c->ss.overlap_diff);
+    jb_uint(j, "rst_invalid", c->ss.rst_invalid);
     jb_close(j);
     jb_open_object(j, "app_layer");
     jb_open_object(j, "tx");
-    jb_uint(j, "http", s->st.http_tx);
+    jb_uint(j, "http", st->http_tx);
     jb_close(j);
     jb_open_object(j, "error");
     jb_open_object(j, "http");
-    jb_uint(j, "parser", s->st.http_errors);
-    jb_uint(j, "head_overflow", s->st.http_head_overflow);
-    jb_uint(j, "memcap", s->st.http_memcap);
+    jb_uint(j, "parser", st->http_errors);
+    jb_uint(j, "head_overflow", st->http_head_overflow);
+    jb_uint(j, "memcap", st->http_memcap);
     jb_close(j);
     jb_close(j);
     jb_close(j);
     jb_open_object(j, "tokens");
-    jb_uint(j, "seen", s->st.tokens_seen);
+    jb_uint(j, "seen", st->tokens_seen);
     jb_uint(j, "distinct", vs->inserts);
-    jb_uint(j, "verified", s->st.tokens_verified);
+    jb_uint(j, "verified", st->tokens_verified);
     jb_uint(j, "cache_hits", vs->hits);
     jb_close(j);
     jb_open_object(j, "alerts");
-    jb_uint(j, "total", s->st.alerts_total);
+    jb_uint(j, "total", st->alerts_total);
     for (int i = 0; i < F__COUNT; i++)
-        jb_uint(j, policy_findings[i].code, s->st.alerts[i]);
+        jb_uint(j, policy_findings[i].code, st->alerts[i]);
     jb_close(j);
     jb_close(j);
     jb_close(j);
     emit(s, EVE_T_STATS, 0);
+}
+
+void eve_write_stats(struct sensor *s, uint64_t ts_us)
+{
+    struct sensor_counters c;
+    sensor_counters_take(s, ts_us, &c);
+    eve_write_stats_counters(s, ts_us, &c);
 }

@@ -117,6 +117,45 @@ fail:
     return NULL;
 }
 
+void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_counters *out)
+{
+    out->st = s->st;
+    out->fs = s->flows ? *flow_table_stats(s->flows) : s->final_flow_stats;
+    out->ss = s->streams.stats;
+    out->vs = *vcache_stats(s->vc);
+    out->ds = *defrag_stats(s->defrag);
+    out->defrag_memuse = defrag_memuse(s->defrag);
+    out->uptime_s = s->have_time && ts_us > s->start_us ? (ts_us - s->start_us) / 1000000 : 0;
+}
+
+/* Every counter struct summed is a run of uint64_t: a field of another type would make these
+ * checks fail rather than the sums go wrong. */
+_Static_assert(sizeof(struct sensor_stats) % sizeof(uint64_t) == 0, "sensor_stats: uint64_t only");
+_Static_assert(sizeof(struct flow_stats) % sizeof(uint64_t) == 0, "flow_stats: uint64_t only");
+_Static_assert(sizeof(struct stream_stats) % sizeof(uint64_t) == 0, "stream_stats: uint64_t only");
+_Static_assert(sizeof(struct vcache_stats) % sizeof(uint64_t) == 0, "vcache_stats: uint64_t only");
+_Static_assert(sizeof(struct defrag_stats) % sizeof(uint64_t) == 0, "defrag_stats: uint64_t only");
+
+static void add_u64s(void *sum, const void *x, size_t size)
+{
+    uint64_t *a = sum;
+    const uint64_t *b = x;
+    for (size_t i = 0; i < size / sizeof(uint64_t); i++)
+        a[i] += b[i];
+}
+
+void sensor_counters_add(struct sensor_counters *sum, const struct sensor_counters *x)
+{
+    add_u64s(&sum->st, &x->st, sizeof(sum->st));
+    add_u64s(&sum->fs, &x->fs, sizeof(sum->fs));
+    add_u64s(&sum->ss, &x->ss, sizeof(sum->ss));
+    add_u64s(&sum->vs, &x->vs, sizeof(sum->vs));
+    add_u64s(&sum->ds, &x->ds, sizeof(sum->ds));
+    sum->defrag_memuse += x->defrag_memuse;
+    if (x->uptime_s > sum->uptime_s)
+        sum->uptime_s = x->uptime_s;
+}
+
 void sensor_set_pcap(struct sensor *s, const char *name)
 {
     char **names = realloc(s->pcap_names, (s->npcap_names + 1) * sizeof(*names));

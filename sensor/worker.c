@@ -15,12 +15,8 @@
  * counters and ring drops are written by the capture threads with relaxed atomic stores/adds;
  * a reader needs no ordering with anything else, only untorn values.
  *
- * Writing the aggregate: eve_write_stats() renders one sensor's counters. Until eve grows an
- * entry point taking a summed snapshot, the writer swaps the sums into its own sensor (stats
- * fields, flow, stream, verification-cache and defragmentation counters) for the duration of
- * that call and puts its own values back; nothing else runs on that sensor meanwhile, since
- * only its own thread touches it. (stats.defrag.memuse, a gauge behind an accessor, stays the
- * writer's own.)
+ * Writing the aggregate: the summed struct sensor_counters goes to eve_write_stats_counters()
+ * through the writing worker's outputs.
  */
 #include "worker.h"
 
@@ -151,14 +147,6 @@ size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uin
 
 /* ---- live run ---------------------------------------------------------------------------- */
 
-struct snap {
-    struct sensor_stats st;
-    struct flow_stats fs;
-    struct stream_stats ss;
-    struct vcache_stats vs;
-    struct defrag_stats ds;
-};
-
 struct live;
 
 struct wk {
@@ -171,7 +159,7 @@ struct wk {
     pthread_cond_t cv;
     _Atomic int sleeping;
     pthread_mutex_t snap_mu;
-    struct snap snap;
+    struct sensor_counters snap;
     _Atomic uint64_t snap_epoch;
 };
 
@@ -199,41 +187,8 @@ struct live {
     _Atomic uint64_t reopen_gen, stats_epoch, stats_written, kstat_req;
 };
 
-static void snap_take(const struct sensor *s, struct snap *out)
-{
-    out->st = s->st;
-    out->fs = s->flows ? *flow_table_stats(s->flows) : s->final_flow_stats;
-    out->ss = s->streams.stats;
-    out->vs = *vcache_stats(s->vc);
-    out->ds = *defrag_stats(s->defrag);
-}
-
-#define ADD_FIELDS(sum, x, type) do {                                   \
-        uint64_t *a_ = (uint64_t *)(void *)(sum);                       \
-        const uint64_t *b_ = (const uint64_t *)(const void *)(x);       \
-        for (size_t i_ = 0; i_ < sizeof(type) / sizeof(uint64_t); i_++) \
-            a_[i_] += b_[i_];                                           \
-    } while (0)
-
-/* Every counter struct summed is a run of uint64_t (the headers keep them so; a field of
- * another type would make the size check below fail or the sum wrong, so keep them so). */
-_Static_assert(sizeof(struct sensor_stats) % sizeof(uint64_t) == 0, "sensor_stats: uint64_t only");
-_Static_assert(sizeof(struct flow_stats) % sizeof(uint64_t) == 0, "flow_stats: uint64_t only");
-_Static_assert(sizeof(struct stream_stats) % sizeof(uint64_t) == 0, "stream_stats: uint64_t only");
-_Static_assert(sizeof(struct vcache_stats) % sizeof(uint64_t) == 0, "vcache_stats: uint64_t only");
-_Static_assert(sizeof(struct defrag_stats) % sizeof(uint64_t) == 0, "defrag_stats: uint64_t only");
-
-static void snap_add(struct snap *sum, const struct snap *x)
-{
-    ADD_FIELDS(&sum->st, &x->st, struct sensor_stats);
-    ADD_FIELDS(&sum->fs, &x->fs, struct flow_stats);
-    ADD_FIELDS(&sum->ss, &x->ss, struct stream_stats);
-    ADD_FIELDS(&sum->vs, &x->vs, struct vcache_stats);
-    ADD_FIELDS(&sum->ds, &x->ds, struct defrag_stats);
-}
-
 /* Kernel counters and ring drops, which no worker counts itself. */
-static void add_capture_counters(struct live *L, struct snap *sum)
+static void add_capture_counters(struct live *L, struct sensor_counters *sum)
 {
     sum->st.kernel_packets = sum->st.kernel_drops = sum->st.kernel_ifdrops = 0;
     sum->st.worker_drops = 0;
@@ -247,33 +202,10 @@ static void add_capture_counters(struct live *L, struct snap *sum)
     }
 }
 
-/* Writes the summed record through s (see the file comment), then flushes s's outputs. The
- * cache and defragmenter counters sit behind const accessors of objects this sensor allocated
- * (not const): they are overwritten in place and restored. */
-static void write_aggregate(struct sensor *s, const struct snap *sum, uint64_t ts_us)
+/* Writes the summed record through s's outputs, then flushes them. */
+static void write_aggregate(struct sensor *s, const struct sensor_counters *sum, uint64_t ts_us)
 {
-    struct vcache_stats *vs = (struct vcache_stats *)(void *)vcache_stats(s->vc);
-    struct defrag_stats *ds = (struct defrag_stats *)(void *)defrag_stats(s->defrag);
-    struct snap own;
-    own.st = s->st;
-    own.ss = s->streams.stats;
-    own.fs = s->final_flow_stats;
-    own.vs = *vs;
-    own.ds = *ds;
-    struct flow_table *ft = s->flows;
-    s->st = sum->st;
-    s->streams.stats = sum->ss;
-    s->flows = NULL;
-    s->final_flow_stats = sum->fs;
-    *vs = sum->vs;
-    *ds = sum->ds;
-    eve_write_stats(s, ts_us);
-    s->st = own.st;
-    s->streams.stats = own.ss;
-    s->flows = ft;
-    s->final_flow_stats = own.fs;
-    *vs = own.vs;
-    *ds = own.ds;
+    eve_write_stats_counters(s, ts_us, sum);
     for (size_t i = 0; i < s->noutputs; i++)
         output_flush(&s->outputs[i]);
 }
@@ -284,7 +216,7 @@ static void publish(struct wk *w, uint64_t e)
 {
     struct live *L = w->L;
     pthread_mutex_lock(&w->snap_mu);
-    snap_take(w->s, &w->snap);
+    sensor_counters_take(w->s, capture_wall_us(), &w->snap);
     pthread_mutex_unlock(&w->snap_mu);
     atomic_store(&w->snap_epoch, e);
     for (size_t i = 0; i < L->nw; i++)
@@ -293,11 +225,11 @@ static void publish(struct wk *w, uint64_t e)
     uint64_t old = atomic_load(&L->stats_written);
     while (old < e)
         if (atomic_compare_exchange_weak(&L->stats_written, &old, e)) {
-            struct snap sum;
+            struct sensor_counters sum;
             memset(&sum, 0, sizeof(sum));
             for (size_t i = 0; i < L->nw; i++) {
                 pthread_mutex_lock(&L->w[i].snap_mu);
-                snap_add(&sum, &L->w[i].snap);
+                sensor_counters_add(&sum, &L->w[i].snap);
                 pthread_mutex_unlock(&L->w[i].snap_mu);
             }
             add_capture_counters(L, &sum);
@@ -606,7 +538,7 @@ int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t 
             pthread_join(L.w[j].th, NULL);
     /* Every thread has ended: the sensors are ours again. Each writes its flows' pending
      * events; the stats record is written once, summed. */
-    struct snap sum;
+    struct sensor_counters sum;
     memset(&sum, 0, sizeof(sum));
     uint64_t now = capture_wall_us();
     for (size_t j = 0; j < nw; j++) {
@@ -617,9 +549,9 @@ int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t 
         s->out_types &= ~EVE_T_STATS;
         sensor_finish(s);
         s->out_types = types;
-        struct snap x;
-        snap_take(s, &x);
-        snap_add(&sum, &x);
+        struct sensor_counters x;
+        sensor_counters_take(s, now, &x);
+        sensor_counters_add(&sum, &x);
         if (o->verbose > 0 && rc == 0) /* on failure the error line is all stderr says */
             fprintf(stderr, "tokenwatch: worker %zu: %llu packets, %llu tokens\n", j,
                     (unsigned long long)x.st.pkts, (unsigned long long)x.st.tokens_seen);
