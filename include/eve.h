@@ -56,6 +56,14 @@ void eve_write_stats(struct sensor *s, uint64_t ts_us);
 /* The stats record of given counters (a sum over workers), written through s's outputs. */
 void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sensor_counters *c);
 
+/* For record types defined elsewhere (e.g. eve_keyset.c): starts a record in s->jb with the
+ * common fields (f and pfx may be NULL for records not about a flow) and leaves the top-level
+ * object open; eve_emit() closes nothing: the caller closes the object, then calls it to hand
+ * the record to every output whose types include `type` (EVE_T_*). */
+void eve_begin(struct sensor *s, const struct flow *f, struct eve_prefix *pfx, uint64_t ts_us,
+               const char *type);
+void eve_emit(struct sensor *s, uint32_t type);
+
 /* "2023-06-01T12:00:00.123456+0000" into buf (>= 32 bytes). */
 void eve_format_time(uint64_t ts_us, char *buf, size_t buflen);
 

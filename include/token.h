@@ -32,6 +32,38 @@ const char *token_location_name(enum token_location loc);
 /* Scans a request head for tokens; writes at most `max` refs, returns how many were written. */
 size_t token_scan_request(const struct http1_msg *req, struct token_ref *out, size_t max);
 
+/* Where else tokens travel (issue "every place a token travels"). Every scanner writes at most
+ * `max` refs and returns how many. Token text that had to be decoded (URL-encoding, JSON
+ * escapes, cookie quotes are NOT decoding: a span inside the input) is copied into `a`; refs
+ * point into the input or into `a`. A place is reported once per token per place. */
+
+/* Request headers other than Authorization: Proxy-Authorization (Bearer), Authorization with the
+ * DPoP / PoP schemes (the token after the scheme), Cookie (any cookie whose value, unquoted, is a
+ * JWT: RFC 6265 §4.2.1 syntax, lenient), and the configured header names (`headers`, matched
+ * case-insensitively; value a JWT, or "authorization.bearer.<jwt>" inside a comma list as
+ * Sec-WebSocket-Protocol carries it) → TOKEN_LOC_AUTHORIZATION / COOKIE / HEADER. */
+size_t token_scan_headers(const struct http1_msg *req, const char *const *headers,
+                          size_t nheaders, struct arena *a, struct token_ref *out, size_t max);
+
+/* The request target's query string: `access_token`, `id_token`, `token` (any non-empty value)
+ * and any other parameter whose URL-decoded value is a JWT → TOKEN_LOC_QUERY. */
+size_t token_scan_query(struct span target, struct arena *a, struct token_ref *out, size_t max);
+
+/* An application/x-www-form-urlencoded body: `id_token`, `access_token`, `assertion`,
+ * `client_assertion`, `subject_token`, `actor_token`, `refresh_token`, `token` (any non-empty
+ * value) and any other field whose decoded value is a JWT → loc. */
+size_t token_scan_form(struct span body, enum token_location loc, struct arena *a,
+                       struct token_ref *out, size_t max);
+
+/* A JSON body: members `access_token`, `id_token`, `refresh_token`, `token` with string values
+ * (any non-empty value) and any string value anywhere that is a JWT → loc. A tolerant scanner,
+ * not a validating parser: it never fails, it finds what it can within `body`. */
+size_t token_scan_json(struct span body, enum token_location loc, struct arena *a,
+                       struct token_ref *out, size_t max);
+
+/* Three base64url parts with a header starting "eyJ" (a JWS/JWT), or five (a JWE). */
+int token_is_jwt(struct span s);
+
 /* The credentials of one Authorization header value when its scheme is Bearer (any letter
  * case, any amount of spaces/tabs around): returns 1 and sets *tok, else 0. */
 int token_bearer(struct span value, struct span *tok);

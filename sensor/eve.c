@@ -132,7 +132,7 @@ static void put_time(struct sensor *s, struct jb *j, uint64_t ts_us)
 }
 
 /* Common fields. Leaves the top-level object open. */
-static void common(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_begin(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
                    uint64_t ts_us, const char *type)
 {
     struct jb *j = &s->jb;
@@ -263,7 +263,7 @@ static void token_record(struct sensor *s, const struct flow *f, struct eve_pref
                          enum token_location loc, uint32_t findings, int alert, int raw)
 {
     struct jb *j = &s->jb;
-    common(s, f, pfx, ts_us, alert ? "alert" : "token");
+    eve_begin(s, f, pfx, ts_us, alert ? "alert" : "token");
     jb_uint(j, "tx_id", tx_id);
     if (alert) {
         const struct finding_info *fi = &policy_findings[policy_top_finding(findings)];
@@ -332,7 +332,7 @@ void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *
 void eve_write_http(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
                     uint64_t ts_us, uint64_t tx_id, const struct eve_http *http)
 {
-    common(s, f, pfx, ts_us, "http");
+    eve_begin(s, f, pfx, ts_us, "http");
     jb_uint(&s->jb, "tx_id", tx_id);
     http_object(&s->jb, http);
     jb_close(&s->jb);
@@ -345,7 +345,7 @@ void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sen
     const struct sensor_stats *st = &c->st;
     const struct flow_stats *fs = &c->fs;
     const struct vcache_stats *vs = &c->vs;
-    common(s, NULL, NULL, ts_us, "stats");
+    eve_begin(s, NULL, NULL, ts_us, "stats");
     jb_open_object(j, "stats");
     jb_uint(j, "uptime", c->uptime_s);
     jb_open_object(j, "capture");
@@ -419,4 +419,9 @@ void eve_write_stats(struct sensor *s, uint64_t ts_us)
     struct sensor_counters c;
     sensor_counters_take(s, ts_us, &c);
     eve_write_stats_counters(s, ts_us, &c);
+}
+
+void eve_emit(struct sensor *s, uint32_t type)
+{
+    emit(s, type, 0);
 }

@@ -1,0 +1,45 @@
+/* body.h — decoding an HTTP message body as the server would, for the token scanners.
+ *
+ * Pipeline: applayer (framing: length / chunked, already removed) ─► [body] ─► token scan.
+ * Content-Encoding gzip, x-gzip and deflate (zlib or raw deflate, as servers accept both) are
+ * inflated with zlib, incrementally over arbitrary splits. The decoded bytes are kept in a buffer
+ * bounded by `limit` (the per-transaction body limit): past it they are cut and `truncated` set.
+ * A decompression bomb (output more than `ratio` times the input, once past a small floor) stops
+ * inflating, sets `bomb`, and keeps what came before. Owns its buffer and zlib state.
+ */
+#ifndef TW_BODY_H
+#define TW_BODY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parse.h"
+
+enum body_encoding { BODY_IDENTITY = 0, BODY_GZIP, BODY_DEFLATE, BODY_UNSUPPORTED };
+
+struct body {
+    int encoding;           /* enum body_encoding */
+    uint8_t *buf;           /* decoded bytes */
+    size_t len, cap, limit;
+    uint64_t in, out;       /* encoded bytes fed, decoded bytes produced (also past the limit) */
+    uint32_t ratio;         /* bomb threshold: out > ratio * in (after the first 64 KiB) */
+    uint8_t truncated;      /* decoded bytes beyond `limit` were dropped */
+    uint8_t bomb;           /* inflation stopped: ratio exceeded */
+    uint8_t error;          /* corrupt encoding: what decoded before it is kept */
+    uint8_t done;           /* the compressed stream ended */
+    void *z;                /* zlib state (z_stream), allocated on first compressed byte */
+};
+
+/* The Content-Encoding header value (possibly empty span) → enum body_encoding. A list of codings
+ * ("gzip, identity") uses the last non-identity one; anything else is BODY_UNSUPPORTED (the body
+ * is then not scanned). */
+int body_encoding_of(struct span content_encoding);
+
+/* Storage provided by the caller. limit: bytes of decoded body kept; ratio: e.g. 100. */
+void body_init(struct body *b, int encoding, size_t limit, uint32_t ratio);
+/* Feeds encoded bytes. Never fails as a call; see the flags. */
+void body_feed(struct body *b, const uint8_t *p, size_t n);
+/* Frees the buffer and the zlib state; b may be initialised again. */
+void body_reset(struct body *b);
+
+#endif
