@@ -87,6 +87,12 @@ struct config {
     uint64_t http_max_head;         /* engine.http-max-head bytes of one message head, default 64 KiB */
     uint64_t defrag_memcap;         /* engine.defrag-memcap: fragments held, default 32 MiB */
     uint32_t defrag_timeout;        /* engine.defrag-timeout seconds (packet time), default 60 */
+    uint64_t body_limit;            /* engine.body-limit: decoded bytes of one body scanned,
+                                       default 256 KiB */
+    uint32_t inflate_ratio;         /* engine.inflate-ratio: gzip bomb threshold, default 100 */
+    uint32_t observed_sets;         /* engine.observed-sets: JWKS/discovery places kept, 256 */
+    char **token_headers;           /* tokens.headers: request headers carrying JWTs */
+    size_t ntoken_headers;
     uint64_t http_memcap;           /* engine.http-memcap: all buffered heads and pending
                                        transactions together, default 64 MiB */
     uint64_t vcache_entries;        /* engine.verify-cache-entries, default 65536 */

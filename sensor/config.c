@@ -562,6 +562,9 @@ static const struct field engine_fields[] = {
     NUM("http-max-head", F_SIZE, struct config, http_max_head, 1, UINT64_MAX),
     NUM("http-memcap", F_SIZE, struct config, http_memcap, 1, UINT64_MAX),
     NUM("defrag-memcap", F_SIZE, struct config, defrag_memcap, 1, UINT64_MAX),
+    NUM("body-limit", F_SIZE, struct config, body_limit, 0, 64u << 20),
+    NUM("inflate-ratio", F_INT, struct config, inflate_ratio, 2, 100000),
+    NUM("observed-sets", F_INT, struct config, observed_sets, 1, 1u << 20),
     NUM("defrag-timeout", F_INT, struct config, defrag_timeout, 1, 3600),
     NUM("verify-cache-entries", F_INT, struct config, vcache_entries, 1, UINT64_MAX),
     NUM("stats-interval", F_INT, struct config, stats_interval, 1, UINT32_MAX),
@@ -616,6 +619,39 @@ static int decode_special(const struct ctx *x, const struct yaml_doc_pair *p, co
     return 1;
 }
 
+/* tokens.headers: a list of header names (replaces the default list). */
+static const struct field tokens_fields[] = {END};
+
+static void free_token_headers(struct config *c)
+{
+    for (size_t i = 0; i < c->ntoken_headers; i++)
+        free(c->token_headers[i]);
+    free(c->token_headers);
+    c->token_headers = NULL;
+    c->ntoken_headers = 0;
+}
+
+static int tokens_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
+                          void *base)
+{
+    struct config *c = base;
+    char ikey[KEY_LEN];
+    if (strcmp(p->key, "headers") != 0)
+        return 1;
+    const struct yaml_doc_node *v = p->value;
+    if (want(x, v, key, YAML_DOC_SEQ) < 0)
+        return -1;
+    free_token_headers(c);
+    c->token_headers = xcalloc(v->nitems ? v->nitems : 1, sizeof(*c->token_headers));
+    for (c->ntoken_headers = 0; c->ntoken_headers < v->nitems; c->ntoken_headers++) {
+        join_index(ikey, key, c->ntoken_headers);
+        if (get_string(x, v->items[c->ntoken_headers], ikey, 1,
+                       &c->token_headers[c->ntoken_headers]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static const struct field top_fields[] = {END};
 
 static int top_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
@@ -637,6 +673,8 @@ static int top_special(const struct ctx *x, const struct yaml_doc_pair *p, const
         return parse_map(x, v, key, capture_fields, NULL, c);
     if (strcmp(key, "decode") == 0)
         return parse_map(x, v, key, decode_fields, decode_special, c);
+    if (strcmp(key, "tokens") == 0)
+        return parse_map(x, v, key, tokens_fields, tokens_special, c);
     return 1;
 }
 
@@ -673,6 +711,18 @@ void config_defaults(struct config *c)
     c->max_lifetime = 86400;
     c->alg_mask = (1u << POLICY_ALG_COUNT) - 1;
     c->flow_memcap = 128u << 20;
+    c->body_limit = 256u << 10;
+    c->inflate_ratio = 100;
+    c->observed_sets = 256;
+    static const char *const hdrs[] = {
+        "X-MS-Token-AAD-Access-Token", "X-MS-Token-AAD-Id-Token", "X-Amzn-Oidc-Data",
+        "X-Amzn-Oidc-Accesstoken",     "X-Forwarded-Access-Token", "X-Goog-Iap-Jwt-Assertion",
+        "X-Auth-Request-Access-Token", "Sec-WebSocket-Protocol",
+    };
+    c->ntoken_headers = sizeof(hdrs) / sizeof(hdrs[0]);
+    c->token_headers = xcalloc(c->ntoken_headers, sizeof(*c->token_headers));
+    for (size_t i = 0; i < c->ntoken_headers; i++)
+        c->token_headers[i] = xstrdup(hdrs[i]);
     c->flow_timeout = 120;
     c->flow_closed_timeout = 10;
     c->stream_memcap = 64u << 20;
@@ -698,6 +748,7 @@ void config_free(struct config *c)
     free_revoked(c);
     free(c->bpf);
     c->bpf = NULL;
+    free_token_headers(c);
     free(c->path);
     c->path = NULL;
 }
@@ -854,10 +905,12 @@ void config_dump(const struct config *c, FILE *f)
             "engine:\n  flow-memcap: %" PRIu64 "\n  flow-timeout: %" PRIu32
             "\n  flow-closed-timeout: %" PRIu32 "\n  stream-memcap: %" PRIu64
             "\n  stream-ooo-limit: %" PRIu64 "\n  http-max-head: %" PRIu64
-            "\n  http-memcap: %" PRIu64 "\n  defrag-memcap: %" PRIu64 "\n  defrag-timeout: %" PRIu32
+            "\n  http-memcap: %" PRIu64 "\n  body-limit: %" PRIu64 "\n  inflate-ratio: %" PRIu32
+            "\n  observed-sets: %" PRIu32 "\n  defrag-memcap: %" PRIu64 "\n  defrag-timeout: %" PRIu32
             "\n  verify-cache-entries: %" PRIu64 "\n  stats-interval: %" PRIu32 "\n",
             c->flow_memcap, c->flow_timeout, c->flow_closed_timeout, c->stream_memcap,
-            c->stream_dir_limit, c->http_max_head, c->http_memcap, c->defrag_memcap,
+            c->stream_dir_limit, c->http_max_head, c->http_memcap, c->body_limit,
+            c->inflate_ratio, c->observed_sets, c->defrag_memcap,
             c->defrag_timeout, c->vcache_entries, c->stats_interval);
     fputs("capture:\n", f);
     dump_opt(f, "  ", "bpf", c->bpf);
@@ -871,4 +924,12 @@ void config_dump(const struct config *c, FILE *f)
     for (uint8_t i = 0; i < c->ngeneve_ports; i++)
         fprintf(f, "%s%u", i ? ", " : "", (unsigned)c->geneve_ports[i]);
     fputs("]\n", f);
+    fputs("tokens:\n  headers:", f);
+    if (!c->ntoken_headers)
+        fputs(" []", f);
+    for (size_t i = 0; i < c->ntoken_headers; i++) {
+        fputs("\n    - ", f);
+        yaml_doc_write_string(f, c->token_headers[i]);
+    }
+    fputs("\n", f);
 }
