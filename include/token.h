@@ -8,6 +8,7 @@
 #ifndef TW_TOKEN_H
 #define TW_TOKEN_H
 
+#include "arena.h"
 #include "http1.h"
 #include "parse.h"
 
