@@ -1,33 +1,32 @@
-/* token.c — finds bearer tokens in a parsed HTTP request.
+/* token.c — finds bearer tokens in a parsed HTTP request head, and recognises JWT-shaped text.
  *
  * Pipeline: applayer (http1/http2) ─► [token scan] ─► verdict. Input is a parsed message head
  * (struct http1_msg); output is token spans pointing into the same buffer the head spans point
- * into, so they live exactly as long as that buffer. Owns nothing, allocates nothing.
+ * into, so they live exactly as long as that buffer. Owns nothing, allocates nothing (the head
+ * scanners never decode: cookie quotes are stripped by narrowing the span). The body and query
+ * scanners, which do decode, are in token_body.c; both files implement include/token.h.
  *
- * Where to look is data, not code: `places` below is walked over every request header, and a
- * new place (Proxy-Authorization, a cookie name, a custom header) is one more row.
+ * Where to look is data, not code: the place tables below are walked over every request header,
+ * and a new place (a header, a scheme) is one more row.
  * RFC 6750 §2.1 (Authorization: Bearer), RFC 9110 §11.6.2 (credentials), §11.4 (auth-scheme is
- * case-insensitive).
+ * case-insensitive), §11.7.2 (Proxy-Authorization), RFC 9449 §7.1 (DPoP scheme), RFC 6265
+ * §4.2.1 (Cookie header syntax), RFC 7515 §7.1 / RFC 7516 §7.1 (compact serializations),
+ * RFC 6455 §11.3.4 (Sec-WebSocket-Protocol list).
  */
 #include "token.h"
 
-/* Pulls up to `max` token spans out of one header value; returns how many it wrote. Several,
- * because some places (a Cookie header) can hold more than one. */
-typedef size_t (*token_extract_fn)(struct span value, struct span *out, size_t max);
+#include "b64.h"
+
+/* Adds the tokens found in one header value to out[n..max) (deduplicated per location);
+ * returns the new count. A function per place, because some places (a Cookie header, a
+ * WebSocket protocol list) hold more than one token. */
+typedef size_t (*token_extract_fn)(struct span value, enum token_location loc,
+                                   struct token_ref *out, size_t n, size_t max);
 
 struct token_place {
     const char *header;      /* header name, matched case-insensitively */
     token_extract_fn extract;
     enum token_location loc;
-};
-
-static size_t extract_bearer(struct span value, struct span *out, size_t max)
-{
-    return max && token_bearer(value, out) ? 1 : 0;
-}
-
-static const struct token_place places[] = {
-    {"authorization", extract_bearer, TOKEN_LOC_AUTHORIZATION},
 };
 
 static const char *const location_names[TOKEN_LOC__COUNT] = {
@@ -47,27 +46,20 @@ const char *token_location_name(enum token_location loc)
     return location_names[loc];
 }
 
-/* Headers are visited in message order, so repeated headers give tokens in the order sent.
- * Stops silently when `out` is full; the caller sizes it. */
-size_t token_scan_request(const struct http1_msg *req, struct token_ref *out, size_t max)
+/* Linear over out[0..n): n is bounded by the caller's `max` (a handful per transaction), and a
+ * hash would cost more than it saves at that size. */
+size_t token_ref_add(struct token_ref *out, size_t n, size_t max, struct span text,
+                     enum token_location loc)
 {
-    size_t n = 0;
-    for (size_t h = 0; h < req->nheaders && n < max; h++) {
-        const struct http1_header *hd = &req->headers[h];
-        for (size_t r = 0; r < sizeof(places) / sizeof(places[0]) && n < max; r++) {
-            if (!span_ieq(hd->name, places[r].header))
-                continue;
-            struct span toks[8];
-            size_t room = max - n < 8 ? max - n : 8;
-            size_t got = places[r].extract(hd->value, toks, room);
-            for (size_t k = 0; k < got; k++) {
-                out[n].text = toks[k];
-                out[n].loc = places[r].loc;
-                n++;
-            }
-        }
-    }
-    return n;
+    if (n >= max || text.len == 0)
+        return n;
+    for (size_t i = 0; i < n; i++)
+        if (out[i].loc == loc && out[i].text.len == text.len &&
+            memcmp(out[i].text.p, text.p, text.len) == 0)
+            return n;
+    out[n].text = text;
+    out[n].loc = loc;
+    return n + 1;
 }
 
 static inline int is_ws(uint8_t c)
@@ -75,14 +67,76 @@ static inline int is_ws(uint8_t c)
     return c == ' ' || c == '\t';
 }
 
-/* credentials = auth-scheme [ 1*SP token68 ]. The token runs to the first whitespace, comma or
- * non-printable byte: token68 in practice, but a sensor should also see malformed tokens. */
-int token_bearer(struct span value, struct span *tok)
+/* Spaces, tabs and the CR/LF an obs-folded value keeps raw (http1.h). */
+static inline int is_lws(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static struct span trim_lws(struct span s)
+{
+    while (s.len && is_lws(s.p[0])) {
+        s.p++;
+        s.len--;
+    }
+    while (s.len && is_lws(s.p[s.len - 1]))
+        s.len--;
+    return s;
+}
+
+/* One part of a compact serialization: base64url, with up to two '=' of padding tolerated at
+ * its end (AWS ALB signs X-Amzn-Oidc-Data with padded parts; a sensor must still see it). */
+static int part_ok(const uint8_t *p, size_t len, int may_be_empty)
+{
+    if (len == 0)
+        return may_be_empty;
+    size_t pad = 0;
+    while (pad < 2 && pad < len && p[len - 1 - pad] == '=')
+        pad++;
+    return len > pad && b64url_valid((const char *)p, len - pad);
+}
+
+/* Runs on every candidate value, so the cheapest test ("eyJ", base64url of '{"', how every real
+ * JOSE header begins) comes first and the dots are found with memchr. JWS: header and payload
+ * non-empty, signature may be empty (alg "none", RFC 7519 §6.1). JWE: header, IV, ciphertext
+ * and tag non-empty, encrypted key may be empty (alg "dir", RFC 7516 §5.1). */
+int token_is_jwt(struct span s)
+{
+    if (s.len < 5 || memcmp(s.p, "eyJ", 3) != 0)
+        return 0;
+    size_t start[5], len[5], parts = 0, from = 0;
+    for (;;) {
+        if (parts == 5)
+            return 0;
+        const uint8_t *dot = memchr(s.p + from, '.', s.len - from);
+        size_t end = dot ? (size_t)(dot - s.p) : s.len;
+        start[parts] = from;
+        len[parts] = end - from;
+        parts++;
+        if (!dot)
+            break;
+        from = end + 1;
+    }
+    static const uint8_t empty_ok3[3] = {0, 0, 1}, empty_ok5[5] = {0, 1, 0, 0, 0};
+    const uint8_t *empty_ok = parts == 3 ? empty_ok3 : parts == 5 ? empty_ok5 : NULL;
+    if (!empty_ok)
+        return 0;
+    for (size_t k = 0; k < parts; k++)
+        if (!part_ok(s.p + start[k], len[k], empty_ok[k]))
+            return 0;
+    return 1;
+}
+
+/* credentials = auth-scheme [ 1*SP token68 ], for one lower-case `scheme`. The token runs to the
+ * first whitespace, comma or non-printable byte: token68 in practice, but a sensor should also
+ * see malformed tokens. */
+static int scheme_token(struct span value, const char *scheme, struct span *tok)
 {
     struct span v = span_trim(value);
-    if (v.len < 7 || !span_istarts(v, "bearer") || !is_ws(v.p[6]))
+    size_t k = strlen(scheme);
+    if (v.len < k + 1 || !span_istarts(v, scheme) || !is_ws(v.p[k]))
         return 0;
-    size_t i = 7;
+    size_t i = k + 1;
     while (i < v.len && is_ws(v.p[i]))
         i++;
     size_t s = i;
@@ -116,4 +170,130 @@ int token_bearer(struct span value, struct span *tok)
         return 0;
     *tok = span_make(v.p + s, i - s);
     return 1;
+}
+
+int token_bearer(struct span value, struct span *tok)
+{
+    return scheme_token(value, "bearer", tok);
+}
+
+static size_t extract_bearer(struct span value, enum token_location loc, struct token_ref *out,
+                             size_t n, size_t max)
+{
+    struct span t;
+    return token_bearer(value, &t) ? token_ref_add(out, n, max, t, loc) : n;
+}
+
+/* Proof-of-possession schemes: the access token follows the scheme as with Bearer. Bearer itself
+ * is token_scan_request's row, so it is not reported a second time from here. */
+static size_t extract_pop(struct span value, enum token_location loc, struct token_ref *out,
+                          size_t n, size_t max)
+{
+    struct span t;
+    if (scheme_token(value, "dpop", &t) || scheme_token(value, "pop", &t))
+        return token_ref_add(out, n, max, t, loc);
+    return n;
+}
+
+/* cookie-string = cookie-pair *( ";" SP cookie-pair ), read leniently as servers do: any
+ * whitespace around pairs, names and values, a pair without '=' taken as a nameless value
+ * (what browsers send for a cookie set with an empty name), a DQUOTEd value unquoted. Only
+ * values that are JWTs count: the name says nothing reliable (framework session cookies). */
+static size_t extract_cookies(struct span value, enum token_location loc, struct token_ref *out,
+                              size_t n, size_t max)
+{
+    size_t i = 0;
+    while (i < value.len && n < max) {
+        const uint8_t *semi = memchr(value.p + i, ';', value.len - i);
+        size_t end = semi ? (size_t)(semi - value.p) : value.len;
+        struct span pair = trim_lws(span_make(value.p + i, end - i));
+        const uint8_t *eq = pair.len ? memchr(pair.p, '=', pair.len) : NULL;
+        struct span v = pair;
+        if (eq)
+            v = trim_lws(span_make(eq + 1, (size_t)(pair.p + pair.len - eq - 1)));
+        if (v.len >= 2 && v.p[0] == '"' && v.p[v.len - 1] == '"')
+            v = span_make(v.p + 1, v.len - 2);
+        if (token_is_jwt(v))
+            n = token_ref_add(out, n, max, v, loc);
+        i = end + 1;
+    }
+    return n;
+}
+
+/* A configured header: the whole value a JWT, "Bearer <jwt>", or a comma list whose elements are
+ * JWTs or "authorization.bearer.<jwt>" (the WebSocket subprotocol trick browsers force on
+ * clients that cannot set Authorization). Opaque values are not reported: these headers also
+ * carry non-token data (subprotocol names, user info). */
+static size_t extract_listed(struct span value, enum token_location loc, struct token_ref *out,
+                             size_t n, size_t max)
+{
+    static const char prefix[] = "authorization.bearer.";
+    struct span t;
+    if (token_bearer(value, &t))
+        return token_is_jwt(t) ? token_ref_add(out, n, max, t, loc) : n;
+    size_t i = 0;
+    while (i < value.len && n < max) {
+        const uint8_t *comma = memchr(value.p + i, ',', value.len - i);
+        size_t end = comma ? (size_t)(comma - value.p) : value.len;
+        struct span e = trim_lws(span_make(value.p + i, end - i));
+        if (span_istarts(e, prefix))
+            e = span_make(e.p + sizeof(prefix) - 1, e.len - (sizeof(prefix) - 1));
+        if (token_is_jwt(e))
+            n = token_ref_add(out, n, max, e, loc);
+        i = end + 1;
+    }
+    return n;
+}
+
+/* token_scan_request's places. */
+static const struct token_place request_places[] = {
+    {"authorization", extract_bearer, TOKEN_LOC_AUTHORIZATION},
+};
+
+/* token_scan_headers' fixed places; the configured names come from the caller. */
+static const struct token_place header_places[] = {
+    {"proxy-authorization", extract_bearer, TOKEN_LOC_AUTHORIZATION},
+    {"authorization", extract_pop, TOKEN_LOC_AUTHORIZATION},
+    {"cookie", extract_cookies, TOKEN_LOC_COOKIE},
+};
+
+static size_t scan_places(const struct http1_header *hd, const struct token_place *rows,
+                          size_t nrows, struct token_ref *out, size_t n, size_t max)
+{
+    for (size_t r = 0; r < nrows && n < max; r++)
+        if (span_ieq(hd->name, rows[r].header))
+            n = rows[r].extract(hd->value, rows[r].loc, out, n, max);
+    return n;
+}
+
+/* Headers are visited in message order, so repeated headers give tokens in the order sent. A
+ * token repeated in several Authorization headers is reported once. Stops when `out` is full. */
+size_t token_scan_request(const struct http1_msg *req, struct token_ref *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t h = 0; h < req->nheaders && n < max; h++)
+        n = scan_places(&req->headers[h], request_places,
+                        sizeof(request_places) / sizeof(request_places[0]), out, n, max);
+    return n;
+}
+
+/* Nothing here decodes, so `a` is not used: every ref points into the request buffer. A NULL
+ * entry in `headers` is skipped; a name listed twice is scanned once. */
+size_t token_scan_headers(const struct http1_msg *req, const char *const *headers,
+                          size_t nheaders, struct arena *a, struct token_ref *out, size_t max)
+{
+    (void)a;
+    size_t n = 0;
+    for (size_t h = 0; h < req->nheaders && n < max; h++) {
+        const struct http1_header *hd = &req->headers[h];
+        n = scan_places(hd, header_places, sizeof(header_places) / sizeof(header_places[0]),
+                        out, n, max);
+        for (size_t c = 0; c < nheaders && n < max; c++) {
+            if (headers[c] && span_ieq(hd->name, headers[c])) {
+                n = extract_listed(hd->value, TOKEN_LOC_HEADER, out, n, max);
+                break;
+            }
+        }
+    }
+    return n;
 }

@@ -21,7 +21,8 @@ struct body {
     int encoding;           /* enum body_encoding */
     uint8_t *buf;           /* decoded bytes */
     size_t len, cap, limit;
-    uint64_t in, out;       /* encoded bytes fed, decoded bytes produced (also past the limit) */
+    uint64_t in, out;       /* encoded bytes fed, decoded bytes produced (also past the limit;
+                               once a compressed body stops, only what zlib produced) */
     uint32_t ratio;         /* bomb threshold: out > ratio * in (after the first 64 KiB) */
     uint8_t truncated;      /* decoded bytes beyond `limit` were dropped */
     uint8_t bomb;           /* inflation stopped: ratio exceeded */
@@ -32,10 +33,12 @@ struct body {
 
 /* The Content-Encoding header value (possibly empty span) → enum body_encoding. A list of codings
  * ("gzip, identity") uses the last non-identity one; anything else is BODY_UNSUPPORTED (the body
- * is then not scanned). */
+ * is then not scanned). Two or more non-identity codings ("gzip, gzip", "deflate, gzip") are
+ * BODY_UNSUPPORTED too: only one layer is undone, so the inner one would stay encoded. */
 int body_encoding_of(struct span content_encoding);
 
-/* Storage provided by the caller. limit: bytes of decoded body kept; ratio: e.g. 100. */
+/* Storage provided by the caller. limit: bytes of decoded body kept; ratio: e.g. 100 (0: no
+ * bomb check, the limit alone bounds the cost). */
 void body_init(struct body *b, int encoding, size_t limit, uint32_t ratio);
 /* Feeds encoded bytes. Never fails as a call; see the flags. */
 void body_feed(struct body *b, const uint8_t *p, size_t n);

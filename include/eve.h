@@ -41,11 +41,13 @@ struct eve_prefix {
 
 void eve_prefix_release(struct eve_prefix *p);
 
-/* One token occurrence: writes `token` (per token-events) and, with findings, `alert`. */
+/* One token occurrence: writes `token` (per token-events) and, with findings, `alert`.
+ * accepted: -1 no response seen, else whether the status was 2xx/3xx (token.accepted; a
+ * severity-1 alert that was accepted says so in its signature text). */
 void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
                      uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
                      struct verdict *v, enum token_location loc, uint32_t findings,
-                     int first_in_flow);
+                     int first_in_flow, int accepted);
 
 /* One HTTP transaction, for outputs with the http type. */
 void eve_write_http(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
@@ -70,6 +72,6 @@ void eve_format_time(uint64_t ts_us, char *buf, size_t buflen);
 /* The token object (SPEC §3); raw adds token.raw. Renders the verdict's time-independent
  * members once and keeps them in v->json. */
 void eve_token_object(struct jb *j, const char *key, struct verdict *v,
-                      const char *location, uint32_t findings, int raw);
+                      const char *location, uint32_t findings, int raw, int accepted);
 
 #endif

@@ -31,6 +31,8 @@ struct sensor_stats {
     uint64_t http_tx;                         /* requests parsed */
     uint64_t http_errors;                     /* unparseable heads skipped */
     uint64_t http_head_overflow;              /* heads over http-max-head */
+    uint64_t body_scanned, body_truncated;    /* bodies scanned for tokens; cut at body-limit */
+    uint64_t inflate_bombs, inflate_errors;   /* gzip/deflate bodies stopped: bomb, corrupt */
     uint64_t http_memcap;                     /* heads dropped or transactions written early
                                                  because of engine.http-memcap */
     uint64_t tokens_seen, tokens_verified;
@@ -46,6 +48,7 @@ struct sensor {
     struct vcache *vc;
     struct classify *cls;              /* nDPI, one module per worker */
     struct defrag *defrag;             /* IP fragments being reassembled */
+    struct observed *obs;              /* key sets seen in responses (JWKS, discovery) */
     struct flow_table *flows;          /* NULL after sensor_finish */
     struct flow_stats final_flow_stats; /* the table's counters when it was torn down */
     struct stream_ctx streams;

@@ -62,6 +62,12 @@ size_t token_scan_form(struct span body, enum token_location loc, struct arena *
 size_t token_scan_json(struct span body, enum token_location loc, struct arena *a,
                        struct token_ref *out, size_t max);
 
+/* Appends {text, loc} as out[n] unless n == max, text is empty, or out[0..n) already holds the
+ * same bytes at the same location; returns the new count. The one dedupe every scanner uses;
+ * a caller merging several scanners' results into one array may use it too. */
+size_t token_ref_add(struct token_ref *out, size_t n, size_t max, struct span text,
+                     enum token_location loc);
+
 /* Three base64url parts with a header starting "eyJ" (a JWS/JWT), or five (a JWE). */
 int token_is_jwt(struct span s);
 

@@ -14,12 +14,15 @@
 #include <string.h>
 
 #include "arena.h"
+#include "body.h"
 #include "classify.h"
 #include "eve.h"
+#include "eve_keyset.h"
 #include "http1.h"
+#include "observed.h"
 #include "token.h"
 
-#define TX_MAX_TOKENS 16
+#define TX_MAX_TOKENS 32
 #define TX_MAX_PENDING 64
 #define SEEN_MAX 32
 
@@ -27,6 +30,9 @@ struct tx_token {
     struct verdict *v;
     enum token_location loc;
 };
+
+enum { BODY_REQ = 0, BODY_RESP = 1 };
+enum body_kind { BK_NONE = 0, BK_FORM, BK_JSON };
 
 struct tx {
     struct tx *next;
@@ -37,6 +43,8 @@ struct tx {
     struct tx_token tokens[TX_MAX_TOKENS];
     size_t ntokens;
     const char *method;
+    struct body body[2];         /* request and response bodies being collected for scanning */
+    uint8_t body_kind[2];        /* enum body_kind, BK_NONE: not collected */
 };
 
 enum half_state { H_HEAD = 0, H_BODY_LEN, H_BODY_CHUNKED, H_BODY_CLOSE, H_TUNNEL };
@@ -47,6 +55,7 @@ struct http_half {
     uint8_t state;         /* enum half_state */
     uint64_t body_left;
     struct http1_chunked ch;
+    struct tx *body_tx;    /* the transaction whose body this side is sending and we scan */
 };
 
 struct app_flow {
@@ -93,6 +102,12 @@ static struct tx *tx_get(struct sensor *s)
 
 static void tx_put(struct sensor *s, struct tx *t)
 {
+    for (int i = 0; i < 2; i++)
+        if (t->body_kind[i]) {
+            body_reset(&t->body[i]);
+            s->app_mem -= s->cfg->body_limit;
+            t->body_kind[i] = BK_NONE;
+        }
     for (size_t i = 0; i < t->ntokens; i++)
         verdict_unref(t->tokens[i].v);
     t->ntokens = 0;
@@ -135,9 +150,22 @@ static int seen_before(struct app_flow *app, uint64_t h)
     return 0;
 }
 
-/* Writes the transaction's records and recycles it. */
+static void body_scan(struct sensor *s, struct flow *f, struct app_flow *app, struct tx *t,
+                      int which);
+
+/* Writes the transaction's records and recycles it. A body still being collected for it is
+ * scanned first, as far as it came. */
 static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, struct tx *t)
 {
+    for (int side = 0; side < 2; side++)
+        if (app->h[side].body_tx == t) {
+            app->h[side].body_tx = NULL;
+            body_scan(s, f, app, t, side == f->client ? BODY_REQ : BODY_RESP);
+        }
+    /* The server took the request's credentials: 2xx, 3xx, or 101 (it switched protocols). */
+    int accepted = t->http.status ? ((t->http.status >= 200 && t->http.status < 400) ||
+                                     t->http.status == 101)
+                                  : -1;
     classify_proto_name(s->cls, &app->cf, app->pfx.ndpi_proto, sizeof(app->pfx.ndpi_proto));
     app->pfx.ndpi_category = app->pfx.ndpi_proto[0] ? classify_category_name(s->cls, &app->cf)
                                                     : NULL;
@@ -152,7 +180,10 @@ static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, stru
                     s->st.alerts[k]++;
         }
         int first = !seen_before(app, v->hash);
-        eve_write_token(s, f, &app->pfx, t->ts_us, t->tx_id, &t->http, v, t->tokens[i].loc, findings, first);
+        /* Accepted speaks of tokens the client presented, not of those the server returned. */
+        int acc = t->tokens[i].loc == TOKEN_LOC_RESPONSE_BODY ? -1 : accepted;
+        eve_write_token(s, f, &app->pfx, t->ts_us, t->tx_id, &t->http, v, t->tokens[i].loc,
+                        findings, first, acc);
     }
     if (s->out_types & EVE_T_HTTP)
         eve_write_http(s, f, &app->pfx, t->ts_us, t->tx_id, &t->http);
@@ -210,6 +241,135 @@ static void flush_pending(struct sensor *s, struct flow *f, struct app_flow *app
         tx_emit(s, f, app, t);
 }
 
+/* ---- tokens and bodies ---- */
+
+/* Judges each found token (through the cache) and adds it to the transaction, once per place. */
+static void add_tokens(struct sensor *s, struct tx *t, const struct token_ref *refs, size_t n)
+{
+    for (size_t i = 0; i < n && t->ntokens < TX_MAX_TOKENS; i++) {
+        int hit = 0;
+        struct verdict *v =
+            vcache_get(s->vc, s->ks, &s->pol, refs[i].text.p, refs[i].text.len, &hit);
+        if (!v)
+            continue;
+        int dup = 0;
+        for (size_t k = 0; k < t->ntokens && !dup; k++)
+            dup = t->tokens[k].loc == refs[i].loc && t->tokens[k].v->hash == v->hash &&
+                  t->tokens[k].v->token_len == v->token_len &&
+                  memcmp(t->tokens[k].v->token, v->token, v->token_len) == 0;
+        if (dup)
+            continue;
+        s->st.tokens_seen++;
+        if (!hit && (v->sig == SIG_VALID || v->sig == SIG_INVALID))
+            s->st.tokens_verified++;
+        verdict_ref(v);
+        t->tokens[t->ntokens].v = v;
+        t->tokens[t->ntokens].loc = refs[i].loc;
+        t->ntokens++;
+    }
+}
+
+/* The body kinds worth scanning, by Content-Type (RFC 9110 §8.3): forms and JSON for requests,
+ * JSON for responses. Everything else (images, HTML, octet streams) costs nothing. */
+static int body_kind_of(struct span ct, int request)
+{
+    ct = span_trim(ct);
+    size_t n = 0;
+    while (n < ct.len && ct.p[n] != ';' && ct.p[n] != ' ')
+        n++;
+    struct span mt = span_make(ct.p, n);
+    if (request && span_ieq(mt, "application/x-www-form-urlencoded"))
+        return BK_FORM;
+    if (span_ieq(mt, "application/json") || span_ieq(mt, "text/json"))
+        return BK_JSON;
+    if (mt.len > 5 && span_ieq(span_make(mt.p + mt.len - 5, 5), "+json"))
+        return BK_JSON; /* application/jwk-set+json, application/problem+json ... */
+    return BK_NONE;
+}
+
+/* Starts collecting the body of message m for t on this side, if it is worth scanning and the
+ * memcap leaves room for a whole body-limit. */
+static void body_start(struct deliver_ctx *d, struct tx *t, const struct http1_msg *m, int which)
+{
+    struct sensor *s = d->s;
+    int kind = body_kind_of(http1_header_get(m, "Content-Type"), which == BODY_REQ);
+    if (!kind || !s->cfg->body_limit || m->upgrade || m->body_kind == HTTP1_BODY_NONE ||
+        (m->body_kind == HTTP1_BODY_LENGTH && !m->content_length))
+        return;
+    int enc = body_encoding_of(http1_header_get(m, "Content-Encoding"));
+    if (enc == BODY_UNSUPPORTED)
+        return;
+    if (s->app_mem + s->cfg->body_limit > s->cfg->http_memcap) {
+        s->st.http_memcap++;
+        return;
+    }
+    s->app_mem += s->cfg->body_limit;
+    body_init(&t->body[which], enc, s->cfg->body_limit, s->cfg->inflate_ratio);
+    t->body_kind[which] = (uint8_t)kind;
+    d->app->h[d->side].body_tx = t;
+}
+
+static void body_data(struct http_half *h, const uint8_t *p, size_t n, int which)
+{
+    if (h->body_tx && n)
+        body_feed(&h->body_tx->body[which], p, n);
+}
+
+/* Scans what was collected of t's body `which`, then frees it; a response body may also be a
+ * key set document (observed keys: a `keyset` record). */
+static void body_scan(struct sensor *s, struct flow *f, struct app_flow *app, struct tx *t,
+                      int which)
+{
+    if (!t->body_kind[which])
+        return;
+    struct body *b = &t->body[which];
+    s->st.body_scanned++;
+    s->st.body_truncated += b->truncated;
+    s->st.inflate_bombs += b->bomb;
+    s->st.inflate_errors += b->error;
+    struct span sp = span_make(b->buf, b->len);
+    struct token_ref refs[TX_MAX_TOKENS];
+    size_t n = 0;
+    /* The scanners only report JWTs ("eyJ"...) and the values of *token / assertion members:
+     * a body with neither (most API responses) is passed over with two memmem calls. */
+    int may_hold = b->len && (memmem(b->buf, b->len, "eyJ", 3) ||
+                              memmem(b->buf, b->len, "token", 5) ||
+                              memmem(b->buf, b->len, "assertion", 9));
+    if (may_hold && t->body_kind[which] == BK_FORM)
+        n = token_scan_form(sp, TOKEN_LOC_BODY, &t->a, refs, TX_MAX_TOKENS);
+    else if (may_hold)
+        n = token_scan_json(sp, which == BODY_REQ ? TOKEN_LOC_BODY : TOKEN_LOC_RESPONSE_BODY,
+                            &t->a, refs, TX_MAX_TOKENS);
+    add_tokens(s, t, refs, n);
+    if (which == BODY_RESP && t->body_kind[which] == BK_JSON && s->obs && b->len &&
+        (memmem(b->buf, b->len, "\"keys\"", 6) || memmem(b->buf, b->len, "\"jwks_uri\"", 10))) {
+        struct observed_diff diff;
+        if (observed_feed(s->obs, s->ks, t->http.hostname ? t->http.hostname : "",
+                          t->http.url ? t->http.url : "", t->http.content_type, t->ts_us,
+                          b->buf, b->len, &diff) &&
+            (s->out_types & EVE_T_KEYSET))
+            eve_write_keyset(s, f, &app->pfx, t->ts_us, t->tx_id, &t->http, &diff);
+    }
+    body_reset(b);
+    s->app_mem -= s->cfg->body_limit;
+    t->body_kind[which] = BK_NONE;
+}
+
+/* The body this side was sending has ended (or can no longer be followed): scan it; a response's
+ * transaction is complete then. */
+static void body_end(struct deliver_ctx *d)
+{
+    struct http_half *h = &d->app->h[d->side];
+    struct tx *t = h->body_tx;
+    if (!t)
+        return;
+    h->body_tx = NULL;
+    int req = d->side == d->f->client;
+    body_scan(d->s, d->f, d->app, t, req ? BODY_REQ : BODY_RESP);
+    if (!req)
+        tx_emit(d->s, d->f, d->app, t);
+}
+
 /* ---- message heads ---- */
 
 static struct span host_without_port(struct span h)
@@ -252,6 +412,82 @@ static void redact_jwts(char *u)
     *w = '\0';
 }
 
+static int hexval(uint8_t c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decodes (and '+' → ' ') s[0..n) into out (n bytes at most); returns the length. */
+static size_t url_decode(const char *s, size_t n, uint8_t *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval((uint8_t)s[i + 1]) >= 0 &&
+            hexval((uint8_t)s[i + 2]) >= 0) {
+            out[o++] = (uint8_t)(hexval((uint8_t)s[i + 1]) * 16 + hexval((uint8_t)s[i + 2]));
+            i += 2;
+        } else {
+            out[o++] = s[i] == '+' ? ' ' : (uint8_t)s[i];
+        }
+    }
+    return o;
+}
+
+/* The URL for EVE with the values of token-carrying query parameters replaced by "[redacted]":
+ * the same rule as token_scan_query (access_token, id_token, token; any value that decodes to a
+ * JWT), so no token the scanner reports, encoded or not, reaches http.url. Arena copy; the
+ * input itself if there is nothing to redact; NULL when the arena is full. */
+static const char *redact_query(struct arena *a, const char *url)
+{
+    const char *q = strchr(url, '?');
+    if (!q)
+        return url;
+    size_t len = strlen(url), pairs = 1;
+    for (const char *c = q; *c; c++)
+        pairs += *c == '&' || *c == ';';
+    char *out = arena_alloc(a, len + 10 * pairs + 1);
+    uint8_t *tmp = arena_alloc(a, len + 1);
+    if (!out || !tmp)
+        return NULL;
+    size_t o = (size_t)(q - url) + 1;
+    memcpy(out, url, o);
+    const char *p = q + 1, *end = strchr(p, '#');
+    if (!end)
+        end = url + len;
+    while (p < end) {
+        const char *amp = p;
+        while (amp < end && *amp != '&' && *amp != ';')
+            amp++;
+        const char *eq = memchr(p, '=', (size_t)(amp - p));
+        int hide = 0;
+        if (eq && eq + 1 < amp) {
+            size_t nl = url_decode(p, (size_t)(eq - p), tmp);
+            struct span name = span_make(tmp, nl);
+            hide = span_ieq(name, "access_token") || span_ieq(name, "id_token") ||
+                   span_ieq(name, "token");
+            if (!hide) {
+                size_t vl = url_decode(eq + 1, (size_t)(amp - eq - 1), tmp);
+                hide = token_is_jwt(span_make(tmp, vl));
+            }
+        }
+        size_t keep = hide ? (size_t)(eq + 1 - p) : (size_t)(amp - p);
+        memcpy(out + o, p, keep);
+        o += keep;
+        if (hide) {
+            memcpy(out + o, "[redacted]", 10);
+            o += 10;
+        }
+        if (amp < end)
+            out[o++] = *amp;
+        p = amp + 1;
+    }
+    size_t rest = strlen(end);
+    memcpy(out + o, end, rest);
+    out[o + rest] = '\0';
+    return out;
+}
+
 static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
 {
     struct sensor *s = d->s;
@@ -265,9 +501,15 @@ static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
     struct span host = http1_header_get(m, "Host");
     if (host.p)
         t->http.hostname = tx_str(t, host_without_port(host));
-    char *url = (char *)tx_str(t, m->uri);
-    if (url && memmem(url, m->uri.len, "eyJ", 3))
-        redact_jwts(url);
+    const char *url = tx_str(t, m->uri);
+    if (url)
+        url = redact_query(&t->a, url);
+    if (url && strstr(url, "eyJ")) {
+        char *copy = arena_strndup(&t->a, url, strlen(url));
+        if (copy)
+            redact_jwts(copy);
+        url = copy;
+    }
     t->http.url = url;
     t->method = t->http.method = tx_str(t, m->method);
     char proto[16];
@@ -279,19 +521,15 @@ static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
 
     struct token_ref refs[TX_MAX_TOKENS];
     size_t nref = token_scan_request(m, refs, TX_MAX_TOKENS);
-    for (size_t i = 0; i < nref; i++) {
-        int hit = 0;
-        struct verdict *v = vcache_get(s->vc, s->ks, &s->pol, refs[i].text.p, refs[i].text.len, &hit);
-        if (!v)
-            continue;
-        s->st.tokens_seen++;
-        if (!hit && (v->sig == SIG_VALID || v->sig == SIG_INVALID))
-            s->st.tokens_verified++;
-        verdict_ref(v);
-        t->tokens[t->ntokens].v = v;
-        t->tokens[t->ntokens].loc = refs[i].loc;
-        t->ntokens++;
+    add_tokens(s, t, refs, nref);
+    nref = token_scan_headers(m, (const char *const *)s->cfg->token_headers,
+                              s->cfg->ntoken_headers, &t->a, refs, TX_MAX_TOKENS);
+    add_tokens(s, t, refs, nref);
+    if (memchr(m->uri.p, '?', m->uri.len)) {
+        nref = token_scan_query(m->uri, &t->a, refs, TX_MAX_TOKENS);
+        add_tokens(s, t, refs, nref);
     }
+    body_start(d, t, m, BODY_REQ);
     queue_push(s, d->f, d->app, t);
 }
 
@@ -310,7 +548,15 @@ static void on_response(struct deliver_ctx *d, const struct http1_msg *m)
         t->http.length = m->content_length;
         t->http.has_length = 1;
     }
-    tx_emit(d->s, d->f, d->app, t);
+    /* A request body still coming (the server answered early) is scanned as far as it came. */
+    struct http_half *rq = &d->app->h[d->f->client];
+    if (rq->body_tx == t) {
+        rq->body_tx = NULL;
+        body_scan(d->s, d->f, d->app, t, BODY_REQ);
+    }
+    body_start(d, t, m, BODY_RESP);
+    if (d->app->h[d->side].body_tx != t)
+        tx_emit(d->s, d->f, d->app, t); /* nothing to scan in the body: done at its head */
 }
 
 static int is_request_side(struct deliver_ctx *d)
@@ -397,10 +643,13 @@ static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
             size_t k = n - off;
             if (k > h->body_left)
                 k = (size_t)h->body_left;
+            body_data(h, p + off, k, is_request_side(d) ? BODY_REQ : BODY_RESP);
             off += k;
             h->body_left -= k;
-            if (!h->body_left)
+            if (!h->body_left) {
                 h->state = H_HEAD;
+                body_end(d);
+            }
             break;
         }
         case H_BODY_CHUNKED: {
@@ -410,16 +659,23 @@ static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
             if (r.status == PARSE_ERROR) {
                 s->st.http_errors++;
                 h->state = H_HEAD;
+                body_end(d);
                 break;
             }
+            body_data(h, data.p, data.len, is_request_side(d) ? BODY_REQ : BODY_RESP);
             off += r.consumed;
-            if (done)
+            if (done) {
                 h->state = H_HEAD;
-            else if (r.status == PARSE_NEED_MORE)
+                body_end(d);
+            } else if (r.status == PARSE_NEED_MORE) {
                 return n;
+            }
             break;
         }
-        default: /* body until close, or a tunnel: nothing more to parse */
+        case H_BODY_CLOSE: /* a response delimited by the connection's end */
+            body_data(h, p + off, n - off, BODY_RESP);
+            return n;
+        default: /* a tunnel: nothing more to parse */
             return n;
         }
     }
@@ -440,6 +696,7 @@ static void deliver(void *user, const uint8_t *data, size_t len)
             if (!h->body_left)
                 h->state = H_HEAD;
         } else if (h->state != H_TUNNEL && h->state != H_BODY_CLOSE) {
+            body_end(d); /* a body cut by the gap is scanned as far as it came */
             /* A response head may have been in the gap: the oldest pending request would then
              * take the next response's status, and every later one be shifted. Writing the
              * pending requests now, without a status, is the answer that is never wrong. */
@@ -557,11 +814,13 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
     if (ended && !app->ended[side]) {
         stream_flush(&s->streams, &app->st[side], deliver, &d);
         app->ended[side] = 1;
+        body_end(&d); /* a body delimited by the connection's end is complete now */
         if (pkt->tcp_flags & TCP_RST) {
             /* RST ends both directions */
             struct deliver_ctx o = {s, f, app, !side};
             stream_flush(&s->streams, &app->st[!side], deliver, &o);
             app->ended[!side] = 1;
+            body_end(&o);
         }
         if (app->ended[0] && app->ended[1]) {
             flush_pending(s, f, app);
@@ -580,6 +839,7 @@ void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
         struct deliver_ctx d = {s, f, app, side};
         if (!app->ended[side])
             stream_flush(&s->streams, &app->st[side], deliver, &d);
+        body_end(&d);
         stream_dir_reset(&s->streams, &app->st[side]);
         s->app_mem -= app->h[side].cap;
         free(app->h[side].buf);

@@ -222,7 +222,7 @@ static void render_static(struct verdict *v)
 }
 
 void eve_token_object(struct jb *j, const char *key, struct verdict *v,
-                      const char *location, uint32_t findings, int raw)
+                      const char *location, uint32_t findings, int raw, int accepted)
 {
     if (!v->json)
         render_static(v);
@@ -235,6 +235,8 @@ void eve_token_object(struct jb *j, const char *key, struct verdict *v,
         if (findings & (1u << i))
             jb_str(j, NULL, policy_findings[i].code);
     jb_close(j);
+    if (accepted >= 0)
+        jb_bool(j, "accepted", accepted);
     if (raw)
         jb_strn(j, "raw", v->token, v->token_len);
     jb_close(j);
@@ -259,8 +261,8 @@ static void emit(struct sensor *s, uint32_t type, int want_raw_split)
 
 static void token_record(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
                          uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
-                         struct verdict *v,
-                         enum token_location loc, uint32_t findings, int alert, int raw)
+                         struct verdict *v, enum token_location loc, uint32_t findings,
+                         int alert, int raw, int accepted)
 {
     struct jb *j = &s->jb;
     eve_begin(s, f, pfx, ts_us, alert ? "alert" : "token");
@@ -272,20 +274,27 @@ static void token_record(struct sensor *s, const struct flow *f, struct eve_pref
         jb_uint(j, "gid", 1);
         jb_uint(j, "signature_id", fi->sid);
         jb_uint(j, "rev", 1);
-        jb_str(j, "signature", fi->signature);
+        if (fi->severity == 1 && accepted == 1) {
+            /* A forged token that worked is an intrusion, not an attempt: say so. */
+            char sig[256];
+            int n = snprintf(sig, sizeof(sig), "%s, accepted by the server", fi->signature);
+            jb_strn(j, "signature", sig, n > 0 && (size_t)n < sizeof(sig) ? (size_t)n : 0);
+        } else {
+            jb_str(j, "signature", fi->signature);
+        }
         jb_str(j, "category", fi->category);
         jb_uint(j, "severity", (uint64_t)fi->severity);
         jb_close(j);
     }
     http_object(j, http);
-    eve_token_object(j, "token", v, token_location_name(loc), findings, raw);
+    eve_token_object(j, "token", v, token_location_name(loc), findings, raw, accepted);
     jb_close(j);
 }
 
 void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
                      uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
                      struct verdict *v, enum token_location loc,
-                     uint32_t findings, int first_in_flow)
+                     uint32_t findings, int first_in_flow, int accepted)
 {
     int any_raw = 0, any_plain = 0;
     for (size_t i = 0; i < s->noutputs; i++) {
@@ -298,7 +307,7 @@ void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *
         if ((raw && !any_raw) || (!raw && !any_plain))
             continue;
         if (findings) {
-            token_record(s, f, pfx, ts_us, tx_id, http, v, loc, findings, 1, raw);
+            token_record(s, f, pfx, ts_us, tx_id, http, v, loc, findings, 1, raw, accepted);
             emit(s, EVE_T_ALERT, raw ? 2 : 1);
         }
         /* token records honour each output's token-events */
@@ -313,7 +322,7 @@ void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *
         }
         if (!wanted)
             continue;
-        token_record(s, f, pfx, ts_us, tx_id, http, v, loc, findings, 0, raw);
+        token_record(s, f, pfx, ts_us, tx_id, http, v, loc, findings, 0, raw, accepted);
         struct jb *j = &s->jb;
         if (j->err)
             continue;
@@ -396,6 +405,12 @@ void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sen
     jb_uint(j, "head_overflow", st->http_head_overflow);
     jb_uint(j, "memcap", st->http_memcap);
     jb_close(j);
+    jb_close(j);
+    jb_open_object(j, "body");
+    jb_uint(j, "scanned", st->body_scanned);
+    jb_uint(j, "truncated", st->body_truncated);
+    jb_uint(j, "inflate_bombs", st->inflate_bombs);
+    jb_uint(j, "inflate_errors", st->inflate_errors);
     jb_close(j);
     jb_close(j);
     jb_open_object(j, "tokens");

@@ -201,7 +201,7 @@ static int cmd_check_token(int argc, char **argv)
         uint32_t findings = v->findings | policy_time_findings(v, &pol, now);
         struct jb j;
         jb_init(&j, 1024);
-        eve_token_object(&j, NULL, v, NULL, findings, 0);
+        eve_token_object(&j, NULL, v, NULL, findings, 0, -1);
         if (!j.err) {
             fwrite(j.buf, 1, j.len, stdout);
             fputc('\n', stdout);

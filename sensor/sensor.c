@@ -13,6 +13,7 @@
 #include "applayer.h"
 #include "classify.h"
 #include "defrag.h"
+#include "observed.h"
 #include "eve.h"
 #include "siphash.h"
 
@@ -85,12 +86,13 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir, struct 
     s->cls = classify_new();
     siphash_random_key(seed);
     s->defrag = defrag_new(cfg->defrag_memcap, cfg->defrag_timeout, seed);
+    s->obs = observed_new(cfg->observed_sets);
     siphash_random_key(seed);
     s->flows = flow_table_new(cfg->flow_memcap, cfg->flow_timeout, cfg->flow_closed_timeout, seed,
                               on_flow_free, s);
     if (s->flows) /* the flow memcap bounds each flow's whole footprint, not just struct flow */
         flow_table_set_state_size(s->flows, applayer_flow_state_size());
-    if (!s->vc || !s->flows || !s->cls || !s->defrag) {
+    if (!s->vc || !s->flows || !s->cls || !s->defrag || !s->obs) {
         snprintf(err, errlen, "out of memory");
         *exit_code = 1;
         goto fail;
@@ -194,6 +196,7 @@ void sensor_free(struct sensor *s)
     vcache_free(s->vc);
     classify_free(s->cls);
     defrag_free(s->defrag);
+    observed_free(s->obs);
     if (!s->ks_borrowed)
         keystore_free(s->ks);
     jb_release(&s->jb);

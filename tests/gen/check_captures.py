@@ -138,6 +138,11 @@ def main():
                                    for p in glob.glob(os.path.join(ROOT, "tests/e2e/*/case.json")))
     bad = 0
     for n in names:
+        if n.startswith("place_"):
+            # tokens outside Authorization: Bearer (cookies, query, bodies, gzip'd JSON): this
+            # checker reads only Bearer headers
+            print("%-34s skipped (token places beyond Authorization)" % n)
+            continue
         probs = check_case(os.path.join(ROOT, "tests/e2e", n))
         note = " (token text not compared: %s)" % TSHARK_DIFFERS[n] if n in TSHARK_DIFFERS else ""
         print("%-34s %s%s" % (n, "ok" if not probs else "MISMATCH", note))

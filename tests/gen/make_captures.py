@@ -358,7 +358,8 @@ def make_finding_cases():
                  "The Storm-0558 pattern: a consumer key signing an enterprise-tenant token; and an "
                  "organizations key signing for the consumer tenant, which belongs to demo-consumers alone.",
                  [(tok_storm_style(t), ["key_issuer_mismatch"],
-                   dict(STORM_MATCH, **{"alert.signature": "TOKENWATCH token signed by a key outside its issuer scope",
+                   dict(STORM_MATCH, **{"alert.signature": "TOKENWATCH token signed by a key outside its issuer scope"
+                                                           ", accepted by the server",
                                         "alert.category": "Attempted User Privilege Gain",
                                         "alert.action": "allowed", "alert.gid": 1, "alert.rev": 1}), 200),
                   (T.jws(T.header("RS256", org), T.entra_claims(t, T.CONSUMER_TID), org), ["key_issuer_mismatch"],
@@ -459,6 +460,7 @@ def main():
     import make_frag
     import make_hostile
     import make_ndpi
+    import make_places
     import make_transport
     for d in (DEMO_DIR, TEST_DIR):
         shutil.rmtree(os.path.join(ROOT, d), ignore_errors=True)
@@ -469,6 +471,7 @@ def main():
     make_encap.make_all()
     make_frag.make_all()
     make_ndpi.make_all()
+    make_places.make_all()
     make_hostile.make_all()
     for p, n in WRITTEN:
         print("%7d  %s" % (n, p))

@@ -319,10 +319,20 @@ static void test_url_redaction(void **state)
                       " HTTP/1.1\r\nHost: h\r\n\r\n";
     send_split(&r, 0, req, NULL, 0);
     send_split(&r, 1, RESP, NULL, 0);
+    /* an opaque access_token, a percent-encoded JWT, and a JWT as a path segment */
+    const char *req2 = "GET /t/eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl/x"
+                       "?access_token=opaque123&j=eyJhbGciOiJSUzI1NiJ9%2EeyJzdWIiOiJ4In0%2Ec2ln&k=v#f"
+                       " HTTP/1.1\r\nHost: h\r\n\r\n";
+    send_split(&r, 0, req2, NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
     json_t *all = run_finish(&r);
     json_t *h = nth(all, "http", 0);
     assert_non_null(h);
-    assert_string_equal(path_str(h, "http", "url"), "/cb?id_token=[jwt]&x=eyJ");
+    assert_string_equal(path_str(h, "http", "url"), "/cb?id_token=[redacted]&x=eyJ");
+    h = nth(all, "http", 1);
+    assert_non_null(h);
+    assert_string_equal(path_str(h, "http", "url"),
+                        "/t/[jwt]/x?access_token=[redacted]&j=[redacted]&k=v#f");
     json_decref(all);
 }
 

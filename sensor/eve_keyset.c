@@ -1,0 +1,81 @@
+/* eve_keyset.c — the EVE `keyset` record (see eve_keyset.h): the common fields and `http` object
+ * as every other record, then
+ *   "keyset": {"kind", "issuer", "jwks_uri", "keys", "kids", "configured_keyset",
+ *              "untrusted", "missing", "changed"}
+ * with absent members left out (no issuer for a JWKS, no key lists for a discovery document, no
+ * configured_keyset when the document matches none). `missing` lists configured keys the
+ * identity provider no longer publishes: one still signing tokens is the Storm-0558 signal.
+ *
+ * Pipeline: observed ─► [eve_keyset] ─► outputs. Owns nothing: it fills the sensor's builder
+ * through eve_begin()/eve_emit().
+ */
+#include "eve_keyset.h"
+
+#include "config.h"
+#include "jb.h"
+
+/* The same members, names and order as eve.c writes for alert, token and http records. */
+static void http_object(struct jb *j, const struct eve_http *h)
+{
+    jb_open_object(j, "http");
+    if (h->hostname)
+        jb_str(j, "hostname", h->hostname);
+    if (h->url)
+        jb_str(j, "url", h->url);
+    if (h->user_agent)
+        jb_str(j, "http_user_agent", h->user_agent);
+    if (h->content_type)
+        jb_str(j, "http_content_type", h->content_type);
+    if (h->method)
+        jb_str(j, "http_method", h->method);
+    if (h->protocol)
+        jb_str(j, "protocol", h->protocol);
+    if (h->status)
+        jb_uint(j, "status", (uint64_t)h->status);
+    if (h->has_length)
+        jb_uint(j, "length", h->length);
+    jb_close(j);
+}
+
+static void str_list(struct jb *j, const char *key, const char *const *v, size_t n)
+{
+    jb_open_array(j, key);
+    for (size_t i = 0; i < n; i++)
+        jb_str(j, NULL, v[i] ? v[i] : "");
+    jb_close(j);
+}
+
+void eve_write_keyset(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+                      uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
+                      const struct observed_diff *d)
+{
+    if (!(s->out_types & EVE_T_KEYSET) || !d || !d->kind)
+        return;
+    struct jb *j = &s->jb;
+    eve_begin(s, pfx ? f : NULL, pfx, ts_us, "keyset");
+    if (f)
+        jb_uint(j, "tx_id", tx_id);
+    if (http)
+        http_object(j, http);
+    jb_open_object(j, "keyset");
+    jb_str(j, "kind", d->kind);
+    if (d->issuer)
+        jb_str(j, "issuer", d->issuer);
+    if (d->jwks_uri)
+        jb_str(j, "jwks_uri", d->jwks_uri);
+    /* A discovery document carries no keys: "keys": 0 would read as an empty JWKS. */
+    if (d->kids || d->nkeys) {
+        jb_uint(j, "keys", d->nkeys);
+        str_list(j, "kids", d->kids, d->nkids);
+    }
+    if (d->keyset)
+        jb_str(j, "configured_keyset", d->keyset);
+    if (d->untrusted)
+        str_list(j, "untrusted", d->untrusted, d->nuntrusted);
+    if (d->missing)
+        str_list(j, "missing", d->missing, d->nmissing);
+    jb_bool(j, "changed", d->changed);
+    jb_close(j);
+    jb_close(j);
+    eve_emit(s, EVE_T_KEYSET);
+}
