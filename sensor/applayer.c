@@ -315,6 +315,40 @@ static void body_data(struct http_half *h, const uint8_t *p, size_t n, int which
         body_feed(&h->body_tx->body[which], p, n);
 }
 
+/* What a body may hold, found at memchr speed (glibc's generic memmem costs several
+ * instructions a byte, and this runs over every JSON body): a JWT ("eyJ", by its rarer 'J'),
+ * a *token member or a "keys"/jwks_uri key set (all by 'k', rare in JSON text), an assertion. */
+struct body_hints {
+    uint8_t jwt, token, keyset;
+};
+
+static int at(const uint8_t *buf, size_t len, const uint8_t *p, int back, const char *w)
+{
+    size_t wl = strlen(w);
+    if (p - buf < back || (size_t)(buf + len - (p - back)) < wl)
+        return 0;
+    return memcmp(p - back, w, wl) == 0;
+}
+
+static struct body_hints body_hints(const uint8_t *buf, size_t len)
+{
+    struct body_hints h = {0, 0, 0};
+    for (const uint8_t *p = buf; p < buf + len && (p = memchr(p, 'J', (size_t)(buf + len - p)));
+         p++)
+        if (at(buf, len, p, 2, "eyJ")) {
+            h.jwt = 1;
+            break;
+        }
+    for (const uint8_t *p = buf; p < buf + len && (p = memchr(p, 'k', (size_t)(buf + len - p)));
+         p++) {
+        h.token |= at(buf, len, p, 2, "token");
+        h.keyset |= at(buf, len, p, 1, "\"keys\"") || at(buf, len, p, 2, "jwks_uri");
+        if (h.token && h.keyset)
+            break;
+    }
+    return h;
+}
+
 /* Scans what was collected of t's body `which`, then frees it; a response body may also be a
  * key set document (observed keys: a `keyset` record). */
 static void body_scan(struct sensor *s, struct flow *f, struct app_flow *app, struct tx *t,
@@ -328,21 +362,21 @@ static void body_scan(struct sensor *s, struct flow *f, struct app_flow *app, st
     s->st.inflate_bombs += b->bomb;
     s->st.inflate_errors += b->error;
     struct span sp = span_make(b->buf, b->len);
-    struct token_ref refs[TX_MAX_TOKENS];
+    struct token_ref refs[TX_MAX_TOKENS] = {{{NULL, 0}, TOKEN_LOC_BODY}};
     size_t n = 0;
     /* The scanners only report JWTs ("eyJ"...) and the values of *token / assertion members:
-     * a body with neither (most API responses) is passed over with two memmem calls. */
-    int may_hold = b->len && (memmem(b->buf, b->len, "eyJ", 3) ||
-                              memmem(b->buf, b->len, "token", 5) ||
-                              memmem(b->buf, b->len, "assertion", 9));
+     * a body with neither (most API responses) is passed over at memchr speed. */
+    struct body_hints hint = body_hints(b->buf, b->len);
+    int may_hold = hint.jwt || hint.token ||
+                   (which == BODY_REQ && b->len && memmem(b->buf, b->len, "assertion", 9));
     if (may_hold && t->body_kind[which] == BK_FORM)
         n = token_scan_form(sp, TOKEN_LOC_BODY, &t->a, refs, TX_MAX_TOKENS);
     else if (may_hold)
         n = token_scan_json(sp, which == BODY_REQ ? TOKEN_LOC_BODY : TOKEN_LOC_RESPONSE_BODY,
                             &t->a, refs, TX_MAX_TOKENS);
     add_tokens(s, t, refs, n);
-    if (which == BODY_RESP && t->body_kind[which] == BK_JSON && s->obs && b->len &&
-        (memmem(b->buf, b->len, "\"keys\"", 6) || memmem(b->buf, b->len, "\"jwks_uri\"", 10))) {
+    if (which == BODY_RESP && t->body_kind[which] == BK_JSON && s->obs &&
+        hint.keyset) {
         struct observed_diff diff;
         if (observed_feed(s->obs, s->ks, t->http.hostname ? t->http.hostname : "",
                           t->http.url ? t->http.url : "", t->http.content_type, t->ts_us,
