@@ -41,6 +41,9 @@ struct eve_prefix {
 
 void eve_prefix_release(struct eve_prefix *p);
 
+/* The `http` object of a record (Suricata's names), appended to j. */
+void eve_http_object(struct jb *j, const struct eve_http *h);
+
 /* One token occurrence: writes `token` (per token-events) and, with findings, `alert`.
  * accepted: -1 no response seen, else whether the status was 2xx/3xx (token.accepted; a
  * severity-1 alert that was accepted says so in its signature text). */

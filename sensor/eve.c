@@ -148,7 +148,7 @@ void eve_begin(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
     jb_members(j, pfx->buf, pfx->len);
 }
 
-static void http_object(struct jb *j, const struct eve_http *h)
+void eve_http_object(struct jb *j, const struct eve_http *h)
 {
     jb_open_object(j, "http");
     if (h->hostname)
@@ -286,7 +286,7 @@ static void token_record(struct sensor *s, const struct flow *f, struct eve_pref
         jb_uint(j, "severity", (uint64_t)fi->severity);
         jb_close(j);
     }
-    http_object(j, http);
+    eve_http_object(j, http);
     eve_token_object(j, "token", v, token_location_name(loc), findings, raw, accepted);
     jb_close(j);
 }
@@ -343,7 +343,7 @@ void eve_write_http(struct sensor *s, const struct flow *f, struct eve_prefix *p
 {
     eve_begin(s, f, pfx, ts_us, "http");
     jb_uint(&s->jb, "tx_id", tx_id);
-    http_object(&s->jb, http);
+    eve_http_object(&s->jb, http);
     jb_close(&s->jb);
     emit(s, EVE_T_HTTP, 0);
 }

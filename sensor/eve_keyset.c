@@ -14,29 +14,6 @@
 #include "config.h"
 #include "jb.h"
 
-/* The same members, names and order as eve.c writes for alert, token and http records. */
-static void http_object(struct jb *j, const struct eve_http *h)
-{
-    jb_open_object(j, "http");
-    if (h->hostname)
-        jb_str(j, "hostname", h->hostname);
-    if (h->url)
-        jb_str(j, "url", h->url);
-    if (h->user_agent)
-        jb_str(j, "http_user_agent", h->user_agent);
-    if (h->content_type)
-        jb_str(j, "http_content_type", h->content_type);
-    if (h->method)
-        jb_str(j, "http_method", h->method);
-    if (h->protocol)
-        jb_str(j, "protocol", h->protocol);
-    if (h->status)
-        jb_uint(j, "status", (uint64_t)h->status);
-    if (h->has_length)
-        jb_uint(j, "length", h->length);
-    jb_close(j);
-}
-
 static void str_list(struct jb *j, const char *key, const char *const *v, size_t n)
 {
     jb_open_array(j, key);
@@ -56,7 +33,7 @@ void eve_write_keyset(struct sensor *s, const struct flow *f, struct eve_prefix 
     if (f)
         jb_uint(j, "tx_id", tx_id);
     if (http)
-        http_object(j, http);
+        eve_http_object(j, http);
     jb_open_object(j, "keyset");
     jb_str(j, "kind", d->kind);
     if (d->issuer)
