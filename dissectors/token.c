@@ -25,9 +25,12 @@ typedef size_t (*token_extract_fn)(struct span value, enum token_location loc,
 
 struct token_place {
     const char *header;      /* header name, matched case-insensitively */
+    size_t len;              /* strlen(header): most names are told apart by length alone */
     token_extract_fn extract;
     enum token_location loc;
 };
+
+#define PLACE(name, fn, loc) {name, sizeof(name) - 1, fn, loc}
 
 static const char *const location_names[TOKEN_LOC__COUNT] = {
     [TOKEN_LOC_AUTHORIZATION] = "authorization",
@@ -247,21 +250,21 @@ static size_t extract_listed(struct span value, enum token_location loc, struct 
 
 /* token_scan_request's places. */
 static const struct token_place request_places[] = {
-    {"authorization", extract_bearer, TOKEN_LOC_AUTHORIZATION},
+    PLACE("authorization", extract_bearer, TOKEN_LOC_AUTHORIZATION),
 };
 
 /* token_scan_headers' fixed places; the configured names come from the caller. */
 static const struct token_place header_places[] = {
-    {"proxy-authorization", extract_bearer, TOKEN_LOC_AUTHORIZATION},
-    {"authorization", extract_pop, TOKEN_LOC_AUTHORIZATION},
-    {"cookie", extract_cookies, TOKEN_LOC_COOKIE},
+    PLACE("proxy-authorization", extract_bearer, TOKEN_LOC_AUTHORIZATION),
+    PLACE("authorization", extract_pop, TOKEN_LOC_AUTHORIZATION),
+    PLACE("cookie", extract_cookies, TOKEN_LOC_COOKIE),
 };
 
 static size_t scan_places(const struct http1_header *hd, const struct token_place *rows,
                           size_t nrows, struct token_ref *out, size_t n, size_t max)
 {
     for (size_t r = 0; r < nrows && n < max; r++)
-        if (span_ieq(hd->name, rows[r].header))
+        if (hd->name.len == rows[r].len && span_ieq(hd->name, rows[r].header))
             n = rows[r].extract(hd->value, rows[r].loc, out, n, max);
     return n;
 }
@@ -284,12 +287,17 @@ size_t token_scan_headers(const struct http1_msg *req, const char *const *header
 {
     (void)a;
     size_t n = 0;
+    /* Lengths once per call, so each header is compared with the names of its own length only. */
+    size_t lens[64];
+    size_t nl = nheaders < 64 ? nheaders : 64;
+    for (size_t c = 0; c < nl; c++)
+        lens[c] = headers[c] ? strlen(headers[c]) : 0;
     for (size_t h = 0; h < req->nheaders && n < max; h++) {
         const struct http1_header *hd = &req->headers[h];
         n = scan_places(hd, header_places, sizeof(header_places) / sizeof(header_places[0]),
                         out, n, max);
-        for (size_t c = 0; c < nheaders && n < max; c++) {
-            if (headers[c] && span_ieq(hd->name, headers[c])) {
+        for (size_t c = 0; c < nl && n < max; c++) {
+            if (headers[c] && hd->name.len == lens[c] && span_ieq(hd->name, headers[c])) {
                 n = extract_listed(hd->value, TOKEN_LOC_HEADER, out, n, max);
                 break;
             }

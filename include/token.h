@@ -43,6 +43,7 @@ size_t token_scan_request(const struct http1_msg *req, struct token_ref *out, si
  * JWT: RFC 6265 §4.2.1 syntax, lenient), and the configured header names (`headers`, matched
  * case-insensitively; value a JWT, or "authorization.bearer.<jwt>" inside a comma list as
  * Sec-WebSocket-Protocol carries it) → TOKEN_LOC_AUTHORIZATION / COOKIE / HEADER. */
+/* (At most the first 64 configured names are matched.) */
 size_t token_scan_headers(const struct http1_msg *req, const char *const *headers,
                           size_t nheaders, struct arena *a, struct token_ref *out, size_t max);
 
