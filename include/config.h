@@ -78,6 +78,7 @@ struct config {
     int64_t clock_skew;             /* default 300 */
     int64_t max_lifetime;           /* default 86400 */
     uint32_t alg_mask;              /* bit i = POLICY_ALG_NAMES[i]; default all */
+    int verify_observed;            /* policy.verify-observed-keys, default no */
     /* engine limits (a section `engine:` in the YAML, all optional): */
     uint64_t flow_memcap;           /* engine.flow-memcap, default 128 MiB */
     uint32_t flow_timeout;          /* engine.flow-timeout seconds, default 120 */

@@ -50,6 +50,10 @@ struct policy_cfg {
     int64_t clock_skew;
     int64_t max_lifetime;
     uint32_t alg_mask;  /* bit i = the i-th of POLICY_ALG_NAMES (config.h) */
+    /* policy.verify-observed-keys: key sets learned from the wire, consulted only for a token
+     * whose issuer a configured key set trusts and whose key no configured set has; NULL when
+     * the switch is off (the default) or nothing was observed. Borrowed. */
+    const struct keystore *observed;
 };
 
 /* The cached, time-independent verdict on one distinct token text. Heap object, reference
@@ -64,7 +68,7 @@ struct verdict {
     enum sig_state sig;
     uint32_t findings;           /* time-independent findings, bit = 1u << enum finding */
     struct jwt_claims c;         /* strings point into `strings` below */
-    const char *keyset;          /* keyset name (owned by the key store), or NULL */
+    const char *keyset;          /* keyset name (a copy, in `strings`), or NULL */
     const char *key_issuer;      /* into `strings`, or NULL */
     uint8_t key_has_validity;
     int64_t key_not_before, key_not_after;

@@ -34,4 +34,7 @@ struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
 
 const struct vcache_stats *vcache_stats(const struct vcache *vc);
 
+/* Forgets every cached verdict (the keys they were judged with changed). */
+void vcache_clear(struct vcache *vc);
+
 #endif

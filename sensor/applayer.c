@@ -380,9 +380,15 @@ static void body_scan(struct sensor *s, struct flow *f, struct app_flow *app, st
         struct observed_diff diff;
         if (observed_feed(s->obs, s->ks, t->http.hostname ? t->http.hostname : "",
                           t->http.url ? t->http.url : "", t->http.content_type, t->ts_us,
-                          b->buf, b->len, &diff) &&
-            (s->out_types & EVE_T_KEYSET))
-            eve_write_keyset(s, f, &app->pfx, t->ts_us, t->tx_id, &t->http, &diff);
+                          b->buf, b->len, &diff)) {
+            if (s->out_types & EVE_T_KEYSET)
+                eve_write_keyset(s, f, &app->pfx, t->ts_us, t->tx_id, &t->http, &diff);
+            if (s->cfg->verify_observed) {
+                /* verdicts judged without these keys are stale now */
+                s->pol.observed = observed_keystore(s->obs);
+                vcache_clear(s->vc);
+            }
+        }
     }
     body_reset(b);
     s->app_mem -= s->cfg->body_limit;

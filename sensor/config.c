@@ -535,6 +535,7 @@ static int parse_revoked(const struct ctx *x, const struct yaml_doc_node *v, str
 
 static const struct field policy_fields[] = {
     NUM("clock-skew", F_INT, struct config, clock_skew, 0, INT64_MAX),
+    BOOL("verify-observed-keys", struct config, verify_observed),
     NUM("max-lifetime", F_INT, struct config, max_lifetime, 1, INT64_MAX),
     END,
 };
@@ -898,7 +899,8 @@ void config_dump(const struct config *c, FILE *f)
             indent = vals[j] ? "    " : indent;
         }
     }
-    fprintf(f, "policy:\n  clock-skew: %" PRId64 "\n  max-lifetime: %" PRId64 "\n  algorithms: ",
+    fprintf(f, "policy:\n  verify-observed-keys: %s\n", c->verify_observed ? "yes" : "no");
+    fprintf(f, "  clock-skew: %" PRId64 "\n  max-lifetime: %" PRId64 "\n  algorithms: ",
             c->clock_skew, c->max_lifetime);
     dump_mask(f, alg_names, POLICY_ALG_COUNT, c->alg_mask);
     fprintf(f,

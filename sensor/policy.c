@@ -119,6 +119,41 @@ static int alg_index(const char *alg)
     return -1;
 }
 
+/* policy.verify-observed-keys: the token's key among the key sets learned from the wire. Its
+ * issuer is trusted by configuration; the key's own `issuer` member, when it has one, must still
+ * cover iss. Sets signature state, keyset and findings on v; 0 when no observed key matches. */
+static int observed_key(const struct keystore *obs, const struct jwt *t, struct verdict *v,
+                        char *key_issuer, size_t kilen)
+{
+    const struct jwt_claims *c = &t->c;
+    const struct ks_key *keys[4];
+    if (!(c->kid || c->x5t) || keystore_find(obs, c->kid, c->x5t, keys, 4) == 0)
+        return 0;
+    const struct ks_key *key = keys[0];
+    const char *alg = c->alg ? c->alg : "";
+    if (key->issuer && !(c->iss && keystore_issuer_match(key->issuer, c->iss, c->tid)))
+        v->findings |= BIT(F_KEY_ISSUER_MISMATCH);
+    if (!verify_alg_fits(key->pkey, key->alg, alg)) {
+        v->findings |= BIT(F_ALG_MISMATCH);
+        v->sig = SIG_INVALID;
+    } else if (c->has_nonce) {
+        v->sig = SIG_UNVERIFIABLE;
+    } else if (verify_jws(key->pkey, key->alg, alg, t->signing_input, t->signing_input_len,
+                          t->sig, t->sig_len) == VERIFY_VALID) {
+        v->sig = SIG_VALID;
+    } else {
+        v->sig = SIG_INVALID;
+        v->findings |= BIT(F_SIGNATURE_INVALID);
+    }
+    v->keyset = key->set ? key->set->name : NULL;
+    if (keystore_key_issuer(key, c->tid, key_issuer, kilen) != 0)
+        key_issuer[0] = '\0';
+    v->key_has_validity = (uint8_t)key->has_validity;
+    v->key_not_before = key->not_before;
+    v->key_not_after = key->not_after;
+    return 1;
+}
+
 /* Time-independent findings and signature state for a parsed JWS. */
 static void judge_jws(const struct keystore *ks, const struct policy_cfg *cfg, const struct jwt *t,
                       struct verdict *v, char *key_issuer, size_t kilen,
@@ -195,6 +230,8 @@ static void judge_jws(const struct keystore *ks, const struct policy_cfg *cfg, c
         v->key_has_validity = (uint8_t)key->has_validity;
         v->key_not_before = key->not_before;
         v->key_not_after = key->not_after;
+    } else if (trusted && cfg->observed && observed_key(cfg->observed, t, v, key_issuer, kilen)) {
+        /* signed by a key the issuer publishes on the wire but no configured set holds */
     } else if (trusted) {
         f |= BIT(F_KEY_UNKNOWN);
     } else {
@@ -202,7 +239,7 @@ static void judge_jws(const struct keystore *ks, const struct policy_cfg *cfg, c
     }
     if (key && !trusted)
         f |= BIT(F_ISSUER_UNTRUSTED);
-    v->findings = f;
+    v->findings |= f;
 }
 
 static size_t slen(const char *s)
@@ -264,6 +301,7 @@ struct verdict *policy_judge(const struct keystore *ks, const struct policy_cfg 
         const struct jwt_claims *c = &t.c;
         size_t need = slen(c->alg) + slen(c->kid) + slen(c->x5t) + slen(c->typ) + slen(c->iss) +
                       slen(c->tid) + slen(c->aud) + slen(c->sub) + slen(c->appid) + slen(c->azp) +
+                      slen(v->keyset) +
                       (key_issuer[0] ? strlen(key_issuer) + 1 : 0);
         v->strings = malloc(need ? need : 1);
         if (!v->strings) {
@@ -284,6 +322,8 @@ struct verdict *policy_judge(const struct keystore *ks, const struct policy_cfg 
         v->c.appid = scopy(&p, c->appid);
         v->c.azp = scopy(&p, c->azp);
         v->key_issuer = key_issuer[0] ? scopy(&p, key_issuer) : NULL;
+        /* a copy: an observed key set can be forgotten while the verdict is cached */
+        v->keyset = scopy(&p, v->keyset);
     }
     arena_release(&a);
     return v;

@@ -22,6 +22,7 @@ void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol)
     pol->clock_skew = cfg->clock_skew;
     pol->max_lifetime = cfg->max_lifetime;
     pol->alg_mask = cfg->alg_mask;
+    pol->observed = NULL; /* set once keys are observed, when policy.verify-observed-keys */
 }
 
 int sensor_build_keystore(const struct config *cfg, struct keystore **out, char *err, size_t errlen)

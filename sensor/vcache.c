@@ -137,6 +137,12 @@ struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
     return v;
 }
 
+void vcache_clear(struct vcache *vc)
+{
+    while (vc->oldest)
+        evict_oldest(vc);
+}
+
 const struct vcache_stats *vcache_stats(const struct vcache *vc)
 {
     return &vc->stats;

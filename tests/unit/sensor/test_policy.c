@@ -367,6 +367,59 @@ static void test_vcache(void **state)
     free(c);
 }
 
+/* policy.verify-observed-keys: a key the issuer publishes on the wire (observed) verifies tokens
+ * of a configured issuer whose key no configured set holds; without the switch: key_unknown. */
+static void test_observed_keys(void **state)
+{
+    struct fixture *fx = *state;
+    char err[512], path[512];
+    struct keystore *trusted = keystore_new(), *obs = keystore_new();
+    const char *org[] = {ORG_ISS};
+    snprintf(path, sizeof(path), "%s/etc/keys/demo-organizations.jwks.json", TW_SOURCE_DIR);
+    if (keystore_add_jwks_file(trusted, "demo-organizations", path, org, 1, err, sizeof(err)))
+        fail_msg("%s", err);
+    snprintf(path, sizeof(path), "%s/etc/keys/demo-idp.jwks.json", TW_SOURCE_DIR);
+    if (keystore_add_jwks_file(obs, "observed:idp.example.com/jwks", path, NULL, 0, err,
+                               sizeof(err)))
+        fail_msg("%s", err);
+    char *c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    char *tok = make_token(fx->es256, "ES256", "{\"alg\":\"ES256\",\"kid\":\"idp-es256-2023\"}", c);
+    struct policy_cfg pol = fx->pol;
+    struct verdict *v = policy_judge(trusted, &pol, (uint8_t *)tok, strlen(tok));
+    assert_int_equal(v->findings, B(F_KEY_UNKNOWN));
+    verdict_unref(v);
+    pol.observed = obs;
+    v = policy_judge(trusted, &pol, (uint8_t *)tok, strlen(tok));
+    assert_int_equal(v->findings, 0);
+    assert_int_equal(v->sig, SIG_VALID);
+    assert_string_equal(v->keyset, "observed:idp.example.com/jwks");
+    verdict_unref(v);
+    tok[strlen(tok) - 2] ^= 1; /* forged */
+    v = policy_judge(trusted, &pol, (uint8_t *)tok, strlen(tok));
+    assert_int_equal(v->findings, B(F_SIGNATURE_INVALID));
+    verdict_unref(v);
+    /* an untrusted issuer is not rescued by observed keys */
+    free(c);
+    c = claims("https://evil.example.net", NULL, T0 - 60, T0 - 60, T0 + 3600);
+    free(tok);
+    tok = make_token(fx->es256, "ES256", "{\"alg\":\"ES256\",\"kid\":\"idp-es256-2023\"}", c);
+    v = policy_judge(trusted, &pol, (uint8_t *)tok, strlen(tok));
+    assert_int_equal(v->findings, B(F_ISSUER_UNTRUSTED));
+    verdict_unref(v);
+    /* the verdict keeps its own copy of an observed key set's name */
+    free(c);
+    c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    free(tok);
+    tok = make_token(fx->es256, "ES256", "{\"alg\":\"ES256\",\"kid\":\"idp-es256-2023\"}", c);
+    v = policy_judge(trusted, &pol, (uint8_t *)tok, strlen(tok));
+    keystore_free(obs);
+    assert_string_equal(v->keyset, "observed:idp.example.com/jwks");
+    verdict_unref(v);
+    keystore_free(trusted);
+    free(tok);
+    free(c);
+}
+
 int main(void)
 {
     char probe[512];
@@ -384,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_scope_and_time),
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_vcache),
+        cmocka_unit_test(test_observed_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
