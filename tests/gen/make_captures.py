@@ -460,6 +460,7 @@ def main():
     import make_frag
     import make_hostile
     import make_ndpi
+    import make_observed
     import make_places
     import make_transport
     for d in (DEMO_DIR, TEST_DIR):
@@ -472,6 +473,7 @@ def main():
     make_frag.make_all()
     make_ndpi.make_all()
     make_places.make_all()
+    make_observed.make_all()
     make_hostile.make_all()
     for p, n in WRITTEN:
         print("%7d  %s" % (n, p))

@@ -46,6 +46,7 @@ SIGNATURE = {
     "key_issuer_mismatch": "TOKENWATCH token signed by a key outside its issuer scope",
     "signature_invalid": "TOKENWATCH token signature does not verify (forged or tampered)",
     "alg_none": "TOKENWATCH unsigned token (alg none)",
+    "key_unknown": "TOKENWATCH token names a key its trusted issuer does not publish",
 }
 ACCEPTED = ", accepted by the server"
 
@@ -654,6 +655,11 @@ def _probable_prime(n, rng):
 def rotated_key():
     """A new RSA-2048 signing key 'the IdP rotated in', made from a fixed seed (so the JWKS is
     reproducible), with a deterministic self-signed certificate and Entra's per-key issuer."""
+    return rotated_key_pair()[0]
+
+
+def rotated_key_pair():
+    """rotated_key()'s JWK and its private key (make_observed.py signs tokens with it)."""
     rng = random.Random("tokenwatch place_jwks_observed rotated key")
 
     def prime():
@@ -671,9 +677,9 @@ def rotated_key():
                                  rsa.rsa_crt_iqmp(p, q), rsa.RSAPublicNumbers(e, p * q)).private_key()
     der = make_keys.make_cert("rotated-2023", priv, (make_keys.D(2023, 5, 1), make_keys.D(2028, 5, 1)))
     x5t = make_keys.b64u(hashlib.sha1(der).digest())
-    return {"kty": "RSA", "use": "sig", "kid": x5t, "x5t": x5t,
-            "n": make_keys.b64u(make_keys.uint_bytes(p * q)), "e": "AQAB",
-            "x5c": [base64.b64encode(der).decode()], "issuer": make_keys.ORG_ISSUER_TMPL}
+    return ({"kty": "RSA", "use": "sig", "kid": x5t, "x5t": x5t,
+             "n": make_keys.b64u(make_keys.uint_bytes(p * q)), "e": "AQAB",
+             "x5c": [base64.b64encode(der).decode()], "issuer": make_keys.ORG_ISSUER_TMPL}, priv)
 
 
 def case_jwks_observed(t):
