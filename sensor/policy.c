@@ -119,31 +119,28 @@ static int alg_index(const char *alg)
     return -1;
 }
 
-/* policy.verify-observed-keys: the token's key among the key sets learned from the wire. Its
- * issuer is trusted by configuration; the key's own `issuer` member, when it has one, must still
- * cover iss. Sets signature state, keyset and findings on v; 0 when no observed key matches. */
-static int observed_key(const struct keystore *obs, const struct jwt *t, struct verdict *v,
-                        char *key_issuer, size_t kilen)
+/* The signature under `key`, and what the verdict notes of the key (its set, the issuer it is
+ * scoped to, its validity window). Returns the findings it adds. */
+static uint32_t judge_key(const struct ks_key *key, const struct jwt *t, int alg_allowed,
+                          struct verdict *v, char *key_issuer, size_t kilen)
 {
     const struct jwt_claims *c = &t->c;
-    const struct ks_key *keys[4];
-    if (!(c->kid || c->x5t) || keystore_find(obs, c->kid, c->x5t, keys, 4) == 0)
-        return 0;
-    const struct ks_key *key = keys[0];
     const char *alg = c->alg ? c->alg : "";
-    if (key->issuer && !(c->iss && keystore_issuer_match(key->issuer, c->iss, c->tid)))
-        v->findings |= BIT(F_KEY_ISSUER_MISMATCH);
-    if (!verify_alg_fits(key->pkey, key->alg, alg)) {
-        v->findings |= BIT(F_ALG_MISMATCH);
+    uint32_t f = 0;
+    if (strcasecmp(alg, "none") == 0) {
+        v->sig = SIG_INVALID; /* `none` never verifies */
+    } else if (!alg_allowed || !verify_alg_fits(key->pkey, key->alg, alg)) {
+        f |= BIT(F_ALG_MISMATCH);
         v->sig = SIG_INVALID;
     } else if (c->has_nonce) {
+        /* Graph-style tokens: the signature covers a hashed nonce, not what was sent. */
         v->sig = SIG_UNVERIFIABLE;
     } else if (verify_jws(key->pkey, key->alg, alg, t->signing_input, t->signing_input_len,
                           t->sig, t->sig_len) == VERIFY_VALID) {
         v->sig = SIG_VALID;
     } else {
         v->sig = SIG_INVALID;
-        v->findings |= BIT(F_SIGNATURE_INVALID);
+        f |= BIT(F_SIGNATURE_INVALID);
     }
     v->keyset = key->set ? key->set->name : NULL;
     if (keystore_key_issuer(key, c->tid, key_issuer, kilen) != 0)
@@ -151,6 +148,22 @@ static int observed_key(const struct keystore *obs, const struct jwt *t, struct 
     v->key_has_validity = (uint8_t)key->has_validity;
     v->key_not_before = key->not_before;
     v->key_not_after = key->not_after;
+    return f;
+}
+
+/* policy.verify-observed-keys: the token's key among the key sets learned from the wire (the
+ * caller has checked that a configured key set trusts the issuer). The key's own `issuer`
+ * member, when it has one, must still cover iss. 0 when no observed key matches. */
+static int observed_key(const struct keystore *obs, const struct jwt *t, int alg_allowed,
+                        struct verdict *v, char *key_issuer, size_t kilen, uint32_t *f)
+{
+    const struct jwt_claims *c = &t->c;
+    const struct ks_key *keys[4];
+    if (!(c->kid || c->x5t) || keystore_find(obs, c->kid, c->x5t, keys, 4) == 0)
+        return 0;
+    if (keys[0]->issuer && !(c->iss && keystore_issuer_match(keys[0]->issuer, c->iss, c->tid)))
+        *f |= BIT(F_KEY_ISSUER_MISMATCH);
+    *f |= judge_key(keys[0], t, alg_allowed, v, key_issuer, kilen);
     return 1;
 }
 
@@ -207,30 +220,9 @@ static void judge_jws(const struct keystore *ks, const struct policy_cfg *cfg, c
     if (key) {
         if (!c->iss || !keystore_key_allows(ks, key, iss, c->tid))
             f |= BIT(F_KEY_ISSUER_MISMATCH);
-        if (alg_none) {
-            v->sig = SIG_INVALID; /* `none` never verifies */
-        } else {
-            if (!alg_allowed || !verify_alg_fits(key->pkey, key->alg, alg)) {
-                f |= BIT(F_ALG_MISMATCH);
-                v->sig = SIG_INVALID;
-            } else if (c->has_nonce) {
-                /* Graph-style tokens: the signature covers a hashed nonce, not what was sent. */
-                v->sig = SIG_UNVERIFIABLE;
-            } else if (verify_jws(key->pkey, key->alg, alg, t->signing_input, t->signing_input_len,
-                                  t->sig, t->sig_len) == VERIFY_VALID) {
-                v->sig = SIG_VALID;
-            } else {
-                v->sig = SIG_INVALID;
-                f |= BIT(F_SIGNATURE_INVALID);
-            }
-        }
-        v->keyset = key->set ? key->set->name : NULL;
-        if (keystore_key_issuer(key, c->tid, key_issuer, kilen) != 0)
-            key_issuer[0] = '\0';
-        v->key_has_validity = (uint8_t)key->has_validity;
-        v->key_not_before = key->not_before;
-        v->key_not_after = key->not_after;
-    } else if (trusted && cfg->observed && observed_key(cfg->observed, t, v, key_issuer, kilen)) {
+        f |= judge_key(key, t, alg_allowed, v, key_issuer, kilen);
+    } else if (trusted && cfg->observed &&
+               observed_key(cfg->observed, t, alg_allowed, v, key_issuer, kilen, &f)) {
         /* signed by a key the issuer publishes on the wire but no configured set holds */
     } else if (trusted) {
         f |= BIT(F_KEY_UNKNOWN);
@@ -239,7 +231,7 @@ static void judge_jws(const struct keystore *ks, const struct policy_cfg *cfg, c
     }
     if (key && !trusted)
         f |= BIT(F_ISSUER_UNTRUSTED);
-    v->findings |= f;
+    v->findings = f;
 }
 
 static size_t slen(const char *s)
