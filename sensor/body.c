@@ -55,6 +55,8 @@ int body_encoding_of(struct span ce)
 {
     int enc = BODY_IDENTITY, codings = 0;
     size_t i = 0;
+    if (!ce.p || !ce.len) /* no Content-Encoding header (a NULL span): identity */
+        return BODY_IDENTITY;
     while (i <= ce.len) {
         size_t j = i;
         while (j < ce.len && ce.p[j] != ',')

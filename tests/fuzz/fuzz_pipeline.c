@@ -9,14 +9,16 @@
 #include "sensor.h"
 
 static const int links[] = {DECODE_LINK_ETHERNET, DECODE_LINK_RAW, DECODE_LINK_SLL,
-                            DECODE_LINK_SLL2, DECODE_LINK_NULL};
+                            DECODE_LINK_SLL2, DECODE_LINK_NULL, DECODE_LINK_PPP,
+                            DECODE_LINK_C_HDLC};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct config cfg;
     char err[512];
     const char *sets[] = {"outputs.eve.filename=/dev/null",
-                          "outputs.eve.types=[alert, token, stats, http]",
+                          "outputs.eve.types=[alert, token, stats, http, keyset]",
+                          "policy.verify-observed-keys=yes",
                           "engine.flow-memcap=1mb", "engine.stream-memcap=256kb",
                           "engine.verify-cache-entries=16", "engine.http-max-head=4096"};
     config_defaults(&cfg);
