@@ -72,6 +72,7 @@ struct app_flow {
     struct classify_flow cf;    /* nDPI's verdict on the flow */
     uint8_t http_seen;          /* a request head parsed on this flow */
     uint8_t not_http;           /* nDPI says another protocol and no HTTP was seen: skip it */
+    uint8_t named;              /* pfx carries nDPI's final names */
 };
 
 struct deliver_ctx {
@@ -166,9 +167,13 @@ static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, stru
     int accepted = t->http.status ? ((t->http.status >= 200 && t->http.status < 400) ||
                                      t->http.status == 101)
                                   : -1;
-    classify_proto_name(s->cls, &app->cf, app->pfx.ndpi_proto, sizeof(app->pfx.ndpi_proto));
-    app->pfx.ndpi_category = app->pfx.ndpi_proto[0] ? classify_category_name(s->cls, &app->cf)
-                                                    : NULL;
+    if (!app->named) {
+        /* nDPI's names for the flow, looked up once its verdict is final */
+        classify_proto_name(s->cls, &app->cf, app->pfx.ndpi_proto, sizeof(app->pfx.ndpi_proto));
+        app->pfx.ndpi_category =
+            app->pfx.ndpi_proto[0] ? classify_category_name(s->cls, &app->cf) : NULL;
+        app->named = app->cf.done;
+    }
     int64_t now = (int64_t)(t->ts_us / 1000000);
     for (size_t i = 0; i < t->ntokens; i++) {
         struct verdict *v = t->tokens[i].v;
