@@ -21,6 +21,7 @@
 #include "http1.h"
 #include "observed.h"
 #include "token.h"
+#include "urlredact.h"
 
 #define TX_MAX_TOKENS 32
 #define TX_MAX_PENDING 64
@@ -431,108 +432,6 @@ static struct span host_without_port(struct span h)
     return h;
 }
 
-/* Overwrites every JWT-shaped run ("eyJ" + base64url, two dots) of a NUL-terminated copy with
- * "[jwt]", shifting the rest left: a token in a query string must not reach http.url raw (the
- * token itself is reported, hashed, through its own record when extracted). */
-static void redact_jwts(char *u)
-{
-    static const char mark[] = "[jwt]";
-    char *w = u;
-    for (char *r = u; *r;) {
-        if (r[0] == 'e' && r[1] == 'y' && r[2] == 'J') {
-            char *e = r;
-            int dots = 0;
-            while ((*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z') ||
-                   (*e >= '0' && *e <= '9') || *e == '-' || *e == '_' || *e == '.')
-                dots += *e++ == '.';
-            if (dots >= 2 && e - r >= 16) {
-                memcpy(w, mark, sizeof(mark) - 1);
-                w += sizeof(mark) - 1;
-                r = e;
-                continue;
-            }
-        }
-        *w++ = *r++;
-    }
-    *w = '\0';
-}
-
-static int hexval(uint8_t c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* Percent-decodes (and '+' → ' ') s[0..n) into out (n bytes at most); returns the length. */
-static size_t url_decode(const char *s, size_t n, uint8_t *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval((uint8_t)s[i + 1]) >= 0 &&
-            hexval((uint8_t)s[i + 2]) >= 0) {
-            out[o++] = (uint8_t)(hexval((uint8_t)s[i + 1]) * 16 + hexval((uint8_t)s[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = s[i] == '+' ? ' ' : (uint8_t)s[i];
-        }
-    }
-    return o;
-}
-
-/* The URL for EVE with the values of token-carrying query parameters replaced by "[redacted]":
- * the same rule as token_scan_query (access_token, id_token, token; any value that decodes to a
- * JWT), so no token the scanner reports, encoded or not, reaches http.url. Arena copy; the
- * input itself if there is nothing to redact; NULL when the arena is full. */
-static const char *redact_query(struct arena *a, const char *url)
-{
-    const char *q = strchr(url, '?');
-    if (!q)
-        return url;
-    size_t len = strlen(url), pairs = 1;
-    for (const char *c = q; *c; c++)
-        pairs += *c == '&' || *c == ';';
-    char *out = arena_alloc(a, len + 10 * pairs + 1);
-    uint8_t *tmp = arena_alloc(a, len + 1);
-    if (!out || !tmp)
-        return NULL;
-    size_t o = (size_t)(q - url) + 1;
-    memcpy(out, url, o);
-    const char *p = q + 1, *end = strchr(p, '#');
-    if (!end)
-        end = url + len;
-    while (p < end) {
-        const char *amp = p;
-        while (amp < end && *amp != '&' && *amp != ';')
-            amp++;
-        const char *eq = memchr(p, '=', (size_t)(amp - p));
-        int hide = 0;
-        if (eq && eq + 1 < amp) {
-            size_t nl = url_decode(p, (size_t)(eq - p), tmp);
-            struct span name = span_make(tmp, nl);
-            hide = span_ieq(name, "access_token") || span_ieq(name, "id_token") ||
-                   span_ieq(name, "token");
-            if (!hide) {
-                size_t vl = url_decode(eq + 1, (size_t)(amp - eq - 1), tmp);
-                hide = token_is_jwt(span_make(tmp, vl));
-            }
-        }
-        size_t keep = hide ? (size_t)(eq + 1 - p) : (size_t)(amp - p);
-        memcpy(out + o, p, keep);
-        o += keep;
-        if (hide) {
-            memcpy(out + o, "[redacted]", 10);
-            o += 10;
-        }
-        if (amp < end)
-            out[o++] = *amp;
-        p = amp + 1;
-    }
-    size_t rest = strlen(end);
-    memcpy(out + o, end, rest);
-    out[o + rest] = '\0';
-    return out;
-}
-
 static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
 {
     struct sensor *s = d->s;
@@ -547,15 +446,7 @@ static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
     if (host.p)
         t->http.hostname = tx_str(t, host_without_port(host));
     const char *url = tx_str(t, m->uri);
-    if (url)
-        url = redact_query(&t->a, url);
-    if (url && strstr(url, "eyJ")) {
-        char *copy = arena_strndup(&t->a, url, strlen(url));
-        if (copy)
-            redact_jwts(copy);
-        url = copy;
-    }
-    t->http.url = url;
+    t->http.url = url ? url_redact(&t->a, url) : NULL;
     t->method = t->http.method = tx_str(t, m->method);
     char proto[16];
     int n = snprintf(proto, sizeof(proto), "HTTP/%d.%d", m->version_major, m->version_minor);
