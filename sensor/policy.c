@@ -186,6 +186,14 @@ static void judge_jws(const struct keystore *ks, const struct policy_cfg *cfg, c
         f |= BIT(F_ALG_MISMATCH);
     if (c->has_jwk || c->has_jku || c->has_x5u || c->has_x5c)
         f |= BIT(F_EMBEDDED_KEY);
+    /* RFC 7515 §4.1.11: a recipient must reject a JWS whose `crit` names an extension it does
+     * not understand; we understand none (b64:false, RFC 7797, included): malformed, and its
+     * signature is not checked (its signing input may not be what we would verify). */
+    if (c->has_crit) {
+        v->sig = SIG_NOT_CHECKED;
+        v->findings = BIT(F_MALFORMED);
+        return;
+    }
 
     const char *seg;
     if (c->tid && c->iss && issuer_tenant(c->iss, &seg) &&

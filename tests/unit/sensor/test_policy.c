@@ -263,6 +263,9 @@ static void test_signature_and_alg(void **state)
           (struct expect){B(F_EMBEDDED_KEY), SIG_VALID}, "embedded jwk");
     judge(fx, fx->org, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\",\"nonce\":\"abc\"}", c,
           (struct expect){0, SIG_UNVERIFIABLE}, "graph nonce");
+    judge(fx, fx->org, "RS256",
+          "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\",\"b64\":false,\"crit\":[\"b64\"]}", c,
+          (struct expect){B(F_MALFORMED), SIG_NOT_CHECKED}, "crit b64");
     free(c);
     /* ES384 key asked to do ES256 */
     c = claims("https://idp.example.com", NULL, T0 - 60, T0 - 60, T0 + 3600);
