@@ -43,7 +43,7 @@ static inline int hexval(uint8_t c)
 
 /* '+' is a space; "%XX" a byte; a '%' not followed by two hex digits stays as it is, as
  * servers (and the WHATWG parser) keep it. */
-static size_t pct_decode(struct span in, uint8_t *out, size_t cap)
+size_t token_pct_decode(struct span in, uint8_t *out, size_t cap)
 {
     size_t o = 0;
     for (size_t i = 0; i < in.len && o <= cap; i++, o++) {
@@ -164,8 +164,8 @@ static size_t scan_pairs(struct span s, const char *const *names, enum token_loc
         if (eq) {
             struct span name = span_make(s.p + i, (size_t)(eq - (s.p + i)));
             struct span val = span_make(eq + 1, (size_t)(s.p + end - eq - 1));
-            int named = name_listed(name, has_pct(name), pct_decode, names);
-            n = consider(val, has_pct(val), named, pct_decode, loc, a, out, n, max);
+            int named = name_listed(name, has_pct(name), token_pct_decode, names);
+            n = consider(val, has_pct(val), named, token_pct_decode, loc, a, out, n, max);
         }
         i = end + 1;
     }

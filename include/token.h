@@ -69,6 +69,11 @@ size_t token_scan_json(struct span body, enum token_location loc, struct arena *
 size_t token_ref_add(struct token_ref *out, size_t n, size_t max, struct span text,
                      enum token_location loc);
 
+/* URL/form decoding as the query and form scanners apply it: '+' is a space, "%XX" a byte, a
+ * '%' without two hex digits stays. Writes at most cap bytes to out; returns the decoded length
+ * (more than cap when out was too small). */
+size_t token_pct_decode(struct span in, uint8_t *out, size_t cap);
+
 /* Three base64url parts with a header starting "eyJ" (a JWS/JWT), or five (a JWE). */
 int token_is_jwt(struct span s);
 

@@ -35,28 +35,6 @@ static void redact_jwts(char *u)
     *w = '\0';
 }
 
-static int hexval(uint8_t c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* Percent-decodes (and '+' → ' ') s[0..n) into out (n bytes at most); returns the length. */
-static size_t url_decode(const char *s, size_t n, uint8_t *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval((uint8_t)s[i + 1]) >= 0 &&
-            hexval((uint8_t)s[i + 2]) >= 0) {
-            out[o++] = (uint8_t)(hexval((uint8_t)s[i + 1]) * 16 + hexval((uint8_t)s[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = s[i] == '+' ? ' ' : (uint8_t)s[i];
-        }
-    }
-    return o;
-}
-
 /* The URL for EVE with the values of token-carrying query parameters replaced by "[redacted]":
  * the same rule as token_scan_query (access_token, id_token, token; any value that decodes to a
  * JWT), so no token the scanner reports, encoded or not, reaches http.url. Arena copy; the
@@ -85,12 +63,13 @@ static const char *redact_query(struct arena *a, const char *url)
         const char *eq = memchr(p, '=', (size_t)(amp - p));
         int hide = 0;
         if (eq && eq + 1 < amp) {
-            size_t nl = url_decode(p, (size_t)(eq - p), tmp);
+            size_t nl = token_pct_decode(span_make(p, (size_t)(eq - p)), tmp, len + 1);
             struct span name = span_make(tmp, nl);
             hide = span_ieq(name, "access_token") || span_ieq(name, "id_token") ||
                    span_ieq(name, "token");
             if (!hide) {
-                size_t vl = url_decode(eq + 1, (size_t)(amp - eq - 1), tmp);
+                struct span v = span_make(eq + 1, (size_t)(amp - eq - 1));
+                size_t vl = token_pct_decode(v, tmp, len + 1);
                 hide = token_is_jwt(span_make(tmp, vl));
             }
         }
