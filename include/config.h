@@ -50,7 +50,20 @@ struct keyset_cfg {
     char *jwks;            /* resolved path */
     char **issuers;
     size_t nissuers;
+    char **audiences;      /* keysets[].audiences: the token's aud must be one of them (optional) */
+    size_t naudiences;
+    char **token_types;    /* keysets[].token-types: the header typ must be one of them,
+                              compared case-insensitively, "application/" prefix ignored
+                              (RFC 7515 §4.1.9); optional */
+    size_t ntoken_types;
     int line;
+};
+
+/* policy.entra-clouds: an Entra cloud's v1 issuer prefix and its v2 equivalent, e.g.
+ * "https://sts.windows.net/" and "https://login.microsoftonline.com/". A v1 iss
+ * (PREFIX{tid}/) is checked against a key's v2 `issuer` (PREFIX{tid}/v2.0) through the pair. */
+struct entra_cloud_cfg {
+    char *v1, *v2;
 };
 
 struct revoked_cfg {
@@ -60,8 +73,8 @@ struct revoked_cfg {
 
 /* JOSE algorithms policy.algorithms may name, as bits of alg_mask. */
 #define POLICY_ALG_NAMES {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", \
-                          "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
-#define POLICY_ALG_COUNT 11
+                          "ES256", "ES384", "ES512", "EdDSA", "Ed25519", "Ed448"}
+#define POLICY_ALG_COUNT 12
 
 /* At most this many ports in decode.vxlan-ports / decode.geneve-ports. */
 #define CONFIG_MAX_TUNNEL_PORTS 16
@@ -79,6 +92,13 @@ struct config {
     int64_t max_lifetime;           /* default 86400 */
     uint32_t alg_mask;              /* bit i = POLICY_ALG_NAMES[i]; default all */
     int verify_observed;            /* policy.verify-observed-keys, default no */
+    struct entra_cloud_cfg *clouds; /* policy.entra-clouds; default: public, US Gov, China */
+    size_t nclouds;
+    uint32_t replay_clients;        /* policy.replay.clients: token_replay when one token comes
+                                       from more than this many client addresses; 0 = off;
+                                       default 3 */
+    uint32_t replay_window;         /* policy.replay.window seconds (packet time), default 600 */
+    uint64_t replay_memcap;         /* policy.replay.memcap bytes, default 16 MiB */
     /* engine limits (a section `engine:` in the YAML, all optional): */
     uint64_t flow_memcap;           /* engine.flow-memcap, default 128 MiB */
     uint32_t flow_timeout;          /* engine.flow-timeout seconds, default 120 */
@@ -97,6 +117,8 @@ struct config {
     uint64_t http_memcap;           /* engine.http-memcap: all buffered heads and pending
                                        transactions together, default 64 MiB */
     uint64_t vcache_entries;        /* engine.verify-cache-entries, default 65536 */
+    uint64_t vcache_memcap;         /* engine.verify-cache-memcap: bytes of cached verdicts
+                                       (token text + claims), default 64 MiB */
     uint32_t stats_interval;        /* engine.stats-interval seconds (live), default 60 */
     /* capture (optional section `capture:`): */
     char *bpf;                      /* capture.bpf, default NULL */

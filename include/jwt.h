@@ -20,11 +20,18 @@ enum jwt_type { JWT_TYPE_JWT = 0, JWT_TYPE_JWE, JWT_TYPE_OPAQUE };
 struct jwt_claims {
     /* JOSE header */
     const char *alg, *kid, *x5t, *typ;
+    const char *x5t256;   /* header "x5t#S256" */
+    const char *cty;      /* header content type */
     uint8_t has_jwk, has_jku, has_x5u, has_x5c; /* embedded key material */
     uint8_t has_nonce;    /* Microsoft Graph style: signature not verifiable by third parties */
-    uint8_t has_crit;
+    uint8_t has_crit;     /* crit present (whatever it lists) */
+    uint8_t crit_unknown; /* crit is malformed or lists a parameter we do not understand
+                             (we understand "b64", RFC 7797) */
+    uint8_t b64_false;    /* "b64": false (RFC 7797): the payload is not base64url, not claims */
     /* claims */
     const char *iss, *tid, *aud, *sub, *appid, *azp; /* aud: the first element when an array */
+    const char *const *auds; /* every aud value (naud of them), arena-owned; auds[0] == aud */
+    size_t naud;
     int64_t iat, nbf, exp;
     uint8_t has_iat, has_nbf, has_exp;
 };
@@ -39,6 +46,11 @@ struct jwt {
     size_t signing_input_len;
     uint8_t *sig;               /* decoded signature, arena-owned */
     size_t sig_len;
+    /* Nested JWT (RFC 7519 §5.2, cty "JWT"): the outer JWS's decoded payload is itself a
+     * compact JWS/JWE, not a claims set; claims above are then empty and the caller judges the
+     * inner token (RFC 8725 §2.8). Arena-owned; NULL when not nested. */
+    const uint8_t *inner;
+    size_t inner_len;
 };
 
 /* Classifies and parses tok[0..len). Never fails as a call: a token that is not a JWS becomes

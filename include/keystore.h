@@ -25,8 +25,10 @@ struct ks_key {
     const char *jkt;        /* RFC 7638 thumbprint, base64url SHA-256; always set */
     const char *issuer;     /* the JWK's own `issuer` member (may hold "{tenantid}"), or NULL */
     const char *alg;        /* the JWK's `alg` member, or NULL */
+    const char *subject;    /* x5c[0] subject, RFC 2253 one-line form, or NULL */
     enum ks_kty kty;
-    int curve_nid;          /* NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1, NID_ED25519; 0 for RSA */
+    int curve_nid;          /* NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1, NID_ED25519,
+                               NID_ED448; 0 for RSA */
     int bits;               /* key size in bits */
     EVP_PKEY *pkey;
     int has_validity;       /* from x5c[0]: notBefore/notAfter, Unix seconds */
@@ -40,7 +42,27 @@ struct ks_keyset {
     size_t nissuers;
     struct ks_key *keys;
     size_t nkeys;
-    size_t skipped;         /* JWKs not loaded (unsupported kty/crv, oct keys, broken members) */
+    size_t skipped;         /* JWKs not loaded (unsupported kty/crv, oct keys, broken members,
+                               use other than "sig", key_ops without "verify", RSA < 2048 bits) */
+    struct ks_skip *skips;  /* why each was not loaded (nskips == skipped), for start-up warnings */
+    size_t nskips;
+    /* Optional expectations (keysets[].audiences / token-types); NULL/0 = no expectation. */
+    const char **audiences;
+    size_t naudiences;
+    const char **types;
+    size_t ntypes;
+};
+
+/* A JWK the store refused: its kid (or "#N", its index in "keys") and the reason. */
+struct ks_skip {
+    char *kid;
+    char *why;
+};
+
+/* An Entra cloud: v1 issuer prefix ("https://sts.windows.net/") and v2 prefix
+ * ("https://login.microsoftonline.com/"). */
+struct ks_cloud {
+    char *v1, *v2;
 };
 
 struct ks_revoked {
@@ -53,6 +75,8 @@ struct keystore {
     size_t nsets;
     struct ks_revoked *revoked;
     size_t nrevoked;
+    struct ks_cloud *clouds;  /* Entra clouds: v1 <-> v2 issuer equivalence, tenant rules */
+    size_t nclouds;
 };
 
 /* An empty store; NULL only on allocation failure. Free with keystore_free(). */
@@ -72,10 +96,23 @@ int keystore_add_jwks_json(struct keystore *ks, const char *name, const char *js
 int keystore_add_revoked(struct keystore *ks, const char *kid, const char *x5t, const char *sha1,
                          const char *jkt, const char *reason);
 
-/* Keys whose kid equals `kid` or, when kid is NULL or matches nothing, whose x5t equals `x5t`
- * (either may be NULL). Writes up to max pointers (store-owned); returns the number found. */
+/* Sets keyset `name`'s audience and token-type expectations (strings copied; either list may
+ * be empty). Returns 0, or -1 when no such keyset or out of memory. */
+int keystore_set_expectations(struct keystore *ks, const char *name, const char *const *auds,
+                              size_t naud, const char *const *types, size_t ntypes);
+
+/* Adds an Entra cloud (prefixes copied). Returns 0 or -1 on allocation failure. */
+int keystore_add_cloud(struct keystore *ks, const char *v1_prefix, const char *v2_prefix);
+
+/* Is iss an Entra issuer of a configured cloud (v1 "PREFIX<seg>/" or v2 "PREFIX<seg>/v2.0", any
+ * segment)? Sets *seg and *seglen to its tenant segment when it is. */
+int keystore_entra_issuer(const struct keystore *ks, const char *iss, const char **seg,
+                          size_t *seglen);
+
+/* Keys found by kid; when kid is NULL or matches nothing, by x5t; then by x5t#S256 (x5t256).
+ * Any may be NULL. Writes up to max pointers (store-owned); returns the number found. */
 size_t keystore_find(const struct keystore *ks, const char *kid, const char *x5t,
-                     const struct ks_key **out, size_t max);
+                     const char *x5t256, const struct ks_key **out, size_t max);
 
 /* The indicator matching this key (kid, x5t, cert SHA-1 or JWK thumbprint) or, with key NULL,
  * matching the token header's kid/x5t alone; NULL when none. */
@@ -97,7 +134,8 @@ int keystore_set_trusts(const struct keystore *ks, const struct ks_keyset *set, 
 int keystore_issuer_trusted(const struct keystore *ks, const char *iss, const char *tid);
 
 /* Is this key allowed to sign for iss? Its keyset must trust iss, and when the JWK has its own
- * `issuer` member, that member with "{tenantid}" substituted by tid must equal iss. */
+ * `issuer` member, that member with "{tenantid}" substituted by tid must equal iss, or — for a
+ * v1 iss of a configured Entra cloud — its v2 equivalent. */
 int keystore_key_allows(const struct keystore *ks, const struct ks_key *key, const char *iss,
                         const char *tid);
 

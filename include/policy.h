@@ -27,6 +27,9 @@ enum finding {
     F_KEY_UNKNOWN,
     F_TOKEN_NOT_YET_VALID,
     F_LIFETIME_EXCESSIVE,
+    F_TOKEN_REPLAY,       /* 9100015, per occurrence (replay.h), never in verdict.findings */
+    F_AUDIENCE_MISMATCH,  /* 9100016: aud outside the keyset's audiences */
+    F_TYPE_MISMATCH,      /* 9100017: typ outside the keyset's token-types */
     F_ISSUER_UNTRUSTED,
     F_TOKEN_EXPIRED,
     F_MALFORMED,
@@ -46,6 +49,8 @@ extern const struct finding_info policy_findings[F__COUNT];
 enum sig_state { SIG_NOT_CHECKED = 0, SIG_VALID, SIG_INVALID, SIG_UNVERIFIABLE };
 const char *policy_sig_name(enum sig_state s);
 
+struct verify_ctxs;
+
 struct policy_cfg {
     int64_t clock_skew;
     int64_t max_lifetime;
@@ -54,6 +59,9 @@ struct policy_cfg {
      * whose issuer a configured key set trusts and whose key no configured set has; NULL when
      * the switch is off (the default) or nothing was observed. Borrowed. */
     const struct keystore *observed;
+    /* This worker's pre-initialised OpenSSL verification contexts (verify.h), or NULL (then
+     * each verification builds its own). Borrowed; per worker, never shared between threads. */
+    struct verify_ctxs *vx;
 };
 
 /* The cached, time-independent verdict on one distinct token text. Heap object, reference
@@ -64,6 +72,7 @@ struct verdict {
     uint32_t token_len;
     uint64_t hash;               /* keyed hash of the token text (cache bucket) */
     char sha256[65];
+    uint8_t digest[32];          /* the same SHA-256, raw (replay table key) */
     enum jwt_type type;
     enum sig_state sig;
     uint32_t findings;           /* time-independent findings, bit = 1u << enum finding */
@@ -83,6 +92,10 @@ struct verdict {
  * signature. Returns a new verdict with refs == 1, or NULL when out of memory. */
 struct verdict *policy_judge(const struct keystore *ks, const struct policy_cfg *cfg,
                              const uint8_t *tok, size_t len);
+/* As policy_judge(), also giving the key the verdict used (store-owned, NULL when none): for
+ * check-token, which prints it. */
+struct verdict *policy_judge_key(const struct keystore *ks, const struct policy_cfg *cfg,
+                                 const uint8_t *tok, size_t len, const struct ks_key **key);
 
 void verdict_ref(struct verdict *v);
 void verdict_unref(struct verdict *v);

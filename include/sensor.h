@@ -18,6 +18,7 @@
 #include "keystore.h"
 #include "output.h"
 #include "policy.h"
+#include "replay.h"
 #include "stream.h"
 #include "vcache.h"
 
@@ -46,6 +47,9 @@ struct sensor {
     int ks_borrowed;                   /* ks is shared with other workers: not freed here */
     struct policy_cfg pol;
     struct vcache *vc;
+    struct verify_ctxs *vx;            /* this worker's OpenSSL verification contexts */
+    struct replay *replay;             /* token_replay table, NULL when policy.replay is off */
+    int replay_borrowed;               /* shared with other workers: not freed here */
     struct classify *cls;              /* nDPI, one module per worker */
     struct defrag *defrag;             /* IP fragments being reassembled */
     struct observed *obs;              /* key sets seen in responses (JWKS, discovery) */

@@ -15,13 +15,14 @@
 #include "policy.h"
 
 struct vcache_stats {
-    uint64_t lookups, hits, inserts, evictions;
+    uint64_t lookups, hits, misses, inserts, evictions;
 };
 
 struct vcache;
 
-/* max_entries > 0; seed: 16-byte SipHash key (copied). NULL on no memory. */
-struct vcache *vcache_new(size_t max_entries, const uint8_t seed[16]);
+/* max_entries > 0; memcap: bytes of verdicts held (token text, claims, rendered JSON), 0 = no
+ * byte limit; seed: 16-byte SipHash key (copied). NULL on no memory. */
+struct vcache *vcache_new(size_t max_entries, size_t memcap, const uint8_t seed[16]);
 /* Drops the cache's reference to every verdict, then frees the table. */
 void vcache_free(struct vcache *vc);
 

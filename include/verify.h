@@ -19,7 +19,7 @@ enum verify_status {
 };
 
 /* Does JOSE alg fit this key? RS256/384/512 and PS256/384/512 need RSA; ES256 P-256, ES384
- * P-384, ES512 P-521; EdDSA and Ed25519 an Ed25519 key. `key_alg` is the JWK's own `alg`
+ * P-384, ES512 P-521; EdDSA an Ed25519 or Ed448 key; Ed25519 / Ed448 (RFC 9864) that curve. `key_alg` is the JWK's own `alg`
  * member (NULL if none): when set, alg must equal it. */
 int verify_alg_fits(EVP_PKEY *pkey, const char *key_alg, const char *alg);
 
@@ -28,5 +28,18 @@ int verify_alg_fits(EVP_PKEY *pkey, const char *key_alg, const char *alg);
  * Returns enum verify_status. */
 int verify_jws(EVP_PKEY *pkey, const char *key_alg, const char *alg, const uint8_t *msg,
                size_t msglen, const uint8_t *sig, size_t siglen);
+
+/* One worker's pre-initialised verification contexts, keyed by (EVP_PKEY, alg): the OpenSSL
+ * algorithm fetch and verify-init are done once per key and algorithm, not per token. Bounded
+ * (max entries; the oldest is dropped when full). Never shared between threads; the EVP_PKEYs
+ * it refers to must outlive it or be forgotten with verify_ctxs_clear() (key-store swap). */
+struct verify_ctxs;
+struct verify_ctxs *verify_ctxs_new(size_t max);
+void verify_ctxs_clear(struct verify_ctxs *vx);
+void verify_ctxs_free(struct verify_ctxs *vx);
+
+/* As verify_jws(), through vx's contexts (vx NULL: exactly verify_jws). Same results. */
+int verify_jws_ctx(struct verify_ctxs *vx, EVP_PKEY *pkey, const char *key_alg, const char *alg,
+                   const uint8_t *msg, size_t msglen, const uint8_t *sig, size_t siglen);
 
 #endif

@@ -733,6 +733,10 @@ void config_defaults(struct config *c)
     c->defrag_memcap = 32u << 20;
     c->defrag_timeout = 60;
     c->vcache_entries = 65536;
+    c->vcache_memcap = 64u << 20;
+    c->replay_clients = 3;
+    c->replay_window = 600;
+    c->replay_memcap = 16u << 20;
     c->stats_interval = 60;
     c->snaplen = 262144;
     c->promisc = 1;

@@ -243,8 +243,9 @@ static int str_eq(const char *a, const char *b)
 }
 
 size_t keystore_find(const struct keystore *ks, const char *kid, const char *x5t,
-                     const struct ks_key **out, size_t max)
+                     const char *x5t256, const struct ks_key **out, size_t max)
 {
+    (void)x5t256; /* TEMPORARY (interface commit) */
     size_t n = 0;
     for (int pass = 0; pass < 2 && n == 0; pass++) {
         const char *want = pass == 0 ? kid : x5t;
@@ -409,5 +410,26 @@ int keystore_key_issuer(const struct ks_key *key, const char *tid, char *buf, si
         snprintf(buf, buflen, "%.*s%s%s", (int)(t - src), src, tid, t + TENANT_LEN);
     else
         snprintf(buf, buflen, "%s", src);
+    return 0;
+}
+
+/* TEMPORARY (interface commit): replaced by the real implementations. */
+int keystore_set_expectations(struct keystore *ks, const char *name, const char *const *auds,
+                              size_t naud, const char *const *types, size_t ntypes)
+{
+    (void)ks, (void)name, (void)auds, (void)naud, (void)types, (void)ntypes;
+    return -1;
+}
+
+int keystore_add_cloud(struct keystore *ks, const char *v1_prefix, const char *v2_prefix)
+{
+    (void)ks, (void)v1_prefix, (void)v2_prefix;
+    return 0;
+}
+
+int keystore_entra_issuer(const struct keystore *ks, const char *iss, const char **seg,
+                          size_t *seglen)
+{
+    (void)ks, (void)iss, (void)seg, (void)seglen;
     return 0;
 }

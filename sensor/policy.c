@@ -42,6 +42,12 @@ const struct finding_info policy_findings[F__COUNT] = {
                                CAT_BAD},
     [F_LIFETIME_EXCESSIVE] = {"lifetime_excessive", 9100011, 2,
                               "TOKENWATCH token lifetime exceeds policy", CAT_BAD},
+    [F_TOKEN_REPLAY] = {"token_replay", 9100015, 2,
+                        "TOKENWATCH token replayed from several client addresses", CAT_PRIV},
+    [F_AUDIENCE_MISMATCH] = {"audience_mismatch", 9100016, 2,
+                             "TOKENWATCH token audience outside its keyset's audiences", CAT_BAD},
+    [F_TYPE_MISMATCH] = {"type_mismatch", 9100017, 2,
+                         "TOKENWATCH token type (typ) outside its keyset's token types", CAT_BAD},
     [F_ISSUER_UNTRUSTED] = {"issuer_untrusted", 9100012, 3, "TOKENWATCH token from an untrusted issuer",
                             CAT_MISC},
     [F_TOKEN_EXPIRED] = {"token_expired", 9100013, 3, "TOKENWATCH expired token presented", CAT_MISC},
@@ -159,7 +165,7 @@ static int observed_key(const struct keystore *obs, const struct jwt *t, int alg
 {
     const struct jwt_claims *c = &t->c;
     const struct ks_key *keys[4];
-    if (!(c->kid || c->x5t) || keystore_find(obs, c->kid, c->x5t, keys, 4) == 0)
+    if (!(c->kid || c->x5t || c->x5t256) || keystore_find(obs, c->kid, c->x5t, c->x5t256, keys, 4) == 0)
         return 0;
     if (keys[0]->issuer && !(c->iss && keystore_issuer_match(keys[0]->issuer, c->iss, c->tid)))
         *f |= BIT(F_KEY_ISSUER_MISMATCH);
@@ -212,7 +218,7 @@ static void judge_jws(const struct keystore *ks, const struct policy_cfg *cfg, c
     int trusted = c->iss && keystore_issuer_trusted(ks, iss, c->tid);
 
     const struct ks_key *keys[16];
-    size_t nkeys = (c->kid || c->x5t) ? keystore_find(ks, c->kid, c->x5t, keys, 16) : 0;
+    size_t nkeys = (c->kid || c->x5t || c->x5t256) ? keystore_find(ks, c->kid, c->x5t, c->x5t256, keys, 16) : 0;
     const struct ks_key *key = NULL;
     for (size_t i = 0; i < nkeys && !key; i++)
         if (c->iss && keystore_key_allows(ks, keys[i], iss, c->tid))
@@ -261,6 +267,14 @@ static const char *scopy(char **dst, const char *s)
 struct verdict *policy_judge(const struct keystore *ks, const struct policy_cfg *cfg,
                              const uint8_t *tok, size_t len)
 {
+    const struct ks_key *key;
+    return policy_judge_key(ks, cfg, tok, len, &key);
+}
+
+struct verdict *policy_judge_key(const struct keystore *ks, const struct policy_cfg *cfg,
+                                 const uint8_t *tok, size_t len, const struct ks_key **chosen)
+{
+    *chosen = NULL;
     struct verdict *v = calloc(1, sizeof(*v) + len);
     if (!v)
         return NULL;
@@ -271,6 +285,7 @@ struct verdict *policy_judge(const struct keystore *ks, const struct policy_cfg 
     unsigned char md[32];
     unsigned int mdlen = 0;
     EVP_Digest(tok, len, md, &mdlen, EVP_sha256(), NULL);
+    memcpy(v->digest, md, sizeof(v->digest));
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
         v->sha256[2 * i] = hex[md[i] >> 4];
@@ -293,8 +308,7 @@ struct verdict *policy_judge(const struct keystore *ks, const struct policy_cfg 
     if (t.type == JWT_TYPE_JWT && t.malformed) {
         v->findings = BIT(F_MALFORMED);
     } else if (t.type == JWT_TYPE_JWT) {
-        const struct ks_key *key = NULL;
-        judge_jws(ks, cfg, &t, v, key_issuer, sizeof(key_issuer), &key);
+        judge_jws(ks, cfg, &t, v, key_issuer, sizeof(key_issuer), chosen);
     }
 
     if (t.type == JWT_TYPE_JWT && !t.malformed) {

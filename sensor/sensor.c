@@ -16,6 +16,7 @@
 #include "observed.h"
 #include "eve.h"
 #include "siphash.h"
+#include "verify.h"
 
 void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol)
 {
@@ -83,7 +84,13 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir, struct 
     }
     uint8_t seed[16];
     siphash_random_key(seed);
-    s->vc = vcache_new(cfg->vcache_entries, seed);
+    s->vc = vcache_new(cfg->vcache_entries, cfg->vcache_memcap, seed);
+    s->vx = verify_ctxs_new(256);
+    s->pol.vx = s->vx;
+    if (cfg->replay_clients) {
+        siphash_random_key(seed);
+        s->replay = replay_new(cfg->replay_clients, cfg->replay_window, cfg->replay_memcap, seed);
+    }
     s->cls = classify_new();
     siphash_random_key(seed);
     s->defrag = defrag_new(cfg->defrag_memcap, cfg->defrag_timeout, seed);
@@ -93,7 +100,8 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir, struct 
                               on_flow_free, s);
     if (s->flows) /* the flow memcap bounds each flow's whole footprint, not just struct flow */
         flow_table_set_state_size(s->flows, applayer_flow_state_size());
-    if (!s->vc || !s->flows || !s->cls || !s->defrag || !s->obs) {
+    if (!s->vc || !s->vx || !s->flows || !s->cls || !s->defrag || !s->obs ||
+        (cfg->replay_clients && !s->replay)) {
         snprintf(err, errlen, "out of memory");
         *exit_code = 1;
         goto fail;
@@ -195,6 +203,9 @@ void sensor_free(struct sensor *s)
     free(s->outputs);
     applayer_free_pool(s);
     vcache_free(s->vc);
+    verify_ctxs_free(s->vx);
+    if (!s->replay_borrowed)
+        replay_free(s->replay);
     classify_free(s->cls);
     defrag_free(s->defrag);
     observed_free(s->obs);

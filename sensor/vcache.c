@@ -26,8 +26,9 @@ struct vcache {
     struct vcache_stats stats;
 };
 
-struct vcache *vcache_new(size_t max_entries, const uint8_t seed[16])
+struct vcache *vcache_new(size_t max_entries, size_t memcap, const uint8_t seed[16])
 {
+    (void)memcap; /* TEMPORARY (interface commit) */
     if (max_entries == 0)
         max_entries = 1;
     struct vcache *vc = calloc(1, sizeof(*vc));

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 const struct ks_key *key = &ks->sets[i].keys[k];
                 char buf[128];
                 const struct ks_key *found[4];
-                keystore_find(ks, key->kid, key->x5t, found, 4);
+                keystore_find(ks, key->kid, key->x5t, key->x5t256, found, 4);
                 keystore_revoked(ks, key, key->kid, key->x5t);
                 keystore_key_allows(ks, key, ent, tid);
                 keystore_key_allows(ks, key, key->issuer, tid);

@@ -21,7 +21,7 @@ static void walk(const struct keystore *view)
         for (size_t k = 0; k < view->sets[i].nkeys; k++) {
             const struct ks_key *key = &view->sets[i].keys[k];
             const struct ks_key *found[4];
-            keystore_find(view, key->kid, key->x5t, found, 4);
+            keystore_find(view, key->kid, key->x5t, key->x5t256, found, 4);
             /* Observed keys are loaded with no issuers: they may sign for nothing. */
             if (keystore_key_allows(view, key, key->issuer, NULL) ||
                 keystore_key_allows(view, key, "https://idp.example", NULL))

@@ -442,12 +442,12 @@ static void test_find_and_many_sets(void **state)
     for (size_t i = 0; i < ks->nsets; i++)
         assert_ptr_equal(ks->sets[i].keys[0].set, &ks->sets[i]);
     const struct ks_key *out[4];
-    assert_int_equal(keystore_find(ks, "kid3", NULL, out, 4), 2);
+    assert_int_equal(keystore_find(ks, "kid3", NULL, NULL, out, 4), 2);
     assert_string_equal(out[0]->set->name, "set3");
     assert_string_equal(out[1]->set->name, "set23");
-    assert_int_equal(keystore_find(ks, "kid3", NULL, out, 1), 1);
-    assert_int_equal(keystore_find(ks, "nope", NULL, out, 4), 0);
-    assert_int_equal(keystore_find(ks, NULL, NULL, out, 4), 0);
+    assert_int_equal(keystore_find(ks, "kid3", NULL, NULL, out, 1), 1);
+    assert_int_equal(keystore_find(ks, "nope", NULL, NULL, out, 4), 0);
+    assert_int_equal(keystore_find(ks, NULL, NULL, NULL, out, 4), 0);
     keystore_free(ks);
 
     /* x5t is the fallback when kid is absent or matches nothing. */
@@ -455,10 +455,10 @@ static void test_find_and_many_sets(void **state)
     const char *doc = "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"x5t\":\"T1\",\"n\":\"" RFC7638_N
                       "\",\"e\":\"AQAB\"}]}";
     assert_int_equal(add_json(ks, "s", doc, NULL, 0), 0);
-    assert_int_equal(keystore_find(ks, "zzz", "T1", out, 4), 1);
-    assert_int_equal(keystore_find(ks, NULL, "T1", out, 4), 1);
-    assert_int_equal(keystore_find(ks, "a", "other", out, 4), 1);
-    assert_int_equal(keystore_find(ks, "zzz", "T2", out, 4), 0);
+    assert_int_equal(keystore_find(ks, "zzz", "T1", NULL, out, 4), 1);
+    assert_int_equal(keystore_find(ks, NULL, "T1", NULL, out, 4), 1);
+    assert_int_equal(keystore_find(ks, "a", "other", NULL, out, 4), 1);
+    assert_int_equal(keystore_find(ks, "zzz", "T2", NULL, out, 4), 0);
     keystore_free(ks);
 }
 

@@ -407,7 +407,7 @@ static void test_observed_keystore_trusts_nothing(void **state)
     assert_int_equal(view->nrevoked, 0);
     const struct ks_key *found[4];
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(keystore_find(view, i ? "k2" : "k1", NULL, found, 4), 1);
+        assert_int_equal(keystore_find(view, i ? "k2" : "k1", NULL, NULL, found, 4), 1);
         assert_false(keystore_key_allows(view, found[0], iss,
                                          "72f988bf-86f1-41af-91ab-2d7cd011db47"));
         assert_false(keystore_key_allows(view, found[0], "https://idp.example", NULL));

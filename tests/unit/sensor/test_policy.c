@@ -333,7 +333,7 @@ static void test_vcache(void **state)
 {
     struct fixture *fx = *state;
     uint8_t seed[16] = {1, 2, 3};
-    struct vcache *vc = vcache_new(4, seed);
+    struct vcache *vc = vcache_new(4, 0, seed);
     char *c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
     char *tok = make_token(fx->org, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\"}", c);
     int hit = -1;

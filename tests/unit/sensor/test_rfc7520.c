@@ -58,7 +58,7 @@ static void run_example(const char *file, const char *want_alg)
     assert_non_null(j.signing_input);
 
     const struct ks_key *k[2];
-    assert_int_equal(keystore_find(ks, j.c.kid, j.c.x5t, k, 2), 1);
+    assert_int_equal(keystore_find(ks, j.c.kid, j.c.x5t, NULL, k, 2), 1);
     assert_int_equal(verify_jws(k[0]->pkey, k[0]->alg, j.c.alg, j.signing_input,
                                 j.signing_input_len, j.sig, j.sig_len),
                      VERIFY_VALID);
