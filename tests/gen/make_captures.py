@@ -462,7 +462,9 @@ def main():
     import make_ndpi
     import make_observed
     import make_places
+    import make_replay
     import make_transport
+    import make_verdict
     for d in (DEMO_DIR, TEST_DIR):
         shutil.rmtree(os.path.join(ROOT, d), ignore_errors=True)
     make_demo()
@@ -475,6 +477,8 @@ def main():
     make_places.make_all()
     make_observed.make_all()
     make_hostile.make_all()
+    make_verdict.make_all()
+    make_replay.make_all()
     for p, n in WRITTEN:
         print("%7d  %s" % (n, p))
 
