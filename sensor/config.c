@@ -389,11 +389,38 @@ static char *resolve(const struct ctx *x, const char *p, int line)
     return r;
 }
 
+static void free_strs(char ***arr, size_t *n)
+{
+    for (size_t j = 0; j < *n; j++)
+        free((*arr)[j]);
+    free(*arr);
+    *arr = NULL;
+    *n = 0;
+}
+
+/* A non-empty list of non-empty strings (keysets[].issuers, audiences, token-types). */
+static int get_str_list(const struct ctx *x, const struct yaml_doc_node *v, const char *key,
+                        const char *what, char ***arr, size_t *n)
+{
+    char ikey[KEY_LEN];
+    if (want(x, v, key, YAML_DOC_SEQ) < 0)
+        return -1;
+    if (v->nitems == 0)
+        return fail(x, v->line, key, "needs at least one %s", what);
+    free_strs(arr, n);
+    *arr = xcalloc(v->nitems, sizeof(**arr));
+    for (*n = 0; *n < v->nitems; (*n)++) {
+        join_index(ikey, key, *n);
+        if (get_string(x, v->items[*n], ikey, 1, &(*arr)[*n]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int keyset_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
                           void *base)
 {
     struct keyset_cfg *k = base;
-    char ikey[KEY_LEN];
     if (strcmp(p->key, "jwks") == 0) {
         char *raw = NULL;
         if (get_string(x, p->value, key, 1, &raw) < 0)
@@ -403,23 +430,13 @@ static int keyset_special(const struct ctx *x, const struct yaml_doc_pair *p, co
         free(raw);
         return 0;
     }
-    if (strcmp(p->key, "issuers") != 0)
-        return 1;
-    const struct yaml_doc_node *v = p->value;
-    if (want(x, v, key, YAML_DOC_SEQ) < 0)
-        return -1;
-    if (v->nitems == 0)
-        return fail(x, v->line, key, "needs at least one issuer");
-    for (size_t j = 0; j < k->nissuers; j++)
-        free(k->issuers[j]);
-    free(k->issuers);
-    k->issuers = xcalloc(v->nitems, sizeof(*k->issuers));
-    for (k->nissuers = 0; k->nissuers < v->nitems; k->nissuers++) {
-        join_index(ikey, key, k->nissuers);
-        if (get_string(x, v->items[k->nissuers], ikey, 1, &k->issuers[k->nissuers]) < 0)
-            return -1;
-    }
-    return 0;
+    if (strcmp(p->key, "issuers") == 0)
+        return get_str_list(x, p->value, key, "issuer", &k->issuers, &k->nissuers);
+    if (strcmp(p->key, "audiences") == 0)
+        return get_str_list(x, p->value, key, "audience", &k->audiences, &k->naudiences);
+    if (strcmp(p->key, "token-types") == 0)
+        return get_str_list(x, p->value, key, "token type", &k->token_types, &k->ntoken_types);
+    return 1;
 }
 
 static const struct field keyset_fields[] = {STR("name", struct keyset_cfg, name, 1), END};
@@ -430,9 +447,9 @@ static void free_keysets(struct config *c)
         struct keyset_cfg *k = &c->keysets[i];
         free(k->name);
         free(k->jwks);
-        for (size_t j = 0; j < k->nissuers; j++)
-            free(k->issuers[j]);
-        free(k->issuers);
+        free_strs(&k->issuers, &k->nissuers);
+        free_strs(&k->audiences, &k->naudiences);
+        free_strs(&k->token_types, &k->ntoken_types);
     }
     free(c->keysets);
     c->keysets = NULL;
@@ -540,10 +557,68 @@ static const struct field policy_fields[] = {
     END,
 };
 
+static const struct field replay_fields[] = {
+    NUM("clients", F_INT, struct config, replay_clients, 0, 64),
+    NUM("window", F_INT, struct config, replay_window, 1, 7 * 86400),
+    NUM("memcap", F_SIZE, struct config, replay_memcap, 4096, UINT64_MAX),
+    END,
+};
+
+static const struct field cloud_fields[] = {
+    STR("v1", struct entra_cloud_cfg, v1, 1),
+    STR("v2", struct entra_cloud_cfg, v2, 1),
+    END,
+};
+
+static void free_clouds(struct config *c)
+{
+    for (size_t i = 0; i < c->nclouds; i++) {
+        free(c->clouds[i].v1);
+        free(c->clouds[i].v2);
+    }
+    free(c->clouds);
+    c->clouds = NULL;
+    c->nclouds = 0;
+}
+
+/* policy.entra-clouds: a list of {v1: PREFIX, v2: PREFIX}, each an https:// URL ending in "/";
+ * replaces the default list (an empty list turns the v1/v2 equivalence off). */
+static int parse_clouds(const struct ctx *x, const struct yaml_doc_node *v, const char *key,
+                        struct config *c)
+{
+    char path[KEY_LEN], k[KEY_LEN];
+    if (want(x, v, key, YAML_DOC_SEQ) < 0)
+        return -1;
+    free_clouds(c);
+    c->clouds = xcalloc(v->nitems, sizeof(*c->clouds));
+    for (size_t i = 0; i < v->nitems; i++) {
+        struct entra_cloud_cfg *e = &c->clouds[c->nclouds++];
+        join_index(path, key, i);
+        if (parse_map(x, v->items[i], path, cloud_fields, NULL, e) < 0)
+            return -1;
+        const char *vals[] = {e->v1, e->v2}, *names[] = {"v1", "v2"};
+        for (size_t j = 0; j < 2; j++) {
+            join_key(k, path, names[j]);
+            if (!vals[j])
+                return fail(x, v->items[i]->line, k, "missing (a cloud needs v1 and v2)");
+            size_t n = strlen(vals[j]);
+            if (strncmp(vals[j], "https://", 8) != 0 || n < 10 || vals[j][n - 1] != '/')
+                return fail(x, yaml_doc_map_find(v->items[i], names[j])->value->line, k,
+                            "expected an https:// issuer prefix ending in '/', got '%.60s'",
+                            vals[j]);
+        }
+    }
+    return 0;
+}
+
 static int policy_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
                           void *base)
 {
     struct config *c = base;
+    if (strcmp(p->key, "replay") == 0)
+        return parse_map(x, p->value, key, replay_fields, NULL, c);
+    if (strcmp(p->key, "entra-clouds") == 0)
+        return parse_clouds(x, p->value, key, c);
     if (strcmp(p->key, "algorithms") != 0)
         return 1;
     if (get_list(x, p->value, key, alg_names, POLICY_ALG_COUNT, &c->alg_mask) < 0)
@@ -568,6 +643,7 @@ static const struct field engine_fields[] = {
     NUM("observed-sets", F_INT, struct config, observed_sets, 1, 1u << 20),
     NUM("defrag-timeout", F_INT, struct config, defrag_timeout, 1, 3600),
     NUM("verify-cache-entries", F_INT, struct config, vcache_entries, 1, UINT64_MAX),
+    NUM("verify-cache-memcap", F_SIZE, struct config, vcache_memcap, 65536, UINT64_MAX),
     NUM("stats-interval", F_INT, struct config, stats_interval, 1, UINT32_MAX),
     END,
 };
@@ -737,6 +813,18 @@ void config_defaults(struct config *c)
     c->replay_clients = 3;
     c->replay_window = 600;
     c->replay_memcap = 16u << 20;
+    /* Entra's clouds: public, US Government (v1 tokens keep sts.windows.net), China (21Vianet). */
+    static const char *const clouds[][2] = {
+        {"https://sts.windows.net/", "https://login.microsoftonline.com/"},
+        {"https://sts.windows.net/", "https://login.microsoftonline.us/"},
+        {"https://sts.chinacloudapi.cn/", "https://login.partner.microsoftonline.cn/"},
+    };
+    c->nclouds = NELEM(clouds);
+    c->clouds = xcalloc(c->nclouds, sizeof(*c->clouds));
+    for (size_t i = 0; i < c->nclouds; i++) {
+        c->clouds[i].v1 = xstrdup(clouds[i][0]);
+        c->clouds[i].v2 = xstrdup(clouds[i][1]);
+    }
     c->stats_interval = 60;
     c->snaplen = 262144;
     c->promisc = 1;
@@ -754,6 +842,7 @@ void config_free(struct config *c)
     free(c->bpf);
     c->bpf = NULL;
     free_token_headers(c);
+    free_clouds(c);
     free(c->path);
     c->path = NULL;
 }
@@ -848,6 +937,19 @@ static void dump_path(FILE *f, const char *p)
     }
 }
 
+/* "    KEY:\n      - a\n ..." for a list that is set; nothing when it is not. */
+static void dump_list(FILE *f, const char *key, char *const *items, size_t n)
+{
+    if (!n)
+        return;
+    fprintf(f, "%s:\n", key);
+    for (size_t i = 0; i < n; i++) {
+        fputs("      - ", f);
+        yaml_doc_write_string(f, items[i]);
+        fputc('\n', f);
+    }
+}
+
 static void dump_opt(FILE *f, const char *indent, const char *key, const char *s)
 {
     if (!s)
@@ -891,6 +993,8 @@ void config_dump(const struct config *c, FILE *f)
             yaml_doc_write_string(f, k->issuers[j]);
             fputc('\n', f);
         }
+        dump_list(f, "    audiences", k->audiences, k->naudiences);
+        dump_list(f, "    token-types", k->token_types, k->ntoken_types);
     }
     fputs(c->nrevoked ? "revoked-keys:\n" : "revoked-keys: []\n", f);
     for (size_t i = 0; i < c->nrevoked; i++) {
@@ -907,17 +1011,29 @@ void config_dump(const struct config *c, FILE *f)
     fprintf(f, "  clock-skew: %" PRId64 "\n  max-lifetime: %" PRId64 "\n  algorithms: ",
             c->clock_skew, c->max_lifetime);
     dump_mask(f, alg_names, POLICY_ALG_COUNT, c->alg_mask);
+    fprintf(f, "  replay:\n    clients: %" PRIu32 "\n    window: %" PRIu32 "\n    memcap: %" PRIu64
+               "\n",
+            c->replay_clients, c->replay_window, c->replay_memcap);
+    fputs(c->nclouds ? "  entra-clouds:\n" : "  entra-clouds: []\n", f);
+    for (size_t i = 0; i < c->nclouds; i++) {
+        fputs("    - v1: ", f);
+        yaml_doc_write_string(f, c->clouds[i].v1);
+        fputs("\n      v2: ", f);
+        yaml_doc_write_string(f, c->clouds[i].v2);
+        fputc('\n', f);
+    }
     fprintf(f,
             "engine:\n  flow-memcap: %" PRIu64 "\n  flow-timeout: %" PRIu32
             "\n  flow-closed-timeout: %" PRIu32 "\n  stream-memcap: %" PRIu64
             "\n  stream-ooo-limit: %" PRIu64 "\n  http-max-head: %" PRIu64
             "\n  http-memcap: %" PRIu64 "\n  body-limit: %" PRIu64 "\n  inflate-ratio: %" PRIu32
             "\n  observed-sets: %" PRIu32 "\n  defrag-memcap: %" PRIu64 "\n  defrag-timeout: %" PRIu32
-            "\n  verify-cache-entries: %" PRIu64 "\n  stats-interval: %" PRIu32 "\n",
+            "\n  verify-cache-entries: %" PRIu64 "\n  verify-cache-memcap: %" PRIu64
+            "\n  stats-interval: %" PRIu32 "\n",
             c->flow_memcap, c->flow_timeout, c->flow_closed_timeout, c->stream_memcap,
             c->stream_dir_limit, c->http_max_head, c->http_memcap, c->body_limit,
             c->inflate_ratio, c->observed_sets, c->defrag_memcap,
-            c->defrag_timeout, c->vcache_entries, c->stats_interval);
+            c->defrag_timeout, c->vcache_entries, c->vcache_memcap, c->stats_interval);
     fputs("capture:\n", f);
     dump_opt(f, "  ", "bpf", c->bpf);
     fprintf(f, "  snaplen: %" PRIu32 "\n  buffer-size: %" PRIu64 "\n  promisc: %s\n"

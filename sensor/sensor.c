@@ -43,6 +43,27 @@ int sensor_build_keystore(const struct config *cfg, struct keystore **out, char 
             keystore_free(ks);
             return -1;
         }
+        const struct ks_keyset *set = &ks->sets[ks->nsets - 1];
+        /* Refused keys (RSA under 2048 bits, encryption keys, oct, broken members) are not
+         * fatal, but an analyst must know a published key is not being checked. */
+        for (size_t j = 0; j < set->nskips; j++)
+            fprintf(stderr, "tokenwatch: warning: %s: keysets.%s: key %s refused: %s\n",
+                    k->jwks, k->name, set->skips[j].kid, set->skips[j].why);
+        if ((k->naudiences || k->ntoken_types) &&
+            keystore_set_expectations(ks, k->name, (const char *const *)k->audiences,
+                                      k->naudiences, (const char *const *)k->token_types,
+                                      k->ntoken_types) != 0) {
+            snprintf(err, errlen, "out of memory");
+            keystore_free(ks);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < cfg->nclouds; i++) {
+        if (keystore_add_cloud(ks, cfg->clouds[i].v1, cfg->clouds[i].v2) != 0) {
+            snprintf(err, errlen, "out of memory");
+            keystore_free(ks);
+            return -1;
+        }
     }
     for (size_t i = 0; i < cfg->nrevoked; i++) {
         const struct revoked_cfg *r = &cfg->revoked[i];

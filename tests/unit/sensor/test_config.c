@@ -87,6 +87,14 @@ static void assert_defaults(const struct config *c)
     assert_int_equal(c->stream_dir_limit, 1u << 20);
     assert_int_equal(c->http_max_head, 64u << 10);
     assert_int_equal(c->vcache_entries, 65536);
+    assert_int_equal(c->vcache_memcap, 64u << 20);
+    assert_int_equal(c->replay_clients, 3);
+    assert_int_equal(c->replay_window, 600);
+    assert_int_equal(c->replay_memcap, 16u << 20);
+    assert_int_equal(c->nclouds, 3);
+    assert_string_equal(c->clouds[0].v1, "https://sts.windows.net/");
+    assert_string_equal(c->clouds[0].v2, "https://login.microsoftonline.com/");
+    assert_string_equal(c->clouds[2].v1, "https://sts.chinacloudapi.cn/");
     assert_int_equal(c->stats_interval, 60);
     assert_null(c->bpf);
     assert_int_equal(c->snaplen, 262144);
@@ -741,6 +749,91 @@ static void test_decode_ports(void **state)
 }
 
 /* The configuration that ships in etc/ must load as it is. */
+/* Issue 5: keysets[].audiences / token-types, policy.replay, policy.entra-clouds,
+ * engine.verify-cache-memcap — parsed, validated with file/line/key, dumped and loaded back. */
+static void test_verdict_keys(void **state)
+{
+    struct fixture *fx = *state;
+    struct config c = {0};
+    assert_int_equal(load(fx, &c,
+                          "keysets:\n"
+                          "  - name: api\n"
+                          "    jwks: k.json\n"
+                          "    issuers: [\"https://idp.example/\"]\n"
+                          "    audiences: [\"api://orders\", orders]\n"
+                          "    token-types: [at+jwt]\n"
+                          "policy:\n"
+                          "  replay: {clients: 5, window: 120, memcap: 1mb}\n"
+                          "  entra-clouds:\n"
+                          "    - v1: \"https://sts.windows.net/\"\n"
+                          "      v2: \"https://login.microsoftonline.us/\"\n"
+                          "engine:\n  verify-cache-memcap: 8mb\n",
+                          NULL, 0), 0);
+    assert_int_equal(c.keysets[0].naudiences, 2);
+    assert_string_equal(c.keysets[0].audiences[0], "api://orders");
+    assert_string_equal(c.keysets[0].audiences[1], "orders");
+    assert_int_equal(c.keysets[0].ntoken_types, 1);
+    assert_string_equal(c.keysets[0].token_types[0], "at+jwt");
+    assert_int_equal(c.replay_clients, 5);
+    assert_int_equal(c.replay_window, 120);
+    assert_int_equal(c.replay_memcap, 1u << 20);
+    assert_int_equal(c.nclouds, 1);
+    assert_string_equal(c.clouds[0].v2, "https://login.microsoftonline.us/");
+    assert_int_equal(c.vcache_memcap, 8u << 20);
+
+    char dump[160];
+    snprintf(dump, sizeof(dump), "%s/dump.yaml", fx->dir);
+    FILE *f = fopen(dump, "w");
+    assert_non_null(f);
+    config_dump(&c, f);
+    fclose(f);
+    struct config d = {0};
+    config_defaults(&d);
+    if (config_load(&d, dump, NULL, 0, fx->err, sizeof(fx->err)) != 0)
+        fail_msg("dump does not load back: %s", fx->err);
+    assert_int_equal(d.keysets[0].naudiences, 2);
+    assert_string_equal(d.keysets[0].token_types[0], "at+jwt");
+    assert_int_equal(d.replay_clients, 5);
+    assert_int_equal(d.nclouds, 1);
+    assert_string_equal(d.clouds[0].v1, "https://sts.windows.net/");
+    assert_int_equal(d.vcache_memcap, 8u << 20);
+    config_free(&d);
+    config_free(&c);
+
+    /* An empty cloud list turns the equivalence off; clients 0 turns replay detection off. */
+    assert_int_equal(load(fx, &c, "policy:\n  entra-clouds: []\n  replay: {clients: 0}\n", NULL, 0),
+                     0);
+    assert_int_equal(c.nclouds, 0);
+    assert_int_equal(c.replay_clients, 0);
+    config_free(&c);
+
+    static const struct bad_case bad[] = {
+        {"keysets:\n  - name: a\n    jwks: a.json\n    issuers: [i]\n    audiences: []\n",
+         "5: keysets[0].audiences: needs at least one audience"},
+        {"keysets:\n  - name: a\n    jwks: a.json\n    issuers: [i]\n    token-types: x\n",
+         "5: keysets[0].token-types: expected a list, got 'x'"},
+        {"policy:\n  replay: {clients: 65}\n", "2: policy.replay.clients: '65' is out of range"},
+        {"policy:\n  replay: {window: 0}\n", "2: policy.replay.window: '0' is out of range"},
+        {"policy:\n  replay: {bogus: 1}\n", "2: policy.replay.bogus: unknown key"},
+        {"policy:\n  entra-clouds:\n    - v1: \"https://sts.windows.net/\"\n",
+         "3: policy.entra-clouds[0].v2: missing"},
+        {"policy:\n  entra-clouds:\n    - v1: \"http://sts.windows.net/\"\n      v2: \"https://x/\"\n",
+         "3: policy.entra-clouds[0].v1: expected an https:// issuer prefix"},
+        {"policy:\n  entra-clouds:\n    - v1: \"https://sts.windows.net\"\n      v2: \"https://x/\"\n",
+         "3: policy.entra-clouds[0].v1: expected an https:// issuer prefix"},
+        {"policy:\n  entra-clouds: {v1: a}\n", "2: policy.entra-clouds: expected a list"},
+        {"engine:\n  verify-cache-memcap: 1kb\n", "2: engine.verify-cache-memcap: '1kb' is out of range"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct config b = {0};
+        if (load(fx, &b, bad[i].yaml, NULL, 0) == 0)
+            fail_msg("case %zu loaded: %s", i, bad[i].yaml);
+        if (!strstr(fx->err, bad[i].expect))
+            fail_msg("case %zu: got '%s', want '...%s...'", i, fx->err, bad[i].expect);
+        config_free(&b);
+    }
+}
+
 static void test_shipped_config(void **state)
 {
     (void)state;
@@ -776,6 +869,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decode_ports, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verdict_keys, setup, teardown),
         cmocka_unit_test(test_shipped_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
