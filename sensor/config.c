@@ -11,6 +11,7 @@
  * is a set of field tables walked by one parse_map().
  */
 #include "config.h"
+#include "config_names.h"
 #include "yaml_doc.h"
 
 #include <ctype.h>
@@ -25,13 +26,14 @@
 #define KEY_LEN 256
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const alg_names[POLICY_ALG_COUNT] = POLICY_ALG_NAMES;
-static const char *const type_names[] = {"alert", "token", "stats", "http", "flow", "anomaly",
-                                         "keyset"};
-static const char *const filetype_names[] = {"regular", "unix_dgram", "unix_stream", "syslog",
-                                             "redis"};
-static const char *const token_event_names[] = {"all", "first", "none"};
-static const char *const redis_mode_names[] = {"list", "lpush", "rpush", "channel", "publish"};
+const char *const cfg_alg_names[POLICY_ALG_COUNT] = POLICY_ALG_NAMES;
+const char *const cfg_type_names[CFG_NTYPES] = {"alert", "token", "stats", "http", "flow",
+                                               "anomaly", "keyset"};
+const char *const cfg_filetype_names[CFG_NFILETYPES] = {"regular", "unix_dgram", "unix_stream",
+                                                       "syslog", "redis"};
+const char *const cfg_token_event_names[CFG_NTOKEN_EVENTS] = {"all", "first", "none"};
+const char *const cfg_redis_mode_names[CFG_NREDIS_MODES] = {"list", "lpush", "rpush", "channel",
+                                                           "publish"};
 
 /* Configuration is read at start-up; without memory there is nothing sensible left to do. */
 static void *xcalloc(size_t n, size_t size)
@@ -270,15 +272,15 @@ static const struct field redis_fields[] = {
     STR("server", struct eve_output_cfg, redis_server, 1),
     STR("key", struct eve_output_cfg, redis_key, 1),
     NUM("port", F_INT, struct eve_output_cfg, redis_port, 1, 65535),
-    ENUM("mode", struct eve_output_cfg, redis_mode, redis_mode_names),
+    ENUM("mode", struct eve_output_cfg, redis_mode, cfg_redis_mode_names),
     END,
 };
 
 static const struct field eve_fields[] = {
     BOOL("enabled", struct eve_parse, enabled),
-    ENUM("filetype", struct eve_parse, o.filetype, filetype_names),
+    ENUM("filetype", struct eve_parse, o.filetype, cfg_filetype_names),
     STR("filename", struct eve_parse, o.filename, 1),
-    ENUM("token-events", struct eve_parse, o.token_events, token_event_names),
+    ENUM("token-events", struct eve_parse, o.token_events, cfg_token_event_names),
     BOOL("raw-tokens", struct eve_parse, o.raw_tokens),
     END,
 };
@@ -288,7 +290,7 @@ static int eve_special(const struct ctx *x, const struct yaml_doc_pair *p, const
 {
     struct eve_output_cfg *o = &((struct eve_parse *)base)->o;
     if (strcmp(p->key, "types") == 0)
-        return get_list(x, p->value, key, type_names, NELEM(type_names), &o->types);
+        return get_list(x, p->value, key, cfg_type_names, NELEM(cfg_type_names), &o->types);
     if (strcmp(p->key, "redis") == 0)
         return parse_map(x, p->value, key, redis_fields, NULL, o);
     return 1;
@@ -621,7 +623,7 @@ static int policy_special(const struct ctx *x, const struct yaml_doc_pair *p, co
         return parse_clouds(x, p->value, key, c);
     if (strcmp(p->key, "algorithms") != 0)
         return 1;
-    if (get_list(x, p->value, key, alg_names, POLICY_ALG_COUNT, &c->alg_mask) < 0)
+    if (get_list(x, p->value, key, cfg_alg_names, POLICY_ALG_COUNT, &c->alg_mask) < 0)
         return -1;
     /* An empty list would fail every token as alg_mismatch: surely a mistake. */
     if (c->alg_mask == 0)
@@ -899,159 +901,4 @@ int config_load(struct config *c, const char *path, const char *const *sets, siz
     int rc = config_load_buffer(c, path, buf, len, sets, nsets, err, errlen);
     free(buf);
     return rc;
-}
-
-/* ---- dump ------------------------------------------------------------------------------- */
-
-static const char *name_of(const char *const *names, size_t n, int i)
-{
-    return i >= 0 && (size_t)i < n ? names[i] : "invalid";
-}
-
-static void dump_mask(FILE *f, const char *const *names, size_t n, uint32_t mask)
-{
-    const char *sep = "";
-    fputc('[', f);
-    for (size_t i = 0; i < n; i++) {
-        if (mask & (1u << i)) {
-            fprintf(f, "%s%s", sep, names[i]);
-            sep = ", ";
-        }
-    }
-    fputs("]\n", f);
-}
-
-/* Relative paths were resolved against the working directory; anchor them so the dump means
- * the same wherever it is saved. */
-static void dump_path(FILE *f, const char *p)
-{
-    char cwd[PATH_MAX];
-    if (p[0] != '/' && getcwd(cwd, sizeof(cwd))) {
-        size_t n = strlen(cwd) + strlen(p) + 2;
-        char *abs = xcalloc(1, n);
-        snprintf(abs, n, "%s/%s", cwd, p);
-        yaml_doc_write_string(f, abs);
-        free(abs);
-    } else {
-        yaml_doc_write_string(f, p);
-    }
-}
-
-/* "    KEY:\n      - a\n ..." for a list that is set; nothing when it is not. */
-static void dump_list(FILE *f, const char *key, char *const *items, size_t n)
-{
-    if (!n)
-        return;
-    fprintf(f, "%s:\n", key);
-    for (size_t i = 0; i < n; i++) {
-        fputs("      - ", f);
-        yaml_doc_write_string(f, items[i]);
-        fputc('\n', f);
-    }
-}
-
-static void dump_opt(FILE *f, const char *indent, const char *key, const char *s)
-{
-    if (!s)
-        return;
-    fprintf(f, "%s%s: ", indent, key);
-    yaml_doc_write_string(f, s);
-    fputc('\n', f);
-}
-
-void config_dump(const struct config *c, FILE *f)
-{
-    fputs("%YAML 1.1\n---\n# tokenwatch: effective configuration\n", f);
-    fputs(c->noutputs ? "outputs:\n" : "outputs: []\n", f);
-    for (size_t i = 0; i < c->noutputs; i++) {
-        const struct eve_output_cfg *o = &c->outputs[i];
-        fprintf(f, "  - eve:\n      filetype: %s\n",
-                name_of(filetype_names, NELEM(filetype_names), o->filetype));
-        dump_opt(f, "      ", "filename", o->filename);
-        fputs("      types: ", f);
-        dump_mask(f, type_names, NELEM(type_names), o->types);
-        fprintf(f, "      token-events: %s\n      raw-tokens: %s\n",
-                name_of(token_event_names, NELEM(token_event_names), o->token_events),
-                o->raw_tokens ? "yes" : "no");
-        if (o->filetype != EVE_FT_REDIS && !o->redis_server && !o->redis_key &&
-            o->redis_port == 6379 && o->redis_mode == EVE_REDIS_LIST)
-            continue;
-        fprintf(f, "      redis:\n        port: %d\n        mode: %s\n", o->redis_port,
-                name_of(redis_mode_names, NELEM(redis_mode_names), o->redis_mode));
-        dump_opt(f, "        ", "server", o->redis_server);
-        dump_opt(f, "        ", "key", o->redis_key);
-    }
-    fputs(c->nkeysets ? "keysets:\n" : "keysets: []\n", f);
-    for (size_t i = 0; i < c->nkeysets; i++) {
-        const struct keyset_cfg *k = &c->keysets[i];
-        dump_opt(f, "  - ", "name", k->name);
-        fputs("    jwks: ", f);
-        dump_path(f, k->jwks ? k->jwks : "");
-        fputs("\n    issuers:\n", f);
-        for (size_t j = 0; j < k->nissuers; j++) {
-            fputs("      - ", f);
-            yaml_doc_write_string(f, k->issuers[j]);
-            fputc('\n', f);
-        }
-        dump_list(f, "    audiences", k->audiences, k->naudiences);
-        dump_list(f, "    token-types", k->token_types, k->ntoken_types);
-    }
-    fputs(c->nrevoked ? "revoked-keys:\n" : "revoked-keys: []\n", f);
-    for (size_t i = 0; i < c->nrevoked; i++) {
-        const struct revoked_cfg *r = &c->revoked[i];
-        const char *keys[] = {"kid", "x5t", "sha1", "jkt", "reason"};
-        const char *vals[] = {r->kid, r->x5t, r->sha1, r->jkt, r->reason};
-        const char *indent = "  - ";
-        for (size_t j = 0; j < NELEM(keys); j++) {
-            dump_opt(f, indent, keys[j], vals[j]);
-            indent = vals[j] ? "    " : indent;
-        }
-    }
-    fprintf(f, "policy:\n  verify-observed-keys: %s\n", c->verify_observed ? "yes" : "no");
-    fprintf(f, "  clock-skew: %" PRId64 "\n  max-lifetime: %" PRId64 "\n  algorithms: ",
-            c->clock_skew, c->max_lifetime);
-    dump_mask(f, alg_names, POLICY_ALG_COUNT, c->alg_mask);
-    fprintf(f, "  replay:\n    clients: %" PRIu32 "\n    window: %" PRIu32 "\n    memcap: %" PRIu64
-               "\n",
-            c->replay_clients, c->replay_window, c->replay_memcap);
-    fputs(c->nclouds ? "  entra-clouds:\n" : "  entra-clouds: []\n", f);
-    for (size_t i = 0; i < c->nclouds; i++) {
-        fputs("    - v1: ", f);
-        yaml_doc_write_string(f, c->clouds[i].v1);
-        fputs("\n      v2: ", f);
-        yaml_doc_write_string(f, c->clouds[i].v2);
-        fputc('\n', f);
-    }
-    fprintf(f,
-            "engine:\n  flow-memcap: %" PRIu64 "\n  flow-timeout: %" PRIu32
-            "\n  flow-closed-timeout: %" PRIu32 "\n  stream-memcap: %" PRIu64
-            "\n  stream-ooo-limit: %" PRIu64 "\n  http-max-head: %" PRIu64
-            "\n  http-memcap: %" PRIu64 "\n  body-limit: %" PRIu64 "\n  inflate-ratio: %" PRIu32
-            "\n  observed-sets: %" PRIu32 "\n  defrag-memcap: %" PRIu64 "\n  defrag-timeout: %" PRIu32
-            "\n  verify-cache-entries: %" PRIu64 "\n  verify-cache-memcap: %" PRIu64
-            "\n  stats-interval: %" PRIu32 "\n",
-            c->flow_memcap, c->flow_timeout, c->flow_closed_timeout, c->stream_memcap,
-            c->stream_dir_limit, c->http_max_head, c->http_memcap, c->body_limit,
-            c->inflate_ratio, c->observed_sets, c->defrag_memcap,
-            c->defrag_timeout, c->vcache_entries, c->vcache_memcap, c->stats_interval);
-    fputs("capture:\n", f);
-    dump_opt(f, "  ", "bpf", c->bpf);
-    fprintf(f, "  snaplen: %" PRIu32 "\n  buffer-size: %" PRIu64 "\n  promisc: %s\n"
-               "  immediate: %s\n",
-            c->snaplen, c->buffer_size, c->promisc ? "yes" : "no", c->immediate ? "yes" : "no");
-    fputs("decode:\n  vxlan-ports: [", f);
-    for (uint8_t i = 0; i < c->nvxlan_ports; i++)
-        fprintf(f, "%s%u", i ? ", " : "", (unsigned)c->vxlan_ports[i]);
-    fputs("]\n  geneve-ports: [", f);
-    for (uint8_t i = 0; i < c->ngeneve_ports; i++)
-        fprintf(f, "%s%u", i ? ", " : "", (unsigned)c->geneve_ports[i]);
-    fputs("]\n", f);
-    fputs("tokens:\n  headers:", f);
-    if (!c->ntoken_headers)
-        fputs(" []", f);
-    for (size_t i = 0; i < c->ntoken_headers; i++) {
-        fputs("\n    - ", f);
-        yaml_doc_write_string(f, c->token_headers[i]);
-    }
-    fputs("\n", f);
 }
