@@ -2,14 +2,15 @@
  *
  * Pipeline: start-up/reload only (config ─► keystore ─► [jwk]); never per packet. Builds the
  * EVP_PKEY with OSSL_PARAM_BLD + EVP_PKEY_fromdata (no deprecated RSA_/EC_KEY APIs), reads the
- * first x5c certificate for its validity window and thumbprints, and computes the RFC 7638
- * thumbprint. Everything it returns is heap-owned by the struct ks_key it fills.
- * RFC 7517 §4 (members: kty, use, alg, kid, x5c, x5t, x5t#S256), RFC 7518 §6.2.1 (EC x/y, full
- * field length), §6.3.1 (RSA n/e, no leading zeros), RFC 8037 §2 (OKP Ed25519), RFC 7638 §3
- * (thumbprint), RFC 5280 §4.1.2.5 (validity).
+ * first x5c certificate for its validity window, subject and thumbprints, and computes the
+ * RFC 7638 thumbprint. Everything it returns is heap-owned by the struct ks_key it fills.
+ * RFC 7517 §4 (members: kty, use, key_ops §4.3, alg, kid, x5c, x5t, x5t#S256), RFC 7518 §6.2.1
+ * (EC x/y, full field length), §6.3.1 (RSA n/e, no leading zeros), RFC 8037 §2 (OKP Ed25519,
+ * Ed448), RFC 7638 §3 (thumbprint), RFC 5280 §4.1.2.4 (subject), §4.1.2.5 (validity).
  */
 #include "jwk.h"
 
+#include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
@@ -37,6 +38,18 @@ static const struct curve ec_curves[] = {
     {"P-256", "prime256v1", NID_X9_62_prime256v1, 32},
     {"P-384", "secp384r1", NID_secp384r1, 48},
     {"P-521", "secp521r1", NID_secp521r1, 66},
+};
+
+/* RFC 8037 §2 OKP signature curves: raw public key length and the thumbprint's crv text. */
+struct okp_curve {
+    const char *jwk_name;
+    int evp_type, nid;
+    size_t key_len;
+};
+
+static const struct okp_curve okp_curves[] = {
+    {"Ed25519", EVP_PKEY_ED25519, NID_ED25519, 32},
+    {"Ed448", EVP_PKEY_ED448, NID_ED448, 57},
 };
 
 static int skip(char *why, size_t whylen, const char *reason)
@@ -204,6 +217,32 @@ done:
     return out;
 }
 
+/* RFC 4514 one-line form (XN_FLAG_RFC2253 escapes control and non-ASCII bytes, so the text is
+ * safe to log). Returns 1 (k->subject set, or left NULL when the name cannot be printed) or 0 on
+ * allocation failure. */
+static int read_subject(X509 *cert, struct ks_key *k)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (!bio)
+        return 0;
+    int ok = 1;
+    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+        char *data = NULL;
+        long n = BIO_get_mem_data(bio, &data);
+        char *s = malloc(n > 0 ? (size_t)n + 1 : 1);
+        if (!s) {
+            ok = 0;
+        } else {
+            if (n > 0)
+                memcpy(s, data, (size_t)n);
+            s[n > 0 ? n : 0] = '\0';
+            k->subject = s;
+        }
+    }
+    BIO_free(bio);
+    return ok;
+}
+
 static int asn1_to_unix(const ASN1_TIME *t, int64_t *out)
 {
     struct tm tm;
@@ -249,7 +288,8 @@ static int read_x5c(json_t *jwk, struct ks_key *k, char *why, size_t whylen)
                       asn1_to_unix(X509_get0_notAfter(cert), &k->not_after);
     uint8_t sha1[20];
     unsigned int mdlen;
-    if (!EVP_Digest(der, (size_t)dlen, sha1, &mdlen, EVP_sha1(), NULL) ||
+    if (!read_subject(cert, k) ||
+        !EVP_Digest(der, (size_t)dlen, sha1, &mdlen, EVP_sha1(), NULL) ||
         !(k->cert_sha1 = hex_dup(sha1, sizeof(sha1))) ||
         (!k->x5t && !(k->x5t = b64url_dup(sha1, sizeof(sha1)))) ||
         (!k->x5t256 && !(k->x5t256 = sha_b64url(EVP_sha256(), der, (size_t)dlen))))
@@ -284,7 +324,7 @@ static int read_material(json_t *jwk, const char *kty, struct ks_key *k, char *w
         }
         k->bits = EVP_PKEY_get_bits(k->pkey);
         if (k->bits < MIN_RSA_BITS) {
-            skip(why, whylen, "RSA key shorter than 2048 bits");
+            snprintf(why, whylen, "RSA key shorter than %d bits (%d)", MIN_RSA_BITS, k->bits);
             goto done;
         }
         k->jkt = thumbprint(KS_KTY_RSA, NULL, n, alen, e, blen);
@@ -313,20 +353,25 @@ static int read_material(json_t *jwk, const char *kty, struct ks_key *k, char *w
         k->bits = EVP_PKEY_get_bits(k->pkey);
         k->jkt = thumbprint(KS_KTY_EC, cv->jwk_name, a, alen, b, blen);
     } else if (strcmp(kty, "OKP") == 0) {
+        const struct okp_curve *cv = NULL;
         k->kty = KS_KTY_OKP;
-        if (opt_str(jwk, "crv", &crv) != 1 || strcmp(crv, "Ed25519") != 0) {
-            skip(why, whylen, "OKP key on a curve other than Ed25519");
+        if (opt_str(jwk, "crv", &crv) == 1)
+            for (size_t i = 0; i < sizeof(okp_curves) / sizeof(okp_curves[0]); i++)
+                if (strcmp(crv, okp_curves[i].jwk_name) == 0)
+                    cv = &okp_curves[i];
+        if (!cv) { /* X25519/X448 are key-agreement curves (RFC 8037 §3.2), never signers */
+            skip(why, whylen, "OKP key on a curve other than Ed25519/Ed448");
             goto done;
         }
         a = member_bytes(jwk, "x", 128, &alen);
-        if (!a || alen != 32 ||
-            !(k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, a, alen))) {
-            skip(why, whylen, "Ed25519 x is not 32 bytes");
+        if (!a || alen != cv->key_len ||
+            !(k->pkey = EVP_PKEY_new_raw_public_key(cv->evp_type, NULL, a, alen))) {
+            snprintf(why, whylen, "%s x is not %zu bytes", cv->jwk_name, cv->key_len);
             goto done;
         }
-        k->curve_nid = NID_ED25519;
+        k->curve_nid = cv->nid;
         k->bits = EVP_PKEY_get_bits(k->pkey);
-        k->jkt = thumbprint(KS_KTY_OKP, "Ed25519", a, alen, NULL, 0);
+        k->jkt = thumbprint(KS_KTY_OKP, cv->jwk_name, a, alen, NULL, 0);
     } else {
         skip(why, whylen, strcmp(kty, "oct") == 0 ? "symmetric (oct) key" : "unsupported kty");
         goto done;
@@ -337,6 +382,32 @@ done:
     free(b);
     ERR_clear_error();
     return rc;
+}
+
+/* RFC 7517 §4.3: key_ops, when present, is an array of strings; the key verifies signatures
+ * only if it lists "verify". Returns 1 usable, 0 skipped (why set). */
+static int key_ops_allow(json_t *jwk, char *why, size_t whylen)
+{
+    json_t *ops = json_object_get(jwk, "key_ops");
+    if (!ops)
+        return 1;
+    if (!json_is_array(ops)) {
+        skip(why, whylen, "key_ops is not an array");
+        return 0;
+    }
+    int verify = 0;
+    size_t i;
+    json_t *op;
+    json_array_foreach(ops, i, op) {
+        if (!json_is_string(op)) {
+            skip(why, whylen, "key_ops holds a non-string");
+            return 0;
+        }
+        verify |= strcmp(json_string_value(op), "verify") == 0;
+    }
+    if (!verify)
+        skip(why, whylen, "key_ops does not include \"verify\"");
+    return verify;
 }
 
 static int copy_str(json_t *jwk, const char *name, const char **dst)
@@ -358,8 +429,18 @@ int jwk_to_key(json_t *jwk, struct ks_key *out, char *why, size_t whylen)
     const char *kty, *use, *s;
     if (opt_str(jwk, "kty", &kty) != 1)
         return skip(why, whylen, "missing or non-string kty");
-    if (opt_str(jwk, "use", &use) < 0 || (use && strcmp(use, "sig") != 0))
-        return skip(why, whylen, "use is not \"sig\"");
+    if (opt_str(jwk, "use", &use) < 0)
+        return skip(why, whylen, "use is not a string");
+    if (use && strcmp(use, "sig") != 0) {
+        /* the value is shown only when it is short and plain (it ends up in start-up logs) */
+        int plain = strlen(use) <= 16;
+        for (const char *c = use; plain && *c; c++)
+            plain = *c >= 0x21 && *c <= 0x7e && *c != '"' && *c != '\\';
+        snprintf(why, whylen, "use is \"%s\", not \"sig\"", plain ? use : "...");
+        return JWK_SKIPPED;
+    }
+    if (!key_ops_allow(jwk, why, whylen))
+        return JWK_SKIPPED;
     static const char *const str_members[] = {"kid", "x5t", "x5t#S256", "alg", "issuer"};
     for (size_t i = 0; i < sizeof(str_members) / sizeof(str_members[0]); i++)
         if (opt_str(jwk, str_members[i], &s) < 0)
@@ -387,6 +468,7 @@ void jwk_key_clear(struct ks_key *k)
     free((char *)k->jkt);
     free((char *)k->issuer);
     free((char *)k->alg);
+    free((char *)k->subject);
     EVP_PKEY_free(k->pkey);
     memset(k, 0, sizeof(*k));
 }

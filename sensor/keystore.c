@@ -3,11 +3,13 @@
  *
  * Pipeline: verdict stage (keystore ─► verify ─► policy). Built at start-up (or reload) from the
  * JWKS files the configuration names; read-only afterwards, so workers share it without locks.
- * Owns every keyset, key (EVP_PKEY and strings, built by jwk.c) and indicator; keystore_free()
- * releases all of it.
- * RFC 7517 §5 (JWK Set), SPEC §2 (issuer scope: {tenantid} templates, literal ownership, the
- * JWK's own `issuer` member — the check whose absence let Storm-0558 forge enterprise tokens
- * with a consumer-tenant key).
+ * Owns every keyset (with the record of the JWKs it refused, and its audience/type
+ * expectations), key (EVP_PKEY and strings, built by jwk.c), indicator and Entra cloud;
+ * keystore_free() releases all of it.
+ * RFC 7517 §5 (JWK Set), RFC 7515 §4.1.7-8 (x5t, x5t#S256 lookup), SPEC §2 (issuer scope:
+ * {tenantid} templates, literal ownership, the JWK's own `issuer` member — the check whose
+ * absence let Storm-0558 forge enterprise tokens with a consumer-tenant key), and the v1/v2
+ * issuer pairs of the configured Entra clouds (public, US Government, China).
  */
 #include "keystore.h"
 
@@ -28,14 +30,26 @@ struct keystore *keystore_new(void)
     return calloc(1, sizeof(struct keystore));
 }
 
+static void free_strs(const char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((char *)v[i]);
+    free(v);
+}
+
 static void set_clear(struct ks_keyset *s)
 {
     for (size_t i = 0; i < s->nkeys; i++)
         jwk_key_clear(&s->keys[i]);
     free(s->keys);
-    for (size_t i = 0; i < s->nissuers; i++)
-        free((char *)s->issuers[i]);
-    free(s->issuers);
+    free_strs(s->issuers, s->nissuers);
+    for (size_t i = 0; i < s->nskips; i++) {
+        free(s->skips[i].kid);
+        free(s->skips[i].why);
+    }
+    free(s->skips);
+    free_strs(s->audiences, s->naudiences);
+    free_strs(s->types, s->ntypes);
     free((char *)s->name);
 }
 
@@ -55,6 +69,11 @@ void keystore_free(struct keystore *ks)
         free((char *)r->reason);
     }
     free(ks->revoked);
+    for (size_t i = 0; i < ks->nclouds; i++) {
+        free(ks->clouds[i].v1);
+        free(ks->clouds[i].v2);
+    }
+    free(ks->clouds);
     free(ks);
 }
 
@@ -69,7 +88,41 @@ static char *dup_opt(const char *s, int *fail)
     return d;
 }
 
-/* Loads every usable JWK of `keys` into set. Returns 0 or -1 on allocation failure. */
+/* Records why JWK number idx of "keys" was refused: its kid (control and non-ASCII bytes shown
+ * as '?', at most 64 characters, since it ends up in start-up logs) or "#idx". Returns 0 or -1
+ * on allocation failure. */
+static int add_skip(struct ks_keyset *set, json_t *jwk, size_t idx, const char *why)
+{
+    if ((set->nskips & (set->nskips - 1)) == 0) { /* 0, 1, 2, 4, ...: grow by doubling */
+        size_t cap = set->nskips ? 2 * set->nskips : 1;
+        struct ks_skip *grown = realloc(set->skips, cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        set->skips = grown;
+    }
+    const char *kid = json_string_value(json_object_get(jwk, "kid"));
+    char label[72];
+    if (kid && *kid) {
+        size_t n = 0;
+        for (; kid[n] && n < 64; n++)
+            label[n] = kid[n] >= 0x20 && kid[n] < 0x7f ? kid[n] : '?';
+        label[n] = '\0';
+    } else {
+        snprintf(label, sizeof(label), "#%zu", idx);
+    }
+    struct ks_skip sk = {strdup(label), strdup(why[0] ? why : "not usable")};
+    if (!sk.kid || !sk.why) {
+        free(sk.kid);
+        free(sk.why);
+        return -1;
+    }
+    set->skips[set->nskips++] = sk;
+    set->skipped = set->nskips;
+    return 0;
+}
+
+/* Loads every usable JWK of `keys` into set, recording each refused one. Returns 0 or -1 on
+ * allocation failure. */
 static int load_keys(struct ks_keyset *set, json_t *keys)
 {
     size_t n = json_array_size(keys);
@@ -77,13 +130,16 @@ static int load_keys(struct ks_keyset *set, json_t *keys)
         return -1;
     for (size_t i = 0; i < n; i++) {
         char why[128];
-        int rc = jwk_to_key(json_array_get(keys, i), &set->keys[set->nkeys], why, sizeof(why));
+        json_t *jwk = json_array_get(keys, i);
+        int rc = jwk_to_key(jwk, &set->keys[set->nkeys], why, sizeof(why));
         if (rc == JWK_NOMEM)
             return -1;
-        if (rc == JWK_SKIPPED)
-            set->skipped++;
-        else
+        if (rc == JWK_SKIPPED) {
+            if (add_skip(set, jwk, i, why) < 0)
+                return -1;
+        } else {
             set->nkeys++;
+        }
     }
     return 0;
 }
@@ -245,16 +301,18 @@ static int str_eq(const char *a, const char *b)
 size_t keystore_find(const struct keystore *ks, const char *kid, const char *x5t,
                      const char *x5t256, const struct ks_key **out, size_t max)
 {
-    (void)x5t256; /* TEMPORARY (interface commit) */
+    /* kid first; x5t only when kid is absent or names nothing, x5t#S256 only after both. */
+    const char *const wants[3] = {kid, x5t, x5t256};
     size_t n = 0;
-    for (int pass = 0; pass < 2 && n == 0; pass++) {
-        const char *want = pass == 0 ? kid : x5t;
+    for (int pass = 0; pass < 3 && n == 0; pass++) {
+        const char *want = wants[pass];
         if (!want)
             continue;
         for (size_t i = 0; i < ks->nsets; i++)
-            for (size_t j = 0; j < ks->sets[i].nkeys; j++) {
+            for (size_t j = 0; j < ks->sets[i].nkeys && n < max; j++) {
                 const struct ks_key *k = &ks->sets[i].keys[j];
-                if (str_eq(pass == 0 ? k->kid : k->x5t, want) && n < max)
+                const char *have = pass == 0 ? k->kid : pass == 1 ? k->x5t : k->x5t256;
+                if (str_eq(have, want))
                     out[n++] = k;
             }
     }
@@ -370,21 +428,36 @@ int keystore_issuer_trusted(const struct keystore *ks, const char *iss, const ch
     return 0;
 }
 
-/* Entra's v1 endpoint issues iss "https://sts.windows.net/<tid>/" with the same keys, but only
- * the v2 JWKS carries per-key issuers, always in v2 form. Like Microsoft.IdentityModel's
- * EnableAadSigningKeyIssuerValidation, a v1 iss is compared through its v2 equivalent for the
- * same tenant — still a per-tenant comparison, so a consumer key stays confined to the consumer
- * tenant (public cloud only; sovereign clouds would need their own pair). */
-static int v1_equivalent(const char *key_issuer, const char *iss, const char *tid)
+/* Entra's v1 endpoint issues iss "<v1 prefix><tid>/" (https://sts.windows.net/ for the public
+ * and US Government clouds) with the same keys, but only the v2 JWKS carries per-key issuers,
+ * always in v2 form. Like Microsoft.IdentityModel's EnableAadSigningKeyIssuerValidation, a v1
+ * iss is compared through its v2 equivalent "<v2 prefix><tid>/v2.0" for the same tenant — still
+ * a per-tenant comparison, so a consumer key stays confined to the consumer tenant. Every cloud
+ * whose v1 prefix fits is tried (one v1 host serves two clouds); no cloud, no equivalence. */
+static int v1_equivalent(const struct keystore *ks, const char *key_issuer, const char *iss,
+                         const char *tid)
 {
-    static const char v1[] = "https://sts.windows.net/", v2[] = "https://login.microsoftonline.com/";
-    size_t pre = sizeof(v1) - 1;
-    if (!iss || strncmp(iss, v1, pre) != 0 || strlen(iss) != pre + GUID_LEN + 1 ||
-        iss[pre + GUID_LEN] != '/' || !is_guid(iss + pre, GUID_LEN))
+    if (!iss)
         return 0;
-    char as_v2[sizeof(v2) + GUID_LEN + 8];
-    snprintf(as_v2, sizeof(as_v2), "%s%.*s/v2.0", v2, GUID_LEN, iss + pre);
-    return keystore_issuer_match(key_issuer, as_v2, tid);
+    size_t ilen = strlen(iss);
+    for (size_t c = 0; c < ks->nclouds; c++) {
+        const struct ks_cloud *cl = &ks->clouds[c];
+        size_t pre = strlen(cl->v1);
+        if (ilen != pre + GUID_LEN + 1 || strncmp(iss, cl->v1, pre) != 0 ||
+            iss[pre + GUID_LEN] != '/' || !is_guid(iss + pre, GUID_LEN))
+            continue;
+        char stack[256], *as_v2 = stack;
+        size_t need = strlen(cl->v2) + GUID_LEN + sizeof("/v2.0");
+        if (need > sizeof(stack) && !(as_v2 = malloc(need)))
+            return 0;
+        snprintf(as_v2, need, "%s%.*s/v2.0", cl->v2, GUID_LEN, iss + pre);
+        int ok = keystore_issuer_match(key_issuer, as_v2, tid);
+        if (as_v2 != stack)
+            free(as_v2);
+        if (ok)
+            return 1;
+    }
+    return 0;
 }
 
 int keystore_key_allows(const struct keystore *ks, const struct ks_key *key, const char *iss,
@@ -395,7 +468,7 @@ int keystore_key_allows(const struct keystore *ks, const struct ks_key *key, con
     /* The Storm-0558 check: the JWK's own issuer narrows the key to one tenant (or, as a
      * template, to the token's own tenant); a consumer key signing an enterprise iss fails it. */
     return !key->issuer || keystore_issuer_match(key->issuer, iss, tid) ||
-           v1_equivalent(key->issuer, iss, tid);
+           v1_equivalent(ks, key->issuer, iss, tid);
 }
 
 int keystore_key_issuer(const struct ks_key *key, const char *tid, char *buf, size_t buflen)
@@ -413,23 +486,96 @@ int keystore_key_issuer(const struct ks_key *key, const char *tid, char *buf, si
     return 0;
 }
 
-/* TEMPORARY (interface commit): replaced by the real implementations. */
+/* A copy of n strings, or NULL (with *fail set on allocation failure; NULL for n == 0). */
+static const char **dup_strs(const char *const *v, size_t n, int *fail)
+{
+    if (!n)
+        return NULL;
+    const char **d = calloc(n, sizeof(*d));
+    if (!d) {
+        *fail = 1;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        d[i] = dup_opt(v[i] ? v[i] : "", fail);
+    return d;
+}
+
 int keystore_set_expectations(struct keystore *ks, const char *name, const char *const *auds,
                               size_t naud, const char *const *types, size_t ntypes)
 {
-    (void)ks, (void)name, (void)auds, (void)naud, (void)types, (void)ntypes;
-    return -1;
+    struct ks_keyset *set = NULL;
+    for (size_t i = 0; i < ks->nsets && !set; i++)
+        if (name && strcmp(ks->sets[i].name, name) == 0)
+            set = &ks->sets[i];
+    if (!set)
+        return -1;
+    int fail = 0;
+    const char **a = dup_strs(auds, naud, &fail), **t = dup_strs(types, ntypes, &fail);
+    if (fail) {
+        free_strs(a, a ? naud : 0);
+        free_strs(t, t ? ntypes : 0);
+        return -1;
+    }
+    free_strs(set->audiences, set->naudiences);
+    free_strs(set->types, set->ntypes);
+    set->audiences = a;
+    set->naudiences = naud;
+    set->types = t;
+    set->ntypes = ntypes;
+    return 0;
 }
 
 int keystore_add_cloud(struct keystore *ks, const char *v1_prefix, const char *v2_prefix)
 {
-    (void)ks, (void)v1_prefix, (void)v2_prefix;
+    if (!v1_prefix || !v2_prefix)
+        return -1;
+    struct ks_cloud c = {strdup(v1_prefix), strdup(v2_prefix)};
+    struct ks_cloud *grown =
+        c.v1 && c.v2 ? realloc(ks->clouds, (ks->nclouds + 1) * sizeof(*grown)) : NULL;
+    if (!grown) {
+        free(c.v1);
+        free(c.v2);
+        return -1;
+    }
+    ks->clouds = grown;
+    ks->clouds[ks->nclouds++] = c;
     return 0;
+}
+
+/* iss == prefix + seg + suffix with seg non-empty and free of '/'. */
+static int split_issuer(const char *iss, size_t ilen, const char *prefix, const char *suffix,
+                        const char **seg, size_t *seglen)
+{
+    size_t pre = strlen(prefix), suf = strlen(suffix);
+    if (ilen <= pre + suf || strncmp(iss, prefix, pre) != 0 ||
+        strcmp(iss + ilen - suf, suffix) != 0)
+        return 0;
+    size_t n = ilen - pre - suf;
+    if (memchr(iss + pre, '/', n))
+        return 0;
+    *seg = iss + pre;
+    *seglen = n;
+    return 1;
 }
 
 int keystore_entra_issuer(const struct keystore *ks, const char *iss, const char **seg,
                           size_t *seglen)
 {
-    (void)ks, (void)iss, (void)seg, (void)seglen;
+    if (!iss)
+        return 0;
+    size_t ilen = strlen(iss);
+    const char *s;
+    size_t n;
+    for (size_t c = 0; c < ks->nclouds; c++) {
+        if (split_issuer(iss, ilen, ks->clouds[c].v1, "/", &s, &n) ||
+            split_issuer(iss, ilen, ks->clouds[c].v2, "/v2.0", &s, &n)) {
+            if (seg)
+                *seg = s;
+            if (seglen)
+                *seglen = n;
+            return 1;
+        }
+    }
     return 0;
 }

@@ -1,8 +1,10 @@
 /* test_keystore.c — JWKS loading (jwk.c) and the issuer-scope rules (keystore.c).
  *
- * Synthetic keys come from the RFCs (RFC 7638 §3.1 RSA, RFC 8037 A.2 Ed25519) and Wycheproof's
- * P-256 JWK, with thumbprints computed independently (Python hashlib). The Storm-0558 JWK and the
- * identity-provider snapshots are read from TW_SHARED_DIR; those tests skip when it is absent.
+ * Synthetic keys come from the RFCs (RFC 7638 §3.1 RSA, RFC 8037 A.2 Ed25519), Wycheproof's
+ * P-256 and Ed448 JWKs and a test-only self-signed Ed25519 certificate, with thumbprints,
+ * subject and validity computed independently (Python hashlib / cryptography). The Storm-0558
+ * JWK and the identity-provider snapshots are read from TW_SHARED_DIR; those tests skip when it
+ * is absent.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,6 +54,30 @@ static const char V2_TMPL[] = "https://login.microsoftonline.com/{tenantid}/v2.0
 #define P256_JKT "UB0bE6ogZhikgZQC5i4LIZIpUDDiJ6AnzpDOzOEwJiA"
 #define ED_X "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
 #define ED_JKT "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+/* Wycheproof ed448_test.json's first key (57 bytes) and its RFC 7638 thumbprint. */
+#define ED448_X "QZYQpTSvEn9YOwSBjNt_D_MAsCXy4BaCvK4z_Wkc7gOVEd8M3caQ7peEJuizjlDOWvfc-6UPcEwA"
+#define ED448_JKT "nmoXmXP_9psoa7Vt-0y7IWb9ne5MJbIU_fGD6vivlt4"
+/* TEST-ONLY self-signed Ed25519 certificate, subject C=DE, O="Example, Inc.", CN=tokenwatch
+ * test, valid 2026-11-28T19:20:22Z .. 2036-11-25T19:20:22Z, and its key. */
+#define CERT_X5C                                                                                   \
+    "MIIBWjCCAQygAwIBAgICEjQwBQYDK2VwMD8xCzAJBgNVBAYTAkRFMRYwFAYDVQQKDA1FeGFtcGxlLCBJbmMuMRgwFgYD" \
+    "VQQDDA90b2tlbndhdGNoIHRlc3QwHhcNMjYxMTI4MTkyMDIyWhcNMzYxMTI1MTkyMDIyWjA/MQswCQYDVQQGEwJERTEW" \
+    "MBQGA1UECgwNRXhhbXBsZSwgSW5jLjEYMBYGA1UEAwwPdG9rZW53YXRjaCB0ZXN0MCowBQYDK2VwAyEAS3iV1J8oaKb5" \
+    "x+HIR+pvNt/SB0QzHGlVzS5Dxm29MhijLDAqMAkGA1UdEwQCMAAwHQYDVR0OBBYEFCXSvSQ0lZD+trIxx1GE7pRNBAxS" \
+    "MAUGAytlcANBAI4+FnTl5IQpEN34t+K2zrQ2ERwE2gDBmA+DZ2RMlznOgTFAz+sLl0w9pl7AfOMXj3AFak7AdgOwxwUw" \
+    "FHc65AQ="
+#define CERT_X "S3iV1J8oaKb5x-HIR-pvNt_SB0QzHGlVzS5Dxm29Mhg"
+#define CERT_JKT "XhrFJC6A6FB2J5w5s6kGSIRSub5eBZ_i4nF7-BAkuIE"
+#define CERT_SUBJECT "CN=tokenwatch test,O=Example\\, Inc.,C=DE"
+#define CERT_X5T "o-2_z4J61apowrEAwMzYSuBrc1Q"
+#define CERT_X5T256 "UomOb8FHcS-IOsH41h_x8MnsfuwrzLNzcm8YPZufDJM"
+#define CERT_SHA1 "a3edbfcf827ad5aa68c2b100c0ccd84ae06b7354"
+/* Entra clouds as the configuration's defaults name them. */
+#define PUBLIC_V1 "https://sts.windows.net/"
+#define PUBLIC_V2 "https://login.microsoftonline.com/"
+#define USGOV_V2 "https://login.microsoftonline.us/"
+#define CHINA_V1 "https://sts.chinacloudapi.cn/"
+#define CHINA_V2 "https://login.partner.microsoftonline.cn/"
 
 static int add_json(struct keystore *ks, const char *name, const char *json,
                     const char *const *iss, size_t niss)
@@ -106,6 +132,7 @@ static void test_storm_identity(void **state)
     assert_string_equal(k->cert_sha1, "d4b4cccda9228624656bff33d8110955779632aa");
     assert_string_equal(k->x5t256, "Q-oCF945Bmo2Fk4hZV6O17LvqmfkFVAzg3raJt9rtZ4");
     assert_string_equal(k->issuer, CONSUMER_ISS);
+    assert_string_equal(k->subject, "CN=Live ID STS Signing Public Key");
     assert_true(k->has_validity);
     assert_int_equal(k->not_before, 1459867415); /* 2016-04-05T14:43:35Z */
     assert_int_equal(k->not_after, 1617547415);  /* 2021-04-04T14:43:35Z */
@@ -175,7 +202,9 @@ static void test_storm_scope(void **state)
     /* Claiming the consumer tid on an enterprise iss does not help either. */
     assert_false(keystore_key_allows(ks, k, ENT_ISS, CONSUMER_TID));
     assert_true(keystore_key_allows(ks, k, CONSUMER_ISS, CONSUMER_TID));
-    /* nor does a v1 (sts.windows.net) enterprise issuer, the form Storm-0558 used for OWA */
+    /* nor does a v1 (sts.windows.net) enterprise issuer, the form Storm-0558 used for OWA; the
+     * consumer v1 issuer is the key's own through the public cloud's v1/v2 pair */
+    assert_int_equal(keystore_add_cloud(ks, PUBLIC_V1, PUBLIC_V2), 0);
     const char *v1[] = {"https://sts.windows.net/{tenantid}/"};
     doc = storm_jwks(NULL, NULL);
     assert_int_equal(add_json(ks, "entra-v1", doc, v1, 1), 0);
@@ -246,7 +275,10 @@ static void test_template_key_scope(void **state)
     const struct ks_key *k = &ks->sets[0].keys[0];
     assert_true(keystore_key_allows(ks, k, ENT_ISS, ENT_TID));
     assert_false(keystore_key_allows(ks, k, ENT_ISS, "00000000-0000-0000-0000-000000000001"));
-    /* v1 tokens: the key's v2-form issuer is compared through the same tenant's v2 issuer */
+    /* v1 tokens: the key's v2-form issuer is compared through the same tenant's v2 issuer, by
+     * the public cloud's v1/v2 pair (no cloud configured: no equivalence, test_clouds) */
+    assert_false(keystore_key_allows(ks, k, ENT_ISS_V1, ENT_TID));
+    assert_int_equal(keystore_add_cloud(ks, PUBLIC_V1, PUBLIC_V2), 0);
     assert_true(keystore_key_allows(ks, k, ENT_ISS_V1, ENT_TID));
     assert_true(keystore_key_allows(ks, k, ENT_ISS_V1, NULL));
     assert_false(keystore_key_allows(ks, k, ENT_ISS_V1, CONSUMER_TID));
@@ -336,6 +368,30 @@ static void test_key_types_and_skips(void **state)
     const struct ks_keyset *s = &ks->sets[0];
     assert_int_equal(s->nkeys, 4);
     assert_int_equal(s->skipped, 16);
+    /* every refusal recorded, by kid or by index in "keys", with its reason */
+    assert_int_equal(s->nskips, 16);
+    static const char *const want[][2] = {
+        {"#4", "symmetric (oct) key"},
+        {"small", "RSA key shorter than 2048 bits (1024)"},
+        {"enc", "use is \"enc\", not \"sig\""},
+        {"#7", "a kid/x5t/x5t#S256/alg/issuer member is not a string"},
+        {"noe", "RSA key without usable n/e"},
+        {"e1", "RSA n/e do not form a public key"},
+        {"#10", "EC x/y missing or not the curve's field length"},
+        {"#11", "EC point is not on the curve"},
+        {"#12", "EC key on an unsupported curve"},
+        {"#13", "OKP key on a curve other than Ed25519/Ed448"},
+        {"#14", "Ed25519 x is not 32 bytes"},
+        {"#15", "unsupported kty"},
+        {"#16", "missing or non-string kty"},
+        {"#17", "key is not a JSON object"},
+        {"#18", "key is not a JSON object"},
+        {"#19", "key is not a JSON object"},
+    };
+    for (size_t i = 0; i < s->nskips; i++) {
+        assert_string_equal(s->skips[i].kid, want[i][0]);
+        assert_string_equal(s->skips[i].why, want[i][1]);
+    }
     assert_string_equal(s->keys[0].jkt, RFC7638_JKT);
     assert_string_equal(s->keys[1].jkt, RFC7638_JKT); /* lenient input, canonical thumbprint */
     assert_string_equal(s->keys[1].alg, "RS256");
@@ -349,6 +405,106 @@ static void test_key_types_and_skips(void **state)
     assert_string_equal(s->keys[3].jkt, ED_JKT);
     assert_null(s->keys[3].cert_sha1);
     assert_false(s->keys[3].has_validity);
+    keystore_free(ks);
+}
+
+/* RFC 8037 §2 Ed448: 57-byte x, NID_ED448, thumbprint over crv "Ed448". */
+static void test_ed448(void **state)
+{
+    (void)state;
+    const char *doc = "{\"keys\":["
+                      "{\"kty\":\"OKP\",\"crv\":\"Ed448\",\"kid\":\"e448\",\"x\":\"" ED448_X "\"},"
+                      "{\"kty\":\"OKP\",\"crv\":\"Ed448\",\"kid\":\"short\",\"x\":\"" ED_X "\"},"
+                      "{\"kty\":\"OKP\",\"crv\":\"X448\",\"kid\":\"x448\",\"x\":\"" ED448_X "\"}]}";
+    struct keystore *ks = keystore_new();
+    assert_int_equal(add_json(ks, "ed448", doc, NULL, 0), 0);
+    const struct ks_keyset *s = &ks->sets[0];
+    assert_int_equal(s->nkeys, 1);
+    const struct ks_key *k = &s->keys[0];
+    assert_string_equal(k->kid, "e448");
+    assert_int_equal(k->kty, KS_KTY_OKP);
+    assert_int_equal(k->curve_nid, NID_ED448);
+    assert_int_equal(EVP_PKEY_get_base_id(k->pkey), EVP_PKEY_ED448);
+    assert_int_equal(k->bits, 456);
+    assert_string_equal(k->jkt, ED448_JKT);
+    assert_int_equal(s->nskips, 2);
+    assert_int_equal(s->skipped, 2);
+    assert_string_equal(s->skips[0].kid, "short");
+    assert_string_equal(s->skips[0].why, "Ed448 x is not 57 bytes");
+    assert_string_equal(s->skips[1].kid, "x448");
+    assert_string_equal(s->skips[1].why, "OKP key on a curve other than Ed25519/Ed448");
+    keystore_free(ks);
+}
+
+/* RFC 7517 §4.2 use and §4.3 key_ops: only signature-verification keys load. */
+static void test_use_and_key_ops(void **state)
+{
+    (void)state;
+#define RSA_BODY "\"kty\":\"RSA\",\"n\":\"" RFC7638_N "\",\"e\":\"AQAB\""
+    const char *doc = "{\"keys\":["
+                      "{" RSA_BODY ",\"kid\":\"v\",\"key_ops\":[\"verify\"]},"
+                      "{" RSA_BODY ",\"kid\":\"sv\",\"use\":\"sig\","
+                      "\"key_ops\":[\"sign\",\"verify\"]},"
+                      "{" RSA_BODY ",\"kid\":\"s\",\"key_ops\":[\"sign\"]},"
+                      "{" RSA_BODY ",\"kid\":\"none\",\"key_ops\":[]},"
+                      "{" RSA_BODY ",\"kid\":\"str\",\"key_ops\":\"verify\"},"
+                      "{" RSA_BODY ",\"kid\":\"num\",\"key_ops\":[\"verify\",1]},"
+                      "{" RSA_BODY ",\"kid\":\"enc\",\"use\":\"enc\"},"
+                      "{" RSA_BODY ",\"kid\":\"long\",\"use\":\"a very long \\\"use\\\" value\"},"
+                      "{" RSA_BODY ",\"kid\":\"usenum\",\"use\":1},"
+                      "{\"kty\":\"oct\",\"kid\":\"hmac\",\"use\":\"sig\",\"k\":\"c2VjcmV0\"},"
+                      "{" RSA_BODY ",\"kid\":\"ctl\\u0001\\u00e9\",\"use\":\"enc\"}"
+                      "]}";
+#undef RSA_BODY
+    struct keystore *ks = keystore_new();
+    assert_int_equal(add_json(ks, "ops", doc, NULL, 0), 0);
+    const struct ks_keyset *s = &ks->sets[0];
+    assert_int_equal(s->nkeys, 2);
+    assert_string_equal(s->keys[0].kid, "v");
+    assert_string_equal(s->keys[1].kid, "sv");
+    static const char *const want[][2] = {
+        {"s", "key_ops does not include \"verify\""},
+        {"none", "key_ops does not include \"verify\""},
+        {"str", "key_ops is not an array"},
+        {"num", "key_ops holds a non-string"},
+        {"enc", "use is \"enc\", not \"sig\""},
+        {"long", "use is \"...\", not \"sig\""},
+        {"usenum", "use is not a string"},
+        {"hmac", "symmetric (oct) key"},
+        {"ctl???", "use is \"enc\", not \"sig\""}, /* U+0001 and the two bytes of é */
+    };
+    assert_int_equal(s->nskips, sizeof(want) / sizeof(want[0]));
+    assert_int_equal(s->skipped, s->nskips);
+    for (size_t i = 0; i < s->nskips; i++) {
+        assert_string_equal(s->skips[i].kid, want[i][0]);
+        assert_string_equal(s->skips[i].why, want[i][1]);
+    }
+    keystore_free(ks);
+}
+
+/* x5c[0]: subject (RFC 4514 form, escaped comma), validity, SHA-1/SHA-256 thumbprints. */
+static void test_x5c_subject(void **state)
+{
+    (void)state;
+    const char *doc = "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"c\","
+                      "\"x\":\"" CERT_X "\",\"x5c\":[\"" CERT_X5C "\"]}]}";
+    struct keystore *ks = keystore_new();
+    assert_int_equal(add_json(ks, "cert", doc, NULL, 0), 0);
+    assert_int_equal(ks->sets[0].nkeys, 1);
+    const struct ks_key *k = &ks->sets[0].keys[0];
+    assert_string_equal(k->subject, CERT_SUBJECT);
+    assert_string_equal(k->jkt, CERT_JKT);
+    assert_string_equal(k->x5t, CERT_X5T);
+    assert_string_equal(k->x5t256, CERT_X5T256);
+    assert_string_equal(k->cert_sha1, CERT_SHA1);
+    assert_true(k->has_validity);
+    assert_int_equal(k->not_before, 1795893622);
+    assert_int_equal(k->not_after, 2111253622);
+    /* the same key without x5c has no subject */
+    const char *bare = "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" CERT_X "\"}]}";
+    assert_int_equal(add_json(ks, "bare", bare, NULL, 0), 0);
+    assert_null(ks->sets[1].keys[0].subject);
+    assert_null(ks->sets[1].keys[0].x5t256);
     keystore_free(ks);
 }
 
@@ -450,15 +606,169 @@ static void test_find_and_many_sets(void **state)
     assert_int_equal(keystore_find(ks, NULL, NULL, NULL, out, 4), 0);
     keystore_free(ks);
 
-    /* x5t is the fallback when kid is absent or matches nothing. */
+    /* x5t is the fallback when kid is absent or matches nothing; x5t#S256 (the JWK's member or
+     * computed from x5c) when neither names a key. */
     ks = keystore_new();
-    const char *doc = "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"x5t\":\"T1\",\"n\":\"" RFC7638_N
-                      "\",\"e\":\"AQAB\"}]}";
+    const char *doc =
+        "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"x5t\":\"T1\",\"n\":\"" RFC7638_N
+        "\",\"e\":\"AQAB\"},"
+        "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"b\",\"x\":\"" CERT_X
+        "\",\"x5c\":[\"" CERT_X5C "\"]},"
+        "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x5t#S256\":\"S1\",\"x\":\"" ED_X "\"}]}";
     assert_int_equal(add_json(ks, "s", doc, NULL, 0), 0);
+    const struct ks_key *ka = &ks->sets[0].keys[0], *kb = &ks->sets[0].keys[1],
+                        *kc = &ks->sets[0].keys[2];
     assert_int_equal(keystore_find(ks, "zzz", "T1", NULL, out, 4), 1);
+    assert_ptr_equal(out[0], ka);
     assert_int_equal(keystore_find(ks, NULL, "T1", NULL, out, 4), 1);
     assert_int_equal(keystore_find(ks, "a", "other", NULL, out, 4), 1);
     assert_int_equal(keystore_find(ks, "zzz", "T2", NULL, out, 4), 0);
+    assert_int_equal(keystore_find(ks, NULL, CERT_X5T, NULL, out, 4), 1);
+    assert_ptr_equal(out[0], kb);
+    assert_int_equal(keystore_find(ks, NULL, NULL, CERT_X5T256, out, 4), 1);
+    assert_ptr_equal(out[0], kb);
+    assert_int_equal(keystore_find(ks, "zzz", "T2", "S1", out, 4), 1);
+    assert_ptr_equal(out[0], kc);
+    /* order: kid wins over x5t and x5t#S256, x5t over x5t#S256 */
+    assert_int_equal(keystore_find(ks, "a", CERT_X5T, "S1", out, 4), 1);
+    assert_ptr_equal(out[0], ka);
+    assert_int_equal(keystore_find(ks, "zzz", "T1", "S1", out, 4), 1);
+    assert_ptr_equal(out[0], ka);
+    assert_int_equal(keystore_find(ks, NULL, "T2", "S2", out, 4), 0);
+    assert_int_equal(keystore_find(ks, NULL, NULL, "S1", out, 0), 0);
+    keystore_free(ks);
+}
+
+/* Entra clouds: a v1 iss is compared through the v2 issuer of every cloud whose v1 prefix it
+ * has; no cloud configured, no equivalence. Keysets trust "*" here so the key's own issuer
+ * alone decides. */
+static void test_clouds(void **state)
+{
+    (void)state;
+    static const char gov_v1[] = PUBLIC_V1 "72f988bf-86f1-41af-91ab-2d7cd011db47/";
+    static const char cn_v1[] = CHINA_V1 "72f988bf-86f1-41af-91ab-2d7cd011db47/";
+    struct keystore *ks = keystore_new();
+    const char *star[] = {"*"};
+    char *gov = one_rsa_jwks("gov", USGOV_V2 "{tenantid}/v2.0");
+    char *cn = one_rsa_jwks("cn", CHINA_V2 "{tenantid}/v2.0");
+    char *pub = one_rsa_jwks("pub", V2_TMPL);
+    assert_int_equal(add_json(ks, "gov", gov, star, 1), 0);
+    assert_int_equal(add_json(ks, "cn", cn, star, 1), 0);
+    assert_int_equal(add_json(ks, "pub", pub, star, 1), 0);
+    free(gov);
+    free(cn);
+    free(pub);
+    const struct ks_key *kg = &ks->sets[0].keys[0], *kc = &ks->sets[1].keys[0],
+                        *kp = &ks->sets[2].keys[0];
+    /* no cloud: v2 issuers match literally, v1 never */
+    assert_true(keystore_key_allows(ks, kg, USGOV_V2 "72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+                                    ENT_TID));
+    assert_false(keystore_key_allows(ks, kg, gov_v1, ENT_TID));
+    assert_false(keystore_key_allows(ks, kc, cn_v1, ENT_TID));
+    assert_false(keystore_key_allows(ks, kp, ENT_ISS_V1, ENT_TID));
+    /* the public cloud alone covers neither sovereign key */
+    assert_int_equal(keystore_add_cloud(ks, PUBLIC_V1, PUBLIC_V2), 0);
+    assert_true(keystore_key_allows(ks, kp, ENT_ISS_V1, ENT_TID));
+    assert_false(keystore_key_allows(ks, kg, gov_v1, ENT_TID));
+    /* US Gov shares the v1 host: both pairs are tried */
+    assert_int_equal(keystore_add_cloud(ks, PUBLIC_V1, USGOV_V2), 0);
+    assert_int_equal(keystore_add_cloud(ks, CHINA_V1, CHINA_V2), 0);
+    assert_int_equal(ks->nclouds, 3);
+    assert_true(keystore_key_allows(ks, kg, gov_v1, ENT_TID));
+    assert_true(keystore_key_allows(ks, kg, gov_v1, NULL));
+    assert_false(keystore_key_allows(ks, kg, gov_v1, CONSUMER_TID));
+    assert_true(keystore_key_allows(ks, kp, ENT_ISS_V1, ENT_TID));
+    assert_true(keystore_key_allows(ks, kc, cn_v1, ENT_TID));
+    assert_false(keystore_key_allows(ks, kc, cn_v1, CONSUMER_TID));
+    /* a China key never signs for the public v1 host, nor a public key for the China one */
+    assert_false(keystore_key_allows(ks, kc, ENT_ISS_V1, ENT_TID));
+    assert_false(keystore_key_allows(ks, kp, cn_v1, ENT_TID));
+    assert_false(keystore_key_allows(ks, kg, CHINA_V1 "72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+                                     ENT_TID));
+    /* the tenant segment of a v1 iss must be a GUID */
+    assert_false(keystore_key_allows(ks, kp, PUBLIC_V1 "common/", NULL));
+    keystore_free(ks);
+}
+
+static void test_entra_issuer(void **state)
+{
+    (void)state;
+    struct keystore *ks = keystore_new();
+    const char *seg = NULL;
+    size_t seglen = 0;
+    assert_false(keystore_entra_issuer(ks, ENT_ISS, &seg, &seglen)); /* no cloud configured */
+    assert_int_equal(keystore_add_cloud(ks, PUBLIC_V1, PUBLIC_V2), 0);
+    assert_int_equal(keystore_add_cloud(ks, PUBLIC_V1, USGOV_V2), 0);
+    assert_int_equal(keystore_add_cloud(ks, CHINA_V1, CHINA_V2), 0);
+    static const struct {
+        const char *iss, *seg;
+    } cases[] = {
+        {ENT_ISS, ENT_TID},
+        {ENT_ISS_V1, ENT_TID},
+        {CONSUMER_ISS, CONSUMER_TID},
+        {PUBLIC_V2 "common/v2.0", "common"},
+        {USGOV_V2 "72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0", ENT_TID},
+        {CHINA_V1 "x/", "x"},
+        {CHINA_V2 "organizations/v2.0", "organizations"},
+        {PUBLIC_V2 "72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/", NULL},
+        {PUBLIC_V2 "a/b/v2.0", NULL},
+        {PUBLIC_V2 "/v2.0", NULL},
+        {PUBLIC_V1 "/", NULL},
+        {PUBLIC_V1, NULL},
+        {PUBLIC_V2 "72f988bf-86f1-41af-91ab-2d7cd011db47/", NULL}, /* v1 form on the v2 host */
+        {"https://accounts.google.com", NULL},
+        {"", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        seg = NULL;
+        seglen = 0;
+        int r = keystore_entra_issuer(ks, cases[i].iss, &seg, &seglen);
+        if (!cases[i].seg) {
+            if (r)
+                fail_msg("%s: taken for an Entra issuer", cases[i].iss);
+            continue;
+        }
+        if (!r)
+            fail_msg("%s: not taken for an Entra issuer", cases[i].iss);
+        assert_int_equal(seglen, strlen(cases[i].seg));
+        assert_memory_equal(seg, cases[i].seg, seglen);
+    }
+    assert_false(keystore_entra_issuer(ks, NULL, &seg, &seglen));
+    assert_true(keystore_entra_issuer(ks, ENT_ISS, NULL, NULL));
+    keystore_free(ks);
+}
+
+static void test_expectations(void **state)
+{
+    (void)state;
+    struct keystore *ks = keystore_new();
+    char *doc = one_rsa_jwks("k", NULL);
+    assert_int_equal(add_json(ks, "a", doc, NULL, 0), 0);
+    assert_int_equal(add_json(ks, "b", doc, NULL, 0), 0);
+    free(doc);
+    char aud[] = "api://one", typ[] = "at+jwt";
+    const char *auds[] = {aud, "api://two"}, *types[] = {typ};
+    assert_int_equal(keystore_set_expectations(ks, "nope", auds, 2, types, 1), -1);
+    assert_int_equal(keystore_set_expectations(ks, NULL, auds, 2, types, 1), -1);
+    assert_int_equal(keystore_set_expectations(ks, "b", auds, 2, types, 1), 0);
+    aud[0] = typ[0] = 'X'; /* copied, not borrowed */
+    const struct ks_keyset *a = &ks->sets[0], *b = &ks->sets[1];
+    assert_null(a->audiences);
+    assert_int_equal(a->naudiences, 0);
+    assert_int_equal(a->ntypes, 0);
+    assert_int_equal(b->naudiences, 2);
+    assert_string_equal(b->audiences[0], "api://one");
+    assert_string_equal(b->audiences[1], "api://two");
+    assert_int_equal(b->ntypes, 1);
+    assert_string_equal(b->types[0], "at+jwt");
+    /* set again: replaces (the old lists are freed), either list may be empty */
+    assert_int_equal(keystore_set_expectations(ks, "b", NULL, 0, types, 1), 0);
+    assert_null(b->audiences);
+    assert_int_equal(b->naudiences, 0);
+    assert_string_equal(b->types[0], "Xt+jwt");
+    assert_int_equal(keystore_set_expectations(ks, "a", auds, 1, NULL, 0), 0);
+    assert_string_equal(a->audiences[0], "Xpi://one");
+    assert_int_equal(a->ntypes, 0);
     keystore_free(ks);
 }
 
@@ -466,58 +776,79 @@ struct snapshot {
     const char *file;
     size_t nkeys;
     int entra;
+    size_t consumer; /* keys whose issuer is the consumer tenant's */
 };
+
+/* A real Entra key's scope: consumer-tenant keys are confined to the consumer issuer (v2 and,
+ * through the public cloud, v1); template keys serve any tenant but only as itself. */
+static void check_entra_scope(const struct keystore *ks, const struct ks_key *k, size_t *consumer)
+{
+    static const char consumer_v1[] = PUBLIC_V1 "9188040d-6c67-4c5b-b112-36a304b66dad/";
+    assert_non_null(k->issuer);
+    assert_non_null(k->subject);
+    assert_non_null(k->cert_sha1);
+    assert_non_null(k->x5t256);
+    assert_true(k->has_validity);
+    if (strcmp(k->issuer, CONSUMER_ISS) == 0) {
+        (*consumer)++;
+        assert_false(keystore_key_allows(ks, k, ENT_ISS, ENT_TID));
+        assert_false(keystore_key_allows(ks, k, ENT_ISS, CONSUMER_TID));
+        assert_false(keystore_key_allows(ks, k, ENT_ISS_V1, ENT_TID));
+        assert_true(keystore_key_allows(ks, k, CONSUMER_ISS, CONSUMER_TID));
+        assert_true(keystore_key_allows(ks, k, consumer_v1, CONSUMER_TID));
+    } else {
+        assert_string_equal(k->issuer, V2_TMPL);
+        assert_true(keystore_key_allows(ks, k, ENT_ISS, ENT_TID));
+        assert_true(keystore_key_allows(ks, k, ENT_ISS_V1, ENT_TID));
+        assert_false(keystore_key_allows(ks, k, ENT_ISS, CONSUMER_TID));
+    }
+}
 
 static void test_idp_snapshots(void **state)
 {
     (void)state;
     /* Counts checked against the files with jq: every key there is RSA-2048 "sig" (or no use). */
     static const struct snapshot snaps[] = {
-        {"entra-common.jwks.json", 7, 1},
-        {"entra-organizations.jwks.json", 6, 1},
-        {"entra-common.all-historical-keys.json", 42, 1},
-        {"google.jwks.json", 2, 0},
-        {"apple.jwks.json", 3, 0},
-        {"slack.jwks.json", 1, 0},
+        {"entra-common.jwks.json", 7, 1, 2},
+        {"entra-organizations.jwks.json", 6, 1, 0},
+        {"entra-common.all-historical-keys.json", 42, 1, 12},
+        {"google.jwks.json", 2, 0, 0},
+        {"apple.jwks.json", 3, 0, 0},
+        {"slack.jwks.json", 1, 0, 0},
     };
     if (!have(SNAP "entra-common.jwks.json"))
         skip();
     struct keystore *ks = keystore_new();
+    assert_int_equal(keystore_add_cloud(ks, PUBLIC_V1, PUBLIC_V2), 0);
     for (size_t i = 0; i < sizeof(snaps) / sizeof(snaps[0]); i++) {
         char path[512], err[256];
         snprintf(path, sizeof(path), SNAP "%s", snaps[i].file);
-        const char *iss[] = {V2_TMPL};
-        assert_int_equal(keystore_add_jwks_file(ks, snaps[i].file, path, iss, 1, err, sizeof(err)),
+        const char *iss[] = {V2_TMPL, "https://sts.windows.net/{tenantid}/"};
+        assert_int_equal(keystore_add_jwks_file(ks, snaps[i].file, path, iss, 2, err, sizeof(err)),
                          0);
         const struct ks_keyset *s = &ks->sets[ks->nsets - 1];
-        print_message("%s: %zu keys, %zu skipped\n", snaps[i].file, s->nkeys, s->skipped);
+        print_message("%s: %zu keys, %zu skipped\n", snaps[i].file, s->nkeys, s->nskips);
+        for (size_t j = 0; j < s->nskips; j++)
+            print_message("  refused %s: %s\n", s->skips[j].kid, s->skips[j].why);
         assert_int_equal(s->nkeys, snaps[i].nkeys);
         assert_int_equal(s->skipped, 0);
+        assert_int_equal(s->nskips, 0);
+    }
+    for (size_t i = 0; i < sizeof(snaps) / sizeof(snaps[0]); i++) {
+        const struct ks_keyset *s = &ks->sets[i];
+        size_t consumer = 0;
         for (size_t j = 0; j < s->nkeys; j++) {
-            assert_non_null(s->keys[j].jkt);
-            if (snaps[i].entra) {
-                assert_non_null(s->keys[j].issuer);
-                assert_non_null(s->keys[j].cert_sha1);
-                assert_true(s->keys[j].has_validity);
-            }
+            const struct ks_key *k = &s->keys[j];
+            assert_non_null(k->jkt);
+            assert_int_equal(k->kty, KS_KTY_RSA);
+            assert_true(k->bits >= 2048);
+            if (snaps[i].entra)
+                check_entra_scope(ks, k, &consumer);
+            else
+                assert_null(k->issuer);
         }
+        assert_int_equal(consumer, snaps[i].consumer);
     }
-    /* The live common JWKS mixes template keys with consumer-tenant keys. */
-    const struct ks_keyset *common = &ks->sets[0];
-    size_t consumer = 0, tmpl = 0;
-    for (size_t j = 0; j < common->nkeys; j++) {
-        const struct ks_key *k = &common->keys[j];
-        if (strcmp(k->issuer, CONSUMER_ISS) == 0) {
-            consumer++;
-            assert_false(keystore_key_allows(ks, k, ENT_ISS, ENT_TID));
-        } else if (strcmp(k->issuer, V2_TMPL) == 0) {
-            tmpl++;
-            assert_true(keystore_key_allows(ks, k, ENT_ISS, ENT_TID));
-            assert_false(keystore_key_allows(ks, k, ENT_ISS, CONSUMER_TID));
-        }
-    }
-    assert_int_equal(consumer, 2);
-    assert_int_equal(tmpl, 5);
     keystore_free(ks);
 }
 
@@ -532,9 +863,15 @@ int main(void)
         cmocka_unit_test(test_template_key_scope),
         cmocka_unit_test(test_literal_precedence),
         cmocka_unit_test(test_key_types_and_skips),
+        cmocka_unit_test(test_ed448),
+        cmocka_unit_test(test_use_and_key_ops),
+        cmocka_unit_test(test_x5c_subject),
         cmocka_unit_test(test_document_errors),
         cmocka_unit_test(test_revoked),
         cmocka_unit_test(test_find_and_many_sets),
+        cmocka_unit_test(test_clouds),
+        cmocka_unit_test(test_entra_issuer),
+        cmocka_unit_test(test_expectations),
         cmocka_unit_test(test_idp_snapshots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,11 @@
 /* test_wycheproof.c — runs Wycheproof signature-verification vectors through verify_jws(), the
  * layer the sensor uses (raw r‖s conversion, PSS parameters, alg/key fitting), not OpenSSL
- * directly. "valid" must verify, "invalid" must not, "acceptable" is counted either way.
+ * directly, twice per vector: with the group's DER public key (the primitive layer), and with
+ * the key the JOSE layer builds from the group's JWK (publicKeyJwk / keyJwk, loaded by
+ * keystore_add_jwks_json as {"keys":[jwk]}, verified with that JWK's own `alg`). The nine
+ * special-point ECDSA groups per curve publish no JWK; theirs is written from publicKey's
+ * uncompressed point (RFC 7518 §6.2.1 x, y). "valid" must verify, "invalid" must not,
+ * "acceptable" is counted either way; both layers must give the same result on every vector.
  * Reads TW_SHARED_DIR/corpora/wycheproof/testvectors_v1; exits 77 when it is absent.
  */
 #include <setjmp.h>
@@ -18,6 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "b64.h"
+#include "keystore.h"
 #include "verify.h"
 
 #define WP_DIR TW_SHARED_DIR "/corpora/wycheproof/testvectors_v1"
@@ -41,6 +48,14 @@ static const struct wp_file files[] = {
     {"rsa_pss_4096_sha384_mgf1_48_test.json", "PS384", "SHA-384", 48},
     {"rsa_pss_4096_sha512_mgf1_64_test.json", "PS512", "SHA-512", 64},
     {"ed25519_test.json", "EdDSA", NULL, 0},
+    {"ed25519_test.json", "Ed25519", NULL, 0},
+    {"ed448_test.json", "EdDSA", NULL, 0},
+    {"ed448_test.json", "Ed448", NULL, 0},
+};
+
+/* Outcomes of one layer over one file. */
+struct tally {
+    size_t valid, invalid, acceptable, acc_ok, bad;
 };
 
 /* Hex to a malloc'd buffer (at least 1 byte so empty messages have a valid pointer). */
@@ -78,7 +93,72 @@ static int group_fits(const struct wp_file *f, json_t *g)
     return 1;
 }
 
-static void run_file(const struct wp_file *f, size_t *grand_total)
+/* The group's JWK as JSON text (malloc'd): its published member, or for an EC group without one,
+ * an EC JWK from publicKey.uncompressed (04 || x || y, hex). *built is set in the latter case. */
+static char *group_jwk(json_t *g, int *built)
+{
+    json_t *jwk = json_object_get(g, "publicKeyJwk");
+    if (!jwk)
+        jwk = json_object_get(g, "keyJwk");
+    *built = 0;
+    if (jwk) {
+        json_incref(jwk);
+    } else {
+        json_t *pk = json_object_get(g, "publicKey");
+        const char *curve = gstr(pk, "curve"), *crv = NULL;
+        if (curve && strcmp(curve, "secp256r1") == 0)
+            crv = "P-256";
+        else if (curve && strcmp(curve, "secp384r1") == 0)
+            crv = "P-384";
+        else if (curve && strcmp(curve, "secp521r1") == 0)
+            crv = "P-521";
+        const char *hex = gstr(pk, "uncompressed");
+        if (!crv || !hex)
+            return NULL;
+        size_t plen;
+        uint8_t *pt = unhex(hex, &plen);
+        assert_true(plen > 1 && plen % 2 == 1 && pt[0] == 0x04);
+        size_t fl = (plen - 1) / 2;
+        char x[128], y[128];
+        assert_true(4 * ((fl + 2) / 3) + 1 <= sizeof(x));
+        b64url_encode(pt + 1, fl, x);
+        b64url_encode(pt + 1 + fl, fl, y);
+        free(pt);
+        jwk = json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", crv, "x", x, "y", y);
+        *built = 1;
+    }
+    json_t *set = json_pack("{s:[o]}", "keys", jwk);
+    char *txt = json_dumps(set, JSON_COMPACT);
+    json_decref(set);
+    return txt;
+}
+
+static void count(struct tally *t, const struct wp_file *f, const char *layer, json_t *test,
+                  int rc)
+{
+    const char *result = gstr(test, "result");
+    long long id = (long long)json_integer_value(json_object_get(test, "tcId"));
+    if (strcmp(result, "valid") == 0) {
+        t->valid++;
+        if (rc != VERIFY_VALID) {
+            t->bad++;
+            print_message("%s %s tcId %lld: valid vector gave %d (%s)\n", f->name, layer, id, rc,
+                          gstr(test, "comment"));
+        }
+    } else if (strcmp(result, "invalid") == 0) {
+        t->invalid++;
+        if (rc == VERIFY_VALID) {
+            t->bad++;
+            print_message("%s %s tcId %lld: invalid vector verified (%s)\n", f->name, layer, id,
+                          gstr(test, "comment"));
+        }
+    } else {
+        t->acceptable++;
+        t->acc_ok += rc == VERIFY_VALID;
+    }
+}
+
+static void run_file(const struct wp_file *f, size_t *grand_total, size_t *jose_total)
 {
     char path[512];
     snprintf(path, sizeof(path), WP_DIR "/%s", f->name);
@@ -86,7 +166,8 @@ static void run_file(const struct wp_file *f, size_t *grand_total)
     json_t *root = json_load_file(path, 0, &e);
     if (!root)
         fail_msg("%s: %s (line %d)", path, e.text, e.line);
-    size_t valid = 0, invalid = 0, acceptable = 0, acc_ok = 0, skipped_groups = 0, bad = 0;
+    struct tally prim = {0}, jose = {0};
+    size_t skipped_groups = 0, built_groups = 0, differ = 0;
     size_t gi;
     json_t *g;
     json_array_foreach(json_object_get(root, "testGroups"), gi, g) {
@@ -100,58 +181,79 @@ static void run_file(const struct wp_file *f, size_t *grand_total)
         EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long)dlen);
         free(der);
         assert_non_null(pkey);
+
+        /* The JOSE layer's key: every Wycheproof key is a legitimate one, so it must load. */
+        int built;
+        char *jwks = group_jwk(g, &built);
+        if (!jwks)
+            fail_msg("%s group %zu: no JWK", f->name, gi);
+        built_groups += built;
+        struct keystore *ks = keystore_new();
+        char err[256];
+        assert_non_null(ks);
+        if (keystore_add_jwks_json(ks, "wycheproof", jwks, strlen(jwks), NULL, 0, err,
+                                   sizeof(err)) != 0)
+            fail_msg("%s group %zu: %s", f->name, gi, err);
+        if (ks->sets[0].nkeys != 1)
+            fail_msg("%s group %zu: JWK refused: %s", f->name, gi,
+                     ks->sets[0].nskips ? ks->sets[0].skips[0].why : "?");
+        free(jwks);
+        const struct ks_key *key = &ks->sets[0].keys[0];
+        assert_int_equal(EVP_PKEY_eq(key->pkey, pkey), 1);
+
         size_t ti;
         json_t *t;
         json_array_foreach(json_object_get(g, "tests"), ti, t) {
             size_t mlen, slen;
             uint8_t *msg = unhex(gstr(t, "msg"), &mlen), *sig = unhex(gstr(t, "sig"), &slen);
-            const char *result = gstr(t, "result");
             int rc = verify_jws(pkey, NULL, f->alg, msg, mlen, sig, slen);
-            if (strcmp(result, "valid") == 0) {
-                valid++;
-                if (rc != VERIFY_VALID) {
-                    bad++;
-                    print_message("%s tcId %lld: valid vector gave %d (%s)\n", f->name,
-                                  (long long)json_integer_value(json_object_get(t, "tcId")), rc,
-                                  gstr(t, "comment"));
-                }
-            } else if (strcmp(result, "invalid") == 0) {
-                invalid++;
-                if (rc == VERIFY_VALID) {
-                    bad++;
-                    print_message("%s tcId %lld: invalid vector verified (%s)\n", f->name,
-                                  (long long)json_integer_value(json_object_get(t, "tcId")),
-                                  gstr(t, "comment"));
-                }
-            } else {
-                acceptable++;
-                acc_ok += rc == VERIFY_VALID;
+            /* the JWK's own alg (RS256, PS384, ...) where it has one, as the sensor passes it */
+            int rj = verify_jws(key->pkey, key->alg, f->alg, msg, mlen, sig, slen);
+            count(&prim, f, "primitive", t, rc);
+            count(&jose, f, "jwk", t, rj);
+            if (rc != rj) {
+                differ++;
+                print_message("%s tcId %lld: primitive %d, JWK layer %d\n", f->name,
+                              (long long)json_integer_value(json_object_get(t, "tcId")), rc, rj);
             }
             assert_int_equal(ERR_peek_error(), 0);
             free(msg);
             free(sig);
         }
+        keystore_free(ks);
         EVP_PKEY_free(pkey);
     }
     json_decref(root);
-    print_message("%-42s %-5s valid %3zu invalid %3zu acceptable %2zu (%zu accepted) "
-                  "groups skipped %zu mismatches %zu\n",
-                  f->name, f->alg, valid, invalid, acceptable, acc_ok, skipped_groups, bad);
+    const struct tally *ts[2] = {&prim, &jose};
+    for (int l = 0; l < 2; l++)
+        print_message("%-42s %-7s %-9s valid %3zu invalid %3zu acceptable %2zu (%zu accepted) "
+                      "groups skipped %zu mismatches %zu\n",
+                      f->name, f->alg, l ? "jwk" : "primitive", ts[l]->valid, ts[l]->invalid,
+                      ts[l]->acceptable, ts[l]->acc_ok, skipped_groups, ts[l]->bad);
+    if (built_groups)
+        print_message("%-42s %zu groups without a JWK: built from publicKey\n", f->name,
+                      built_groups);
     /* A file whose every group was skipped tests nothing: treat that as a failure too. */
-    assert_true(valid > 0 && invalid > 0);
-    assert_int_equal(bad, 0);
-    *grand_total += valid + invalid + acceptable;
+    assert_true(prim.valid > 0 && prim.invalid > 0);
+    assert_int_equal(prim.bad, 0);
+    assert_int_equal(jose.bad, 0);
+    assert_int_equal(differ, 0);
+    assert_int_equal(jose.valid + jose.invalid + jose.acceptable,
+                     prim.valid + prim.invalid + prim.acceptable);
+    assert_int_equal(jose.acc_ok, prim.acc_ok);
+    *grand_total += prim.valid + prim.invalid + prim.acceptable;
+    *jose_total += jose.valid + jose.invalid + jose.acceptable;
 }
 
 static void test_wycheproof(void **state)
 {
     (void)state;
-    size_t total = 0;
+    size_t total = 0, jose = 0;
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-        run_file(&files[i], &total);
-    print_message("%zu vectors in %zu files\n", total, sizeof(files) / sizeof(files[0]));
+        run_file(&files[i], &total, &jose);
+    print_message("%zu vectors in %zu file/alg runs (primitive layer), %zu through the JWK layer\n",
+                  total, sizeof(files) / sizeof(files[0]), jose);
 }
-
 int main(void)
 {
     if (access(WP_DIR, R_OK) != 0) {
