@@ -3,9 +3,13 @@
  * Pipeline: token scan ─► [jwt] ─► verdict. Runs once per distinct token (the verification cache
  * sits in front). Owns nothing: decoded parts, copied claim strings and the decoded signature go
  * into the caller's arena; jansson's objects live only inside jwt_parse().
- * RFC 7515 §7.1 (JWS compact form: three base64url parts), §4.1 (header parameters);
- * RFC 7516 §7.1 (JWE compact form: five parts); RFC 7519 §4.1 (registered claims), §7.2
- * (validating a JWT: header and claims must be JSON objects).
+ * RFC 7515 §7.1 (JWS compact form: three base64url parts), §4.1 (header parameters), §4.1.11
+ * (crit: every listed extension must be understood; we understand only "b64");
+ * RFC 7797 §3, §6 (b64:false, honoured only when crit lists it: the payload part is the payload
+ * bytes themselves, not base64url, and is not read as claims);
+ * RFC 7516 §7.1 (JWE compact form: five parts); RFC 7519 §4.1 (registered claims), §5.2 and
+ * RFC 7515 §4.1.10 (cty "JWT": a nested JWT, whose payload is itself a compact JWS or JWE),
+ * §7.2 (validating a JWT: header and claims must be JSON objects).
  *
  *   eyJhbGciOi...  .  eyJpc3MiOi...  .  c2lnbmF0dXJl
  *   └─ header ─┘      └─ payload ──┘    └── sig ───┘
@@ -16,6 +20,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 #include "b64.h"
 
@@ -84,21 +89,60 @@ static json_t *load_object(const uint8_t *buf, size_t len)
     return root;
 }
 
+/* RFC 7515 §4.1.11 and RFC 7797 §6: crit must be a non-empty array of distinct strings, each
+ * naming a parameter present in this header; the only extension we understand is "b64". b64
+ * must be a boolean, and b64:false is honoured only when crit lists "b64" (a recipient that did
+ * not understand it would read the payload differently). Sets crit_unknown when any of that
+ * fails, b64_false whenever the header says false. */
+static void check_crit(json_t *h, struct jwt_claims *c)
+{
+    json_t *crit = json_object_get(h, "crit");
+    json_t *b64 = json_object_get(h, "b64");
+    int lists_b64 = 0;
+    if (crit) {
+        c->has_crit = 1;
+        if (!json_is_array(crit) || json_array_size(crit) == 0)
+            c->crit_unknown = 1;
+        size_t i;
+        json_t *v;
+        json_array_foreach(crit, i, v) {
+            if (!json_is_string(v) || strcmp(json_string_value(v), "b64") != 0 || lists_b64 ||
+                !json_object_get(h, json_string_value(v)))
+                c->crit_unknown = 1;
+            else
+                lists_b64 = 1;
+        }
+    }
+    if (b64) {
+        if (!json_is_boolean(b64))
+            c->crit_unknown = 1;
+        else if (json_is_false(b64)) {
+            c->b64_false = 1;
+            if (!lists_b64)
+                c->crit_unknown = 1;
+        }
+    }
+}
+
 static int parse_header(struct arena *a, json_t *h, struct jwt_claims *c)
 {
     int oom = 0;
     c->alg = dup_str(a, h, "alg", &oom);
     c->kid = dup_str(a, h, "kid", &oom);
     c->x5t = dup_str(a, h, "x5t", &oom);
+    c->x5t256 = dup_str(a, h, "x5t#S256", &oom);
     c->typ = dup_str(a, h, "typ", &oom);
+    c->cty = dup_str(a, h, "cty", &oom);
     c->has_jwk = json_object_get(h, "jwk") != NULL;
     c->has_jku = json_object_get(h, "jku") != NULL;
     c->has_x5u = json_object_get(h, "x5u") != NULL;
     c->has_x5c = json_object_get(h, "x5c") != NULL;
     c->has_nonce = json_object_get(h, "nonce") != NULL;
-    c->has_crit = json_object_get(h, "crit") != NULL;
+    check_crit(h, c);
     return oom ? -1 : 0;
 }
+
+#define AUD_MAX 16
 
 static int parse_claims(struct arena *a, json_t *p, struct jwt_claims *c)
 {
@@ -108,20 +152,28 @@ static int parse_claims(struct arena *a, json_t *p, struct jwt_claims *c)
     c->sub = dup_str(a, p, "sub", &oom);
     c->appid = dup_str(a, p, "appid", &oom);
     c->azp = dup_str(a, p, "azp", &oom);
+    /* aud (RFC 7519 §4.1.3): a string or an array of strings; non-string elements are skipped,
+     * at most AUD_MAX values kept (a token is not a place to store an unbounded list). */
     json_t *aud = json_object_get(p, "aud");
-    if (json_is_string(aud)) {
-        c->aud = dup_str(a, p, "aud", &oom);
-    } else if (json_is_array(aud)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(aud, i, v) {
-            if (json_is_string(v)) {
-                c->aud = arena_strndup(a, json_string_value(v), json_string_length(v));
-                if (!c->aud)
-                    oom = 1;
-                break;
-            }
+    size_t n = json_is_string(aud) ? 1 : json_is_array(aud) ? json_array_size(aud) : 0;
+    size_t cap = n < AUD_MAX ? n : AUD_MAX;
+    const char **auds = cap ? arena_alloc(a, cap * sizeof(*auds)) : NULL;
+    if (cap && !auds)
+        oom = 1;
+    for (size_t i = 0; auds && i < n && c->naud < cap; i++) {
+        json_t *v = json_is_string(aud) ? aud : json_array_get(aud, i);
+        if (!json_is_string(v))
+            continue;
+        const char *s = arena_strndup(a, json_string_value(v), json_string_length(v));
+        if (!s) {
+            oom = 1;
+            break;
         }
+        auds[c->naud++] = s;
+    }
+    if (c->naud) {
+        c->auds = auds;
+        c->aud = auds[0];
     }
     get_time(p, "iat", &c->iat, &c->has_iat);
     get_time(p, "nbf", &c->nbf, &c->has_nbf);
@@ -129,57 +181,111 @@ static int parse_claims(struct arena *a, json_t *p, struct jwt_claims *c)
     return oom ? -1 : 0;
 }
 
-/* The JWS-looking path. signing_input and the signature are filled as soon as the three parts
- * decode, and header fields as soon as the header parses, even when a later step marks the token
- * malformed: a JWS with a non-JSON payload (RFC 7520 §4) is still verifiable, and the header's
- * alg/kid help explain a malformed finding. */
-static int parse_jws(const uint8_t *tok, struct part pt[3], struct arena *a, struct jwt *out)
+/* RFC 7515 §4.1.10: a media type without '/' stands for "application/" + it, and media types
+ * compare case-insensitively; RFC 7519 §5.2 asks for "JWT" in a nested JWT. */
+static int cty_is_jwt(const char *cty)
 {
-    uint8_t *hdr, *pay;
-    size_t hlen, plen;
+    if (!cty)
+        return 0;
+    if (strncasecmp(cty, "application/", 12) == 0)
+        cty += 12;
+    return strcasecmp(cty, "jwt") == 0;
+}
+
+/* Is p[0..n) a compact JWS (3 parts) or JWE (5 parts): header starting "eyJ", every part in
+ * the base64url alphabet? */
+static int compact_token(const uint8_t *p, size_t n)
+{
+    size_t parts = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '.')
+            parts++;
+        else if (!b64url_valid((const char *)p + i, 1))
+            return 0;
+    }
+    return (parts == 3 || parts == 5) && n >= 3 && memcmp(p, "eyJ", 3) == 0;
+}
+
+enum { JWS_OOM = -1, JWS_NOT_OURS = 0, JWS_DONE = 1 };
+
+/* The JWS-looking path. pay_b64: the payload part is in the base64url alphabet; when it is not,
+ * only a header that says b64:false (RFC 7797) makes the text a JWS, anything else is not ours.
+ * Header fields are filled as soon as the header parses, signing_input and the signature once
+ * header and signature decode, even when a later step marks the token malformed: a JWS with a
+ * non-JSON payload (RFC 7520 §4) is still verifiable, and alg/kid help explain a malformed
+ * finding. With b64:false, signing_input is still the text as sent (RFC 7797 §3): header "."
+ * payload bytes. */
+static int parse_jws(const uint8_t *tok, struct part pt[3], int pay_b64, struct arena *a,
+                     struct jwt *out)
+{
+    uint8_t *hdr, *pay, *sig;
+    size_t hlen, plen, slen;
     int r;
 
     out->type = JWT_TYPE_JWT;
     if ((r = decode_part(a, pt[0], &hdr, &hlen)) <= 0) {
         out->malformed = 1;
         out->error = "header is not valid base64url";
-        return r;
+        return r < 0 ? JWS_OOM : pay_b64 ? JWS_DONE : JWS_NOT_OURS;
     }
-    if ((r = decode_part(a, pt[1], &pay, &plen)) <= 0) {
-        out->malformed = 1;
-        out->error = "payload is not valid base64url";
-        return r;
-    }
-    if ((r = decode_part(a, pt[2], &out->sig, &out->sig_len)) <= 0) {
-        out->sig = NULL;
-        out->sig_len = 0;
-        out->malformed = 1;
-        out->error = "signature is not valid base64url";
-        return r;
-    }
-    out->signing_input = tok;
-    out->signing_input_len = pt[0].len + 1 + pt[1].len;
-
     json_t *h = load_object(hdr, hlen);
     if (!h) {
         out->malformed = 1;
         out->error = "header is not a JSON object";
-        return 0;
+        return pay_b64 ? JWS_DONE : JWS_NOT_OURS;
     }
     r = parse_header(a, h, &out->c);
     json_decref(h);
     if (r < 0)
-        return -1;
+        return JWS_OOM;
+    if (!pay_b64 && !out->c.b64_false)
+        return JWS_NOT_OURS;
+    if ((r = decode_part(a, pt[2], &sig, &slen)) <= 0) {
+        out->malformed = 1;
+        out->error = "signature is not valid base64url";
+        return r < 0 ? JWS_OOM : JWS_DONE;
+    }
+    out->sig = sig;
+    out->sig_len = slen;
+    out->signing_input = tok;
+    out->signing_input_len = pt[0].len + 1 + pt[1].len;
 
+    int nested = cty_is_jwt(out->c.cty);
+    if (out->c.b64_false) {
+        /* The payload bytes are what was sent: nothing to decode and no claims set. A compact
+         * JWS cannot carry a token (it would contain '.') unencoded. */
+        if (nested) {
+            out->malformed = 1;
+            out->error = "nested JWT with an unencoded payload";
+        }
+        return JWS_DONE;
+    }
+    if ((r = decode_part(a, pt[1], &pay, &plen)) <= 0) {
+        out->malformed = 1;
+        out->error = "payload is not valid base64url";
+        return r < 0 ? JWS_OOM : JWS_DONE;
+    }
+    if (nested) {
+        /* The decoded payload is the inner token (already an arena copy); the caller judges
+         * it, here it only has to have the shape of one. */
+        if (!compact_token(pay, plen)) {
+            out->malformed = 1;
+            out->error = "nested JWT payload is not a compact JWS or JWE";
+            return JWS_DONE;
+        }
+        out->inner = pay;
+        out->inner_len = plen;
+        return JWS_DONE;
+    }
     json_t *p = load_object(pay, plen);
     if (!p) {
         out->malformed = 1;
         out->error = "payload is not a JSON object";
-        return 0;
+        return JWS_DONE;
     }
     r = parse_claims(a, p, &out->c);
     json_decref(p);
-    return r;
+    return r < 0 ? JWS_OOM : JWS_DONE;
 }
 
 int jwt_parse(const uint8_t *tok, size_t len, struct arena *a, struct jwt *out)
@@ -211,15 +317,15 @@ int jwt_parse(const uint8_t *tok, size_t len, struct arena *a, struct jwt *out)
      * dots (hostnames, version strings) is not ours to call malformed. */
     if (pt[0].len < 3 || memcmp(pt[0].p, "eyJ", 3) != 0)
         return 0;
-    for (int k = 0; k < 3; k++)
-        if (!b64url_valid(pt[k].p, pt[k].len))
-            return 0;
-    int r = parse_jws(tok, pt, a, out);
-    if (r < 0) {
-        /* Leave nothing that points at a half-filled arena state. */
+    if (!b64url_valid(pt[0].p, pt[0].len) || !b64url_valid(pt[2].p, pt[2].len))
+        return 0;
+    int r = parse_jws(tok, pt, b64url_valid(pt[1].p, pt[1].len), a, out);
+    if (r != JWS_DONE) {
+        /* Not a JWS after all, or out of arena: leave nothing that points at a half-filled
+         * arena state. */
         memset(out, 0, sizeof(*out));
         out->type = JWT_TYPE_OPAQUE;
-        return -1;
+        return r == JWS_OOM ? -1 : 0;
     }
     return 0;
 }

@@ -4,10 +4,31 @@
  * revocation) and verify (signature) into a struct verdict that owns copies of everything EVE
  * prints, so it can outlive the packet and sit in the cache. The key decides the algorithm
  * (RFC 8725 §3.1); the issuer-scope check is Microsoft.IdentityModel's
- * EnableAadSigningKeyIssuerValidation (the check whose absence let Storm-0558 in).
+ * EnableAadSigningKeyIssuerValidation (the check whose absence let Storm-0558 in). Keys are
+ * found by kid, then x5t, then x5t#S256 (RFC 7515 §4.1.7, §4.1.8).
+ *
+ * Shapes beyond a plain JWT:
+ * - crit naming anything but a present "b64" (RFC 7515 §4.1.11), b64 without crit, a nested
+ *   JWT deeper than outer + inner, or an inner token that does not parse: malformed alone,
+ *   signature not checked.
+ * - b64:false (RFC 7797) with crit ["b64"]: judged as any JWS — key lookup, revocation,
+ *   alg/none/embedded checks, the signature over the text as sent — but there are no claims
+ *   (so no issuer-scope, key_unknown or time findings), and the verdict also gets malformed:
+ *   a JWT's payload must be base64url JSON (RFC 7519 §7.2 step 10).
+ * - Nested JWT (cty "JWT", RFC 7519 §5.2, RFC 8725 §2.8): the outer JWS and the inner token are
+ *   both judged; the claims (iss, tid, aud, times) are the inner JWS's and each layer's key is
+ *   scoped against them; findings are the union of both layers'; the signature is the worse
+ *   of the two in the order invalid > not_checked > unverifiable > valid; keyset, key_issuer
+ *   and the key policy_judge_key() returns are the inner layer's (the claims' issuer is what
+ *   scope is about), the outer's when the inner has no key; key_expired needs both keys valid
+ *   (the intersection of their windows). The header fields EVE prints (alg, kid, typ, ...) are
+ *   the inner JWS's. An inner JWE: the outer is judged as a token without claims.
+ * - A JOSE `nonce` header (Microsoft Graph): signature unverifiable, every other check runs.
+ * - Per-keyset audiences / token-types (keysets[].audiences, token-types), see expectations().
  */
 #include "policy.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -125,127 +146,297 @@ static int alg_index(const char *alg)
     return -1;
 }
 
-/* The signature under `key`, and what the verdict notes of the key (its set, the issuer it is
- * scoped to, its validity window). Returns the findings it adds. */
-static uint32_t judge_key(const struct ks_key *key, const struct jwt *t, int alg_allowed,
-                          struct verdict *v, char *key_issuer, size_t kilen)
+/* What one JWS layer's header, key and signature give. */
+struct layer {
+    uint32_t f;
+    enum sig_state sig;
+    const struct ks_key *key;  /* the configured key chosen for this layer, or NULL */
+    const struct ks_key *used; /* the key the signature was judged with: `key`, an observed key
+                                  (policy.verify-observed-keys), or NULL */
+    char key_issuer[512];      /* the issuer `used` is scoped to, or "" */
+};
+
+/* A nested token's signature is the worse of its layers', in this order (documented in the
+ * file comment): invalid > not_checked > unverifiable > valid. not_checked (no trusted key even
+ * found) is a weaker assurance than unverifiable (a trusted key found, only the scheme prevents
+ * checking), and only two valid signatures make a valid nested token. */
+static int sig_rank(enum sig_state s)
 {
-    const struct jwt_claims *c = &t->c;
-    const char *alg = c->alg ? c->alg : "";
+    switch (s) {
+    case SIG_VALID: return 0;
+    case SIG_UNVERIFIABLE: return 1;
+    case SIG_NOT_CHECKED: return 2;
+    default: return 3;
+    }
+}
+
+/* The signature of layer t under `key`; tid (may be NULL) names the issuer the key is scoped
+ * to. Returns the findings it adds. */
+static uint32_t check_signature(const struct policy_cfg *cfg, const struct ks_key *key,
+                                const struct jwt *t, int alg_allowed, const char *tid,
+                                struct layer *l)
+{
+    const char *alg = t->c.alg ? t->c.alg : "";
     uint32_t f = 0;
     if (strcasecmp(alg, "none") == 0) {
-        v->sig = SIG_INVALID; /* `none` never verifies */
+        l->sig = SIG_INVALID; /* `none` never verifies */
     } else if (!alg_allowed || !verify_alg_fits(key->pkey, key->alg, alg)) {
         f |= BIT(F_ALG_MISMATCH);
-        v->sig = SIG_INVALID;
-    } else if (c->has_nonce) {
+        l->sig = SIG_INVALID;
+    } else if (t->c.has_nonce) {
         /* Graph-style tokens: the signature covers a hashed nonce, not what was sent. */
-        v->sig = SIG_UNVERIFIABLE;
-    } else if (verify_jws(key->pkey, key->alg, alg, t->signing_input, t->signing_input_len,
-                          t->sig, t->sig_len) == VERIFY_VALID) {
-        v->sig = SIG_VALID;
+        l->sig = SIG_UNVERIFIABLE;
+    } else if (verify_jws_ctx(cfg->vx, key->pkey, key->alg, alg, t->signing_input,
+                              t->signing_input_len, t->sig, t->sig_len) == VERIFY_VALID) {
+        l->sig = SIG_VALID;
     } else {
-        v->sig = SIG_INVALID;
+        l->sig = SIG_INVALID;
         f |= BIT(F_SIGNATURE_INVALID);
     }
-    v->keyset = key->set ? key->set->name : NULL;
-    if (keystore_key_issuer(key, c->tid, key_issuer, kilen) != 0)
-        key_issuer[0] = '\0';
-    v->key_has_validity = (uint8_t)key->has_validity;
-    v->key_not_before = key->not_before;
-    v->key_not_after = key->not_after;
+    l->used = key;
+    if (keystore_key_issuer(key, tid, l->key_issuer, sizeof(l->key_issuer)) != 0)
+        l->key_issuer[0] = '\0';
     return f;
 }
 
-/* policy.verify-observed-keys: the token's key among the key sets learned from the wire (the
+/* policy.verify-observed-keys: the layer's key among the key sets learned from the wire (the
  * caller has checked that a configured key set trusts the issuer). The key's own `issuer`
  * member, when it has one, must still cover iss. 0 when no observed key matches. */
-static int observed_key(const struct keystore *obs, const struct jwt *t, int alg_allowed,
-                        struct verdict *v, char *key_issuer, size_t kilen, uint32_t *f)
+static int observed_key(const struct policy_cfg *cfg, const struct jwt *t,
+                        const struct jwt_claims *cl, int alg_allowed, struct layer *l)
 {
-    const struct jwt_claims *c = &t->c;
+    const struct jwt_claims *h = &t->c;
     const struct ks_key *keys[4];
-    if (!(c->kid || c->x5t || c->x5t256) || keystore_find(obs, c->kid, c->x5t, c->x5t256, keys, 4) == 0)
+    if (!(h->kid || h->x5t || h->x5t256) ||
+        keystore_find(cfg->observed, h->kid, h->x5t, h->x5t256, keys, 4) == 0)
         return 0;
-    if (keys[0]->issuer && !(c->iss && keystore_issuer_match(keys[0]->issuer, c->iss, c->tid)))
-        *f |= BIT(F_KEY_ISSUER_MISMATCH);
-    *f |= judge_key(keys[0], t, alg_allowed, v, key_issuer, kilen);
+    if (keys[0]->issuer && !(cl->iss && keystore_issuer_match(keys[0]->issuer, cl->iss, cl->tid)))
+        l->f |= BIT(F_KEY_ISSUER_MISMATCH);
+    l->f |= check_signature(cfg, keys[0], t, alg_allowed, cl->tid, l);
     return 1;
 }
 
-/* Time-independent findings and signature state for a parsed JWS. */
-static void judge_jws(const struct keystore *ks, const struct policy_cfg *cfg, const struct jwt *t,
-                      struct verdict *v, char *key_issuer, size_t kilen,
-                      const struct ks_key **chosen)
+/* Header, key and signature findings of one JWS layer. cl: the claims the token asserts (of
+ * this layer, or of the inner token of a nested JWT), NULL when it has none (b64:false, an
+ * inner JWE): the key is then still looked up, checked for revocation and used to verify,
+ * but there is no issuer to scope it to, so no issuer-scope or key_unknown finding. */
+static void judge_layer(const struct keystore *ks, const struct policy_cfg *cfg,
+                        const struct jwt *t, const struct jwt_claims *cl, struct layer *l)
 {
-    const struct jwt_claims *c = &t->c;
-    uint32_t f = 0;
-    const char *alg = c->alg ? c->alg : "";
-    int alg_none = strcasecmp(alg, "none") == 0;
+    const struct jwt_claims *h = &t->c;
+    const char *alg = h->alg ? h->alg : "";
+    memset(l, 0, sizeof(*l));
+    l->sig = SIG_NOT_CHECKED;
 
-    if (alg_none)
-        f |= BIT(F_ALG_NONE);
+    if (strcasecmp(alg, "none") == 0)
+        l->f |= BIT(F_ALG_NONE);
     /* Outside policy.algorithms (`none` and HS* included) is a mismatch whatever the key. */
     int ai = alg_index(alg);
     int alg_allowed = ai >= 0 && (cfg->alg_mask & (1u << ai));
     if (!alg_allowed)
-        f |= BIT(F_ALG_MISMATCH);
-    if (c->has_jwk || c->has_jku || c->has_x5u || c->has_x5c)
-        f |= BIT(F_EMBEDDED_KEY);
-    /* RFC 7515 §4.1.11: a recipient must reject a JWS whose `crit` names an extension it does
-     * not understand; we understand none (b64:false, RFC 7797, included): malformed, and its
-     * signature is not checked (its signing input may not be what we would verify). */
-    if (c->has_crit) {
-        v->sig = SIG_NOT_CHECKED;
-        v->findings = BIT(F_MALFORMED);
-        return;
-    }
+        l->f |= BIT(F_ALG_MISMATCH);
+    if (h->has_jwk || h->has_jku || h->has_x5u || h->has_x5c)
+        l->f |= BIT(F_EMBEDDED_KEY);
 
-    const char *seg;
-    if (c->tid && c->iss && issuer_tenant(c->iss, &seg) &&
-        (strlen(c->tid) != 36 || strncasecmp(seg, c->tid, 36) != 0))
-        f |= BIT(F_TENANT_MISMATCH);
-
-    if (c->has_exp && (c->has_iat || c->has_nbf)) {
-        int64_t start = c->has_iat ? c->iat : c->nbf;
-        if (c->exp - start > cfg->max_lifetime)
-            f |= BIT(F_LIFETIME_EXCESSIVE);
-    }
-
-    const char *iss = c->iss ? c->iss : "";
+    const char *iss = cl ? cl->iss : NULL, *tid = cl ? cl->tid : NULL;
     /* SPEC §2: {tenantid} is any GUID that equals tid, so a tid that contradicts iss leaves iss
      * matching no keyset. */
-    int trusted = c->iss && keystore_issuer_trusted(ks, iss, c->tid);
+    int trusted = iss && keystore_issuer_trusted(ks, iss, tid);
 
     const struct ks_key *keys[16];
-    size_t nkeys = (c->kid || c->x5t || c->x5t256) ? keystore_find(ks, c->kid, c->x5t, c->x5t256, keys, 16) : 0;
+    size_t nkeys = (h->kid || h->x5t || h->x5t256)
+                       ? keystore_find(ks, h->kid, h->x5t, h->x5t256, keys, 16) : 0;
     const struct ks_key *key = NULL;
-    for (size_t i = 0; i < nkeys && !key; i++)
-        if (c->iss && keystore_key_allows(ks, keys[i], iss, c->tid))
+    for (size_t i = 0; i < nkeys && !key && iss; i++)
+        if (keystore_key_allows(ks, keys[i], iss, tid))
             key = keys[i];
     if (!key && nkeys)
         key = keys[0];
-    *chosen = key;
+    l->key = key;
 
-    if (keystore_revoked(ks, key, c->kid, c->x5t))
-        f |= BIT(F_KEY_REVOKED);
+    if (keystore_revoked(ks, key, h->kid, h->x5t))
+        l->f |= BIT(F_KEY_REVOKED);
 
-    v->sig = SIG_NOT_CHECKED;
     if (key) {
-        if (!c->iss || !keystore_key_allows(ks, key, iss, c->tid))
-            f |= BIT(F_KEY_ISSUER_MISMATCH);
-        f |= judge_key(key, t, alg_allowed, v, key_issuer, kilen);
-    } else if (trusted && cfg->observed &&
-               observed_key(cfg->observed, t, alg_allowed, v, key_issuer, kilen, &f)) {
+        if (cl && (!iss || !keystore_key_allows(ks, key, iss, tid)))
+            l->f |= BIT(F_KEY_ISSUER_MISMATCH);
+        l->f |= check_signature(cfg, key, t, alg_allowed, tid, l);
+        if (cl && !trusted)
+            l->f |= BIT(F_ISSUER_UNTRUSTED);
+    } else if (!cl) {
+        /* nothing asserts an issuer: a key we do not know is not a finding */
+    } else if (trusted && cfg->observed && observed_key(cfg, t, cl, alg_allowed, l)) {
         /* signed by a key the issuer publishes on the wire but no configured set holds */
     } else if (trusted) {
-        f |= BIT(F_KEY_UNKNOWN);
+        l->f |= BIT(F_KEY_UNKNOWN);
     } else {
-        f |= BIT(F_ISSUER_UNTRUSTED);
+        l->f |= BIT(F_ISSUER_UNTRUSTED);
     }
-    if (key && !trusted)
-        f |= BIT(F_ISSUER_UNTRUSTED);
+}
+
+/* tenant_mismatch. For an Entra issuer of a configured cloud (v1 or v2 form), as
+ * Microsoft.IdentityModel's EnableAadSigningKeyIssuerValidation: a tid, when present, must be
+ * a GUID equal (any case) to the issuer's tenant segment, whatever that segment is. For other
+ * issuers: a tid must equal the first GUID path segment of iss, when iss has one. */
+static int tenant_mismatch(const struct keystore *ks, const struct jwt_claims *cl)
+{
+    const char *seg;
+    size_t seglen;
+    if (!cl->tid || !cl->iss)
+        return 0;
+    size_t tlen = strlen(cl->tid);
+    if (keystore_entra_issuer(ks, cl->iss, &seg, &seglen))
+        return !(is_guid(cl->tid, tlen) && seglen == tlen && strncasecmp(seg, cl->tid, tlen) == 0);
+    return issuer_tenant(cl->iss, &seg) && (tlen != 36 || strncasecmp(seg, cl->tid, 36) != 0);
+}
+
+/* RFC 7515 §4.1.9: typ values compare case-insensitively, an "application/" prefix omitted. */
+static int typ_equal(const char *a, const char *b)
+{
+    if (strncasecmp(a, "application/", 12) == 0)
+        a += 12;
+    if (strncasecmp(b, "application/", 12) == 0)
+        b += 12;
+    return strcasecmp(a, b) == 0;
+}
+
+/* keysets[].audiences / token-types of the keyset whose key signed (or, when no configured key
+ * matched, of the first keyset trusting iss). A token without aud, or without typ, fails an
+ * expectation that is set. */
+static uint32_t expectations(const struct keystore *ks, const struct ks_key *key,
+                             const struct jwt_claims *cl, const char *typ)
+{
+    const struct ks_keyset *set = key ? key->set : NULL;
+    for (size_t i = 0; !set && cl && cl->iss && i < ks->nsets; i++)
+        if (keystore_set_trusts(ks, &ks->sets[i], cl->iss, cl->tid))
+            set = &ks->sets[i];
+    if (!set)
+        return 0;
+    uint32_t f = 0;
+    if (set->naudiences) {
+        int hit = 0;
+        for (size_t i = 0; cl && i < cl->naud && !hit; i++)
+            for (size_t j = 0; j < set->naudiences && !hit; j++)
+                hit = strcmp(cl->auds[i], set->audiences[j]) == 0;
+        if (!hit)
+            f |= BIT(F_AUDIENCE_MISMATCH);
+    }
+    if (set->ntypes) {
+        int hit = 0;
+        for (size_t j = 0; typ && j < set->ntypes && !hit; j++)
+            hit = typ_equal(typ, set->types[j]);
+        if (!hit)
+            f |= BIT(F_TYPE_MISMATCH);
+    }
+    return f;
+}
+
+#define MAX_DEPTH 2 /* an outer JWS and its inner token; one more level is malformed */
+
+/* The outer token and, for a nested JWT, its inner token: t[0..n). An arena failure makes the
+ * layer an unparseable JWS rather than dropping the token. */
+static int parse_layers(const uint8_t *tok, size_t len, struct arena *a, struct jwt t[MAX_DEPTH])
+{
+    int n = 0;
+    do {
+        const uint8_t *p = n ? t[n - 1].inner : tok;
+        size_t plen = n ? t[n - 1].inner_len : len;
+        if (jwt_parse(p, plen, a, &t[n]) != 0) {
+            memset(&t[n], 0, sizeof(t[n]));
+            t[n].type = JWT_TYPE_JWT;
+            t[n].malformed = 1;
+        }
+        n++;
+    } while (n < MAX_DEPTH && t[n - 1].type == JWT_TYPE_JWT && t[n - 1].inner);
+    return n;
+}
+
+/* Findings, signature, key and its scope for the layers t[0..n) into v. Returns the layer whose
+ * header and claims the verdict reports (the innermost JWS that parsed), NULL when none. */
+static const struct jwt *judge_layers(const struct keystore *ks, const struct policy_cfg *cfg,
+                                      const struct jwt *t, int n, struct verdict *v,
+                                      char *key_issuer, size_t kilen,
+                                      const struct ks_key **chosen)
+{
+    v->type = t[0].type;
+    v->sig = SIG_NOT_CHECKED;
+    if (t[0].type != JWT_TYPE_JWT)
+        return NULL;
+    if (t[0].malformed) {
+        v->findings = BIT(F_MALFORMED);
+        return NULL;
+    }
+    const struct jwt *rep = &t[0], *last = &t[n - 1];
+    /* Structure we cannot judge: MALFORMED alone, signature not checked. RFC 7515 §4.1.11: a
+     * crit extension we do not understand means the JWS must be rejected (its signing input may
+     * not be what we would verify); a nested JWT deeper than MAX_DEPTH; an inner token that
+     * does not parse. */
+    int broken = last->type == JWT_TYPE_JWT && last->inner != NULL;
+    for (int i = 0; i < n; i++) {
+        if (t[i].type == JWT_TYPE_JWT && !t[i].malformed)
+            rep = &t[i];
+        if (t[i].type == JWT_TYPE_OPAQUE ||
+            (t[i].type == JWT_TYPE_JWT && (t[i].malformed || t[i].c.crit_unknown)))
+            broken = 1;
+    }
+    if (broken) {
+        v->findings = BIT(F_MALFORMED);
+        return rep;
+    }
+    /* The claims the token asserts: the innermost JWS's, none for b64:false or an inner JWE. */
+    const struct jwt_claims *cl =
+        last->type == JWT_TYPE_JWT && !last->c.b64_false ? &last->c : NULL;
+
+    struct layer lay[MAX_DEPTH];
+    const struct layer *rl = NULL;
+    uint32_t f = 0;
+    enum sig_state sig = SIG_VALID;
+    int64_t nb = INT64_MIN, na = INT64_MAX;
+    int has_validity = 0;
+    for (int i = 0; i < n; i++) {
+        if (t[i].type != JWT_TYPE_JWT)
+            continue;
+        judge_layer(ks, cfg, &t[i], cl, &lay[i]);
+        f |= lay[i].f;
+        if (sig_rank(lay[i].sig) >= sig_rank(sig))
+            sig = lay[i].sig;
+        /* RFC 7519 §7.2 step 10: a JWT's payload is base64url JSON; an unencoded payload is a
+         * valid JWS but not a JWT claims set. */
+        if (t[i].c.b64_false)
+            f |= BIT(F_MALFORMED);
+        const struct ks_key *k = lay[i].used;
+        if (!k)
+            continue;
+        rl = &lay[i]; /* the innermost layer with a key names it */
+        /* key_expired must hold for every signing key: keep the windows' intersection */
+        if (k->has_validity) {
+            has_validity = 1;
+            nb = k->not_before > nb ? k->not_before : nb;
+            na = k->not_after < na ? k->not_after : na;
+        }
+    }
+    v->sig = sig;
+
+    if (cl) {
+        if (tenant_mismatch(ks, cl))
+            f |= BIT(F_TENANT_MISMATCH);
+        if (cl->has_exp && (cl->has_iat || cl->has_nbf)) {
+            int64_t start = cl->has_iat ? cl->iat : cl->nbf;
+            if (cl->exp - start > cfg->max_lifetime)
+                f |= BIT(F_LIFETIME_EXCESSIVE);
+        }
+    }
+    f |= expectations(ks, rl ? rl->key : NULL, cl, rep->c.typ);
     v->findings = f;
+    if (rl) {
+        *chosen = rl->key;
+        v->keyset = rl->used->set ? rl->used->set->name : NULL;
+        snprintf(key_issuer, kilen, "%s", rl->key_issuer);
+    }
+    v->key_has_validity = (uint8_t)has_validity;
+    v->key_not_before = has_validity ? nb : 0;
+    v->key_not_after = has_validity ? na : 0;
+    return rep;
 }
 
 static size_t slen(const char *s)
@@ -262,6 +453,43 @@ static const char *scopy(char **dst, const char *s)
     const char *r = *dst;
     *dst += n;
     return r;
+}
+
+/* Copies the reported layer's header and claims, the keyset name and key issuer into one heap
+ * block (v->strings): the aud pointer array first (malloc alignment), then the strings. */
+static int copy_claims(struct verdict *v, const struct jwt_claims *c, const char *key_issuer)
+{
+    size_t need = c->naud * sizeof(char *) + slen(c->alg) + slen(c->kid) + slen(c->x5t) +
+                  slen(c->x5t256) + slen(c->typ) + slen(c->cty) + slen(c->iss) + slen(c->tid) +
+                  slen(c->sub) + slen(c->appid) + slen(c->azp) + slen(v->keyset) +
+                  (key_issuer[0] ? strlen(key_issuer) + 1 : 0);
+    for (size_t i = 0; i < c->naud; i++)
+        need += slen(c->auds[i]);
+    v->strings = malloc(need ? need : 1);
+    if (!v->strings)
+        return -1;
+    const char **auds = (const char **)(void *)v->strings;
+    char *p = v->strings + c->naud * sizeof(char *);
+    v->c = *c;
+    v->c.alg = scopy(&p, c->alg);
+    v->c.kid = scopy(&p, c->kid);
+    v->c.x5t = scopy(&p, c->x5t);
+    v->c.x5t256 = scopy(&p, c->x5t256);
+    v->c.typ = scopy(&p, c->typ);
+    v->c.cty = scopy(&p, c->cty);
+    v->c.iss = scopy(&p, c->iss);
+    v->c.tid = scopy(&p, c->tid);
+    v->c.sub = scopy(&p, c->sub);
+    v->c.appid = scopy(&p, c->appid);
+    v->c.azp = scopy(&p, c->azp);
+    for (size_t i = 0; i < c->naud; i++)
+        auds[i] = scopy(&p, c->auds[i]);
+    v->c.auds = c->naud ? auds : NULL;
+    v->c.aud = c->naud ? auds[0] : NULL;
+    v->key_issuer = key_issuer[0] ? scopy(&p, key_issuer) : NULL;
+    /* a copy: an observed key set can be forgotten while the verdict is cached */
+    v->keyset = scopy(&p, v->keyset);
+    return 0;
 }
 
 struct verdict *policy_judge(const struct keystore *ks, const struct policy_cfg *cfg,
@@ -295,49 +523,15 @@ struct verdict *policy_judge_key(const struct keystore *ks, const struct policy_
 
     struct arena a;
     arena_init(&a, 4096, 1u << 20);
-    struct jwt t;
+    struct jwt t[MAX_DEPTH];
     char key_issuer[512] = "";
-    if (jwt_parse(tok, len, &a, &t) != 0) {
-        /* Out of arena: treat as an unparseable token rather than dropping it. */
-        memset(&t, 0, sizeof(t));
-        t.type = JWT_TYPE_JWT;
-        t.malformed = 1;
-    }
-    v->type = t.type;
-    v->sig = SIG_NOT_CHECKED;
-    if (t.type == JWT_TYPE_JWT && t.malformed) {
-        v->findings = BIT(F_MALFORMED);
-    } else if (t.type == JWT_TYPE_JWT) {
-        judge_jws(ks, cfg, &t, v, key_issuer, sizeof(key_issuer), chosen);
-    }
-
-    if (t.type == JWT_TYPE_JWT && !t.malformed) {
-        const struct jwt_claims *c = &t.c;
-        size_t need = slen(c->alg) + slen(c->kid) + slen(c->x5t) + slen(c->typ) + slen(c->iss) +
-                      slen(c->tid) + slen(c->aud) + slen(c->sub) + slen(c->appid) + slen(c->azp) +
-                      slen(v->keyset) +
-                      (key_issuer[0] ? strlen(key_issuer) + 1 : 0);
-        v->strings = malloc(need ? need : 1);
-        if (!v->strings) {
-            arena_release(&a);
-            free(v);
-            return NULL;
-        }
-        char *p = v->strings;
-        v->c = *c;
-        v->c.alg = scopy(&p, c->alg);
-        v->c.kid = scopy(&p, c->kid);
-        v->c.x5t = scopy(&p, c->x5t);
-        v->c.typ = scopy(&p, c->typ);
-        v->c.iss = scopy(&p, c->iss);
-        v->c.tid = scopy(&p, c->tid);
-        v->c.aud = scopy(&p, c->aud);
-        v->c.sub = scopy(&p, c->sub);
-        v->c.appid = scopy(&p, c->appid);
-        v->c.azp = scopy(&p, c->azp);
-        v->key_issuer = key_issuer[0] ? scopy(&p, key_issuer) : NULL;
-        /* a copy: an observed key set can be forgotten while the verdict is cached */
-        v->keyset = scopy(&p, v->keyset);
+    int n = parse_layers(tok, len, &a, t);
+    const struct jwt *rep = judge_layers(ks, cfg, t, n, v, key_issuer, sizeof(key_issuer), chosen);
+    if (rep && copy_claims(v, &rep->c, key_issuer) != 0) {
+        arena_release(&a);
+        free(v);
+        *chosen = NULL;
+        return NULL;
     }
     arena_release(&a);
     return v;

@@ -214,3 +214,25 @@ def idp_claims(t, sub="user-4711", aud="https://portal.example.com", iat=-120, l
 
 def sha256_hex(token):
     return hashlib.sha256(token.encode() if isinstance(token, str) else token).hexdigest()
+
+
+# --- issue 5 shapes (make_verdict.py) -------------------------------------------------------
+
+def x5t256(key):
+    """x5t#S256 of a demo key's certificate (RFC 7515 §4.1.8): base64url SHA-256 of the DER."""
+    return b64u(hashlib.sha256(key.cert_der).digest())
+
+
+def jws_unencoded(header, payload, key, alg=None):
+    """Compact JWS with RFC 7797 b64:false: `payload` (bytes without '.') goes on the wire as
+    is and the signature covers header "." payload as sent. header must carry b64/crit."""
+    assert b"." not in payload
+    h = header if isinstance(header, bytes) else compact_json(header)
+    msg = b64u(h).encode() + b"." + payload
+    return msg.decode() + "." + b64u(sign(alg or header["alg"], key, msg))
+
+
+def nested(header, inner, key):
+    """Nested JWT (RFC 7519 §5.2): a JWS whose payload is the compact token `inner`; header
+    should say cty "JWT"."""
+    return jws(header, inner.encode(), key)
