@@ -20,15 +20,19 @@ struct replay_stats {
 
 struct replay;
 
-/* clients: N (>= 1); window: seconds; memcap: bytes for the whole table; seed: SipHash key.
- * NULL when out of memory. */
+/* clients: N (>= 1; 0 is taken as 1); window: seconds; memcap: bytes for the whole table (the
+ * bucket array, the stripes and every entry: 40 + 24 * (N + 1) bytes each; at least one entry is
+ * kept however small the memcap); seed: SipHash key. Free with replay_free(). NULL when out of
+ * memory. */
 struct replay *replay_new(uint32_t clients, uint32_t window, uint64_t memcap,
                           const uint8_t seed[16]);
 void replay_free(struct replay *r);
 
 /* Records that the token with this SHA-256 (32 bytes) was presented by client address `addr`
  * (16 bytes, IPv4 as ::ffff:a.b.c.d) at packet time now_s. Returns 1 when, counting this one,
- * more than N distinct clients presented it within the window, else 0. Thread-safe. */
+ * more than N distinct clients presented it within the window, else 0. "Within the window":
+ * |now_s − that client's last presentation| <= window, so time stepping back never makes old
+ * presentations count for ever. Thread-safe; out of memory on a new token, it returns 0. */
 int replay_check(struct replay *r, const uint8_t sha256[32], const uint8_t addr[16], int64_t now_s);
 
 /* Counters (a snapshot; thread-safe). */

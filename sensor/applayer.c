@@ -155,6 +155,20 @@ static int seen_before(struct app_flow *app, uint64_t h)
 static void body_scan(struct sensor *s, struct flow *f, struct app_flow *app, struct tx *t,
                       int which);
 
+/* The flow's client address as the replay table keys it: 16 bytes, IPv4 as ::ffff:a.b.c.d
+ * (RFC 4291 §2.5.5.2), so an IPv4 client and an IPv6 one never share a key. */
+static void client_addr16(const struct flow *f, uint8_t out[16])
+{
+    const uint8_t *a = f->key.addr[f->client];
+    if (f->key.ip_version == 6) {
+        memcpy(out, a, 16);
+    } else {
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, a, 4);
+    }
+}
+
 /* Writes the transaction's records and recycles it. A body still being collected for it is
  * scanned first, as far as it came. */
 static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, struct tx *t)
@@ -176,9 +190,15 @@ static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, stru
         app->named = app->cf.done;
     }
     int64_t now = (int64_t)(t->ts_us / 1000000);
+    uint8_t client[16];
+    client_addr16(f, client);
     for (size_t i = 0; i < t->ntokens; i++) {
         struct verdict *v = t->tokens[i].v;
         uint32_t findings = v->findings | policy_time_findings(v, &s->pol, now);
+        /* token_replay: tokens the client presented, not those the server returned. */
+        if (s->replay && t->tokens[i].loc != TOKEN_LOC_RESPONSE_BODY &&
+            replay_check(s->replay, v->digest, client, now))
+            findings |= 1u << F_TOKEN_REPLAY;
         if (findings) {
             s->st.alerts_total++;
             for (int k = 0; k < F__COUNT; k++)

@@ -112,7 +112,10 @@ def check_case(d):
         if m.get("event_type") not in ("alert", "token") or "token.sha256" not in m:
             continue
         want = chk.get("count", chk.get("min_count"))
-        hits = [t for t in txs if t["sha256"] == m["token.sha256"]]
+        # the token's requests; from one client when the case names it (replay_*: one token,
+        # several clients, each with its own expectation)
+        hits = [t for t in txs if t["sha256"] == m["token.sha256"]
+                and all(m.get(k, t[k]) == t[k] for k in ("src_ip", "src_port"))]
         if want == 0:
             continue
         if len(hits) != want:
