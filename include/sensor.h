@@ -23,6 +23,7 @@
 #include "vcache.h"
 
 struct tx;
+struct reload;
 
 struct sensor_stats {
     uint64_t pkts, bytes, invalid, skipped;   /* decoder */
@@ -45,6 +46,9 @@ struct sensor {
     struct config *cfg;                /* borrowed */
     struct keystore *ks;
     int ks_borrowed;                   /* ks is shared with other workers: not freed here */
+    struct reload *reload;             /* hot reload: where a new ks comes from, or NULL */
+    size_t reload_slot;                /* this sensor's acknowledgement slot in reload */
+    uint64_t ks_gen;                   /* the reload generation ks belongs to */
     struct policy_cfg pol;
     struct vcache *vc;
     struct verify_ctxs *vx;            /* this worker's OpenSSL verification contexts */
@@ -86,6 +90,9 @@ struct sensor_counters {
     struct vcache_stats vs;
     struct defrag_stats ds;
     uint64_t defrag_memuse;  /* a gauge: bytes held, summed across workers too */
+    struct replay_stats rs;  /* the replay table's, taken only by the sensor that owns it (not
+                                replay_borrowed), so a table shared by workers counts once */
+    uint64_t replay_memuse;  /* a gauge, likewise */
     uint64_t uptime_s;       /* the largest of the summed */
 };
 
@@ -96,10 +103,27 @@ void sensor_counters_add(struct sensor_counters *sum, const struct sensor_counte
  * Returns NULL with a one-line reason in err; exit_code tells 1 (runtime) or 2 (config). */
 struct sensor *sensor_new(struct config *cfg, const char *logdir, char *err, size_t errlen,
                           int *exit_code);
-/* As sensor_new(), but borrows ks (read-only, shared by every worker of a live -j N run) instead
- * of loading its own; ks must outlive the sensor. ks == NULL is sensor_new(). */
-struct sensor *sensor_new_shared(struct config *cfg, const char *logdir, struct keystore *ks,
-                                 char *err, size_t errlen, int *exit_code);
+/* What the sensors of one run share, all borrowed (each must outlive the sensors), any NULL. */
+struct sensor_shared {
+    struct keystore *ks;       /* read-only key store; NULL: the sensor loads its own */
+    struct reload *reload;     /* hot reload (reload.h): the store comes from here, and is
+                                  replaced between packets by sensor_keystore_sync(); ks unused */
+    size_t reload_slot;        /* this sensor's reader slot in reload */
+    struct replay *replay;     /* token_replay table of a live -j N run; NULL: the sensor makes
+                                  its own when policy.replay is on */
+    int replay_owned;          /* 1: the sensor takes replay over (frees it, counts its stats) */
+};
+
+/* As sensor_new(), with what sh shares; sh == NULL (or all NULL) is sensor_new(). */
+struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
+                                 const struct sensor_shared *sh, char *err, size_t errlen,
+                                 int *exit_code);
+
+/* Between two packets: when a reload published a new key store, switches to it and forgets
+ * everything judged with the old one (verification cache, verification contexts) before
+ * acknowledging, so the old store can be freed. A relaxed load and a compare when nothing
+ * changed; a no-op without reload. */
+void sensor_keystore_sync(struct sensor *s);
 
 /* Processes one captured packet (ts in microseconds). */
 void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t *data,
@@ -114,7 +138,8 @@ void sensor_finish(struct sensor *s);
 
 void sensor_free(struct sensor *s);
 
-/* The policy and keystore of a config, for check-token: 0, or -1 with err. */
+/* The policy and keystore of a config (start-up, hot reload, check-token): 0, or -1 with err
+ * ("FILE:LINE: keysets.NAME.jwks: why"). Refused keys are warned about on stderr. */
 int sensor_build_keystore(const struct config *cfg, struct keystore **out, char *err, size_t errlen);
 void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol);
 

@@ -5,10 +5,12 @@
  * thread (its own struct sensor: flows, cache, outputs) ─► decode ... eve.
  *
  * Owns the threads, the rings and the copies of the packets in them. The workers' sensors are
- * the caller's; they share one read-only key store. Nothing is locked per packet: a ring is a
- * byte buffer with two atomic positions, a full ring drops the packet (counted as
- * capture.worker_drops), and a worker only sleeps on its condition variable when all its rings
- * are empty.
+ * the caller's (worker_sensors_new); they share one read-only key store, which a hot reload
+ * (reload.h) replaces under them between two batches, and one token_replay table (internally
+ * locked: a replayed token's clients may be hashed to different workers). Nothing is locked per
+ * packet: a ring is a byte buffer with two atomic positions, a full ring drops the packet
+ * (counted as capture.worker_drops), and a worker only sleeps on its condition variable when all
+ * its rings are empty.
  */
 #ifndef TW_WORKER_H
 #define TW_WORKER_H
@@ -77,8 +79,18 @@ void worker_ring_release(struct worker_ring *r, const struct worker_pkt *p);
 size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uint8_t key[16],
                    size_t nworkers, const struct config *cfg);
 
+/* The sensors of a live -j N run, into sv[0..nw-1]: sensor i takes its key store from rl (reader
+ * slot i; rl must have nw slots and outlive the sensors), and all share one token_replay table
+ * made here when policy.replay is on (owned by sv[0], which frees it and reports its counters).
+ * Returns 0, or -1 with a one-line reason in err and *exit_code as sensor_new's (every sensor
+ * already built is freed, sv zeroed). Free with worker_sensors_free(). */
+struct reload;
+int worker_sensors_new(struct config *cfg, const char *logdir, struct reload *rl, size_t nw,
+                       struct sensor **sv, char *err, size_t errlen, int *exit_code);
+void worker_sensors_free(struct sensor **sv, size_t nw);
+
 /* Runs a live capture with nw >= 2 workers until *stop is set or an interface fails; sensors[i]
- * is worker i's (built by the caller with sensor_new_shared). Drops privileges (o->user/group)
+ * is worker i's (built by the caller with worker_sensors_new). Drops privileges (o->user/group)
  * after the handles are open and before any thread starts. SIGHUP (*o->reopen) makes every
  * worker reopen its outputs between two packets; every o->stats_interval seconds one stats
  * record with the workers' counters summed is written (through whichever worker completes

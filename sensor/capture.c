@@ -2,11 +2,14 @@
  *
  * Offline: pcap and pcapng through pcap_open_offline; a record cut short or a corrupt block ends
  * that file with a warning naming it and the packet count reached, and the run goes on with the
- * next file. Live: one non-blocking handle per interface, all polled by one thread; kernel
- * counters from pcap_stats land in the periodic and final stats records. Without immediate mode
- * libpcap uses TPACKET_V3 blocks, retired when full or after CAPTURE_TIMEOUT_MS (10 ms: an alert
- * is late by at most that much, and a busy link is read a block at a time, not a packet at a
- * time). Privileges are dropped after every handle is open and activated.
+ * next file. A path may be a FIFO (read as it is written; SIGHUP is installed with SA_RESTART so
+ * a blocked read resumes). Between packets, offline and live, the loop reopens the outputs after
+ * SIGHUP and picks up a key store a hot reload published (sensor_keystore_sync). Live: one
+ * non-blocking handle per interface, all polled by one thread; kernel counters from pcap_stats
+ * land in the periodic and final stats records. Without immediate mode libpcap uses TPACKET_V3
+ * blocks, retired when full or after CAPTURE_TIMEOUT_MS (10 ms: an alert is late by at most that
+ * much, and a busy link is read a block at a time, not a packet at a time). Privileges are
+ * dropped after every handle is open and activated.
  */
 #include "capture.h"
 
@@ -78,6 +81,11 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
     uint64_t n = 0;
     int r;
     while ((r = pcap_next_ex(p, &h, &data)) == 1) {
+        if (o->reopen && *o->reopen) {
+            *o->reopen = 0;
+            capture_reopen_outputs(s);
+        }
+        sensor_keystore_sync(s);
         n++;
         sensor_packet(s, ts_of(h), dlt, data, h->caplen, h->len);
     }
@@ -415,6 +423,7 @@ int capture_live(struct sensor *s, char *const *ifaces, size_t n, const struct c
             rc = 1;
             break;
         }
+        sensor_keystore_sync(s);
         for (size_t i = 0; i < n && !rc; i++)
             if (capture_read(h[i], ifaces[i], -1, pfd[i].revents, on_live_packet,
                              (u_char *)&ctx[i]) < 0)

@@ -7,18 +7,25 @@
  *
  * Exit status: 0 success (findings are not errors), 1 runtime failure, 2 usage or configuration
  * error. Owns the configuration and the sensors for the run: one for offline reading and for
- * live capture with -j 1, one per worker (sharing one key store) for live capture with -j N.
- * Signal handlers only set flags: SIGINT/SIGTERM end the capture, SIGHUP asks for the outputs
- * to be reopened (logrotate); the capture loop acts on them between packets.
+ * live capture with -j 1, one per worker (sharing one key store and one token_replay table) for
+ * live capture with -j N, and the hot-reload control thread (reload.h) that owns the key store.
+ * Signal handlers only set flags: SIGINT/SIGTERM end a live capture, SIGHUP asks for the outputs
+ * to be reopened (logrotate) and for the key sets and revoked keys to be reread (hot reload);
+ * the capture loops act on them between packets, the reload thread builds the new store.
+ *
+ * check-token prints the token object the sensor would log, plus "key": the key that matched
+ * (keyset, identifiers, type and size, JWK issuer, certificate subject and validity).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/obj_mac.h>
 
 #include "capture.h"
 #include "config.h"
@@ -26,19 +33,24 @@
 #include "jb.h"
 #include "keystore.h"
 #include "policy.h"
+#include "reload.h"
 #include "sensor.h"
 #include "worker.h"
 
-/* Written by the signal handlers, read by the capture loop: the only state a handler can
- * reach, hence file-scope (sig_atomic_t, nothing else). */
+/* Written by the signal handlers, read by the capture loop (sig_atomic_t) and by the reload
+ * thread (a lock-free atomic, which a handler may write): the only state a handler can reach,
+ * hence file-scope. */
 static volatile sig_atomic_t stop_flag, reopen_flag;
+static atomic_int reload_flag;
 
 static void on_signal(int sig)
 {
-    if (sig == SIGHUP)
+    if (sig == SIGHUP) {
         reopen_flag = 1;
-    else
+        atomic_store(&reload_flag, 1);
+    } else {
         stop_flag = 1;
+    }
 }
 
 static void usage(FILE *f)
@@ -57,7 +69,8 @@ static void usage(FILE *f)
             "  --user NAME    live capture: drop to this user once the interfaces are open\n"
             "  --group NAME   ... and this group (default: the user's primary group)\n"
             "  --set KEY=VAL  override one configuration value (e.g. outputs.eve.filename=-)\n"
-            "  -v / -q        more / less diagnostics on stderr\n",
+            "  -v / -q        more / less diagnostics on stderr\n"
+            "SIGHUP reopens the EVE outputs and reloads the key sets and revoked keys.\n",
             TW_SYSCONFDIR);
 }
 
@@ -144,6 +157,87 @@ static char *read_stdin_token(void)
     return buf;
 }
 
+static void iso_time(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, len, "%lld", (long long)t);
+}
+
+static const char *curve_name(int nid)
+{
+    switch (nid) {
+    case NID_X9_62_prime256v1: return "P-256";
+    case NID_secp384r1: return "P-384";
+    case NID_secp521r1: return "P-521";
+    case NID_ED25519: return "Ed25519";
+    case NID_ED448: return "Ed448";
+    default: return NULL;
+    }
+}
+
+/* The key that matched, as check-token's "key" object. */
+static void key_object(struct jb *j, const struct ks_key *k)
+{
+    static const char *const kty[] = {[KS_KTY_RSA] = "RSA", [KS_KTY_EC] = "EC",
+                                      [KS_KTY_OKP] = "OKP"};
+    char t[40];
+    jb_open_object(j, NULL);
+    if (k->set && k->set->name)
+        jb_str(j, "keyset", k->set->name);
+    if (k->kid)
+        jb_str(j, "kid", k->kid);
+    if (k->x5t)
+        jb_str(j, "x5t", k->x5t);
+    if (k->x5t256)
+        jb_str(j, "x5t#S256", k->x5t256);
+    if (k->jkt)
+        jb_str(j, "jkt", k->jkt);
+    if (k->kty >= KS_KTY_RSA && k->kty <= KS_KTY_OKP)
+        jb_str(j, "kty", kty[k->kty]);
+    if (k->kty == KS_KTY_RSA)
+        jb_int(j, "bits", k->bits);
+    else if (curve_name(k->curve_nid))
+        jb_str(j, "crv", curve_name(k->curve_nid));
+    if (k->issuer)
+        jb_str(j, "issuer", k->issuer);
+    if (k->subject)
+        jb_str(j, "subject", k->subject);
+    if (k->has_validity) {
+        iso_time(k->not_before, t, sizeof(t));
+        jb_str(j, "not_before", t);
+        iso_time(k->not_after, t, sizeof(t));
+        jb_str(j, "not_after", t);
+    }
+    jb_close(j);
+}
+
+/* Prints the token object, with "key" inside it when a key matched. 0, or -1 out of memory. */
+static int print_token(struct verdict *v, uint32_t findings, const struct ks_key *key)
+{
+    struct jb j, kj;
+    jb_init(&j, 1024);
+    jb_init(&kj, 512);
+    eve_token_object(&j, NULL, v, NULL, findings, 0, -1);
+    if (key)
+        key_object(&kj, key);
+    int rc = -1;
+    if (!j.err && !kj.err && j.len && j.buf[j.len - 1] == '}') {
+        /* The object always has members (findings at least): the key goes in before its '}'. */
+        fwrite(j.buf, 1, j.len - 1, stdout);
+        if (key) {
+            fputs(",\"key\":", stdout);
+            fwrite(kj.buf, 1, kj.len, stdout);
+        }
+        fputs("}\n", stdout);
+        rc = 0;
+    }
+    jb_release(&j);
+    jb_release(&kj);
+    return rc;
+}
+
 static int cmd_check_token(int argc, char **argv)
 {
     const char *cfg_path = NULL, *jwks = NULL, *at = NULL, *token_arg = NULL;
@@ -194,20 +288,14 @@ static int cmd_check_token(int argc, char **argv)
     }
     char *tok = strcmp(token_arg, "-") == 0 ? read_stdin_token() : strdup(token_arg);
     int rc = 1;
-    struct policy_cfg pol;
+    struct policy_cfg pol = {0};
     sensor_policy_from_config(&cfg, &pol);
-    struct verdict *v = tok ? policy_judge(ks, &pol, (const uint8_t *)tok, strlen(tok)) : NULL;
+    const struct ks_key *key = NULL;
+    struct verdict *v =
+        tok ? policy_judge_key(ks, &pol, (const uint8_t *)tok, strlen(tok), &key) : NULL;
     if (v) {
         uint32_t findings = v->findings | policy_time_findings(v, &pol, now);
-        struct jb j;
-        jb_init(&j, 1024);
-        eve_token_object(&j, NULL, v, NULL, findings, 0, -1);
-        if (!j.err) {
-            fwrite(j.buf, 1, j.len, stdout);
-            fputc('\n', stdout);
-            rc = 0;
-        }
-        jb_release(&j);
+        rc = print_token(v, findings, key) == 0 ? 0 : 1;
         verdict_unref(v);
     }
     free(tok);
@@ -216,14 +304,49 @@ static int cmd_check_token(int argc, char **argv)
     return rc;
 }
 
-static void install_signals(void)
+/* SIGHUP always (reopen, reload); SIGINT/SIGTERM only live: offline they end the process as
+ * they always did. SIGHUP restarts interrupted calls: a read blocked on a FIFO given to -r must
+ * resume, not fail (poll and nanosleep are cut short regardless). */
+static void install_signals(int live)
 {
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    if (live) {
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Where a reload reads from: the configuration file and --set overrides of the start. */
+struct reload_src {
+    const char *path;
+    char **sets;
+    size_t nsets;
+};
+
+/* The key store of cfg, in a reload exchange for nreaders workers. NULL with one line on stderr
+ * and *code: 2 a key set file at fault, 1 out of memory. */
+static struct reload *new_reload(const struct config *cfg, size_t nreaders,
+                                 const struct reload_src *src, int verbose, int *code)
+{
+    *code = 2;
+    char err[1024];
+    struct keystore *ks = NULL;
+    if (sensor_build_keystore(cfg, &ks, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tokenwatch: %s\n", err);
+        return NULL;
+    }
+    struct reload *rl = reload_new(ks, nreaders);
+    if (!rl) {
+        fprintf(stderr, "tokenwatch: out of memory\n");
+        *code = 1;
+        return NULL;
+    }
+    reload_set_source(rl, src->path, (const char *const *)src->sets, src->nsets, cfg, verbose);
+    return rl;
 }
 
 /* On failure the one error line already printed is all stderr says (SPEC §1). */
@@ -242,61 +365,71 @@ static void summary(const struct sensor_stats *st, int live, int verbose, int rc
     fputc('\n', stderr);
 }
 
-/* Offline, or live with one worker: everything on this thread. */
+/* Offline, or live with one worker: everything on this thread (and the reload thread). */
 static int run_single(struct config *cfg, const char *logdir, char **reads, size_t nreads,
-                      char **ifaces, size_t nifaces, const struct capture_opts *co)
+                      char **ifaces, size_t nifaces, const struct capture_opts *co,
+                      const struct reload_src *src)
 {
     char err[1024];
     int code = 1, rc;
-    struct sensor *s = sensor_new(cfg, logdir, err, sizeof(err), &code);
+    struct reload *rl = new_reload(cfg, 1, src, co->verbose, &code);
+    if (!rl)
+        return code;
+    struct sensor_shared sh = {.reload = rl, .reload_slot = 0};
+    struct sensor *s = sensor_new_shared(cfg, logdir, &sh, err, sizeof(err), &code);
     if (!s) {
         fprintf(stderr, "tokenwatch: %s\n", err);
+        reload_free(rl);
         return code;
     }
-    if (nreads) {
+    install_signals(nifaces > 0);
+    if (reload_start(rl, &reload_flag) != 0 && co->verbose >= 0)
+        fprintf(stderr, "tokenwatch: cannot start the reload thread: SIGHUP reopens only\n");
+    if (nreads)
         rc = capture_offline(s, reads, nreads, co);
-    } else {
-        install_signals();
+    else
         rc = capture_live(s, ifaces, nifaces, co, &stop_flag);
-    }
+    reload_stop(rl);
     sensor_finish(s);
     summary(&s->st, nifaces > 0, co->verbose, rc);
     sensor_free(s);
+    reload_free(rl);
     return rc;
 }
 
-/* Live with nw >= 2 workers, one sensor each, sharing one key store. */
+/* Live with nw >= 2 workers, one sensor each, sharing the key store and the replay table. */
 static int run_workers(struct config *cfg, const char *logdir, size_t nw, char **ifaces,
-                       size_t nifaces, const struct capture_opts *co)
+                       size_t nifaces, const struct capture_opts *co,
+                       const struct reload_src *src)
 {
     char err[1024];
     int code = 1, rc = 0;
-    struct keystore *ks = NULL;
     struct sensor **sv = calloc(nw, sizeof(*sv));
     if (!sv) {
         fprintf(stderr, "tokenwatch: out of memory\n");
         return 1;
     }
-    if (sensor_build_keystore(cfg, &ks, err, sizeof(err)) != 0) {
-        fprintf(stderr, "tokenwatch: %s\n", err);
+    struct reload *rl = new_reload(cfg, nw, src, co->verbose, &code);
+    if (!rl) {
         free(sv);
-        return 2;
+        return code;
     }
-    for (size_t i = 0; i < nw && !rc; i++)
-        if (!(sv[i] = sensor_new_shared(cfg, logdir, ks, err, sizeof(err), &code))) {
-            fprintf(stderr, "tokenwatch: %s\n", err);
-            rc = code;
-        }
+    if (worker_sensors_new(cfg, logdir, rl, nw, sv, err, sizeof(err), &code) != 0) {
+        fprintf(stderr, "tokenwatch: %s\n", err);
+        rc = code;
+    }
     if (!rc) {
         struct sensor_stats total;
-        install_signals();
+        install_signals(1);
+        if (reload_start(rl, &reload_flag) != 0 && co->verbose >= 0)
+            fprintf(stderr, "tokenwatch: cannot start the reload thread: SIGHUP reopens only\n");
         rc = worker_live(sv, nw, ifaces, nifaces, co, &stop_flag, &total);
+        reload_stop(rl);
         summary(&total, 1, co->verbose, rc);
+        worker_sensors_free(sv, nw);
     }
-    for (size_t i = 0; i < nw; i++)
-        sensor_free(sv[i]);
     free(sv);
-    keystore_free(ks);
+    reload_free(rl);
     return rc;
 }
 
@@ -360,7 +493,8 @@ int main(int argc, char **argv)
         goto out;
     }
     struct config cfg;
-    if (load_config(&cfg, find_config(cfg_path), sets, nsets) != 0) {
+    const char *cfg_file = find_config(cfg_path);
+    if (load_config(&cfg, cfg_file, sets, nsets) != 0) {
         config_free(&cfg);
         rc = 2;
         goto out;
@@ -404,8 +538,9 @@ int main(int argc, char **argv)
     } else if (jobs > 1 && verbose > 0) {
         fprintf(stderr, "tokenwatch: -j %ld: reading files uses one worker\n", jobs);
     }
-    rc = nw == 1 ? run_single(&cfg, logdir, reads, nreads, ifaces, nifaces, &co)
-                 : run_workers(&cfg, logdir, nw, ifaces, nifaces, &co);
+    struct reload_src src = {.path = cfg_file, .sets = sets, .nsets = nsets};
+    rc = nw == 1 ? run_single(&cfg, logdir, reads, nreads, ifaces, nifaces, &co, &src)
+                 : run_workers(&cfg, logdir, nw, ifaces, nifaces, &co, &src);
     config_free(&cfg);
 out:
     free(reads);

@@ -1,8 +1,9 @@
 /* sensor.c — building and tearing down one worker (see sensor.h).
  *
- * Owns the key store, cache, flow table, outputs and the names of the capture files seen.
- * Start-up failures name what is at fault: a key set file (exit 2, configuration) or an output
- * that cannot be opened (exit 1, runtime).
+ * Owns the key store (unless borrowed: shared by workers, or handed out by a hot reload), cache,
+ * flow table, outputs and the names of the capture files seen. Start-up failures name what is at
+ * fault: a key set file (exit 2, configuration) or an output that cannot be opened (exit 1,
+ * runtime). sensor_keystore_sync() is the worker's side of a hot reload (reload.h).
  */
 #include "sensor.h"
 
@@ -14,6 +15,7 @@
 #include "classify.h"
 #include "defrag.h"
 #include "observed.h"
+#include "reload.h"
 #include "eve.h"
 #include "siphash.h"
 #include "verify.h"
@@ -24,6 +26,7 @@ void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol)
     pol->max_lifetime = cfg->max_lifetime;
     pol->alg_mask = cfg->alg_mask;
     pol->observed = NULL; /* set once keys are observed, when policy.verify-observed-keys */
+    pol->vx = NULL;       /* a sensor sets its own; check-token verifies without */
 }
 
 int sensor_build_keystore(const struct config *cfg, struct keystore **out, char *err, size_t errlen)
@@ -84,11 +87,17 @@ struct sensor *sensor_new(struct config *cfg, const char *logdir, char *err, siz
     return sensor_new_shared(cfg, logdir, NULL, err, errlen, exit_code);
 }
 
-struct sensor *sensor_new_shared(struct config *cfg, const char *logdir, struct keystore *ks,
-                                 char *err, size_t errlen, int *exit_code)
+struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
+                                 const struct sensor_shared *sh, char *err, size_t errlen,
+                                 int *exit_code)
 {
+    static const struct sensor_shared none;
+    if (!sh)
+        sh = &none;
     struct sensor *s = calloc(1, sizeof(*s));
     if (!s) {
+        if (sh->replay_owned)
+            replay_free(sh->replay);
         snprintf(err, errlen, "out of memory");
         *exit_code = 1;
         return NULL;
@@ -96,8 +105,15 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir, struct 
     s->cfg = cfg;
     sensor_policy_from_config(cfg, &s->pol);
     jb_init(&s->jb, 4096);
-    if (ks) {
-        s->ks = ks;
+    s->replay = sh->replay; /* taken over at once when owned: sensor_free() frees it */
+    s->replay_borrowed = sh->replay && !sh->replay_owned;
+    if (sh->reload) {
+        s->reload = sh->reload;
+        s->reload_slot = sh->reload_slot;
+        s->ks = reload_current(sh->reload, &s->ks_gen);
+        s->ks_borrowed = 1;
+    } else if (sh->ks) {
+        s->ks = sh->ks;
         s->ks_borrowed = 1;
     } else if (sensor_build_keystore(cfg, &s->ks, err, errlen) != 0) {
         *exit_code = 2;
@@ -108,7 +124,7 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir, struct 
     s->vc = vcache_new(cfg->vcache_entries, cfg->vcache_memcap, seed);
     s->vx = verify_ctxs_new(256);
     s->pol.vx = s->vx;
-    if (cfg->replay_clients) {
+    if (cfg->replay_clients && !s->replay) {
         siphash_random_key(seed);
         s->replay = replay_new(cfg->replay_clients, cfg->replay_window, cfg->replay_memcap, seed);
     }
@@ -149,6 +165,23 @@ fail:
     return NULL;
 }
 
+void sensor_keystore_sync(struct sensor *s)
+{
+    if (!s->reload || reload_generation(s->reload) == s->ks_gen)
+        return;
+    uint64_t gen;
+    struct keystore *ks = reload_current(s->reload, &gen);
+    /* Verdicts and verification contexts built with the old store must not outlive it: a cached
+     * key_unknown could now verify, a cached valid could now be key_revoked, and a context
+     * holds the old store's EVP_PKEYs. Pending transactions keep their own verdict references
+     * (values, no pointers into the store). */
+    s->ks = ks;
+    vcache_clear(s->vc);
+    verify_ctxs_clear(s->vx);
+    s->ks_gen = gen;
+    reload_ack(s->reload, s->reload_slot, gen);
+}
+
 void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_counters *out)
 {
     out->st = s->st;
@@ -157,6 +190,12 @@ void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_
     out->vs = *vcache_stats(s->vc);
     out->ds = *defrag_stats(s->defrag);
     out->defrag_memuse = defrag_memuse(s->defrag);
+    memset(&out->rs, 0, sizeof(out->rs));
+    out->replay_memuse = 0;
+    if (s->replay && !s->replay_borrowed) {
+        replay_stats(s->replay, &out->rs);
+        out->replay_memuse = replay_memuse(s->replay);
+    }
     out->uptime_s = s->have_time && ts_us > s->start_us ? (ts_us - s->start_us) / 1000000 : 0;
 }
 
@@ -167,6 +206,7 @@ _Static_assert(sizeof(struct flow_stats) % sizeof(uint64_t) == 0, "flow_stats: u
 _Static_assert(sizeof(struct stream_stats) % sizeof(uint64_t) == 0, "stream_stats: uint64_t only");
 _Static_assert(sizeof(struct vcache_stats) % sizeof(uint64_t) == 0, "vcache_stats: uint64_t only");
 _Static_assert(sizeof(struct defrag_stats) % sizeof(uint64_t) == 0, "defrag_stats: uint64_t only");
+_Static_assert(sizeof(struct replay_stats) % sizeof(uint64_t) == 0, "replay_stats: uint64_t only");
 
 static void add_u64s(void *sum, const void *x, size_t size)
 {
@@ -184,6 +224,8 @@ void sensor_counters_add(struct sensor_counters *sum, const struct sensor_counte
     add_u64s(&sum->vs, &x->vs, sizeof(sum->vs));
     add_u64s(&sum->ds, &x->ds, sizeof(sum->ds));
     sum->defrag_memuse += x->defrag_memuse;
+    add_u64s(&sum->rs, &x->rs, sizeof(sum->rs));
+    sum->replay_memuse += x->replay_memuse;
     if (x->uptime_s > sum->uptime_s)
         sum->uptime_s = x->uptime_s;
 }

@@ -4,6 +4,9 @@
  * Threads and what each owns:
  *   caller   — the control loop: turns SIGHUP into a reopen generation and the stats interval
  *              into a stats epoch, ends the run on SIGINT/SIGTERM or a failed interface.
+ *   reload   — (reload.h, started by the caller) builds a new key store on SIGHUP; each worker
+ *              adopts it between two batches (sensor_keystore_sync) and acknowledges, and the
+ *              old store is freed once every worker has: no worker ever waits for a reload.
  *   capture  — one per interface: its pcap handle, the producer side of one ring per worker,
  *              the interface's kernel counters (published as relaxed atomics).
  *   worker   — one per sensor: the consumer side of its rings and everything in its sensor.
@@ -31,6 +34,7 @@
 #include "decode.h"
 #include "defrag.h"
 #include "eve.h"
+#include "replay.h"
 #include "siphash.h"
 
 #define REC_ALIGN 8u
@@ -145,6 +149,46 @@ size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uin
     return (size_t)(siphash24(key, buf, 1 + 2 * alen) % nworkers);
 }
 
+/* ---- the workers' sensors ----------------------------------------------------------------- */
+
+int worker_sensors_new(struct config *cfg, const char *logdir, struct reload *rl, size_t nw,
+                       struct sensor **sv, char *err, size_t errlen, int *exit_code)
+{
+    struct replay *rp = NULL;
+    memset(sv, 0, nw * sizeof(*sv));
+    if (cfg->replay_clients) {
+        uint8_t seed[16];
+        siphash_random_key(seed);
+        if (!(rp = replay_new(cfg->replay_clients, cfg->replay_window, cfg->replay_memcap,
+                              seed))) {
+            snprintf(err, errlen, "out of memory");
+            *exit_code = 1;
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < nw; i++) {
+        /* Worker 0 owns the table (frees it, reports its counters once); the others borrow. */
+        struct sensor_shared sh = {.reload = rl, .reload_slot = i, .replay = rp,
+                                   .replay_owned = i == 0};
+        if (!(sv[i] = sensor_new_shared(cfg, logdir, &sh, err, errlen, exit_code))) {
+            if (i == 0)
+                return -1; /* the table went with the failed sensor */
+            worker_sensors_free(sv, nw);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void worker_sensors_free(struct sensor **sv, size_t nw)
+{
+    /* Worker 0 last: it owns the replay table the others borrow. */
+    for (size_t i = nw; i-- > 0;) {
+        sensor_free(sv[i]);
+        sv[i] = NULL;
+    }
+}
+
 /* ---- live run ---------------------------------------------------------------------------- */
 
 struct live;
@@ -256,6 +300,7 @@ static void *worker_main(void *arg)
     uint64_t reopen_seen = 0, epoch_seen = 0, next_idle = capture_mono_ms() + 1000;
     for (;;) {
         size_t got = 0;
+        sensor_keystore_sync(s); /* a hot reload's new store, between two batches */
         for (size_t i = 0; i < L->nc; i++) {
             const struct worker_pkt *p;
             for (int k = 0; k < BATCH && (p = worker_ring_peek(w->rings[i])); k++) {

@@ -3,6 +3,8 @@
 statuses and their one-line messages. Tokens are taken from the committed demo capture (the
 Authorization headers of its requests), so nothing here needs a crypto library."""
 import argparse
+import base64
+import hashlib
 import json
 import os
 import re
@@ -33,6 +35,41 @@ def demo_tokens():
     return [t.decode() for t in re.findall(rb"Bearer (eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*)", data)]
 
 
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def jwks_keys():
+    keys = {}
+    for name in ("demo-organizations", "demo-consumers", "demo-idp"):
+        for k in json.load(open(os.path.join(ROOT, "etc", "keys", name + ".jwks.json")))["keys"]:
+            keys[k["kid"]] = (name, k)
+    return keys
+
+
+def expected_key(keyset, jwk):
+    """The "key" member check-token must print for this JWK (RFC 7638 thumbprint, x5c hashes)."""
+    req = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+    members = {m: jwk[m] for m in req[jwk["kty"]]}
+    jkt = b64u(hashlib.sha256(json.dumps(members, separators=(",", ":"), sort_keys=True)
+                              .encode()).digest())
+    want = {"keyset": keyset, "kid": jwk["kid"]}
+    if "x5c" in jwk:
+        der = base64.b64decode(jwk["x5c"][0])
+        want["x5t"] = b64u(hashlib.sha1(der).digest())
+        want["x5t#S256"] = b64u(hashlib.sha256(der).digest())
+    want["jkt"] = jkt
+    want["kty"] = jwk["kty"]
+    if jwk["kty"] == "RSA":
+        n = base64.urlsafe_b64decode(jwk["n"] + "=" * (-len(jwk["n"]) % 4))
+        want["bits"] = len(n.lstrip(b"\0")) * 8
+    else:
+        want["crv"] = jwk["crv"]
+    if "issuer" in jwk:
+        want["issuer"] = jwk["issuer"]
+    return want
+
+
 def check_token(sensor, tok, *extra):
     r = run(sensor, ["check-token", "-c", CONFIG, "--at", AT, *extra, tok])
     try:
@@ -56,6 +93,41 @@ def main():
             valid = (t, obj)
             break
     check("check-token: a demo token verifies, no findings", valid is not None)
+    # "key": the key that matched, inside the token object.
+    keys = jwks_keys()
+    kinds = {}
+    for t in toks:
+        _, obj = check_token(s, t)
+        if obj and obj.get("kid") in keys:
+            kinds.setdefault(keys[obj["kid"]][1]["kty"] + ("+x5c" if "x5c" in keys[obj["kid"]][1]
+                                                          else ""), (t, obj))
+    check("check-token: demo tokens signed by RSA (x5c) and EC/OKP keys", "RSA+x5c" in kinds and
+          ("EC" in kinds or "OKP" in kinds), str(sorted(kinds)))
+    for kind, (t, obj) in sorted(kinds.items()):
+        keyset, jwk = keys[obj["kid"]]
+        got = dict(obj.get("key") or {})
+        subject = got.pop("subject", None)
+        nb, na = got.pop("not_before", None), got.pop("not_after", None)
+        want = expected_key(keyset, jwk)
+        check("check-token: key member for a %s key" % kind, got == want,
+              "got %s, want %s" % (json.dumps(got), json.dumps(want)))
+        if "x5c" in jwk:
+            check("check-token: %s key: certificate subject and validity" % kind,
+                  subject is not None and subject.startswith("CN=tokenwatch demo signing key") and
+                  nb == "2020-01-01T00:00:00Z" and na == "2030-01-01T00:00:00Z",
+                  "%s %s %s" % (subject, nb, na))
+        else:
+            check("check-token: %s key: no certificate members" % kind,
+                  subject is None and nb is None and na is None, json.dumps(obj.get("key")))
+    if valid:
+        t = valid[0]
+        h64 = t.split(".")[0]
+        hdr = json.loads(base64.urlsafe_b64decode(h64 + "=" * (-len(h64) % 4)))
+        hdr["kid"] = hdr["x5t"] = "no-such-key-anywhere"
+        unknown = b64u(json.dumps(hdr).encode()) + "." + ".".join(t.split(".")[1:])
+        _, obj = check_token(s, unknown)
+        check("check-token: no key matched, no key member", obj is not None and
+              "key_unknown" in obj.get("findings", []) and "key" not in obj, str(obj)[:300])
     if valid:
         t, obj = valid
         check("check-token: token object fields", obj.get("type") == "jwt" and
@@ -85,9 +157,13 @@ def main():
         check("check-token --jwks: trusted for any issuer", o is not None and
               o.get("signature") == "valid" and o.get("keyset") == "cli" and
               "issuer_untrusted" not in o.get("findings", []), r.stdout[:300] + r.stderr)
+        check("check-token --jwks: key member names the cli key set", o is not None and
+              (o.get("key") or {}).get("keyset") == "cli" and
+              (o.get("key") or {}).get("kid") == o.get("kid"), r.stdout[:300])
     r = run(s, ["check-token", "-c", CONFIG, "not-a-jwt-at-all"])
     o = json.loads(r.stdout) if r.returncode == 0 else {}
-    check("check-token: opaque", o.get("type") == "opaque" and o.get("findings") == [], r.stdout)
+    check("check-token: opaque", o.get("type") == "opaque" and o.get("findings") == [] and
+          "key" not in o, r.stdout)
     r = run(s, ["check-token", "-c", CONFIG, "--at", "yesterday", "x"])
     check("check-token: bad --at is a usage error (2)", r.returncode == 2 and
           "--at" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr)

@@ -14,6 +14,10 @@ with `ip netns exec`, and replays the demo captures into tw1 with tcpreplay. Sce
             process really runs as nobody.
   sighup    -j 1 and -j 2: eve.json renamed mid-run, SIGHUP, the next replay's records land in a
             new eve.json; nothing is lost or duplicated across the two files.
+  reload    -j 1 and -j 2: the demo-organizations key set starts empty (office tokens signed by
+            its keys: key_unknown); the full JWKS swapped in, SIGHUP, "reloaded" on stderr: the
+            next replay has no key_unknown on any worker; a broken JWKS and SIGHUP: one "reload
+            failed" line, the sensor keeps running and verdicts do not change.
   vanish    -j 1 and -j 2: the veth deleted under a running capture: exit 1 with one line
             naming the interface, within seconds (not a spin).
 
@@ -112,12 +116,12 @@ class Netns:
 
 
 class Sensor:
-    def __init__(self, ns, sensor, logdir, jobs, extra=()):
+    def __init__(self, ns, sensor, logdir, jobs, extra=(), config=CONFIG):
         self.logdir = logdir
         self.eve = os.path.join(logdir, "eve.json")
         self.errpath = os.path.join(logdir, "stderr.txt")
         self.err = open(self.errpath, "w")
-        argv = [sensor, "-c", CONFIG, "-i", "tw0", "-l", logdir, "-j", str(jobs), "-v"]
+        argv = [sensor, "-c", config, "-i", "tw0", "-l", logdir, "-j", str(jobs), "-v"]
         for s in SETS:
             argv += ["--set", s]
         self.proc = subprocess.Popen(ns.exec_argv(argv + list(extra)), stdout=subprocess.DEVNULL,
@@ -331,6 +335,84 @@ def scenario_sighup(ns, sensor, work, jobs):
           (len(of_type(new, "token")), storm_counts(new)))
 
 
+def scenario_reload(ns, sensor, work, jobs):
+    d = os.path.join(work, f"reload-j{jobs}")
+    os.makedirs(d)
+    keys = os.path.join(ROOT, "etc", "keys")
+    org = os.path.join(d, "org.jwks.json")
+    with open(org, "w") as f:
+        json.dump({"keys": []}, f)
+    # The shipped configuration with its key set paths made absolute, organizations from `org`.
+    text = open(CONFIG).read().replace("jwks: keys/", "jwks: %s/" % keys)
+    text = text.replace("jwks: %s/demo-organizations.jwks.json" % keys, "jwks: " + org)
+    cfg = os.path.join(d, "reload.yaml")
+    with open(cfg, "w") as f:
+        f.write(text)
+
+    def key_unknown(recs):
+        return sum("key_unknown" in r["token"]["findings"] for r in of_type(recs, "token"))
+
+    def wait_line(s, what, after):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            lines = s.stderr().splitlines()[after:]
+            hit = [l for l in lines if what in l]
+            if hit:
+                return hit[0]
+            time.sleep(0.05)
+        return None
+
+    s = Sensor(ns, sensor, d, jobs, config=cfg)
+    rotated = s.eve + ".1"
+    try:
+        ns.replay("--topspeed", OFFICE)
+        check(f"reload -j {jobs}: first replay's tokens written",
+              wait_for(lambda recs: len(of_type(recs, "token")) >= OFFICE_TOKENS, s.eve))
+        time.sleep(2.5)  # the office flows end before the next replay reuses their ports
+        os.rename(s.eve, rotated)
+        shutil.copy(os.path.join(keys, "demo-organizations.jwks.json"), org + ".tmp")
+        os.replace(org + ".tmp", org)
+        n = len(s.stderr().splitlines())
+        s.proc.send_signal(signal.SIGHUP)
+        line = wait_line(s, "reload", n)
+        nkeys = sum(len(json.load(open(os.path.join(keys, n)))["keys"]) for n in
+                    ("demo-organizations.jwks.json", "demo-consumers.jwks.json",
+                     "demo-idp.jwks.json"))
+        check(f"reload -j {jobs}: one line: reloaded, with the counts",
+              line is not None and
+              f"reloaded the key sets: 3 keysets, {nkeys} keys, 1 revoked" in line, line)
+        ns.replay("--topspeed", OFFICE)
+        check(f"reload -j {jobs}: second replay's tokens written",
+              wait_for(lambda recs: len(of_type(recs, "token")) >= OFFICE_TOKENS, s.eve))
+        time.sleep(2.5)
+        with open(org, "w") as f:
+            f.write('{"keys": [')
+        n = len(s.stderr().splitlines())
+        s.proc.send_signal(signal.SIGHUP)
+        line = wait_line(s, "reload", n)
+        check(f"reload -j {jobs}: a broken JWKS: one line, the running key sets kept",
+              line is not None and line.startswith(
+                  "tokenwatch: reload failed, keeping the running key sets: %s:" % cfg) and
+              "keysets.demo-organizations.jwks" in line, line)
+        ns.replay("--topspeed", OFFICE)
+        check(f"reload -j {jobs}: third replay's tokens written",
+              wait_for(lambda recs: len(of_type(recs, "token")) >= 2 * OFFICE_TOKENS, s.eve))
+        time.sleep(1.2)
+        rc = s.stop()
+    finally:
+        s.kill()
+    old, bad1 = records(rotated, strict=True)
+    new, bad2 = records(s.eve, strict=True)
+    check(f"reload -j {jobs}: exit 0, both files parse", rc == 0 and not bad1 and not bad2,
+          (rc, bad1[:2], bad2[:2], s.stderr()))
+    check(f"reload -j {jobs}: before the reload the organizations' tokens are key_unknown",
+          len(of_type(old, "token")) == OFFICE_TOKENS and key_unknown(old) == 3, key_unknown(old))
+    check(f"reload -j {jobs}: after it, on every worker, none is (and the broken file changed "
+          "nothing)", len(of_type(new, "token")) == 2 * OFFICE_TOKENS and key_unknown(new) == 0,
+          (len(of_type(new, "token")), key_unknown(new)))
+    print(f"     reload -j {jobs}: key_unknown before {key_unknown(old)}, after {key_unknown(new)}")
+
+
 def scenario_vanish(ns, sensor, work, jobs):
     d = os.path.join(work, f"vanish-j{jobs}")
     os.makedirs(d)
@@ -384,6 +466,8 @@ def main():
         scenario_workers(ns, sensor, work)
         scenario_sighup(ns, sensor, work, 1)
         scenario_sighup(ns, sensor, work, 2)
+        scenario_reload(ns, sensor, work, 1)
+        scenario_reload(ns, sensor, work, 2)
         scenario_vanish(ns, sensor, work, 1)
         scenario_vanish(ns, sensor, work, 2)
     except Exception as e:  # a setup step failed: report it as a failure, still clean up

@@ -7,17 +7,24 @@
  * the flow's TCP segments reach the same worker; VXLAN-tunnelled packets go by their inner
  * addresses; non-IP goes to worker 0; the hash spreads.
  * Kernel counters: 32-bit pcap_stats values that wrap still add up to 64-bit totals.
+ * The workers' sensors (worker_sensors_new): one token_replay table for all (a token replayed
+ * from clients that hash to different workers is still counted once per client), owned by
+ * worker 0; each worker its own reload slot, and a store published by a reload is freed only
+ * once every worker has switched to the new one (ASan: no early free, no double free).
  */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "decode.h"
+#include "reload.h"
 #include "worker.h"
 
 static const uint8_t KEY[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -369,6 +376,73 @@ static void test_kstats_wrap(void **state)
     assert_int_equal(k.total[0], 4294967000ull + 396);
 }
 
+static struct keystore *empty_store(void)
+{
+    struct keystore *ks = keystore_new();
+    assert_non_null(ks);
+    return ks;
+}
+
+static void sensors_run(const char *replay_set, size_t nw, int expect_replay)
+{
+    char dir[] = "/tmp/tw-worker-XXXXXX", fn[128], err[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(fn, sizeof(fn), "outputs.eve.filename=%s/eve.json", dir);
+    const char *sets[] = {fn, replay_set};
+    struct config cfg;
+    config_defaults(&cfg);
+    if (config_load(&cfg, NULL, sets, 2, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    struct reload *rl = reload_new(empty_store(), nw);
+    assert_non_null(rl);
+    struct sensor *sv[4];
+    int code = 0;
+    if (worker_sensors_new(&cfg, dir, rl, nw, sv, err, sizeof(err), &code) != 0)
+        fail_msg("%s", err);
+    uint64_t g;
+    struct keystore *ks0 = reload_current(rl, &g);
+    for (size_t i = 0; i < nw; i++) {
+        assert_ptr_equal(sv[i]->ks, ks0);
+        assert_ptr_equal(sv[i]->reload, rl);
+        assert_int_equal(sv[i]->reload_slot, i);
+        assert_ptr_equal(sv[i]->replay, sv[0]->replay);
+        assert_int_equal(sv[i]->replay_borrowed, expect_replay && i != 0);
+    }
+    if (expect_replay) {
+        /* One token from four clients, each seen by a different worker's sensor: the fourth
+         * exceeds policy.replay.clients = 3 only because the table is one. */
+        uint8_t sha[32] = {7}, addr[16] = {0};
+        for (int c = 0; c < 4; c++) {
+            addr[15] = (uint8_t)(c + 1);
+            assert_int_equal(replay_check(sv[c % nw]->replay, sha, addr, 1000 + c), c == 3);
+        }
+    } else {
+        assert_null(sv[0]->replay);
+    }
+    /* A reload: the old store lives until the last worker has switched. */
+    assert_int_equal(reload_publish(rl, empty_store()), 1);
+    for (size_t i = 0; i < nw; i++) {
+        assert_int_equal(reload_collect(rl), 1);
+        sensor_keystore_sync(sv[i]);
+        assert_ptr_equal(sv[i]->ks, reload_current(rl, &g));
+    }
+    assert_int_equal(reload_collect(rl), 0);
+    worker_sensors_free(sv, nw);
+    for (size_t i = 0; i < nw; i++)
+        assert_null(sv[i]);
+    reload_free(rl);
+    config_free(&cfg);
+    unlink(fn + strlen("outputs.eve.filename="));
+    rmdir(dir);
+}
+
+static void test_sensors_share_replay_and_reload(void **state)
+{
+    (void)state;
+    sensors_run("policy.replay.clients=3", 3, 1);
+    sensors_run("policy.replay.clients=0", 2, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_pick_non_ip_and_one_worker),
         cmocka_unit_test(test_pick_spreads),
         cmocka_unit_test(test_kstats_wrap),
+        cmocka_unit_test(test_sensors_share_replay_and_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
