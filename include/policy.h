@@ -82,6 +82,7 @@ struct verdict {
     uint8_t key_has_validity;
     int64_t key_not_before, key_not_after;
     char *strings;               /* one block holding the claim strings */
+    size_t strings_len;          /* its size in bytes (the verification cache charges it) */
     char *json;                  /* the token object's time-independent members, rendered once
                                     by eve (eve_token_object), or NULL; owned */
     size_t json_len;

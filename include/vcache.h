@@ -2,9 +2,12 @@
  *
  * Pipeline: token scan ─► [vcache] ─► policy. A bounded hash table keyed by SipHash of the
  * token bytes (a fast hash to find, a full compare to confirm), holding references to verdicts.
- * When full, the least recently used entry is dropped (its verdict lives on while a pending
- * transaction still holds a reference). Keyed hashing: an attacker cannot aim tokens at one
- * bucket.
+ * Bounded twice: max_entries, and a byte memcap charged per verdict (token text, claims, the
+ * JSON eve renders). Replacement is a segmented LRU: a token seen once waits in a probation
+ * segment, one seen again moves to a protected segment (at most 80% of entries and bytes), and
+ * victims come from probation first, so a flood of distinct tokens cannot evict the working set
+ * wholesale. A dropped verdict lives on while a pending transaction still holds a reference.
+ * Keyed hashing: an attacker cannot aim tokens at one bucket. One per worker; not thread-safe.
  */
 #ifndef TW_VCACHE_H
 #define TW_VCACHE_H
@@ -14,6 +17,8 @@
 
 #include "policy.h"
 
+/* lookups = hits + misses; inserts ≤ misses (a verdict bigger than the memcap is not cached);
+ * evictions: entries dropped for room (entry count or bytes), not by vcache_clear. */
 struct vcache_stats {
     uint64_t lookups, hits, misses, inserts, evictions;
 };
@@ -34,6 +39,10 @@ struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
                            int *hit);
 
 const struct vcache_stats *vcache_stats(const struct vcache *vc);
+/* Entries held, and the bytes they are charged (≤ memcap, but for a rendered JSON larger than
+ * estimated on an entry that is alone in the cache). */
+size_t vcache_count(const struct vcache *vc);
+size_t vcache_bytes(const struct vcache *vc);
 
 /* Forgets every cached verdict (the keys they were judged with changed). */
 void vcache_clear(struct vcache *vc);

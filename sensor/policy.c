@@ -468,6 +468,7 @@ static int copy_claims(struct verdict *v, const struct jwt_claims *c, const char
     v->strings = malloc(need ? need : 1);
     if (!v->strings)
         return -1;
+    v->strings_len = need;
     const char **auds = (const char **)(void *)v->strings;
     char *p = v->strings + c->naud * sizeof(char *);
     v->c = *c;

@@ -1,8 +1,27 @@
-/* vcache.c — bounded verification cache (see vcache.h).
+/* vcache.c — bounded, scan-resistant verification cache (see vcache.h).
  *
  * Pipeline: token scan ─► [vcache] ─► policy. Owns one reference to each cached verdict and a
  * fixed pool of entries allocated up front (no allocation per lookup in steady state beyond the
- * verdict a miss creates). Buckets are chained; an LRU list picks the victim when full.
+ * verdict a miss creates). Buckets are chained, keyed by SipHash-1-3 of the token text.
+ *
+ * Replacement is a segmented LRU (Karedla, Love & Wherry, 1994):
+ *
+ *     miss ─► [ probation: oldest … newest ] ──hit──► [ protected: oldest … newest ] ─┐
+ *                  ▲  evicted from here first              │ over its cap: the oldest   │
+ *                  └───────────────────────────────────────┘ goes back to probation     │
+ *                                                            hit: back to the newest ◄──┘
+ *
+ * A token seen once lives only in probation; one seen again moves to protected, which is capped
+ * at 80% of the entries and of the byte memcap. A flood of distinct tokens (garbage, or a scan)
+ * therefore churns through probation and cannot push the working set out: the protected segment
+ * loses entries only to other tokens that are themselves hit.
+ *
+ * Bytes: each entry is charged sizeof(entry) + sizeof(struct verdict) + token_len + the claim
+ * strings + the rendered JSON. eve renders v->json lazily, after the verdict was inserted, so an
+ * entry is first charged an estimate (the claim strings + VC_JSON_ESTIMATE) and trued up to
+ * the real json_len when it is next found. The memcap is enforced before each insert (and after
+ * a true-up) by evicting, probation first; a verdict whose charge alone exceeds the memcap is
+ * returned but not cached.
  */
 #include "vcache.h"
 
@@ -11,10 +30,25 @@
 
 #include "siphash.h"
 
+/* Rendered JSON beyond the claim strings: member names, quotes, the SHA-256, type, times. */
+#define VC_JSON_ESTIMATE 256
+/* Share of entries and bytes the protected segment may hold, in percent. */
+#define VC_PROTECTED_PCT 80
+
+enum { SEG_PROBATION = 0, SEG_PROTECTED = 1 };
+
 struct vc_entry {
     struct vc_entry *hnext;
-    struct vc_entry *lru_prev, *lru_next; /* lru_prev = older */
+    struct vc_entry *older, *newer; /* within its segment */
     struct verdict *v;
+    size_t charge;                  /* bytes counted against the memcap */
+    uint8_t seg;
+    uint8_t json_charged;           /* charge includes the rendered JSON, not the estimate */
+};
+
+struct vc_seg {
+    struct vc_entry *oldest, *newest;
+    size_t n, bytes;
 };
 
 struct vcache {
@@ -22,13 +56,15 @@ struct vcache {
     size_t nbuckets; /* power of two */
     struct vc_entry **buckets;
     struct vc_entry *pool, *free_list;
-    struct vc_entry *oldest, *newest;
+    struct vc_seg seg[2];
+    size_t memcap;                  /* 0: no byte limit */
+    size_t prot_entries, prot_bytes;
+    struct verdict *uncached;       /* too big to cache: held until the next call */
     struct vcache_stats stats;
 };
 
 struct vcache *vcache_new(size_t max_entries, size_t memcap, const uint8_t seed[16])
 {
-    (void)memcap; /* TEMPORARY (interface commit) */
     if (max_entries == 0)
         max_entries = 1;
     struct vcache *vc = calloc(1, sizeof(*vc));
@@ -50,101 +86,198 @@ struct vcache *vcache_new(size_t max_entries, size_t memcap, const uint8_t seed[
         vc->pool[i].hnext = vc->free_list;
         vc->free_list = &vc->pool[i];
     }
+    vc->memcap = memcap;
+    vc->prot_entries = max_entries / 100 * VC_PROTECTED_PCT +
+                       max_entries % 100 * VC_PROTECTED_PCT / 100;
+    vc->prot_bytes = memcap ? memcap / 100 * VC_PROTECTED_PCT : SIZE_MAX;
     return vc;
 }
 
-void vcache_free(struct vcache *vc)
+static void seg_unlink(struct vcache *vc, struct vc_entry *e)
 {
-    if (!vc)
-        return;
-    for (struct vc_entry *e = vc->oldest; e; e = e->lru_next)
-        verdict_unref(e->v);
-    free(vc->buckets);
-    free(vc->pool);
-    free(vc);
+    struct vc_seg *s = &vc->seg[e->seg];
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        s->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        s->newest = e->older;
+    e->older = e->newer = NULL;
+    s->n--;
+    s->bytes -= e->charge;
 }
 
-static void lru_unlink(struct vcache *vc, struct vc_entry *e)
+static void seg_push(struct vcache *vc, struct vc_entry *e, int which)
 {
-    if (e->lru_prev)
-        e->lru_prev->lru_next = e->lru_next;
+    struct vc_seg *s = &vc->seg[which];
+    e->seg = (uint8_t)which;
+    e->older = s->newest;
+    e->newer = NULL;
+    if (s->newest)
+        s->newest->newer = e;
     else
-        vc->oldest = e->lru_next;
-    if (e->lru_next)
-        e->lru_next->lru_prev = e->lru_prev;
-    else
-        vc->newest = e->lru_prev;
-    e->lru_prev = e->lru_next = NULL;
+        s->oldest = e;
+    s->newest = e;
+    s->n++;
+    s->bytes += e->charge;
 }
 
-static void lru_push(struct vcache *vc, struct vc_entry *e)
+/* What v costs held in the cache: the entry, the verdict with its token text, the claim-string
+ * block policy_judge sized (v->strings_len) and the rendered JSON (estimated until rendered). */
+static size_t charge_of(const struct verdict *v, int *json_real)
 {
-    e->lru_prev = vc->newest;
-    e->lru_next = NULL;
-    if (vc->newest)
-        vc->newest->lru_next = e;
-    else
-        vc->oldest = e;
-    vc->newest = e;
+    size_t strings = v->strings ? v->strings_len : 0;
+    *json_real = v->json != NULL;
+    size_t json = v->json ? v->json_len : strings + VC_JSON_ESTIMATE;
+    return sizeof(struct vc_entry) + sizeof(struct verdict) + v->token_len + strings + json;
 }
 
-static void evict_oldest(struct vcache *vc)
+static void bucket_remove(struct vcache *vc, struct vc_entry *e)
 {
-    struct vc_entry *e = vc->oldest;
     struct vc_entry **pp = &vc->buckets[e->v->hash & (vc->nbuckets - 1)];
     while (*pp != e)
         pp = &(*pp)->hnext;
     *pp = e->hnext;
-    lru_unlink(vc, e);
+}
+
+static void release(struct vcache *vc, struct vc_entry *e)
+{
+    bucket_remove(vc, e);
+    seg_unlink(vc, e);
     verdict_unref(e->v);
     e->v = NULL;
     e->hnext = vc->free_list;
     vc->free_list = e;
-    vc->stats.evictions++;
+}
+
+/* Evicts one entry other than `keep`: probation's oldest, else protected's oldest. Returns 0
+ * when nothing but `keep` is left. */
+static int evict_one(struct vcache *vc, const struct vc_entry *keep)
+{
+    for (int s = SEG_PROBATION; s <= SEG_PROTECTED; s++) {
+        struct vc_entry *e = vc->seg[s].oldest;
+        if (e == keep)
+            e = e->newer;
+        if (e) {
+            release(vc, e);
+            vc->stats.evictions++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static size_t bytes_held(const struct vcache *vc)
+{
+    return vc->seg[SEG_PROBATION].bytes + vc->seg[SEG_PROTECTED].bytes;
+}
+
+/* Protected over its cap: its oldest entries go back to probation's newest end. */
+static void rebalance(struct vcache *vc)
+{
+    struct vc_seg *p = &vc->seg[SEG_PROTECTED];
+    while (p->oldest && (p->n > vc->prot_entries || p->bytes > vc->prot_bytes)) {
+        struct vc_entry *e = p->oldest;
+        seg_unlink(vc, e);
+        seg_push(vc, e, SEG_PROBATION);
+    }
+}
+
+static void on_hit(struct vcache *vc, struct vc_entry *e)
+{
+    seg_unlink(vc, e);
+    if (!e->json_charged && e->v->json) {
+        int real;
+        e->charge = charge_of(e->v, &real);
+        e->json_charged = (uint8_t)real;
+    }
+    seg_push(vc, e, SEG_PROTECTED);
+    rebalance(vc);
+    while (vc->memcap && bytes_held(vc) > vc->memcap && evict_one(vc, e))
+        ;
 }
 
 struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
                            const struct policy_cfg *cfg, const uint8_t *tok, size_t len,
                            int *hit)
 {
+    if (vc->uncached) {
+        verdict_unref(vc->uncached);
+        vc->uncached = NULL;
+    }
     uint64_t h = siphash13(vc->seed, tok, len);
-    struct vc_entry **bucket = &vc->buckets[h & (vc->nbuckets - 1)];
     vc->stats.lookups++;
-    for (struct vc_entry *e = *bucket; e; e = e->hnext) {
+    for (struct vc_entry *e = vc->buckets[h & (vc->nbuckets - 1)]; e; e = e->hnext) {
         struct verdict *v = e->v;
         if (v->hash == h && v->token_len == len && memcmp(v->token, tok, len) == 0) {
-            lru_unlink(vc, e);
-            lru_push(vc, e);
+            on_hit(vc, e);
             vc->stats.hits++;
             *hit = 1;
             return v;
         }
     }
     *hit = 0;
+    vc->stats.misses++;
     struct verdict *v = policy_judge(ks, cfg, tok, len);
     if (!v)
         return NULL;
     v->hash = h;
-    if (!vc->free_list)
-        evict_oldest(vc);
+    int real;
+    size_t charge = charge_of(v, &real);
+    if (vc->memcap && charge > vc->memcap) {
+        vc->uncached = v; /* the caller's borrowed pointer stays valid until the next call */
+        return v;
+    }
+    while (!vc->free_list || (vc->memcap && bytes_held(vc) + charge > vc->memcap))
+        if (!evict_one(vc, NULL))
+            break;
     struct vc_entry *e = vc->free_list;
     vc->free_list = e->hnext;
     e->v = v;
-    bucket = &vc->buckets[h & (vc->nbuckets - 1)];
+    e->charge = charge;
+    e->json_charged = (uint8_t)real;
+    struct vc_entry **bucket = &vc->buckets[h & (vc->nbuckets - 1)];
     e->hnext = *bucket;
     *bucket = e;
-    lru_push(vc, e);
+    seg_push(vc, e, SEG_PROBATION);
     vc->stats.inserts++;
     return v;
 }
 
 void vcache_clear(struct vcache *vc)
 {
-    while (vc->oldest)
-        evict_oldest(vc);
+    for (int s = SEG_PROBATION; s <= SEG_PROTECTED; s++)
+        while (vc->seg[s].oldest)
+            release(vc, vc->seg[s].oldest);
+    if (vc->uncached) {
+        verdict_unref(vc->uncached);
+        vc->uncached = NULL;
+    }
+}
+
+void vcache_free(struct vcache *vc)
+{
+    if (!vc)
+        return;
+    vcache_clear(vc);
+    free(vc->buckets);
+    free(vc->pool);
+    free(vc);
 }
 
 const struct vcache_stats *vcache_stats(const struct vcache *vc)
 {
     return &vc->stats;
+}
+
+size_t vcache_count(const struct vcache *vc)
+{
+    return vc->seg[SEG_PROBATION].n + vc->seg[SEG_PROTECTED].n;
+}
+
+size_t vcache_bytes(const struct vcache *vc)
+{
+    return bytes_held(vc);
 }

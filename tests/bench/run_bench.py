@@ -8,8 +8,13 @@ RSS (ru_maxrss from os.wait4, KiB on Linux). Prints medians, the ratio tokenwatc
 and bit rates, the token/alert counts of the last run's eve.json, and a Markdown table for
 tests/bench/README.md.
 
-A benchmark, not a test: exits 0 whether or not the goals (ratio <= 2.5, RSS < 64 MiB) are met,
-1 only when a child fails (then there is nothing to measure).
+Then the verification section (tw_bench_verify, built next to the sensor): verifications/s per
+JOSE algorithm through the verify layer with and without pre-built contexts, against
+`openssl speed` on the same machine in the same run (goal: within 10%), and the verification
+cache's hit path in ns per token. --verify-only runs just that section.
+
+A benchmark, not a test: exits 0 whether or not the goals (ratio <= 2.5, RSS < 64 MiB, verify
+within 10% of openssl) are met, 1 only when a child fails (then there is nothing to measure).
 """
 import argparse
 import json
@@ -26,6 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 GOAL_RATIO = 2.5
 GOAL_RSS_MIB = 64
+GOAL_VERIFY = 0.90  # ours / openssl speed, verifications per second
+OPENSSL_ALGS = ["rsa2048", "ecdsap256", "ecdsap384", "ecdsap521", "ed25519", "ed448"]
 
 
 def run_timed(cmd, out_path, err_path):
@@ -75,6 +82,126 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
+def parse_kv(line):
+    """'name k=v k=v' -> (name, {k: v}) with numbers as floats where they parse."""
+    parts = line.split()
+    out = {}
+    for kv in parts[1:]:
+        k, _, v = kv.partition("=")
+        try:
+            out[k] = float(v)
+        except ValueError:
+            out[k] = v
+    return (parts[0] if parts else ""), out
+
+
+def openssl_speed(seconds, algs=OPENSSL_ALGS):
+    """Runs `openssl speed` over algs; returns {name: verify/s} (rsa2048, ecdsap256..., ed25519,
+    ed448), per CPU-second as openssl measures by default."""
+    cmd = ["openssl", "speed", "-seconds", str(max(1, int(round(seconds))))] + list(algs)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"run_bench: {' '.join(cmd)} failed (exit {proc.returncode})")
+    rates = {}
+    curves = {"nistp256": "ecdsap256", "nistp384": "ecdsap384", "nistp521": "ecdsap521",
+              "Ed25519": "ed25519", "Ed448": "ed448"}
+    for line in proc.stdout.splitlines():
+        # rsa 2048 bits 0.000374s 0.000022s   2674.0  45281.0
+        m = re.match(r"^\s*rsa\s+(\d+)\s+bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)\s*$", line)
+        if m:
+            rates[f"rsa{m.group(1)}"] = float(m.group(3))
+            continue
+        #  256 bits ecdsa (nistp256)   0.0000s   0.0001s  31396.9  10172.6
+        #  253 bits EdDSA (Ed25519)   0.0000s   0.0001s  20775.0   8269.2
+        m = re.match(r"^\s*\d+\s+bits\s+(?:ecdsa|EdDSA)\s+\((\w+)\)\s+\S+\s+\S+\s+"
+                     r"([\d.]+)\s+([\d.]+)\s*$", line)
+        if m and m.group(1) in curves:
+            rates[curves[m.group(1)]] = float(m.group(3))
+    missing = [a for a in algs if a not in rates]
+    if missing:
+        sys.exit(f"run_bench: no verify/s for {', '.join(missing)} in openssl speed's output")
+    return rates
+
+
+VERIFY_ALGS = [("RS256", "rsa2048"), ("PS256", "rsa2048"), ("ES256", "ecdsap256"),
+               ("ES384", "ecdsap384"), ("ES512", "ecdsap521"), ("EdDSA", "ed25519"),
+               ("Ed448", "ed448")]
+
+
+def verify_section(args):
+    """Per round and algorithm, tw_bench_verify then `openssl speed` for the same algorithm back
+    to back (so both see the same machine state); --verify-rounds rounds, medians reported."""
+    bench = args.verify_bench or os.path.join(os.path.dirname(os.path.abspath(args.sensor)),
+                                              "tw_bench_verify")
+    if not os.access(bench, os.X_OK):
+        print(f"\nverify       skipped: {bench} is not an executable "
+              "(build target tw_bench_verify)")
+        return
+    if not shutil.which("openssl"):
+        print("\nverify       skipped: no openssl command to compare with")
+        return
+
+    def ours_run(alg):
+        proc = subprocess.run([bench, "--seconds", str(args.verify_seconds), "--alg", alg],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"run_bench: {bench} failed (exit {proc.returncode}): {proc.stderr.strip()}")
+        return [parse_kv(line) for line in proc.stdout.splitlines()]
+
+    ours, theirs, vc = {}, {}, None
+    for r in range(args.verify_rounds):
+        print(f"run_bench: verification round {r + 1}/{args.verify_rounds}", flush=True)
+        for alg, ossl in VERIFY_ALGS:
+            for name, kv in ours_run(alg):
+                if name == "verify":
+                    runs = ours.setdefault(kv["alg"], {"openssl": kv["openssl"], "msg": kv["msg"],
+                                                       "tiny_msg": kv["tiny_msg"], "pairs": []})
+                    for k in ("ctx", "noctx", "tiny_ctx", "raw"):
+                        runs.setdefault(k, []).append(kv[k])
+                    # interleaved in one process: this ratio barely feels the machine's load
+                    runs["pairs"].append(kv["ctx"] / kv["raw"] if kv["raw"] else float("nan"))
+            theirs.setdefault(ossl, []).append(openssl_speed(args.verify_seconds, [ossl])[ossl])
+        for name, kv in ours_run("vcache"):
+            if name == "vcache_hit":
+                vc = vc or {"tokens": kv["tokens"], "token_len": kv["token_len"], "ns": [],
+                            "hash": []}
+                vc["ns"].append(kv["ns_per_token"])
+                vc["hash"].append(kv["hash_ns"])
+
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    print()
+    med = statistics.median
+    print(f"verification per CPU-second, medians of {args.verify_rounds} rounds, {cpu_model()}, "
+          f"load average {load:.2f} on {os.cpu_count()} CPUs")
+    msg = int(next(iter(ours.values()))["msg"]) if ours else 0
+    tiny = int(next(iter(ours.values()))["tiny_msg"]) if ours else 0
+    print("  openssl speed: `openssl speed -seconds N ALG`, its verify/s (min-max over rounds); "
+          "bare loop: the same EVP calls in our process, interleaved with ours")
+    print(f"  contexts: verify_jws_ctx (the sensor's path), {msg} B JWS signing input; without: "
+          f"verify_jws; tiny: {tiny} B input, contexts")
+    print(f"| alg | openssl speed | bare loop | contexts | / openssl | / bare "
+          f"| without contexts | / openssl | tiny, contexts | / openssl "
+          f"| goal ≥ {GOAL_VERIFY:.0%} |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for alg, kv in ours.items():
+        runs = theirs.get(kv["openssl"], [])
+        ref = med(runs) if runs else 0.0
+        q = (lambda x: x / ref if ref else float("nan"))
+        name = "EdDSA (Ed25519)" if alg == "EdDSA" else alg
+        ctx = med(kv["ctx"])
+        print(f"| {name} | {kv['openssl']} {ref:,.0f} ({min(runs):,.0f}-{max(runs):,.0f}) "
+              f"| {med(kv['raw']):,.0f} | {ctx:,.0f} | {q(ctx):.2f} | {med(kv['pairs']):.2f} "
+              f"| {med(kv['noctx']):,.0f} | {q(med(kv['noctx'])):.2f} "
+              f"| {med(kv['tiny_ctx']):,.0f} | {q(med(kv['tiny_ctx'])):.2f} "
+              f"| {'met' if q(ctx) >= GOAL_VERIFY else 'NOT met'} |")
+    if vc:
+        print(f"cache hit    {med(vc['ns']):.0f} ns per token ({int(vc['tokens'])} cached tokens "
+              f"of {int(vc['token_len'])} bytes, looked up in shuffled order; of which the keyed "
+              f"hash SipHash-1-3 alone: {med(vc['hash']):.0f} ns)")
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sensor", required=True, help="tokenwatch binary")
@@ -88,7 +215,18 @@ def main():
     ap.add_argument("--key", help="gen_bench.py --key (default: the committed demo key)")
     ap.add_argument("--kid", help="gen_bench.py --kid")
     ap.add_argument("--jwks", help="gen_bench.py --jwks")
+    ap.add_argument("--verify-bench", help="tw_bench_verify binary (default: next to --sensor)")
+    ap.add_argument("--verify-rounds", type=int, default=3,
+                    help="alternating rounds of tw_bench_verify and openssl speed (medians)")
+    ap.add_argument("--verify-seconds", type=float, default=1.0,
+                    help="seconds per measurement in the verification section")
+    ap.add_argument("--verify-only", action="store_true",
+                    help="run only the verification section")
+    ap.add_argument("--no-verify", action="store_true", help="skip the verification section")
     args = ap.parse_args()
+    if args.verify_only:
+        verify_section(args)
+        return 0
 
     for binary in (args.sensor, args.rawloop):
         if not os.access(binary, os.X_OK):
@@ -195,6 +333,8 @@ def main():
     print()
     print(f"Median of {args.runs} runs each, alternating, page cache warm; {cpu_model()}, "
           f"{time.strftime('%Y-%m-%d')}.")
+    if not args.no_verify:
+        verify_section(args)
     return 0
 
 
