@@ -18,6 +18,11 @@ static void check(const struct jwt *j)
     sink += touch(j->c.alg) + touch(j->c.kid) + touch(j->c.x5t) + touch(j->c.typ);
     sink += touch(j->c.iss) + touch(j->c.tid) + touch(j->c.aud) + touch(j->c.sub);
     sink += touch(j->c.appid) + touch(j->c.azp) + touch(jwt_type_name(j->type));
+    sink += touch(j->c.x5t256) + touch(j->c.cty) + j->c.b64_false + j->c.crit_unknown;
+    for (size_t i = 0; i < j->c.naud; i++)
+        sink += touch(j->c.auds[i]);
+    for (size_t i = 0; j->inner && i < j->inner_len; i++)
+        sink += j->inner[i];
     for (size_t i = 0; i < j->sig_len; i++)
         sink += j->sig[i];
     for (size_t i = 0; i < j->signing_input_len; i++)
