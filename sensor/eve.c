@@ -418,6 +418,8 @@ void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sen
     jb_uint(j, "distinct", vs->inserts);
     jb_uint(j, "verified", st->tokens_verified);
     jb_uint(j, "cache_hits", vs->hits);
+    jb_uint(j, "cache_misses", vs->misses);
+    jb_uint(j, "cache_evictions", vs->evictions);
     /* token_replay (replay.h): occurrences checked, entries evicted at the memcap, bytes held */
     jb_uint(j, "replay_checks", c->rs.checks);
     jb_uint(j, "replay_evictions", c->rs.evictions);
