@@ -306,8 +306,13 @@ def generate(args, out_path, sign, kid):
                     frames = conn.close()
                     slots[slot] = None
                 else:
-                    if rng.random() < 0.1:  # clients now and then present another token
-                        conn.token = rng.choice(tokens)
+                    if rng.random() < 0.1:
+                        # now and then a client switches to its other token (a second app or
+                        # user on the host): a token pair is shared by two clients at most, so
+                        # honest traffic stays under token_replay's default of three clients
+                        own = tokens[slot % len(tokens)]
+                        other = tokens[(slot + len(tokens) // 2) % len(tokens)]
+                        conn.token = other if conn.token == own else own
                     conn.left -= 1
                     used_tokens.add(conn.token)
                     stats["requests"] += 1
