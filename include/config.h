@@ -39,7 +39,28 @@ struct eve_output_cfg {
     int redis_port;        /* default 6379 */
     int redis_mode;        /* enum eve_redis_mode; default list */
     char *redis_key;       /* NULL = "tokenwatch" */
+    /* regular: rotation (outputs.eve.rotate-size bytes / rotate-interval seconds; 0 = off) */
+    uint64_t rotate_size;
+    uint32_t rotate_interval;
+    /* syslog (Suricata's names): identity (default "tokenwatch"), facility (default local5),
+     * level (default info); ours: syslog-socket, the local socket (default /dev/log) */
+    char *syslog_identity;
+    int syslog_facility;   /* syslog(3) facility code >> 3: 0 kern ... 23 local7 */
+    int syslog_level;      /* 0 emerg ... 7 debug */
+    char *syslog_socket;
+    /* unix_*, syslog, redis: records wait in a bounded queue (outputs.eve.queue-size bytes,
+     * default 16 MiB) for a writer thread; when full, records are dropped and counted */
+    uint64_t queue_size;
+    int ethernet;          /* outputs.eve.ethernet: `ether` object with MAC addresses, default no */
 };
+
+/* syslog facility and level names, as configured (index = code). */
+#define SYSLOG_FACILITY_NAMES {"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", \
+    "news", "uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", \
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
+#define SYSLOG_FACILITY_COUNT 24
+#define SYSLOG_LEVEL_NAMES {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"}
+#define SYSLOG_LEVEL_COUNT 8
 
 /* Suricata's redis modes, as written: list = lpush, channel = publish. */
 enum eve_redis_mode { EVE_REDIS_LIST = 0, EVE_REDIS_LPUSH, EVE_REDIS_RPUSH, EVE_REDIS_CHANNEL,
@@ -81,6 +102,9 @@ struct revoked_cfg {
 
 struct config {
     char *path;                     /* file loaded, or NULL for built-in defaults */
+    char *sensor_name;              /* sensor-name (Suricata's): EVE `host`; NULL = none */
+    char **sensor_tags;             /* sensor-tags: EVE alert.metadata.tags */
+    size_t nsensor_tags;
     struct eve_output_cfg *outputs; /* default: one regular eve.json */
     size_t noutputs;
     struct keyset_cfg *keysets;

@@ -16,5 +16,7 @@ extern const char *const cfg_type_names[CFG_NTYPES];
 extern const char *const cfg_filetype_names[CFG_NFILETYPES];
 extern const char *const cfg_token_event_names[CFG_NTOKEN_EVENTS];
 extern const char *const cfg_redis_mode_names[CFG_NREDIS_MODES];
+extern const char *const cfg_syslog_facility_names[SYSLOG_FACILITY_COUNT];
+extern const char *const cfg_syslog_level_names[SYSLOG_LEVEL_COUNT];
 
 #endif

@@ -32,6 +32,8 @@ const char *const cfg_type_names[CFG_NTYPES] = {"alert", "token", "stats", "http
 const char *const cfg_filetype_names[CFG_NFILETYPES] = {"regular", "unix_dgram", "unix_stream",
                                                        "syslog", "redis"};
 const char *const cfg_token_event_names[CFG_NTOKEN_EVENTS] = {"all", "first", "none"};
+const char *const cfg_syslog_facility_names[SYSLOG_FACILITY_COUNT] = SYSLOG_FACILITY_NAMES;
+const char *const cfg_syslog_level_names[SYSLOG_LEVEL_COUNT] = SYSLOG_LEVEL_NAMES;
 const char *const cfg_redis_mode_names[CFG_NREDIS_MODES] = {"list", "lpush", "rpush", "channel",
                                                            "publish"};
 
@@ -282,6 +284,14 @@ static const struct field eve_fields[] = {
     STR("filename", struct eve_parse, o.filename, 1),
     ENUM("token-events", struct eve_parse, o.token_events, cfg_token_event_names),
     BOOL("raw-tokens", struct eve_parse, o.raw_tokens),
+    NUM("rotate-size", F_SIZE, struct eve_parse, o.rotate_size, 0, UINT64_MAX),
+    NUM("rotate-interval", F_INT, struct eve_parse, o.rotate_interval, 0, 366u * 86400),
+    STR("identity", struct eve_parse, o.syslog_identity, 1),
+    ENUM("facility", struct eve_parse, o.syslog_facility, cfg_syslog_facility_names),
+    ENUM("level", struct eve_parse, o.syslog_level, cfg_syslog_level_names),
+    STR("syslog-socket", struct eve_parse, o.syslog_socket, 1),
+    NUM("queue-size", F_SIZE, struct eve_parse, o.queue_size, 4096, UINT64_MAX),
+    BOOL("ethernet", struct eve_parse, o.ethernet),
     END,
 };
 
@@ -305,6 +315,9 @@ static void eve_defaults(struct eve_output_cfg *o, int line)
     o->token_events = TOKEN_EVENTS_ALL;
     o->redis_port = 6379;
     o->redis_mode = EVE_REDIS_LIST;
+    o->syslog_facility = 21; /* local5, as Suricata */
+    o->syslog_level = 6;     /* info */
+    o->queue_size = 16u << 20;
     o->line = line;
 }
 
@@ -313,6 +326,8 @@ static void eve_free(struct eve_output_cfg *o)
     free(o->filename);
     free(o->redis_server);
     free(o->redis_key);
+    free(o->syslog_identity);
+    free(o->syslog_socket);
     memset(o, 0, sizeof(*o));
 }
 
@@ -731,7 +746,7 @@ static int tokens_special(const struct ctx *x, const struct yaml_doc_pair *p, co
     return 0;
 }
 
-static const struct field top_fields[] = {END};
+static const struct field top_fields[] = {STR("sensor-name", struct config, sensor_name, 1), END};
 
 static int top_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
                        void *base)
@@ -754,6 +769,8 @@ static int top_special(const struct ctx *x, const struct yaml_doc_pair *p, const
         return parse_map(x, v, key, decode_fields, decode_special, c);
     if (strcmp(key, "tokens") == 0)
         return parse_map(x, v, key, tokens_fields, tokens_special, c);
+    if (strcmp(key, "sensor-tags") == 0)
+        return get_str_list(x, v, key, "tag", &c->sensor_tags, &c->nsensor_tags);
     return 1;
 }
 
@@ -845,6 +862,9 @@ void config_free(struct config *c)
     c->bpf = NULL;
     free_token_headers(c);
     free_clouds(c);
+    free(c->sensor_name);
+    c->sensor_name = NULL;
+    free_strs(&c->sensor_tags, &c->nsensor_tags);
     free(c->path);
     c->path = NULL;
 }

@@ -79,6 +79,8 @@ static void dump_opt(FILE *f, const char *indent, const char *key, const char *s
 void config_dump(const struct config *c, FILE *f)
 {
     fputs("%YAML 1.1\n---\n# tokenwatch: effective configuration\n", f);
+    dump_opt(f, "", "sensor-name", c->sensor_name);
+    dump_list(f, "sensor-tags", c->sensor_tags, c->nsensor_tags);
     fputs(c->noutputs ? "outputs:\n" : "outputs: []\n", f);
     for (size_t i = 0; i < c->noutputs; i++) {
         const struct eve_output_cfg *o = &c->outputs[i];
@@ -90,6 +92,20 @@ void config_dump(const struct config *c, FILE *f)
         fprintf(f, "      token-events: %s\n      raw-tokens: %s\n",
                 name_of(cfg_token_event_names, NELEM(cfg_token_event_names), o->token_events),
                 o->raw_tokens ? "yes" : "no");
+        fprintf(f, "      ethernet: %s\n      queue-size: %" PRIu64 "\n", o->ethernet ? "yes" : "no",
+                o->queue_size);
+        if (o->rotate_size)
+            fprintf(f, "      rotate-size: %" PRIu64 "\n", o->rotate_size);
+        if (o->rotate_interval)
+            fprintf(f, "      rotate-interval: %" PRIu32 "\n", o->rotate_interval);
+        if (o->filetype == EVE_FT_SYSLOG || o->syslog_identity || o->syslog_socket ||
+            o->syslog_facility != 21 || o->syslog_level != 6) {
+            fprintf(f, "      facility: %s\n      level: %s\n",
+                    name_of(cfg_syslog_facility_names, SYSLOG_FACILITY_COUNT, o->syslog_facility),
+                    name_of(cfg_syslog_level_names, SYSLOG_LEVEL_COUNT, o->syslog_level));
+            dump_opt(f, "      ", "identity", o->syslog_identity);
+            dump_opt(f, "      ", "syslog-socket", o->syslog_socket);
+        }
         if (o->filetype != EVE_FT_REDIS && !o->redis_server && !o->redis_key &&
             o->redis_port == 6379 && o->redis_mode == EVE_REDIS_LIST)
             continue;
