@@ -834,6 +834,86 @@ static void test_verdict_keys(void **state)
     }
 }
 
+/* Issue 6: output settings (rotation, syslog, queue, ethernet) and sensor-name/sensor-tags,
+ * parsed, validated with file/line/key, dumped and loaded back. */
+static void test_output_keys(void **state)
+{
+    struct fixture *fx = *state;
+    struct config c = {0};
+    assert_int_equal(load(fx, &c,
+                          "sensor-name: tap-1\n"
+                          "sensor-tags: [dc1, exchange]\n"
+                          "outputs:\n"
+                          "  - eve:\n"
+                          "      filetype: syslog\n"
+                          "      identity: tw\n"
+                          "      facility: local3\n"
+                          "      level: warning\n"
+                          "      syslog-socket: /tmp/tw-syslog.sock\n"
+                          "      queue-size: 1mb\n"
+                          "  - eve:\n"
+                          "      filename: e.json\n"
+                          "      rotate-size: 10mb\n"
+                          "      rotate-interval: 3600\n"
+                          "      ethernet: yes\n",
+                          NULL, 0), 0);
+    assert_string_equal(c.sensor_name, "tap-1");
+    assert_int_equal(c.nsensor_tags, 2);
+    assert_string_equal(c.sensor_tags[1], "exchange");
+    assert_int_equal(c.noutputs, 2);
+    assert_int_equal(c.outputs[0].filetype, EVE_FT_SYSLOG);
+    assert_string_equal(c.outputs[0].syslog_identity, "tw");
+    assert_int_equal(c.outputs[0].syslog_facility, 19);
+    assert_int_equal(c.outputs[0].syslog_level, 4);
+    assert_string_equal(c.outputs[0].syslog_socket, "/tmp/tw-syslog.sock");
+    assert_int_equal(c.outputs[0].queue_size, 1u << 20);
+    assert_int_equal(c.outputs[1].syslog_facility, 21); /* default local5 */
+    assert_int_equal(c.outputs[1].syslog_level, 6);     /* default info */
+    assert_int_equal(c.outputs[1].queue_size, 16u << 20);
+    assert_int_equal(c.outputs[1].rotate_size, 10u << 20);
+    assert_int_equal(c.outputs[1].rotate_interval, 3600);
+    assert_int_equal(c.outputs[1].ethernet, 1);
+    assert_int_equal(c.outputs[0].ethernet, 0);
+
+    char dump[160];
+    snprintf(dump, sizeof(dump), "%s/dump.yaml", fx->dir);
+    FILE *f = fopen(dump, "w");
+    assert_non_null(f);
+    config_dump(&c, f);
+    fclose(f);
+    struct config d = {0};
+    config_defaults(&d);
+    if (config_load(&d, dump, NULL, 0, fx->err, sizeof(fx->err)) != 0)
+        fail_msg("dump does not load back: %s", fx->err);
+    assert_string_equal(d.sensor_name, "tap-1");
+    assert_int_equal(d.nsensor_tags, 2);
+    assert_int_equal(d.outputs[0].syslog_facility, 19);
+    assert_int_equal(d.outputs[0].syslog_level, 4);
+    assert_string_equal(d.outputs[0].syslog_socket, "/tmp/tw-syslog.sock");
+    assert_int_equal(d.outputs[1].rotate_size, 10u << 20);
+    assert_int_equal(d.outputs[1].rotate_interval, 3600);
+    assert_int_equal(d.outputs[1].ethernet, 1);
+    config_free(&d);
+    config_free(&c);
+
+    static const struct bad_case bad[] = {
+        {"outputs:\n  eve:\n    facility: local9\n", "3: outputs.eve.facility: expected one of"},
+        {"outputs:\n  eve:\n    level: loud\n", "3: outputs.eve.level: expected one of"},
+        {"outputs:\n  eve:\n    queue-size: 1kb\n", "3: outputs.eve.queue-size: '1kb' is out of range"},
+        {"outputs:\n  eve:\n    rotate-size: big\n", "3: outputs.eve.rotate-size: expected a size"},
+        {"sensor-tags: []\n", "1: sensor-tags: needs at least one tag"},
+        {"sensor-name: [a]\n", "1: sensor-name: expected a string"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct config b = {0};
+        if (load(fx, &b, bad[i].yaml, NULL, 0) == 0)
+            fail_msg("case %zu loaded: %s", i, bad[i].yaml);
+        if (!strstr(fx->err, bad[i].expect))
+            fail_msg("case %zu: got '%s', want '...%s...'", i, fx->err, bad[i].expect);
+        config_free(&b);
+    }
+}
+
 static void test_shipped_config(void **state)
 {
     (void)state;
@@ -870,6 +950,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decode_ports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verdict_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_keys, setup, teardown),
         cmocka_unit_test(test_shipped_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
