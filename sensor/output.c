@@ -1,21 +1,136 @@
-/* output.c — regular-file and stdout EVE sinks (see output.h). Owns the fd and the buffer.
+/* output.c — EVE outputs (see output.h): regular files and stdout written here, the asynchronous
+ * kinds (unix_dgram, unix_stream, syslog, redis) handed to output_async.c's queue.
  *
  * Several workers may append to the same file, each through its own fd opened O_APPEND: every
  * write() carries whole records only (the buffer is cut at record boundaries, an oversized
  * record goes out with its newline in one writev()), and Linux serialises appends to a regular
  * file, so lines from different workers never interleave.
+ *
+ * Rotation (rotate-size: the file's size as fstat sees it, all workers' appends included;
+ * rotate-interval: seconds of wall clock since this output opened the file, output_clock) is
+ * checked after each flush: the file is renamed NAME.YYYYmmdd-HHMMSS (UTC; ".1", ".2" ... on a
+ * collision, never replacing a file: renameat2 RENAME_NOREPLACE) and NAME opened again. With
+ * several workers on one file, one renames: the rename is done under a process-wide lock after
+ * checking that NAME is still the file this worker writes; every other worker notices before its
+ * next flush that NAME now names another inode than its fd (stat vs fstat) and opens it too. A
+ * file may thus outgrow rotate-size by up to one buffer (256 KiB) per worker. Rotation by packet
+ * time is deliberately not offered: offline it would follow the capture's dates.
  */
 #include "output.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #define OUTPUT_BUF (256 * 1024)
+#define OUTPUT_DRAIN_MS 2000
+
+time_t (*output_clock)(void);
+
+/* Serialises rotations between the workers of this process (not per-worker state). */
+static pthread_mutex_t rotate_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static time_t wall_now(void)
+{
+    return output_clock ? output_clock() : time(NULL);
+}
+
+static int rotating(const struct output *o)
+{
+    return !o->async && !o->is_stdout && (o->cfg->rotate_size || o->cfg->rotate_interval);
+}
+
+/* Opens o->path for appending and records the file's identity. 0 or -1 (errno). */
+static int open_file(struct output *o)
+{
+    int fd = open(o->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) == 0) {
+        o->dev = st.st_dev;
+        o->ino = st.st_ino;
+    }
+    if (o->fd >= 0 && !o->is_stdout)
+        close(o->fd);
+    o->fd = fd;
+    o->file_bytes = 0;
+    o->opened = wall_now();
+    return 0;
+}
+
+static char *join_path(const char *logdir, const char *name)
+{
+    size_t n = strlen(logdir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (!p)
+        return NULL;
+    if (name[0] == '/')
+        snprintf(p, n, "%s", name);
+    else
+        snprintf(p, n, "%s/%s", logdir, name);
+    return p;
+}
+
+static int open_async(struct output *o, const struct eve_output_cfg *cfg, const char *logdir,
+                      char *err, size_t errlen)
+{
+    const struct sink_ops *ops;
+    switch (cfg->filetype) {
+    case EVE_FT_UNIX_DGRAM:
+        ops = &sink_unix_dgram_ops;
+        break;
+    case EVE_FT_UNIX_STREAM:
+        ops = &sink_unix_stream_ops;
+        break;
+    case EVE_FT_SYSLOG:
+        ops = &sink_syslog_ops;
+        break;
+    case EVE_FT_REDIS:
+        ops = &sink_redis_ops;
+        break;
+    default:
+        snprintf(err, errlen, "outputs.eve.filetype: unknown filetype %d", cfg->filetype);
+        return -1;
+    }
+    o->async = 1;
+    o->scfg = *cfg;
+    char label[600];
+    if (cfg->filetype == EVE_FT_UNIX_DGRAM || cfg->filetype == EVE_FT_UNIX_STREAM) {
+        if (!cfg->filename || !cfg->filename[0] || strcmp(cfg->filename, "-") == 0) {
+            snprintf(err, errlen, "outputs.eve.filename: %s needs a socket path", ops->name);
+            return -1;
+        }
+        o->path = join_path(logdir, cfg->filename);
+        if (!o->path) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        o->scfg.filename = o->path;
+        snprintf(label, sizeof(label), "%s %s", ops->name, o->path);
+    } else if (cfg->filetype == EVE_FT_SYSLOG) {
+        snprintf(label, sizeof(label), "syslog %s",
+                 cfg->syslog_socket ? cfg->syslog_socket : "/dev/log");
+    } else {
+        snprintf(label, sizeof(label), "redis %s:%d", cfg->redis_server ? cfg->redis_server
+                                                                         : "127.0.0.1",
+                 cfg->redis_port);
+    }
+    o->sink.ops = ops;
+    o->sink.cfg = &o->scfg;
+    char why[512];
+    if (sink_async_start(&o->sink, (size_t)cfg->queue_size, label, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "outputs.eve (line %d): %s", cfg->line, why);
+        return -1;
+    }
+    return 0;
+}
 
 int output_open(struct output *o, const struct eve_output_cfg *cfg, const char *logdir, char *err,
                 size_t errlen)
@@ -23,28 +138,21 @@ int output_open(struct output *o, const struct eve_output_cfg *cfg, const char *
     memset(o, 0, sizeof(*o));
     o->fd = -1;
     o->cfg = cfg;
-    if (cfg->filetype != EVE_FT_REGULAR) {
-        snprintf(err, errlen, "outputs.eve.filetype: only 'regular' is supported in this build");
-        return -1;
-    }
+    o->drain_ms = OUTPUT_DRAIN_MS;
+    if (cfg->filetype != EVE_FT_REGULAR)
+        return open_async(o, cfg, logdir, err, errlen);
     const char *name = cfg->filename ? cfg->filename : "eve.json";
     if (strcmp(name, "-") == 0) {
         o->fd = STDOUT_FILENO;
         o->is_stdout = 1;
         o->path = strdup("-");
     } else {
-        size_t n = strlen(logdir) + strlen(name) + 2;
-        o->path = malloc(n);
+        o->path = join_path(logdir, name);
         if (!o->path) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        if (name[0] == '/')
-            snprintf(o->path, n, "%s", name);
-        else
-            snprintf(o->path, n, "%s/%s", logdir, name);
-        o->fd = open(o->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-        if (o->fd < 0) {
+        if (open_file(o) != 0) {
             snprintf(err, errlen, "%s: cannot open for writing: %s", o->path, strerror(errno));
             return -1;
         }
@@ -58,26 +166,121 @@ int output_open(struct output *o, const struct eve_output_cfg *cfg, const char *
     return 0;
 }
 
+/* A rotation step failed: said once per output on stderr; records keep going to the fd held. */
+static void rotate_warn(struct output *o, const char *what)
+{
+    if (o->rotate_warned)
+        return;
+    o->rotate_warned = 1;
+    fprintf(stderr, "tokenwatch: %s: rotation: %s: %s (still writing to the current file)\n",
+            o->path, what, strerror(errno));
+}
+
+/* Another worker rotated (NAME is now another inode, or gone): follow it. */
+static void follow_rotation(struct output *o)
+{
+    struct stat st;
+    if (stat(o->path, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino)
+        return;
+    if (open_file(o) != 0)
+        rotate_warn(o, "cannot open the new file"); /* keeps writing to the renamed one */
+}
+
+/* Renames NAME to NAME.YYYYmmdd-HHMMSS[.N] without replacing anything. 0 or -1. */
+static int rename_away(const struct output *o)
+{
+    time_t t = wall_now();
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strlen(o->path) + 48;
+    char *dst = malloc(n);
+    if (!dst)
+        return -1;
+    int rc = -1;
+    for (unsigned i = 0; i < 1000 && rc != 0; i++) {
+        int w = snprintf(dst, n, "%s.%04d%02d%02d-%02d%02d%02d", o->path, tm.tm_year + 1900,
+                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        if (i)
+            snprintf(dst + w, n - (size_t)w, ".%u", i);
+        if (renameat2(AT_FDCWD, o->path, AT_FDCWD, dst, RENAME_NOREPLACE) == 0) {
+            rc = 0;
+        } else if (errno == EINVAL || errno == ENOSYS) {
+            /* a file system without RENAME_NOREPLACE: check, then rename (under rotate_mu) */
+            if (access(dst, F_OK) != 0 && rename(o->path, dst) == 0)
+                rc = 0;
+            else if (errno != EEXIST && access(dst, F_OK) != 0)
+                break;
+        } else if (errno != EEXIST) {
+            break;
+        }
+    }
+    free(dst);
+    return rc;
+}
+
+static void rotate_if_due(struct output *o)
+{
+    struct stat st;
+    int due = 0;
+    if (o->cfg->rotate_size && fstat(o->fd, &st) == 0 &&
+        (uint64_t)st.st_size >= o->cfg->rotate_size)
+        due = 1;
+    if (o->cfg->rotate_interval && wall_now() - o->opened >= (time_t)o->cfg->rotate_interval &&
+        (fstat(o->fd, &st) != 0 || st.st_size > 0))
+        due = 1; /* an empty file is not rotated: no trail of empty files on a quiet link */
+    if (!due)
+        return;
+    pthread_mutex_lock(&rotate_mu);
+    if (stat(o->path, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino) {
+        if (rename_away(o) != 0) {
+            rotate_warn(o, "cannot rename");
+            pthread_mutex_unlock(&rotate_mu);
+            o->opened = wall_now(); /* retried after another interval, or the next flush */
+            return;
+        }
+        o->rotations++;
+    }
+    /* renamed by us or by another worker meanwhile: open NAME afresh */
+    if (open_file(o) != 0)
+        rotate_warn(o, "cannot open the new file");
+    pthread_mutex_unlock(&rotate_mu);
+}
+
 int output_flush(struct output *o)
 {
+    if (o->async)
+        return 0; /* the writer thread wakes on a push; nothing here may wait */
+    if (o->fd < 0)
+        return -1;
+    int rot = rotating(o);
+    if (rot && o->len)
+        follow_rotation(o);
     size_t off = 0;
     while (off < o->len) {
         ssize_t w = write(o->fd, o->buf + off, o->len - off);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            o->errors++;
+            o->errors += o->buf_recs;
             o->len = 0;
+            o->buf_recs = 0;
             return -1;
         }
         off += (size_t)w;
     }
+    o->file_bytes += o->len;
+    o->written += o->buf_recs;
     o->len = 0;
+    o->buf_recs = 0;
+    if (rot)
+        rotate_if_due(o);
     return 0;
 }
 
 int output_write(struct output *o, const char *rec, size_t len)
 {
+    if (o->async)
+        return sink_async_push(&o->sink, rec, len);
     if (o->fd < 0)
         return -1;
     if (o->len + len + 1 > o->cap && output_flush(o) != 0)
@@ -85,6 +288,8 @@ int output_write(struct output *o, const char *rec, size_t len)
     if (len + 1 > o->cap) {
         /* A record larger than the buffer goes out on its own, newline included, in one call
          * so that another worker's append cannot land between the two. */
+        if (rotating(o))
+            follow_rotation(o);
         char nl = '\n';
         struct iovec iov[2] = {{(void *)rec, len}, {&nl, 1}};
         if (writev(o->fd, iov, 2) != (ssize_t)len + 1) {
@@ -92,37 +297,50 @@ int output_write(struct output *o, const char *rec, size_t len)
             return -1;
         }
         o->written++;
+        o->file_bytes += len + 1;
+        if (rotating(o))
+            rotate_if_due(o);
         return 0;
     }
     memcpy(o->buf + o->len, rec, len);
     o->buf[o->len + len] = '\n';
     o->len += len + 1;
-    o->written++;
+    o->buf_recs++;
     return 0;
 }
 
 int output_reopen(struct output *o, char *err, size_t errlen)
 {
-    if (o->fd < 0 || o->is_stdout)
+    if (o->async || o->fd < 0 || o->is_stdout)
         return 0;
     output_flush(o);
     /* Open the new file before letting go of the old one: if the directory is no longer
      * writable (privileges dropped), records keep going to the rotated file, not nowhere. */
-    int fd = open(o->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) {
+    if (open_file(o) != 0) {
         snprintf(err, errlen, "%s: cannot reopen for writing: %s (still writing to the old file)",
                  o->path, strerror(errno));
-        o->errors++;
         return -1;
     }
-    close(o->fd);
-    o->fd = fd;
     return 0;
+}
+
+void output_settle(struct output *o, uint64_t deadline_ns)
+{
+    if (o->async)
+        sink_async_settle(&o->sink, deadline_ns);
+    else
+        output_flush(o);
 }
 
 void output_close(struct output *o)
 {
-    if (o->fd >= 0) {
+    if (o->async) {
+        if (o->sink.q) {
+            sink_async_stop(&o->sink, o->drain_ms);
+            output_stats(o, &o->final);
+            sink_async_free(&o->sink);
+        }
+    } else if (o->fd >= 0) {
         output_flush(o);
         if (!o->is_stdout)
             close(o->fd);
@@ -132,4 +350,26 @@ void output_close(struct output *o)
     free(o->path);
     o->buf = NULL;
     o->path = NULL;
+    o->scfg.filename = NULL;
+}
+
+void output_stats(const struct output *o, struct output_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (o->async) {
+        if (!o->sink.q) {
+            *out = o->final;
+            return;
+        }
+        struct sink_stats ss;
+        sink_async_stats(&o->sink, &ss);
+        out->written = ss.sent;
+        out->dropped = ss.dropped;
+        out->errors = ss.errors;
+        out->reconnects = ss.reconnects;
+        return;
+    }
+    out->written = o->written + o->buf_recs; /* buffered records count: they go out at the
+                                                 next flush (or are counted as errors) */
+    out->errors = o->errors;
 }
