@@ -1,4 +1,4 @@
-/* eve.h — Suricata-style EVE records (SPEC §3): alert, token, http, stats.
+/* eve.h — Suricata-style EVE records (SPEC §3): alert, token, http, stats, flow, anomaly.
  *
  * Pipeline: verdict ─► [eve] ─► outputs. Builds each record once in the sensor's JSON builder
  * and hands it to every output whose `types` include it. Raw token text is added only for outputs
@@ -55,6 +55,26 @@ void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *
 /* One HTTP transaction, for outputs with the http type. */
 void eve_write_http(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
                     uint64_t ts_us, uint64_t tx_id, const struct eve_http *http);
+
+/* The `flow` record of a flow ending (flow.h's reason: timeout, closed, memcap, reuse,
+ * shutdown, written as Suricata's timeout/forced/shutdown), with its packet and byte counts
+ * client-relative. */
+void eve_write_flow(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+                    const char *reason, int alerted);
+
+/* An `anomaly` record about flow f: {"app_proto"?, "type", "event", "layer"?}. The caller bounds
+ * how many it writes (applayer: one per kind per flow and direction). */
+void eve_write_anomaly(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+                       const char *type, const char *event, const char *layer,
+                       const char *app_proto);
+
+/* An `anomaly` record of type decode for the packet being processed, which decode found broken
+ * for `reason` (a static string, decode.h). Rate-limited: one per reason per second of packet
+ * time, 16 a second in all. */
+void eve_anomaly_decode(struct sensor *s, const char *reason, int linktype, const uint8_t *data,
+                        uint32_t caplen);
+/* The Suricata-style event name of a decoder reason ("decoder.ipv4.pkt_too_small"). */
+void eve_decode_event_name(const char *reason, char *buf, size_t n);
 
 /* The stats record at time ts_us, of this sensor's counters. */
 void eve_write_stats(struct sensor *s, uint64_t ts_us);

@@ -78,11 +78,24 @@ struct sensor {
     const char *in_iface;              /* live: interface name */
     char **pcap_names;                 /* every file name seen, by index (owned) */
     size_t npcap_names;
+    /* The packet being processed, for EVE's pcap_cnt and ether (set by sensor_packet, valid
+     * during that call only) and the record being built (eve.c). */
+    uint64_t pcap_cnt;                 /* offline: the packet's number in its file, from 1 */
+    uint32_t pcap_cnt_file;            /* the pcap_index pcap_cnt counts in */
+    const uint8_t *pkt_eth;            /* its Ethernet header (dest MAC, src MAC), or NULL */
+    const struct flow *pkt_flow;       /* its flow once looked up, else NULL */
+    uint8_t pkt_side;                  /* the side of pkt_flow that sent it */
+    uint8_t rec_ether, rec_ether_swap; /* the record gets pkt_eth's MACs, swapped to client */
+    uint64_t anom_sec[16];             /* decode anomalies written: per reason, the second */
+    const char *anom_reason[16];
+    uint64_t anom_count_sec, anom_count; /* ... and how many in that second (all reasons) */
 };
 
 /* Everything the `stats` record prints, as one value: taken from a sensor, summed across the
  * workers of a live -j N run, and written by eve_write_stats_counters(). Every member is a run of
  * uint64_t counters (sensor_counters_add sums them field by field). */
+#define SENSOR_STATS_OUTPUTS 8
+
 struct sensor_counters {
     struct sensor_stats st;
     struct flow_stats fs;
@@ -94,6 +107,9 @@ struct sensor_counters {
                                 replay_borrowed), so a table shared by workers counts once */
     uint64_t replay_memuse;  /* a gauge, likewise */
     uint64_t uptime_s;       /* the largest of the summed */
+    struct output_stats os;  /* stats.eve.*: this sensor's outputs, summed */
+    struct output_stats os_out[SENSOR_STATS_OUTPUTS]; /* stats.eve.outputs[i]: output i alone
+                                (the first SENSOR_STATS_OUTPUTS outputs), summed over workers */
 };
 
 void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_counters *out);

@@ -74,6 +74,9 @@ struct app_flow {
     uint8_t http_seen;          /* a request head parsed on this flow */
     uint8_t not_http;           /* nDPI says another protocol and no HTTP was seen: skip it */
     uint8_t named;              /* pfx carries nDPI's final names */
+    uint8_t had_token;          /* a token was reported on this flow: it gets a `flow` record */
+    uint8_t alerted;            /* ... and one of them raised an alert */
+    uint16_t anom_sent[2];      /* per direction: anomaly kinds already written (bit per kind) */
 };
 
 struct deliver_ctx {
@@ -82,6 +85,41 @@ struct deliver_ctx {
     struct app_flow *app;
     int side;
 };
+
+/* ---- anomalies ---- */
+
+/* What `anomaly` records this layer writes, with Suricata's names (stream events; libhtp's
+ * HTTP events, layer proto_parser). One of each kind per flow and direction at most, so that
+ * hostile traffic cannot multiply output. */
+enum anomaly_kind {
+    AN_GAP, AN_OVERLAP, AN_REQ_HEAD, AN_RESP_HEAD, AN_REQ_TOO_LONG, AN_RESP_TOO_LONG,
+    AN_REQ_CHUNK, AN_RESP_CHUNK, AN_NO_REQUEST, AN_BOMB, AN__COUNT
+};
+
+static const struct {
+    const char *type, *event, *layer, *app_proto;
+} anomaly_names[AN__COUNT] = {
+    [AN_GAP] = {"stream", "stream.reassembly_seq_gap", NULL, NULL},
+    [AN_OVERLAP] = {"stream", "stream.reassembly_overlap_different_data", NULL, NULL},
+    [AN_REQ_HEAD] = {"applayer", "REQUEST_HEADER_INVALID", "proto_parser", "http"},
+    [AN_RESP_HEAD] = {"applayer", "RESPONSE_HEADER_INVALID", "proto_parser", "http"},
+    [AN_REQ_TOO_LONG] = {"applayer", "REQUEST_FIELD_TOO_LONG", "proto_parser", "http"},
+    [AN_RESP_TOO_LONG] = {"applayer", "RESPONSE_FIELD_TOO_LONG", "proto_parser", "http"},
+    [AN_REQ_CHUNK] = {"applayer", "INVALID_REQUEST_CHUNK_LEN", "proto_parser", "http"},
+    [AN_RESP_CHUNK] = {"applayer", "INVALID_RESPONSE_CHUNK_LEN", "proto_parser", "http"},
+    [AN_NO_REQUEST] = {"applayer", "UNABLE_TO_MATCH_RESPONSE_TO_REQUEST", "proto_parser", "http"},
+    [AN_BOMB] = {"applayer", "COMPRESSION_BOMB", "proto_parser", "http"},
+};
+_Static_assert(AN__COUNT <= 16, "anom_sent has 16 bits");
+
+static void anomaly(struct sensor *s, struct flow *f, struct app_flow *app, int side, int kind)
+{
+    if (!(s->out_types & EVE_T_ANOMALY) || (app->anom_sent[side] & (1u << kind)))
+        return;
+    app->anom_sent[side] |= (uint16_t)(1u << kind);
+    eve_write_anomaly(s, f, &app->pfx, anomaly_names[kind].type, anomaly_names[kind].event,
+                      anomaly_names[kind].layer, anomaly_names[kind].app_proto);
+}
 
 /* ---- transactions ---- */
 
@@ -205,6 +243,8 @@ static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, stru
                 if (findings & (1u << k))
                     s->st.alerts[k]++;
         }
+        app->had_token = 1;
+        app->alerted |= findings != 0;
         int first = !seen_before(app, v->hash);
         /* Accepted speaks of tokens the client presented, not of those the server returned. */
         int acc = t->tokens[i].loc == TOKEN_LOC_RESPONSE_BODY ? -1 : accepted;
@@ -386,6 +426,8 @@ static void body_scan(struct sensor *s, struct flow *f, struct app_flow *app, st
     s->st.body_scanned++;
     s->st.body_truncated += b->truncated;
     s->st.inflate_bombs += b->bomb;
+    if (b->bomb)
+        anomaly(s, f, app, which == BODY_REQ ? f->client : !f->client, AN_BOMB);
     s->st.inflate_errors += b->error;
     struct span sp = span_make(b->buf, b->len);
     struct token_ref refs[TX_MAX_TOKENS] = {{{NULL, 0}, TOKEN_LOC_BODY}};
@@ -494,8 +536,10 @@ static void on_response(struct deliver_ctx *d, const struct http1_msg *m)
     if (m->status >= 100 && m->status < 200 && m->status != 101)
         return; /* interim response: the final one follows */
     struct tx *t = queue_pop(d->s, d->app);
-    if (!t)
+    if (!t) {
+        anomaly(d->s, d->f, d->app, d->side, AN_NO_REQUEST);
         return; /* a response to a request we never saw */
+    }
     t->http.status = m->status;
     struct span ct = http1_header_get(m, "Content-Type");
     if (ct.p)
@@ -558,6 +602,7 @@ static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
             if (r.status == PARSE_ERROR) {
                 /* Not a message head here: resynchronise at the next line. */
                 s->st.http_errors++;
+                anomaly(s, d->f, d->app, d->side, req ? AN_REQ_HEAD : AN_RESP_HEAD);
                 if (!req) {
                     /* After a gap the next status line may follow a lost body's tail on the
                      * same line: look for "HTTP/" itself, and keep a partial one at the end. */
@@ -614,6 +659,8 @@ static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
             struct parse_result r = http1_chunked_feed(&h->ch, p + off, n - off, &data, &done);
             if (r.status == PARSE_ERROR) {
                 s->st.http_errors++;
+                anomaly(s, d->f, d->app, d->side,
+                        is_request_side(d) ? AN_REQ_CHUNK : AN_RESP_CHUNK);
                 h->state = H_HEAD;
                 body_end(d);
                 break;
@@ -646,6 +693,7 @@ static void deliver(void *user, const uint8_t *data, size_t len)
      * Here because this is the first point that has the flow's app state in hand; idempotent. */
     stream_dir_pair(&d->app->st[0], &d->app->st[1]);
     if (!data) {
+        anomaly(d->s, d->f, d->app, d->side, AN_GAP);
         /* A gap: body bytes can be skipped by count; anywhere else we resynchronise. */
         if (h->state == H_BODY_LEN && len <= h->body_left) {
             h->body_left -= len;
@@ -696,6 +744,8 @@ static void deliver(void *user, const uint8_t *data, size_t len)
     struct sensor *s = d->s;
     if (h->len + len > s->cfg->http_max_head) {
         s->st.http_head_overflow++;
+        anomaly(s, d->f, d->app, d->side,
+                is_request_side(d) ? AN_REQ_TOO_LONG : AN_RESP_TOO_LONG);
         h->len = 0;
         h->state = H_HEAD;
         return;
@@ -766,7 +816,10 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
     if (app->not_http)
         return;
     struct deliver_ctx d = {s, f, app, side};
+    uint64_t diff0 = s->streams.stats.overlap_diff;
     int ended = stream_segment(&s->streams, &app->st[side], pkt, deliver, &d);
+    if (s->streams.stats.overlap_diff != diff0)
+        anomaly(s, f, app, side, AN_OVERLAP); /* a retransmission that differs: evasion? */
     if (ended && !app->ended[side]) {
         stream_flush(&s->streams, &app->st[side], deliver, &d);
         app->ended[side] = 1;
@@ -787,7 +840,6 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
 
 void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
 {
-    (void)reason;
     struct app_flow *app = f->app;
     if (!app)
         return;
@@ -801,6 +853,8 @@ void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
         free(app->h[side].buf);
     }
     flush_pending(s, f, app);
+    if ((s->out_types & EVE_T_FLOW) && app->had_token)
+        eve_write_flow(s, f, &app->pfx, reason, app->alerted);
     classify_flow_release(s->cls, &app->cf);
     eve_prefix_release(&app->pfx);
     free(app);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config_names.h"
 #include "defrag.h"
 #include "output.h"
 
@@ -140,12 +141,57 @@ void eve_begin(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
     jb_open_object(j, NULL);
     put_time(s, j, ts_us);
     jb_str(j, "event_type", type);
+    if (s->cfg && s->cfg->sensor_name)
+        jb_str(j, "host", s->cfg->sensor_name);
+    s->rec_ether = 0;
     if (!f)
         return;
     if (!pfx->buf || pfx->client != f->client ||
         strcmp(pfx->rendered_proto, pfx->ndpi_proto) != 0)
         render_prefix(s, f, pfx);
     jb_members(j, pfx->buf, pfx->len);
+    /* Made by a packet of this flow (not a timeout or shutdown): that packet's number and MACs. */
+    if (f == s->pkt_flow) {
+        if (!s->in_iface)
+            jb_uint(j, "pcap_cnt", s->pcap_cnt);
+        if (s->pkt_eth) {
+            s->rec_ether = 1;
+            s->rec_ether_swap = s->pkt_side != f->client; /* src_mac goes with src_ip */
+        }
+    }
+}
+
+/* Writes the finished record to o; outputs with `ethernet: yes` get the `ether` object appended
+ * as the last member (the record is extended in place, then restored). */
+static void write_one(struct sensor *s, struct output *o)
+{
+    struct jb *j = &s->jb;
+    if (!o->cfg->ethernet || !s->rec_ether || !s->pkt_eth || j->len < 2 || j->depth != 0) {
+        output_write(o, j->buf, j->len);
+        return;
+    }
+    char mac[2][18]; /* [0] dest, [1] src, as on the wire */
+    for (int m = 0; m < 2; m++) {
+        const uint8_t *a = s->pkt_eth + 6 * m;
+        snprintf(mac[m], sizeof(mac[m]), "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2],
+                 a[3], a[4], a[5]);
+    }
+    int sw = s->rec_ether_swap;
+    size_t len0 = j->len;
+    j->len = len0 - 1; /* reopen the top-level object */
+    j->depth = 1;
+    j->first[0] = 0;
+    jb_open_object(j, "ether");
+    jb_str(j, "src_mac", mac[sw ? 0 : 1]);
+    jb_str(j, "dest_mac", mac[sw ? 1 : 0]);
+    jb_close(j);
+    jb_close(j);
+    if (!j->err)
+        output_write(o, j->buf, j->len);
+    j->err = 0;
+    j->len = len0;
+    j->buf[len0 - 1] = '}';
+    j->depth = 0;
 }
 
 void eve_http_object(struct jb *j, const struct eve_http *h)
@@ -255,7 +301,7 @@ static void emit(struct sensor *s, uint32_t type, int want_raw_split)
             continue;
         if (want_raw_split && o->cfg->raw_tokens != (want_raw_split == 2))
             continue;
-        output_write(o, j->buf, j->len);
+        write_one(s, o);
     }
 }
 
@@ -284,6 +330,15 @@ static void token_record(struct sensor *s, const struct flow *f, struct eve_pref
         }
         jb_str(j, "category", fi->category);
         jb_uint(j, "severity", (uint64_t)fi->severity);
+        if (s->cfg && s->cfg->nsensor_tags) {
+            /* Suricata's alert.metadata: an object of string arrays */
+            jb_open_object(j, "metadata");
+            jb_open_array(j, "tags");
+            for (size_t i = 0; i < s->cfg->nsensor_tags; i++)
+                jb_str(j, NULL, s->cfg->sensor_tags[i]);
+            jb_close(j);
+            jb_close(j);
+        }
         jb_close(j);
     }
     eve_http_object(j, http);
@@ -333,7 +388,7 @@ void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *
                 continue;
             if (oc->token_events == TOKEN_EVENTS_ALL ||
                 (oc->token_events == TOKEN_EVENTS_FIRST && first_in_flow))
-                output_write(o, j->buf, j->len);
+                write_one(s, o);
         }
     }
 }
@@ -346,6 +401,172 @@ void eve_write_http(struct sensor *s, const struct flow *f, struct eve_prefix *p
     eve_http_object(&s->jb, http);
     jb_close(&s->jb);
     emit(s, EVE_T_HTTP, 0);
+}
+
+/* Suricata's flow end reasons: an idle flow, open or closed, times out; one pushed out early
+ * (memcap eviction, a new connection on its 5-tuple) is forced; the rest end at shutdown. */
+static const char *flow_reason(const char *reason)
+{
+    if (!reason || !strcmp(reason, "shutdown"))
+        return "shutdown";
+    if (!strcmp(reason, "timeout") || !strcmp(reason, "closed"))
+        return "timeout";
+    return "forced";
+}
+
+void eve_write_flow(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+                    const char *reason, int alerted)
+{
+    struct jb *j = &s->jb;
+    char t[40];
+    int c = f->client, sv = !f->client;
+    eve_begin(s, f, pfx, s->now_us, "flow");
+    jb_open_object(j, "flow");
+    jb_uint(j, "pkts_toserver", f->pkts[c]);
+    jb_uint(j, "pkts_toclient", f->pkts[sv]);
+    jb_uint(j, "bytes_toserver", f->bytes[c]);
+    jb_uint(j, "bytes_toclient", f->bytes[sv]);
+    eve_format_time(f->first_us, t, sizeof(t));
+    jb_str(j, "start", t);
+    eve_format_time(f->last_us, t, sizeof(t));
+    jb_str(j, "end", t);
+    jb_uint(j, "age", f->last_us > f->first_us ? (f->last_us - f->first_us) / 1000000 : 0);
+    jb_str(j, "state", f->closed ? "closed" : f->pkts[0] && f->pkts[1] ? "established" : "new");
+    jb_str(j, "reason", flow_reason(reason));
+    jb_bool(j, "alerted", alerted);
+    jb_close(j);
+    jb_close(j);
+    emit(s, EVE_T_FLOW, 0);
+}
+
+void eve_write_anomaly(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+                       const char *type, const char *event, const char *layer,
+                       const char *app_proto)
+{
+    struct jb *j = &s->jb;
+    eve_begin(s, f, pfx, s->now_us, "anomaly");
+    jb_open_object(j, "anomaly");
+    if (app_proto)
+        jb_str(j, "app_proto", app_proto);
+    jb_str(j, "type", type);
+    jb_str(j, "event", event);
+    if (layer)
+        jb_str(j, "layer", layer);
+    jb_close(j);
+    jb_close(j);
+    emit(s, EVE_T_ANOMALY, 0);
+}
+
+/* Decoder reasons (decode.h: "<layer> <what>") under Suricata's decoder event names where one
+ * means the same; others become decoder.<layer>.<what_with_underscores>. */
+static const struct {
+    const char *reason, *event;
+} decode_events[] = {
+    {"ethernet header truncated", "decoder.ethernet.pkt_too_small"},
+    {"vlan header truncated", "decoder.vlan.header_too_small"},
+    {"ipv4 header truncated", "decoder.ipv4.pkt_too_small"},
+    {"ipv4 header length invalid", "decoder.ipv4.hlen_too_small"},
+    {"ipv4 total length invalid", "decoder.ipv4.iplen_smaller_than_hlen"},
+    {"ipv4 version invalid", "decoder.ipv4.wrong_ip_version"},
+    {"ipv6 header truncated", "decoder.ipv6.pkt_too_small"},
+    {"ipv6 version invalid", "decoder.ipv6.wrong_ip_version"},
+    {"ipv6 extension header truncated", "decoder.ipv6.trunc_exthdr"},
+    {"ipv6 extension chain too long", "decoder.ipv6.exthdr_too_many"},
+    {"tcp header truncated", "decoder.tcp.pkt_too_small"},
+    {"tcp data offset invalid", "decoder.tcp.hlen_too_small"},
+    {"udp header truncated", "decoder.udp.pkt_too_small"},
+    {"udp length invalid", "decoder.udp.hlen_invalid"},
+    {"gre header truncated", "decoder.gre.pkt_too_small"},
+    {"gre version invalid", "decoder.gre.wrong_version"},
+    {"mpls header truncated", "decoder.mpls.header_too_small"},
+    {"mpls payload unknown", "decoder.mpls.unknown_payload_type"},
+    {"ppp header truncated", "decoder.ppp.pkt_too_small"},
+    {"ppp protocol not ip", "decoder.ppp.wrong_type"},
+    {"pppoe header truncated", "decoder.pppoe.pkt_too_small"},
+    {"pppoe header invalid", "decoder.pppoe.malformed_tags"},
+    {"sll header truncated", "decoder.sll.pkt_too_small"},
+    {"erspan header truncated", "decoder.erspan.header_too_small"},
+    {"erspan version invalid", "decoder.erspan.unsupported_version"},
+    {"tunnel nesting too deep", "decoder.too_many_layers"},
+};
+
+void eve_decode_event_name(const char *reason, char *buf, size_t n)
+{
+    if (!reason)
+        reason = "unknown";
+    for (size_t i = 0; i < sizeof(decode_events) / sizeof(decode_events[0]); i++)
+        if (!strcmp(reason, decode_events[i].reason)) {
+            snprintf(buf, n, "%s", decode_events[i].event);
+            return;
+        }
+    int k = snprintf(buf, n, "decoder.");
+    for (const char *p = reason; *p && k >= 0 && (size_t)k + 1 < n; p++) {
+        char c = *p;
+        int first_space = c == ' ' && !strchr(buf + 8, '.');
+        buf[k++] = first_space ? '.' : (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '_';
+        buf[k] = '\0';
+    }
+}
+
+/* At most one record per decoder reason per second of packet time, and EVE_DECODE_MAX_PER_SEC
+ * in all: a flood of broken packets costs a few lines a second, not one per packet. */
+#define EVE_DECODE_MAX_PER_SEC 16
+
+void eve_anomaly_decode(struct sensor *s, const char *reason, int linktype, const uint8_t *data,
+                        uint32_t caplen)
+{
+    uint64_t sec = s->now_us / 1000000;
+    const size_t nslots = sizeof(s->anom_reason) / sizeof(s->anom_reason[0]);
+    size_t slot = nslots, oldest = 0;
+    for (size_t i = 0; i < nslots; i++) {
+        if (s->anom_reason[i] == reason) {
+            slot = i;
+            break;
+        }
+        if (s->anom_sec[i] < s->anom_sec[oldest] || !s->anom_reason[i])
+            oldest = i;
+    }
+    if (slot < nslots && s->anom_sec[slot] == sec)
+        return;
+    if (s->anom_count_sec != sec) {
+        s->anom_count_sec = sec;
+        s->anom_count = 0;
+    }
+    if (s->anom_count >= EVE_DECODE_MAX_PER_SEC)
+        return;
+    s->anom_count++;
+    if (slot == nslots)
+        slot = oldest;
+    s->anom_reason[slot] = reason;
+    s->anom_sec[slot] = sec;
+
+    struct jb *j = &s->jb;
+    char event[96], layer[24];
+    eve_decode_event_name(reason, event, sizeof(event));
+    size_t ln = 0;
+    while (reason && reason[ln] && reason[ln] != ' ' && ln + 1 < sizeof(layer)) {
+        layer[ln] = reason[ln];
+        ln++;
+    }
+    layer[ln] = '\0';
+    eve_begin(s, NULL, NULL, s->now_us, "anomaly");
+    if (s->in_iface)
+        jb_str(j, "in_iface", s->in_iface);
+    else {
+        if (s->pcap_index < s->npcap_names)
+            jb_str(j, "pcap_filename", s->pcap_names[s->pcap_index]);
+        jb_uint(j, "pcap_cnt", s->pcap_cnt);
+    }
+    jb_open_object(j, "anomaly");
+    jb_str(j, "type", "decode");
+    jb_str(j, "event", event);
+    if (ln)
+        jb_str(j, "layer", layer);
+    jb_close(j);
+    jb_close(j);
+    s->rec_ether = linktype == DECODE_LINK_ETHERNET && caplen >= 14 && data == s->pkt_eth;
+    s->rec_ether_swap = 0;
+    emit(s, EVE_T_ANOMALY, 0);
 }
 
 void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sensor_counters *c)
@@ -424,6 +645,31 @@ void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sen
     jb_uint(j, "replay_checks", c->rs.checks);
     jb_uint(j, "replay_evictions", c->rs.evictions);
     jb_uint(j, "replay_memuse", c->replay_memuse);
+    jb_close(j);
+    /* this run's EVE outputs, all workers: records delivered, dropped (queue full or left at
+     * exit), lost to errors (file write errors, records a sink rejected), reconnects (async
+     * sinks); then per output (the first SENSOR_STATS_OUTPUTS), in configuration order */
+    jb_open_object(j, "eve");
+    jb_uint(j, "written", c->os.written);
+    jb_uint(j, "dropped", c->os.dropped);
+    jb_uint(j, "errors", c->os.errors);
+    jb_uint(j, "reconnects", c->os.reconnects);
+    jb_open_array(j, "outputs");
+    for (size_t i = 0; i < s->noutputs && i < SENSOR_STATS_OUTPUTS; i++) {
+        const struct eve_output_cfg *oc = s->outputs[i].cfg;
+        const struct output_stats *x = &c->os_out[i];
+        jb_open_object(j, NULL);
+        jb_str(j, "filetype", oc->filetype >= 0 && oc->filetype < CFG_NFILETYPES
+                                  ? cfg_filetype_names[oc->filetype] : "?");
+        if (oc->filetype <= EVE_FT_UNIX_STREAM)
+            jb_str(j, "filename", oc->filename ? oc->filename : "eve.json");
+        jb_uint(j, "written", x->written);
+        jb_uint(j, "dropped", x->dropped);
+        jb_uint(j, "errors", x->errors);
+        jb_uint(j, "reconnects", x->reconnects);
+        jb_close(j);
+    }
+    jb_close(j);
     jb_close(j);
     jb_open_object(j, "alerts");
     jb_uint(j, "total", st->alerts_total);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "applayer.h"
 #include "classify.h"
@@ -182,6 +183,8 @@ void sensor_keystore_sync(struct sensor *s)
     reload_ack(s->reload, s->reload_slot, gen);
 }
 
+static void add_u64s(void *sum, const void *x, size_t size);
+
 void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_counters *out)
 {
     out->st = s->st;
@@ -197,6 +200,15 @@ void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_
         out->replay_memuse = replay_memuse(s->replay);
     }
     out->uptime_s = s->have_time && ts_us > s->start_us ? (ts_us - s->start_us) / 1000000 : 0;
+    memset(&out->os, 0, sizeof(out->os));
+    memset(out->os_out, 0, sizeof(out->os_out));
+    for (size_t i = 0; i < s->noutputs; i++) {
+        struct output_stats x;
+        output_stats(&s->outputs[i], &x);
+        add_u64s(&out->os, &x, sizeof(x));
+        if (i < SENSOR_STATS_OUTPUTS)
+            out->os_out[i] = x;
+    }
 }
 
 /* Every counter struct summed is a run of uint64_t: a field of another type would make these
@@ -207,6 +219,7 @@ _Static_assert(sizeof(struct stream_stats) % sizeof(uint64_t) == 0, "stream_stat
 _Static_assert(sizeof(struct vcache_stats) % sizeof(uint64_t) == 0, "vcache_stats: uint64_t only");
 _Static_assert(sizeof(struct defrag_stats) % sizeof(uint64_t) == 0, "defrag_stats: uint64_t only");
 _Static_assert(sizeof(struct replay_stats) % sizeof(uint64_t) == 0, "replay_stats: uint64_t only");
+_Static_assert(sizeof(struct output_stats) % sizeof(uint64_t) == 0, "output_stats: uint64_t only");
 
 static void add_u64s(void *sum, const void *x, size_t size)
 {
@@ -226,6 +239,8 @@ void sensor_counters_add(struct sensor_counters *sum, const struct sensor_counte
     sum->defrag_memuse += x->defrag_memuse;
     add_u64s(&sum->rs, &x->rs, sizeof(sum->rs));
     sum->replay_memuse += x->replay_memuse;
+    add_u64s(&sum->os, &x->os, sizeof(sum->os));
+    add_u64s(sum->os_out, x->os_out, sizeof(sum->os_out));
     if (x->uptime_s > sum->uptime_s)
         sum->uptime_s = x->uptime_s;
 }
@@ -249,8 +264,17 @@ void sensor_finish(struct sensor *s)
         flow_table_free(s->flows); /* writes every flow's pending transactions */
         s->flows = NULL;
     }
-    if (s->out_types & EVE_T_STATS)
+    if (s->out_types & EVE_T_STATS) {
+        /* Let the async outputs deliver what is queued (2 s at most, all outputs together), so
+         * the final record's stats.eve counts every record before it. */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t deadline = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec +
+                            2000000000ull;
+        for (size_t i = 0; i < s->noutputs; i++)
+            output_settle(&s->outputs[i], deadline);
         eve_write_stats(s, s->now_us);
+    }
     for (size_t i = 0; i < s->noutputs; i++)
         output_flush(&s->outputs[i]);
 }

@@ -479,6 +479,7 @@ def main():
     make_hostile.make_all()
     make_verdict.make_all()
     make_replay.make_all()
+    __import__("make_eve").make_all()
     for p, n in WRITTEN:
         print("%7d  %s" % (n, p))
 

@@ -353,6 +353,128 @@ static void test_http_memcap(void **state)
     json_decref(all);
 }
 
+#define ALL_TYPES "outputs.eve.types=[alert, token, stats, http, flow, anomaly, keyset]"
+
+static json_int_t path_int(json_t *v, const char *a, const char *b)
+{
+    return json_integer_value(json_object_get(json_object_get(v, a), b));
+}
+
+/* A flow that carried a token gets one `flow` record at its end, with client-relative counts;
+ * tx_id and pcap_cnt tie the token and http records to the transaction and its last packet. */
+static void test_flow_record(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, ALL_TYPES);
+    handshake(&r);
+    send_split(&r, 0, REQ, NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
+    send_split(&r, 0, REQ, NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
+    json_t *all = run_finish(&r);
+    assert_int_equal(count(all, "flow"), 1);
+    json_t *f = nth(all, "flow", 0);
+    assert_string_equal(json_string_value(json_object_get(f, "src_ip")), "10.0.0.1");
+    assert_string_equal(json_string_value(json_object_get(f, "app_proto")), "http");
+    assert_int_equal(path_int(f, "flow", "pkts_toserver"), 4);
+    assert_int_equal(path_int(f, "flow", "pkts_toclient"), 3);
+    assert_int_equal(path_int(f, "flow", "bytes_toserver"), 4 * 40 + 2 * strlen(REQ));
+    assert_int_equal(path_int(f, "flow", "bytes_toclient"), 3 * 40 + 2 * strlen(RESP));
+    assert_string_equal(path_str(f, "flow", "start"), "2023-06-01T12:00:00.001000+0000");
+    assert_string_equal(path_str(f, "flow", "end"), "2023-06-01T12:00:00.007000+0000");
+    assert_string_equal(path_str(f, "flow", "state"), "established");
+    assert_string_equal(path_str(f, "flow", "reason"), "shutdown");
+    assert_true(json_is_false(json_object_get(json_object_get(f, "flow"), "alerted")));
+    assert_null(json_object_get(f, "pcap_cnt")); /* written at shutdown, by no packet */
+    for (size_t k = 0; k < 2; k++) {
+        json_t *t = nth(all, "token", k), *h = nth(all, "http", k);
+        assert_int_equal(json_integer_value(json_object_get(t, "tx_id")), (json_int_t)k);
+        assert_int_equal(json_integer_value(json_object_get(h, "tx_id")), (json_int_t)k);
+        /* the response packet completed the transaction: packets 5 and 7 */
+        assert_int_equal(json_integer_value(json_object_get(t, "pcap_cnt")), 5 + 2 * (json_int_t)k);
+        assert_int_equal(json_integer_value(json_object_get(h, "pcap_cnt")), 5 + 2 * (json_int_t)k);
+    }
+    json_decref(all);
+
+    /* no token on the flow: no flow record */
+    run_start(&r, ALL_TYPES);
+    handshake(&r);
+    send_split(&r, 0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
+    all = run_finish(&r);
+    assert_int_equal(count(all, "http"), 1);
+    assert_int_equal(count(all, "flow"), 0);
+    json_decref(all);
+}
+
+/* Five holes in each direction: five gaps counted, one anomaly record per direction. */
+static void test_anomaly_bounded(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, ALL_TYPES);
+    handshake(&r);
+    for (int i = 0; i < 6; i++) {
+        send_pkt(&r, 0, TCP_ACK | TCP_PSH, r.cseq, "GET /x", 6);
+        r.cseq += 6 + 10; /* 10 bytes never seen */
+        send_pkt(&r, 1, TCP_ACK | TCP_PSH, r.sseq, "HTTP/1", 6);
+        r.sseq += 6 + 10;
+    }
+    json_t *all = run_finish(&r);
+    json_t *st = json_object_get(nth(all, "stats", 0), "stats");
+    assert_int_equal(path_int(st, "tcp", "reassembly_gap"), 10);
+    assert_int_equal(count(all, "anomaly"), 2);
+    for (size_t k = 0; k < 2; k++) {
+        json_t *a = nth(all, "anomaly", k);
+        assert_string_equal(path_str(a, "anomaly", "type"), "stream");
+        assert_string_equal(path_str(a, "anomaly", "event"), "stream.reassembly_seq_gap");
+    }
+    json_decref(all);
+
+    /* anomaly not among the types: nothing written, the gaps still counted */
+    run_start(&r, NULL);
+    handshake(&r);
+    send_pkt(&r, 0, TCP_ACK | TCP_PSH, r.cseq, "GET /x", 6);
+    send_pkt(&r, 0, TCP_ACK | TCP_PSH, r.cseq + 16, "GET /x", 6);
+    all = run_finish(&r);
+    assert_int_equal(count(all, "anomaly"), 0);
+    json_decref(all);
+}
+
+/* Authorization (Basic), Cookie and Proxy-Authorization values reach no record of any type. */
+static void test_credentials_not_copied(void **state)
+{
+    (void)state;
+    static const char req[] =
+        "GET /a HTTP/1.1\r\nHost: h.example\r\nAuthorization: Basic YWxpY2U6czNjcjN0LWJhc2lj\r\n"
+        "Cookie: SID=s3cr3t-cookie-value; other=s3cr3t-cookie-two\r\n"
+        "Proxy-Authorization: Basic cHJveHk6czNjcjN0LXByb3h5\r\n\r\n";
+    static const char req2[] =
+        "GET /b HTTP/1.1\r\nHost: h.example\r\nAuthorization: Bearer opaque-s3cr3t-bearer-1\r\n"
+        "Cookie: SID=s3cr3t-cookie-value\r\n\r\n";
+    struct run r;
+    run_start(&r, ALL_TYPES);
+    handshake(&r);
+    send_split(&r, 0, req, NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
+    send_split(&r, 0, req2, NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
+    json_t *all = run_finish(&r);
+    assert_int_equal(count(all, "http"), 2);
+    assert_int_equal(count(all, "token"), 1);
+    assert_int_equal(count(all, "flow"), 1);
+    char *text = json_dumps(all, 0);
+    assert_non_null(text);
+    static const char *const secrets[] = {"YWxpY2U6czNjcjN0LWJhc2lj", "s3cr3t", "cHJveHk6",
+                                          "opaque-s3cr3t-bearer-1"};
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+        if (strstr(text, secrets[i]))
+            fail_msg("credential %s copied into EVE", secrets[i]);
+    free(text);
+    json_decref(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +486,9 @@ int main(void)
         cmocka_unit_test(test_head_overflow),
         cmocka_unit_test(test_url_redaction),
         cmocka_unit_test(test_http_memcap),
+        cmocka_unit_test(test_flow_record),
+        cmocka_unit_test(test_anomaly_bounded),
+        cmocka_unit_test(test_credentials_not_copied),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
