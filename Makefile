@@ -1,11 +1,11 @@
-# Thin wrapper around CMake. `make demo`, `make test`, `make bench`, `make fuzz`.
+# Thin wrapper around CMake. `make demo`, `make test`, `make bench`, `make fuzz`, `make deb`.
 BUILD    ?= build
 SANITIZE ?= 0
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PY       ?= /usr/bin/python3
 CMAKE_FLAGS = -DTW_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF)
 
-.PHONY: all deps build demo test bench bench-live fuzz clean
+.PHONY: all deps build demo test bench bench-live fuzz deb clean
 
 all: build
 
@@ -38,5 +38,13 @@ fuzz:
 	@cmake --build build-fuzz -j $(JOBS)
 	@$(PY) tests/fuzz/run_fuzz.py --build build-fuzz --seconds $${FUZZ_SECONDS:-60}
 
+# The Debian package: a Release build installed under /usr (config in /etc/tokenwatch), by CPack
+# (packaging/install.cmake); the .deb lands in build-deb/.
+deb: deps
+	@cmake -S . -B build-deb -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON >/dev/null
+	@cmake --build build-deb --target tokenwatch -j $(JOBS)
+	@cd build-deb && cpack -G DEB
+
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-deb

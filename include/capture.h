@@ -28,6 +28,8 @@ struct capture_opts {
     uint32_t stats_interval;        /* seconds between stats records; 0 = only the final one */
     const char *user, *group;       /* drop privileges to these once the handles are open */
     volatile sig_atomic_t *reopen;  /* set by a SIGHUP handler; cleared once outputs reopened */
+    int progress;                   /* offline: a progress line per regular file on stderr
+                                       (main sets it when stderr is a terminal and not -q) */
 };
 
 /* The pcap read timeout without immediate mode: bounds how long a packet can wait in a

@@ -9,7 +9,10 @@
  * land in the periodic and final stats records. Without immediate mode libpcap uses TPACKET_V3
  * blocks, retired when full or after CAPTURE_TIMEOUT_MS (10 ms: an alert is late by at most that
  * much, and a busy link is read a block at a time, not a packet at a time). Privileges are
- * dropped after every handle is open and activated.
+ * dropped after every handle is open and activated. Reading files with capture_opts.progress
+ * (stderr is a terminal), a progress line per regular file: bytes read of its size (ftello on
+ * the capture's stream, looked at every PROGRESS_EVERY packets), MB/s and ETA, redrawn at most
+ * every PROGRESS_MS with \r and erased when the file ends.
  */
 #include "capture.h"
 
@@ -52,6 +55,90 @@ static uint64_t ts_of(const struct pcap_pkthdr *h)
     return (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 }
 
+#define PROGRESS_EVERY 512  /* packets between two looks at the clock */
+#define PROGRESS_MS 250      /* at most 4 redraws a second */
+
+struct progress {
+    FILE *f;                 /* the capture's stream, NULL: no progress for this file */
+    const char *name;        /* the file's base name */
+    off_t size;
+    uint64_t start_ms, last_ms;
+};
+
+/* bytes as "812 B", "16.8 kB", "200.6 MB", "1.42 GB" (SI units, as the rate). */
+static void human(char *buf, size_t len, double b)
+{
+    if (b < 1e3)
+        snprintf(buf, len, "%.0f B", b);
+    else if (b < 1e6)
+        snprintf(buf, len, "%.1f kB", b / 1e3);
+    else if (b < 1e9)
+        snprintf(buf, len, "%.1f MB", b / 1e6);
+    else
+        snprintf(buf, len, "%.2f GB", b / 1e9);
+}
+
+static void progress_show(struct progress *pr, uint64_t now_ms)
+{
+    off_t pos = ftello(pr->f);
+    if (pos < 0)
+        return;
+    if (pos > pr->size)
+        pos = pr->size;
+    char rate[64] = "";
+    double secs = (double)(now_ms - pr->start_ms) / 1000.0;
+    if (secs >= 0.2 && pos > 0) {
+        double bps = (double)pos / secs;
+        unsigned long left = (unsigned long)((double)(pr->size - pos) / bps + 0.5);
+        if (left >= 3600)
+            snprintf(rate, sizeof(rate), ", %.1f MB/s, ETA %lu:%02lu:%02lu", bps / 1e6,
+                     left / 3600, left / 60 % 60, left % 60);
+        else
+            snprintf(rate, sizeof(rate), ", %.1f MB/s, ETA %lu:%02lu", bps / 1e6, left / 60,
+                     left % 60);
+    }
+    /* \r and erase-line: the line is redrawn in place, never scrolls. */
+    char done[16], size[16];
+    human(done, sizeof(done), (double)pos);
+    human(size, sizeof(size), (double)pr->size);
+    fprintf(stderr, "\r\033[Ktokenwatch: %.40s: %s of %s (%d%%)%s", pr->name, done, size,
+            (int)(100.0 * (double)pos / (double)pr->size), rate);
+    pr->last_ms = now_ms;
+}
+
+/* Shows the first line at once, so that every file read gets one, however short. */
+static void progress_start(struct progress *pr, pcap_t *p, const char *path,
+                           const struct capture_opts *o)
+{
+    memset(pr, 0, sizeof(*pr));
+    FILE *f = o->progress ? pcap_file(p) : NULL;
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+        return; /* a FIFO, or nothing to measure against */
+    const char *slash = strrchr(path, '/');
+    pr->f = f;
+    pr->name = slash ? slash + 1 : path;
+    pr->size = st.st_size;
+    pr->start_ms = capture_mono_ms();
+    progress_show(pr, pr->start_ms);
+}
+
+static inline void progress_tick(struct progress *pr, uint64_t npkts)
+{
+    if (!pr->f || npkts % PROGRESS_EVERY)
+        return;
+    uint64_t now = capture_mono_ms();
+    if (now - pr->last_ms >= PROGRESS_MS)
+        progress_show(pr, now);
+}
+
+static void progress_end(struct progress *pr)
+{
+    if (pr->f)
+        fputs("\r\033[K", stderr);
+    pr->f = NULL;
+}
+
 /* 0 read (maybe damaged), 1 unusable, 2 bad filter. */
 static int read_file(struct sensor *s, const char *path, const struct capture_opts *o)
 {
@@ -80,6 +167,8 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
     const u_char *data;
     uint64_t n = 0;
     int r;
+    struct progress pr;
+    progress_start(&pr, p, path, o);
     while ((r = pcap_next_ex(p, &h, &data)) == 1) {
         if (o->reopen && *o->reopen) {
             *o->reopen = 0;
@@ -88,7 +177,9 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
         sensor_keystore_sync(s);
         n++;
         sensor_packet(s, ts_of(h), dlt, data, h->caplen, h->len);
+        progress_tick(&pr, n);
     }
+    progress_end(&pr);
     if (r == -1) {
         fprintf(stderr, "tokenwatch: %s: capture damaged after %llu packets, rest skipped: %s\n",
                 path, (unsigned long long)n, pcap_geterr(p));

@@ -12,6 +12,8 @@
  * Signal handlers only set flags: SIGINT/SIGTERM end a live capture, SIGHUP asks for the outputs
  * to be reopened (logrotate) and for the key sets and revoked keys to be reread (hot reload);
  * the capture loops act on them between packets, the reload thread builds the new store.
+ * At exit a one-line summary goes to stderr (summary(), not with -q); reading files with stderr
+ * on a terminal, capture.c draws a progress line per file.
  *
  * check-token prints the token object the sensor would log, plus "key": the key that matched
  * (keyset, identifiers, type and size, JWK issuer, certificate subject and validity).
@@ -349,14 +351,40 @@ static struct reload *new_reload(const struct config *cfg, size_t nreaders,
     return rl;
 }
 
-/* On failure the one error line already printed is all stderr says (SPEC §1). */
-static void summary(const struct sensor_stats *st, int live, int verbose, int rc)
+/* The exit summary: one line on stderr for the person who ran the sensor (SPEC §1 diagnostics;
+ * -q silences it), e.g. "tokenwatch: 127 packets, 0 dropped, 12 flows, 12 tokens (12 distinct),
+ * 4 alerts (findings: key_revoked 1, alg_none 1, ...); kernel: ...". Dropped: kernel and
+ * worker-ring drops (0 offline); distinct: stats.tokens.distinct (verdicts cached, per worker);
+ * findings as stats.alerts.<code> counts them (an alert with two findings counts under both),
+ * the non-zero ones in SPEC §4 order; capture errors when there were any; live, the kernel and
+ * worker counters in full. On failure the one error line already printed is all stderr says. */
+static const char *plural(uint64_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
+static void summary(const struct sensor_counters *c, int live, int verbose, int rc)
 {
     if (verbose < 0 || rc != 0)
         return;
-    fprintf(stderr, "tokenwatch: %llu packets, %llu tokens, %llu alerts, %llu capture errors",
-            (unsigned long long)st->pkts, (unsigned long long)st->tokens_seen,
-            (unsigned long long)st->alerts_total, (unsigned long long)st->capture_errors);
+    const struct sensor_stats *st = &c->st;
+    unsigned long long pk = st->pkts, dr = st->kernel_drops + st->worker_drops, fl = c->fs.total,
+                       tk = st->tokens_seen, di = c->vs.inserts, al = st->alerts_total;
+    fprintf(stderr, "tokenwatch: %llu packet%s, %llu dropped, %llu flow%s, %llu token%s "
+            "(%llu distinct), %llu alert%s", pk, plural(pk), dr, fl, plural(fl), tk, plural(tk),
+            di, al, plural(al));
+    const char *sep = " (findings: ";
+    for (int f = 0; f < F__COUNT; f++)
+        if (st->alerts[f]) {
+            fprintf(stderr, "%s%s %llu", sep, policy_findings[f].code,
+                    (unsigned long long)st->alerts[f]);
+            sep = ", ";
+        }
+    if (sep[0] == ',')
+        fputc(')', stderr);
+    if (st->capture_errors)
+        fprintf(stderr, "; %llu capture error%s", (unsigned long long)st->capture_errors,
+                plural(st->capture_errors));
     if (live)
         fprintf(stderr, "; kernel: %llu packets, %llu drops, %llu interface drops; "
                 "%llu worker drops",
@@ -391,7 +419,9 @@ static int run_single(struct config *cfg, const char *logdir, char **reads, size
         rc = capture_live(s, ifaces, nifaces, co, &stop_flag);
     reload_stop(rl);
     sensor_finish(s);
-    summary(&s->st, nifaces > 0, co->verbose, rc);
+    struct sensor_counters c;
+    sensor_counters_take(s, s->now_us, &c);
+    summary(&c, nifaces > 0, co->verbose, rc);
     sensor_free(s);
     reload_free(rl);
     return rc;
@@ -425,7 +455,16 @@ static int run_workers(struct config *cfg, const char *logdir, size_t nw, char *
             fprintf(stderr, "tokenwatch: cannot start the reload thread: SIGHUP reopens only\n");
         rc = worker_live(sv, nw, ifaces, nifaces, co, &stop_flag, &total);
         reload_stop(rl);
-        summary(&total, 1, co->verbose, rc);
+        /* The sensors are finished but alive: flows and cache counters from each, summed;
+         * the packet counters worker_live summed, with the capture threads' own. */
+        struct sensor_counters c, x;
+        memset(&c, 0, sizeof(c));
+        for (size_t j = 0; j < nw; j++) {
+            sensor_counters_take(sv[j], sv[j]->now_us, &x);
+            sensor_counters_add(&c, &x);
+        }
+        c.st = total;
+        summary(&c, 1, co->verbose, rc);
         worker_sensors_free(sv, nw);
     }
     free(sv);
@@ -522,6 +561,7 @@ int main(int argc, char **argv)
         .buffer_size = cfg.buffer_size, .promisc = cfg.promisc, .immediate = cfg.immediate,
         .stats_interval = cfg.stats_interval, .user = user, .group = group,
         .reopen = &reopen_flag,
+        .progress = nreads && verbose >= 0 && isatty(STDERR_FILENO),
     };
     size_t nw = 1;
     if (nifaces) {

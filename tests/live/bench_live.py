@@ -38,8 +38,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = os.path.join(ROOT, "etc", "tokenwatch.yaml")
 GEN = os.path.join(ROOT, "tests", "bench", "gen_bench.py")
-SUMMARY = re.compile(r"(\d+) packets, (\d+) tokens, (\d+) alerts.*kernel: (\d+) packets, "
-                     r"(\d+) drops, (\d+) interface drops; (\d+) worker drops")
+SUMMARY = re.compile(r"(\d+) packets?, \d+ dropped, \d+ flows?, (\d+) tokens? \(\d+ distinct\), "
+                     r"(\d+) alerts?.*kernel: (\d+) packets, (\d+) drops, (\d+) interface drops; "
+                     r"(\d+) worker drops")
 
 
 def sh(*cmd):
