@@ -616,17 +616,24 @@ static void assert_same(const struct config *a, const struct config *b)
     assert_int_equal(a->immediate, b->immediate);
 }
 
-static void round_trip(struct fixture *fx, const struct config *a)
+/* Writes a's --dump-config to the fixture's dump.yaml and loads it into b (defaults first). */
+static void dump_and_load(struct fixture *fx, const struct config *a, struct config *b)
 {
     char dump[160];
-    struct config b = {0};
     snprintf(dump, sizeof(dump), "%s/dump.yaml", fx->dir);
     FILE *f = fopen(dump, "w");
     assert_non_null(f);
     config_dump(a, f);
     fclose(f);
-    if (config_load(&b, dump, NULL, 0, fx->err, sizeof(fx->err)) != 0)
+    config_defaults(b);
+    if (config_load(b, dump, NULL, 0, fx->err, sizeof(fx->err)) != 0)
         fail_msg("dump does not load back: %s", fx->err);
+}
+
+static void round_trip(struct fixture *fx, const struct config *a)
+{
+    struct config b = {0};
+    dump_and_load(fx, a, &b);
     assert_same(a, &b);
     config_free(&b);
 }
@@ -695,16 +702,8 @@ static void test_decode_ports(void **state)
     assert_int_equal(c.vxlan_ports[1], 8472);
     assert_int_equal(c.ngeneve_ports, 0);
     /* dump and load back */
-    char dump[160];
-    snprintf(dump, sizeof(dump), "%s/dump.yaml", fx->dir);
-    FILE *f = fopen(dump, "w");
-    assert_non_null(f);
-    config_dump(&c, f);
-    fclose(f);
     struct config d = {0};
-    config_defaults(&d);
-    if (config_load(&d, dump, NULL, 0, fx->err, sizeof(fx->err)) != 0)
-        fail_msg("dump does not load back: %s", fx->err);
+    dump_and_load(fx, &c, &d);
     assert_int_equal(d.nvxlan_ports, 2);
     assert_int_equal(d.vxlan_ports[0], 4789);
     assert_int_equal(d.vxlan_ports[1], 8472);
@@ -781,16 +780,8 @@ static void test_verdict_keys(void **state)
     assert_string_equal(c.clouds[0].v2, "https://login.microsoftonline.us/");
     assert_int_equal(c.vcache_memcap, 8u << 20);
 
-    char dump[160];
-    snprintf(dump, sizeof(dump), "%s/dump.yaml", fx->dir);
-    FILE *f = fopen(dump, "w");
-    assert_non_null(f);
-    config_dump(&c, f);
-    fclose(f);
     struct config d = {0};
-    config_defaults(&d);
-    if (config_load(&d, dump, NULL, 0, fx->err, sizeof(fx->err)) != 0)
-        fail_msg("dump does not load back: %s", fx->err);
+    dump_and_load(fx, &c, &d);
     assert_int_equal(d.keysets[0].naudiences, 2);
     assert_string_equal(d.keysets[0].token_types[0], "at+jwt");
     assert_int_equal(d.replay_clients, 5);
@@ -875,16 +866,8 @@ static void test_output_keys(void **state)
     assert_int_equal(c.outputs[1].ethernet, 1);
     assert_int_equal(c.outputs[0].ethernet, 0);
 
-    char dump[160];
-    snprintf(dump, sizeof(dump), "%s/dump.yaml", fx->dir);
-    FILE *f = fopen(dump, "w");
-    assert_non_null(f);
-    config_dump(&c, f);
-    fclose(f);
     struct config d = {0};
-    config_defaults(&d);
-    if (config_load(&d, dump, NULL, 0, fx->err, sizeof(fx->err)) != 0)
-        fail_msg("dump does not load back: %s", fx->err);
+    dump_and_load(fx, &c, &d);
     assert_string_equal(d.sensor_name, "tap-1");
     assert_int_equal(d.nsensor_tags, 2);
     assert_int_equal(d.outputs[0].syslog_facility, 19);
