@@ -38,7 +38,7 @@ struct sensor_stats {
     uint64_t http_memcap;                     /* heads dropped or transactions written early
                                                  because of engine.http-memcap */
     uint64_t tokens_seen, tokens_verified;
-    uint64_t alerts[F__COUNT];                /* by most severe finding */
+    uint64_t alerts[F__COUNT];                /* each finding of each alert */
     uint64_t alerts_total;
 };
 
