@@ -119,6 +119,10 @@ size_t keystore_find(const struct keystore *ks, const char *kid, const char *x5t
 const struct ks_revoked *keystore_revoked(const struct keystore *ks, const struct ks_key *key,
                                           const char *kid, const char *x5t);
 
+/* Is s[0..len) a GUID (8-4-4-4-12 hex digits, any case, len == 36)? What {tenantid} and an
+ * Entra `tid` must be. */
+int keystore_is_guid(const char *s, size_t len);
+
 /* Does `tmpl` (literal, "{tenantid}" template or "*") match issuer `iss` for tenant `tid`?
  * "{tenantid}" must be substituted by tid (a GUID) to give exactly iss. tid may be NULL, in which
  * case the tenant segment of iss is used for the keyset-level match (see keystore_trusts). */

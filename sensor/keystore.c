@@ -351,7 +351,7 @@ const struct ks_revoked *keystore_revoked(const struct keystore *ks, const struc
 
 /* 8-4-4-4-12 hex digits: the only thing {tenantid} may stand for, so a crafted tid cannot
  * smuggle '/' or another issuer's text into the substituted template. */
-static int is_guid(const char *s, size_t len)
+int keystore_is_guid(const char *s, size_t len)
 {
     if (len != GUID_LEN)
         return 0;
@@ -383,7 +383,7 @@ int keystore_issuer_match(const char *tmpl, const char *iss, const char *tid)
         strcmp(iss + pre + GUID_LEN, t + TENANT_LEN) != 0)
         return 0;
     const char *seg = iss + pre;
-    if (!is_guid(seg, GUID_LEN))
+    if (!keystore_is_guid(seg, GUID_LEN))
         return 0;
     /* With a tid, substitution must reproduce iss exactly (byte for byte, as Microsoft's
      * validator compares); without one, the issuer's own tenant segment stands in. */
@@ -444,7 +444,7 @@ static int v1_equivalent(const struct keystore *ks, const char *key_issuer, cons
         const struct ks_cloud *cl = &ks->clouds[c];
         size_t pre = strlen(cl->v1);
         if (ilen != pre + GUID_LEN + 1 || strncmp(iss, cl->v1, pre) != 0 ||
-            iss[pre + GUID_LEN] != '/' || !is_guid(iss + pre, GUID_LEN))
+            iss[pre + GUID_LEN] != '/' || !keystore_is_guid(iss + pre, GUID_LEN))
             continue;
         char stack[256], *as_v2 = stack;
         size_t need = strlen(cl->v2) + GUID_LEN + sizeof("/v2.0");

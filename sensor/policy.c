@@ -95,27 +95,6 @@ enum finding policy_top_finding(uint32_t mask)
 
 #define BIT(f) (1u << (f))
 
-static int is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* 8-4-4-4-12 hex digits, exactly n == 36 characters. */
-static int is_guid(const char *s, size_t n)
-{
-    if (n != 36)
-        return 0;
-    for (size_t i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
-        } else if (!is_hex(s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* The tenant segment of an issuer URL: the first path segment that is a GUID
  * (https://login.microsoftonline.com/<tid>/v2.0, https://sts.windows.net/<tid>/). */
 static int issuer_tenant(const char *iss, const char **seg)
@@ -128,7 +107,7 @@ static int issuer_tenant(const char *iss, const char **seg)
         const char *s = p + 1;
         const char *e = strchr(s, '/');
         size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (is_guid(s, n)) {
+        if (keystore_is_guid(s, n)) {
             *seg = s;
             return 1;
         }
@@ -286,7 +265,7 @@ static int tenant_mismatch(const struct keystore *ks, const struct jwt_claims *c
         return 0;
     size_t tlen = strlen(cl->tid);
     if (keystore_entra_issuer(ks, cl->iss, &seg, &seglen))
-        return !(is_guid(cl->tid, tlen) && seglen == tlen && strncasecmp(seg, cl->tid, tlen) == 0);
+        return !(keystore_is_guid(cl->tid, tlen) && seglen == tlen && strncasecmp(seg, cl->tid, tlen) == 0);
     return issuer_tenant(cl->iss, &seg) && (tlen != 36 || strncasecmp(seg, cl->tid, 36) != 0);
 }
 
