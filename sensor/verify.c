@@ -118,23 +118,35 @@ int verify_alg_fits(EVP_PKEY *pkey, const char *key_alg, const char *alg)
     return ok;
 }
 
-/* JOSE's r‖s (fixed width) to the DER ECDSA-Sig-Value OpenSSL verifies. Returns a buffer from
- * OPENSSL_malloc (free with OPENSSL_free) or NULL. */
-static unsigned char *raw_to_der(const uint8_t *sig, size_t half, int *derlen)
+/* One DER INTEGER for a big-endian unsigned value: minimal (leading zeros stripped, zero as a
+ * single 0x00), with a 0x00 prefix when the top bit is set — what i2d_ECDSA_SIG writes. */
+static size_t der_int(uint8_t *out, const uint8_t *v, size_t n)
 {
-    unsigned char *der = NULL;
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, (int)half, NULL), *s = BN_bin2bn(sig + half, (int)half, NULL);
-    if (es && r && s && ECDSA_SIG_set0(es, r, s)) {
-        r = s = NULL; /* owned by es now */
-        *derlen = i2d_ECDSA_SIG(es, &der);
-        if (*derlen <= 0)
-            der = NULL;
+    while (n > 1 && v[0] == 0) {
+        v++;
+        n--;
     }
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(es);
-    return der;
+    size_t pad = v[0] & 0x80 ? 1 : 0;
+    out[0] = 0x02;
+    out[1] = (uint8_t)(n + pad);
+    out[2] = 0;
+    memcpy(out + 2 + pad, v, n);
+    return 2 + pad + n;
+}
+
+/* Raw r‖s (each `half` ≤ 66 bytes) to DER ECDSA-Sig-Value in out (≥ 144 bytes). */
+static size_t fast_der(uint8_t *out, const uint8_t *sig, size_t half)
+{
+    uint8_t body[2 * 69];
+    size_t blen = der_int(body, sig, half);
+    blen += der_int(body + blen, sig + half, half);
+    size_t o = 0;
+    out[o++] = 0x30;
+    if (blen >= 0x80)
+        out[o++] = 0x81;
+    out[o++] = (uint8_t)blen;
+    memcpy(out + o, body, blen);
+    return o + blen;
 }
 
 int verify_jws(EVP_PKEY *pkey, const char *key_alg, const char *alg, const uint8_t *msg,
@@ -148,21 +160,16 @@ int verify_jws(EVP_PKEY *pkey, const char *key_alg, const char *alg, const uint8
     const EVP_MD *md = ai->hash_bits ? md_for(ai->hash_bits) : NULL;
     const uint8_t *s = sig;
     size_t slen = siglen;
-    unsigned char *der = NULL;
+    uint8_t der[160];
 
     if (ai->fam == FAM_ES) {
         size_t half = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
         /* RFC 7518 §3.4: exactly two field-size integers. A DER signature (what many libraries
          * produce by mistake) or a shortened r/s is a different encoding, not ours to repair. */
-        if (siglen != 2 * half)
+        if (siglen != 2 * half || half > 66)
             return VERIFY_INVALID;
-        int dlen = 0;
-        if (!(der = raw_to_der(sig, half, &dlen))) {
-            ERR_clear_error();
-            return VERIFY_INVALID;
-        }
+        slen = fast_der(der, sig, half);
         s = der;
-        slen = (size_t)dlen;
     } else if (ai->fam != FAM_ED && siglen != (size_t)EVP_PKEY_get_size(pkey)) {
         /* RFC 8017 §8.2.2 step 1 / §8.1.2 step 1: an RSA signature is exactly k octets. */
         return VERIFY_INVALID;
@@ -183,7 +190,6 @@ int verify_jws(EVP_PKEY *pkey, const char *key_alg, const char *alg, const uint8
             rc = VERIFY_VALID;
     }
     EVP_MD_CTX_free(mctx);
-    OPENSSL_free(der);
     if (rc != VERIFY_VALID)
         ERR_clear_error();
     return rc;
@@ -195,7 +201,7 @@ int verify_jws(EVP_PKEY *pkey, const char *key_alg, const char *alg, const uint8
  * signature and digest implementations, exporting the key to the provider, verify-init, the
  * padding/MGF1/salt/digest parameters, EVP_PKEY_get_size/get_bits and the curve-name lookup.
  * Per call remain: hashing the signing input (RS/PS/ES, into a kept EVP_MD_CTX with an EVP_MD
- * fetched once), the raw r‖s to DER re-encoding (on the stack, no BIGNUMs), and the public-key
+ * fetched once), the raw r‖s to DER re-encoding (fast_der, on the stack, as in verify_jws), and the public-key
  * operation itself (EVP_PKEY_verify on the digest; EVP_DigestVerify for EdDSA, which has no
  * separate hash step). OpenSSL 3.0's EdDSA provider allows EVP_DigestVerify again on the same
  * context (its own `speed` relies on that); later releases refuse with EVP_R_FINAL_ERROR, and
@@ -403,37 +409,6 @@ static void insert(struct verify_ctxs *vx, size_t b, struct vx_entry *e)
     vx->buckets[b] = e;
     lru_push(vx, e);
     vx->n++;
-}
-
-/* One DER INTEGER for a big-endian unsigned value: minimal (leading zeros stripped, zero as a
- * single 0x00), with a 0x00 prefix when the top bit is set — what i2d_ECDSA_SIG writes. */
-static size_t der_int(uint8_t *out, const uint8_t *v, size_t n)
-{
-    while (n > 1 && v[0] == 0) {
-        v++;
-        n--;
-    }
-    size_t pad = v[0] & 0x80 ? 1 : 0;
-    out[0] = 0x02;
-    out[1] = (uint8_t)(n + pad);
-    out[2] = 0;
-    memcpy(out + 2 + pad, v, n);
-    return 2 + pad + n;
-}
-
-/* Raw r‖s (each `half` ≤ 66 bytes) to DER ECDSA-Sig-Value in out (≥ 144 bytes). */
-static size_t fast_der(uint8_t *out, const uint8_t *sig, size_t half)
-{
-    uint8_t body[2 * 69];
-    size_t blen = der_int(body, sig, half);
-    blen += der_int(body + blen, sig + half, half);
-    size_t o = 0;
-    out[o++] = 0x30;
-    if (blen >= 0x80)
-        out[o++] = 0x81;
-    out[o++] = (uint8_t)blen;
-    memcpy(out + o, body, blen);
-    return o + blen;
 }
 
 static int verify_with(struct verify_ctxs *vx, struct vx_entry *e, const uint8_t *msg,
