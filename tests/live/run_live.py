@@ -257,12 +257,20 @@ def scenario_workers(ns, sensor, work):
     s = Sensor(ns, sensor, d, 2, extra)
     try:
         if nobody is not None:
-            uids = set()
-            for task in os.listdir(f"/proc/{s.proc.pid}/task"):
-                with open(f"/proc/{s.proc.pid}/task/{task}/status") as f:
-                    for line in f:
-                        if line.startswith("Uid:"):
-                            uids.update(int(x) for x in line.split()[1:])
+            # "capturing" is printed as each interface opens, just before the privilege drop:
+            # give the drop (a setxid broadcast to every thread already running: the reload
+            # control thread, output writers) a moment instead of racing it.
+            deadline = time.time() + 5
+            while True:
+                uids = set()
+                for task in os.listdir(f"/proc/{s.proc.pid}/task"):
+                    with open(f"/proc/{s.proc.pid}/task/{task}/status") as f:
+                        for line in f:
+                            if line.startswith("Uid:"):
+                                uids.update(int(x) for x in line.split()[1:])
+                if uids == {nobody} or time.time() > deadline:
+                    break
+                time.sleep(0.05)
             check("workers: every thread runs as nobody (--user)", uids == {nobody}, uids)
         ns.replay("--topspeed", OFFICE, STORM)
         got = wait_for(lambda recs: len(of_type(recs, "token")) >= 12 and
