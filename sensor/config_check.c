@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* "FILE:LINE: KEY" for a value from the file, "--set KEY" for one from an override, just "KEY"
- * for a built-in default (line 0 without a file is an override too: config.c's convention). */
+/* "FILE:LINE: KEY" for a value from the file, "--set KEY" for one an override gave (line 0, as
+ * config.c says it). Built-in defaults never reach here: one default output cannot clash. */
 static void where(const struct config *c, int line, const char *key, char *buf, size_t n)
 {
     if (line > 0)
