@@ -34,6 +34,7 @@ struct eve_output_cfg {
     int token_events;      /* enum token_events; default all */
     int raw_tokens;        /* default 0 */
     int line;              /* line in the file, for later error messages */
+    char key[64];          /* its key path ("outputs.eve", "outputs[1].eve-log"), for the same */
     /* filetype redis (outputs.eve.redis), stored for the redis writer: */
     char *redis_server;    /* NULL = 127.0.0.1 */
     int redis_port;        /* default 6379 */
@@ -109,6 +110,8 @@ struct config {
     size_t noutputs;
     struct keyset_cfg *keysets;
     size_t nkeysets;
+    int keysets_line;               /* line of `keysets:`, 0 from --set, -1 not given (so an
+                                       explicit empty list can be warned about) */
     struct revoked_cfg *revoked;
     size_t nrevoked;
     /* policy: */
@@ -146,6 +149,7 @@ struct config {
     uint32_t stats_interval;        /* engine.stats-interval seconds (live), default 60 */
     /* capture (optional section `capture:`): */
     char *bpf;                      /* capture.bpf, default NULL */
+    int bpf_line;                   /* its line, 0 from --set (messages name it) */
     uint32_t snaplen;               /* capture.snaplen, default 262144 (libpcap's maximum) */
     uint64_t buffer_size;           /* capture.buffer-size bytes, default 0 = libpcap's default */
     int promisc;                    /* capture.promisc, default 1 */

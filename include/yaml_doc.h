@@ -54,8 +54,9 @@ int yaml_doc_parse(const char *buf, size_t len, struct yaml_doc_node **root,
                    struct yaml_doc_error *e);
 
 /* A command-line value (--set KEY=VALUE): text starting with [ { " or ' is parsed as YAML (a flow
- * collection or a quoted scalar); anything else, "" included, is one plain scalar taken verbatim
- * (so "-" is the string "-", not a list). Every node gets line 0. Returns 0 with *out (free with
+ * collection or a quoted scalar); anything else is one plain scalar taken verbatim (so "-" is the
+ * string "-", not a list). "" is the empty string, not null: `--set KEY=` must reach the key's
+ * checks, not silently mean "keep the default". Every node gets line 0. Returns 0 with *out (free with
  * yaml_doc_free()), or -1 with e. */
 int yaml_doc_parse_value(const char *text, struct yaml_doc_node **out, struct yaml_doc_error *e);
 

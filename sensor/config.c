@@ -299,8 +299,12 @@ static int eve_special(const struct ctx *x, const struct yaml_doc_pair *p, const
                        void *base)
 {
     struct eve_output_cfg *o = &((struct eve_parse *)base)->o;
-    if (strcmp(p->key, "types") == 0)
-        return get_list(x, p->value, key, cfg_type_names, NELEM(cfg_type_names), &o->types);
+    if (strcmp(p->key, "types") == 0) {
+        if (get_list(x, p->value, key, cfg_type_names, NELEM(cfg_type_names), &o->types) < 0)
+            return -1;
+        /* An output that writes nothing is a mistake (drop it with `enabled: no`). */
+        return o->types ? 0 : fail(x, p->value->line, key, "needs at least one record type");
+    }
     if (strcmp(p->key, "redis") == 0)
         return parse_map(x, p->value, key, redis_fields, NULL, o);
     return 1;
@@ -319,6 +323,7 @@ static void eve_defaults(struct eve_output_cfg *o, int line)
     o->syslog_level = 6;     /* info */
     o->queue_size = 16u << 20;
     o->line = line;
+    snprintf(o->key, sizeof(o->key), "outputs.eve");
 }
 
 static void eve_free(struct eve_output_cfg *o)
@@ -341,6 +346,7 @@ static int parse_eve(const struct ctx *x, const struct yaml_doc_pair *e, const c
         return fail(x, e->line, path, "unknown output (expected eve)");
     struct eve_parse ep = {.enabled = 1};
     eve_defaults(&ep.o, e->value->line ? e->value->line : e->line);
+    snprintf(ep.o.key, sizeof(ep.o.key), "%.60s", path);
     if (!yaml_doc_is_null(e->value) &&
         parse_map(x, e->value, path, eve_fields, eve_special, &ep) < 0) {
         eve_free(&ep.o);
@@ -479,6 +485,7 @@ static int parse_keysets(const struct ctx *x, const struct yaml_doc_node *v, str
     char path[KEY_LEN], key[KEY_LEN];
     if (want(x, v, "keysets", YAML_DOC_SEQ) < 0)
         return -1;
+    c->keysets_line = v->line;
     c->keysets = xcalloc(v->nitems, sizeof(*c->keysets));
     for (size_t i = 0; i < v->nitems; i++) {
         struct keyset_cfg *k = &c->keysets[c->nkeysets++]; /* counted now: freed on error */
@@ -646,15 +653,24 @@ static int policy_special(const struct ctx *x, const struct yaml_doc_pair *p, co
     return 0;
 }
 
+/* Minimums (README "Engine limits"): below them a limit cannot hold one unit of what it bounds,
+ * and the sensor would see nothing while saying nothing. */
+#define MIN_FLOW_MEMCAP (128u << 10)  /* the smallest bucket array (8 KiB) and 32 flows of about
+                                         3.7 KiB (struct flow and its HTTP state) */
+#define MIN_SEGMENTS (64u << 10)      /* one out-of-order segment of the largest IP datagram */
+#define MIN_HTTP_HEAD 1024u           /* a request line and an Authorization header with a JWT */
+#define MIN_HTTP_MEMCAP (64u << 10)   /* one head of the default http-max-head */
+#define MIN_DEFRAG_MEMCAP (64u << 10) /* the fragments of dozens of 1500-byte-MTU datagrams */
+
 static const struct field engine_fields[] = {
-    NUM("flow-memcap", F_SIZE, struct config, flow_memcap, 1, UINT64_MAX),
+    NUM("flow-memcap", F_SIZE, struct config, flow_memcap, MIN_FLOW_MEMCAP, UINT64_MAX),
     NUM("flow-timeout", F_INT, struct config, flow_timeout, 1, UINT32_MAX),
     NUM("flow-closed-timeout", F_INT, struct config, flow_closed_timeout, 0, UINT32_MAX),
-    NUM("stream-memcap", F_SIZE, struct config, stream_memcap, 1, UINT64_MAX),
-    NUM("stream-ooo-limit", F_SIZE, struct config, stream_dir_limit, 0, UINT64_MAX),
-    NUM("http-max-head", F_SIZE, struct config, http_max_head, 1, UINT64_MAX),
-    NUM("http-memcap", F_SIZE, struct config, http_memcap, 1, UINT64_MAX),
-    NUM("defrag-memcap", F_SIZE, struct config, defrag_memcap, 1, UINT64_MAX),
+    NUM("stream-memcap", F_SIZE, struct config, stream_memcap, MIN_SEGMENTS, UINT64_MAX),
+    NUM("stream-ooo-limit", F_SIZE, struct config, stream_dir_limit, MIN_SEGMENTS, UINT64_MAX),
+    NUM("http-max-head", F_SIZE, struct config, http_max_head, MIN_HTTP_HEAD, UINT64_MAX),
+    NUM("http-memcap", F_SIZE, struct config, http_memcap, MIN_HTTP_MEMCAP, UINT64_MAX),
+    NUM("defrag-memcap", F_SIZE, struct config, defrag_memcap, MIN_DEFRAG_MEMCAP, UINT64_MAX),
     NUM("body-limit", F_SIZE, struct config, body_limit, 0, 64u << 20),
     NUM("inflate-ratio", F_INT, struct config, inflate_ratio, 2, 100000),
     NUM("observed-sets", F_INT, struct config, observed_sets, 1, 1u << 20),
@@ -666,13 +682,23 @@ static const struct field engine_fields[] = {
 };
 
 static const struct field capture_fields[] = {
-    STR("bpf", struct config, bpf, 0),
     NUM("snaplen", F_INT, struct config, snaplen, 1, 262144),
     NUM("buffer-size", F_SIZE, struct config, buffer_size, 0, UINT64_MAX),
     BOOL("promisc", struct config, promisc),
     BOOL("immediate", struct config, immediate),
     END,
 };
+
+/* capture.bpf keeps its line: main.c compiles it later and names it when it is bad. */
+static int capture_special(const struct ctx *x, const struct yaml_doc_pair *p, const char *key,
+                           void *base)
+{
+    struct config *c = base;
+    if (strcmp(p->key, "bpf") != 0)
+        return 1;
+    c->bpf_line = p->value->line;
+    return get_string(x, p->value, key, 0, &c->bpf);
+}
 
 /* decode.vxlan-ports / decode.geneve-ports: a list of distinct UDP ports, possibly empty. */
 static int get_ports(const struct ctx *x, const struct yaml_doc_node *v, const char *key,
@@ -764,7 +790,7 @@ static int top_special(const struct ctx *x, const struct yaml_doc_pair *p, const
     if (strcmp(key, "engine") == 0)
         return parse_map(x, v, key, engine_fields, NULL, c);
     if (strcmp(key, "capture") == 0)
-        return parse_map(x, v, key, capture_fields, NULL, c);
+        return parse_map(x, v, key, capture_fields, capture_special, c);
     if (strcmp(key, "decode") == 0)
         return parse_map(x, v, key, decode_fields, decode_special, c);
     if (strcmp(key, "tokens") == 0)
@@ -803,6 +829,7 @@ void config_defaults(struct config *c)
     c->outputs = xcalloc(1, sizeof(*c->outputs));
     c->noutputs = 1;
     eve_defaults(&c->outputs[0], 0);
+    c->keysets_line = -1;
     c->clock_skew = 300;
     c->max_lifetime = 86400;
     c->alg_mask = (1u << POLICY_ALG_COUNT) - 1;

@@ -31,6 +31,7 @@
 
 #include "capture.h"
 #include "config.h"
+#include "config_check.h"
 #include "eve.h"
 #include "jb.h"
 #include "keystore.h"
@@ -96,6 +97,22 @@ static int load_config(struct config *cfg, const char *path, char **sets, size_t
         fprintf(stderr, "tokenwatch: %s\n", err);
         return -1;
     }
+    return 0;
+}
+
+/* What only the command line can tell about the configuration (config_check.h), before any output
+ * is opened: a refused start must leave no eve.json behind. 0, or -1 with one line on stderr. */
+static int check_start(const struct config *cfg, const char *logdir, int logdir_given,
+                       const char *bpf, const char *first_read)
+{
+    char err[1024];
+    if (config_check_logdir(cfg, logdir, logdir_given, err, sizeof(err)) != 0 ||
+        config_check_outputs(cfg, logdir, err, sizeof(err)) != 0 ||
+        config_check_bpf(cfg, bpf, first_read, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tokenwatch: %s\n", err);
+        return -1;
+    }
+    config_check_warn(cfg, stderr);
     return 0;
 }
 
@@ -492,7 +509,7 @@ int main(int argc, char **argv)
     char **sets = calloc((size_t)argc, sizeof(char *));
     size_t nreads = 0, nifaces = 0, nsets = 0;
     const char *cfg_path = NULL, *logdir = ".", *bpf = NULL, *user = NULL, *group = NULL;
-    int verbose = 0, dump = 0, rc = 0, opt;
+    int verbose = 0, dump = 0, rc = 0, opt, logdir_given = 0;
     long jobs = 0; /* 0: not given */
     if (!reads || !ifaces || !sets)
         return 1;
@@ -501,7 +518,7 @@ int main(int argc, char **argv)
         case 'r': reads[nreads++] = optarg; break;
         case 'i': ifaces[nifaces++] = optarg; break;
         case 'c': cfg_path = optarg; break;
-        case 'l': logdir = optarg; break;
+        case 'l': logdir = optarg; logdir_given = 1; break;
         case 'f': bpf = optarg; break;
         case 'j': {
             char *end;
@@ -552,6 +569,11 @@ int main(int argc, char **argv)
     }
     if (nreads && (user || group)) {
         fprintf(stderr, "tokenwatch: --user/--group apply to live capture (-i) only\n");
+        config_free(&cfg);
+        rc = 2;
+        goto out;
+    }
+    if (check_start(&cfg, logdir, logdir_given, bpf, nreads ? reads[0] : NULL) != 0) {
         config_free(&cfg);
         rc = 2;
         goto out;

@@ -53,6 +53,19 @@ int sensor_build_keystore(const struct config *cfg, struct keystore **out, char 
         for (size_t j = 0; j < set->nskips; j++)
             fprintf(stderr, "tokenwatch: warning: %s: keysets.%s: key %s refused: %s\n",
                     k->jwks, k->name, set->skips[j].kid, set->skips[j].why);
+        /* Keys published but none usable: nothing of this issuer could ever verify, surely a
+         * mistake; refused like a broken file (a reload keeps the running store). A file with
+         * no keys at all may be filled later (and reloaded): only a warning. */
+        if (set->nkeys == 0 && set->nskips) {
+            snprintf(err, errlen, "%s:%d: keysets.%s.jwks: %s: no usable key (%zu refused)",
+                     cfg->path ? cfg->path : "--set", k->line, k->name, k->jwks, set->nskips);
+            keystore_free(ks);
+            return -1;
+        }
+        if (set->nkeys == 0)
+            fprintf(stderr, "tokenwatch: warning: %s:%d: keysets.%s.jwks: %s holds no key: "
+                    "tokens of its issuers are judged key_unknown\n",
+                    cfg->path ? cfg->path : "--set", k->line, k->name, k->jwks);
         if ((k->naudiences || k->ntoken_types) &&
             keystore_set_expectations(ks, k->name, (const char *const *)k->audiences,
                                       k->naudiences, (const char *const *)k->token_types,

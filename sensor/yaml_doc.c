@@ -317,7 +317,11 @@ int yaml_doc_parse(const char *buf, size_t len, struct yaml_doc_node **root,
 
 int yaml_doc_parse_value(const char *text, struct yaml_doc_node **out, struct yaml_doc_error *e)
 {
-    if (!text[0] || !strchr("[{\"'", text[0])) {
+    if (!text[0]) {
+        *out = yaml_doc_new_scalar("", 0, 0, 0); /* not plain: not null (see yaml_doc.h) */
+        return 0;
+    }
+    if (!strchr("[{\"'", text[0])) {
         *out = yaml_doc_new_scalar(text, strlen(text), 1, 0);
         return 0;
     }

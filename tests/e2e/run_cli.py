@@ -78,6 +78,90 @@ def check_token(sensor, tok, *extra):
         return r, None
 
 
+def refused(s, tmp, name, args, expect, cfg_text=None):
+    """Runs the demo with cfg_text (else the shipped configuration) into a fresh log dir:
+    exit 2, one error line (besides warnings) naming each of `expect`, no output file created."""
+    logdir = tempfile.mkdtemp(dir=tmp)
+    cfg = CONFIG
+    if cfg_text is not None:
+        cfg = logdir + ".yaml"
+        open(cfg, "w").write(cfg_text)
+    r = run(s, ["-c", cfg, "-r", DEMO, "-l", logdir] + args)
+    want = [e.replace("CFG", cfg) for e in expect]
+    errors = [l for l in r.stderr.splitlines() if not l.startswith("tokenwatch: warning: ")]
+    check(name, r.returncode == 2 and len(errors) == 1 and
+          all(w in r.stderr for w in want) and os.listdir(logdir) == [],
+          f"rc {r.returncode}, files {os.listdir(logdir)}, stderr {r.stderr!r}, want {want}")
+    return r
+
+
+def config_refused(s, tmp):
+    """Configuration that used to be accepted silently (issue 10): refused before any output is
+    opened, naming file, line and key (or the option), or warned about."""
+    refused(s, tmp, "engine.flow-memcap: 1kb: exit 2 naming the key",
+            [], ["CFG:3: engine.flow-memcap", "out of range"],
+            "# tiny\nengine:\n  flow-memcap: 1kb\n")
+    refused(s, tmp, "outputs.eve.types: []: exit 2 naming the key",
+            [], ["CFG:4: outputs.eve.types: needs at least one record type"],
+            "outputs:\n  eve:\n    filename: x.json\n    types: []\n")
+    refused(s, tmp, "two outputs writing one file: exit 2 naming both",
+            [], ["CFG:4: outputs[1].eve.filename", "also written by CFG:2: outputs[0].eve.filename"],
+            "outputs:\n  - eve: {filename: eve.json}\n  - eve:\n      filename: ./eve.json\n")
+    refused(s, tmp, "two outputs on stdout: exit 2", [],
+            ["outputs[1].eve.filename: stdout is also written by"],
+            "outputs:\n  - eve: {filename: '-'}\n  - eve: {filename: '-'}\n")
+    refused(s, tmp, "--set outputs.eve.filename= (empty): exit 2 naming the key",
+            ["--set", "outputs.eve.filename="], ["--set outputs.eve.filename: must not be empty"])
+    text = open(CONFIG).read().replace("jwks: keys/", "jwks: %s/etc/keys/" % ROOT)
+    refused(s, tmp, "bad capture.bpf: exit 2 naming file, line and key, no eve.json", [],
+            ["CFG:%d: capture.bpf: bad BPF filter 'tcp port'" % (text.count("\n") + 2)],
+            text + "capture:\n  bpf: tcp port\n")
+    refused(s, tmp, "bad capture.bpf from --set: exit 2 naming it, no eve.json",
+            ["--set", "capture.bpf=tcp port"], ["--set capture.bpf: bad BPF filter"])
+    refused(s, tmp, "bad -f: exit 2 naming -f, no eve.json", ["-f", "tcp port"],
+            ["-f: bad BPF filter 'tcp port'"])
+    refused(s, tmp, "-l naming a file: exit 2 naming -l", ["-l", DEMO],
+            ["-l %s: not a directory" % DEMO])
+
+    # A key set whose keys are all refused can never verify anything: an error. One with no
+    # keys at all may be filled later and reloaded: a warning naming file, line and key.
+    oct_jwks = os.path.join(tmp, "oct.jwks.json")
+    json.dump({"keys": [{"kty": "oct", "kid": "s1", "k": "c2VjcmV0c2VjcmV0c2VjcmV0"}]},
+              open(oct_jwks, "w"))
+    empty_jwks = os.path.join(tmp, "empty.jwks.json")
+    json.dump({"keys": []}, open(empty_jwks, "w"))
+    ks = "keysets:\n  - name: idp\n    jwks: %s\n    issuers: [\"https://idp.example.com\"]\n"
+    r = refused(s, tmp, "key set with no usable key: exit 2 naming file, line and key", [],
+                ["CFG:2: keysets.idp.jwks: %s: no usable key (1 refused)" % oct_jwks], ks % oct_jwks)
+    for text, name, want in (
+            (ks % empty_jwks, "key set file with no keys: warning naming file, line and key",
+             ":2: keysets.idp.jwks: %s holds no key" % empty_jwks),
+            ("# nothing trusted\nkeysets: []\n", "keysets: []: warning naming file, line and key",
+             ":2: keysets: empty: no issuer is trusted")):
+        cfg = os.path.join(tmp, "warn.yaml")
+        open(cfg, "w").write(text)
+        r = run(s, ["-c", cfg, "-r", DEMO, "-l", tmp, "--set", "outputs.eve.filename=w.json"])
+        check(name, r.returncode == 0 and ("warning: " + cfg + want) in r.stderr, r.stderr)
+
+    ro = os.path.join(tmp, "ro")
+    os.makedirs(ro)
+    if os.geteuid() != 0:
+        print("skip -l on a read-only directory: needs root to mount a read-only tmpfs")
+        return
+    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tw-cli-ro", ro],
+                       capture_output=True, text=True)
+    if m.returncode != 0:
+        print("skip -l on a read-only directory: mount failed: " + m.stderr.strip())
+        return
+    try:
+        r = run(s, ["-c", CONFIG, "-r", DEMO, "-l", ro])
+        check("-l on a read-only tmpfs: exit 2 naming -l", r.returncode == 2 and
+              ("-l %s: cannot write there" % ro) in r.stderr and
+              len(r.stderr.strip().splitlines()) == 1, r.stderr)
+    finally:
+        subprocess.run(["umount", ro])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", required=True)
@@ -201,8 +285,8 @@ def main():
         check("unreadable capture: exit 1, one line", r.returncode == 1 and
               len(r.stderr.strip().splitlines()) == 1 and "nope.pcap" in r.stderr, r.stderr)
         r = run(s, ["-c", CONFIG, "-r", DEMO, "-l", os.path.join(tmp, "no", "such", "dir")])
-        check("unwritable log dir: exit 1, one line", r.returncode == 1 and
-              len(r.stderr.strip().splitlines()) == 1, r.stderr)
+        check("missing log dir: exit 2, one line naming -l", r.returncode == 2 and
+              len(r.stderr.strip().splitlines()) == 1 and "-l " in r.stderr, r.stderr)
         r = run(s, ["-c", CONFIG, "-r", DEMO, "-l", tmp, "--set", "outputs.eve.filename=-", "-q"])
         lines = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
         check("--set outputs.eve.filename=- writes EVE to stdout", r.returncode == 0 and
@@ -213,6 +297,7 @@ def main():
         check("-f BPF filter applies", r.returncode == 0 and st["decoder"]["pkts"] == 0, str(st))
         r = run(s, ["-c", CONFIG, "-r", DEMO, "-l", tmp, "-f", "tcp port"])
         check("bad BPF filter: exit 2", r.returncode == 2, r.stderr)
+        config_refused(s, tmp)
 
     print(f"cli: {len(failures)} failed" if failures else "cli: all passed")
     return 1 if failures else 0

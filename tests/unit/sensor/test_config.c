@@ -295,7 +295,7 @@ static void test_list_outputs(void **state)
                           "  - eve-log:\n      enabled: yes\n      filename: a.json\n"
                           "  - eve-log:\n      enabled: no\n      filename: off.json\n"
                           "  - eve:\n      filetype: unix_dgram\n      filename: /run/tw.sock\n"
-                          "      types: []\n"
+                          "      types: [keyset]\n"
                           "  - eve:\n",
                           NULL, 0),
                      0);
@@ -303,7 +303,7 @@ static void test_list_outputs(void **state)
     assert_string_equal(c.outputs[0].filename, "a.json");
     assert_int_equal(c.outputs[1].filetype, EVE_FT_UNIX_DGRAM);
     assert_string_equal(c.outputs[1].filename, "/run/tw.sock");
-    assert_int_equal(c.outputs[1].types, 0);
+    assert_int_equal(c.outputs[1].types, EVE_T_KEYSET);
     assert_string_equal(c.outputs[2].filename, "eve.json");
     config_free(&c);
     assert_int_equal(load(fx, &c, "outputs: []\n", NULL, 0), 0);
@@ -897,6 +897,77 @@ static void test_output_keys(void **state)
     }
 }
 
+/* Every memcap and limit is refused below its documented minimum (README "Engine limits"),
+ * naming file, line and key, and accepted at it; an output with no record types and an empty
+ * value from --set are errors, not silently "nothing" or "the default". */
+static void test_minimums(void **state)
+{
+    struct fixture *fx = *state;
+    static const struct {
+        const char *key, *below, *at;
+    } lim[] = {
+        {"flow-memcap", "1", "128kb"},      {"flow-memcap", "127kb", "131072"},
+        {"stream-memcap", "1kb", "64kb"},   {"stream-ooo-limit", "0", "64kb"},
+        {"http-max-head", "1023", "1kb"},   {"http-memcap", "1", "64kb"},
+        {"defrag-memcap", "65535", "64kb"},
+    };
+    char yaml[200], want[200];
+    for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+        struct config c = {0};
+        snprintf(yaml, sizeof(yaml), "# limits\nengine:\n  %s: %s\n", lim[i].key, lim[i].below);
+        snprintf(want, sizeof(want), "%s:3: engine.%s: '%s' is out of range (", fx->path,
+                 lim[i].key, lim[i].below);
+        if (load(fx, &c, yaml, NULL, 0) == 0 || strncmp(fx->err, want, strlen(want)) != 0)
+            fail_msg("%s %s: got '%s', want '%s...'", lim[i].key, lim[i].below, fx->err, want);
+        config_free(&c);
+        snprintf(yaml, sizeof(yaml), "engine:\n  %s: %s\n", lim[i].key, lim[i].at);
+        if (load(fx, &c, yaml, NULL, 0) != 0)
+            fail_msg("%s %s refused: %s", lim[i].key, lim[i].at, fx->err);
+        config_free(&c);
+    }
+    static const struct bad_case bad[] = {
+        {"outputs:\n  eve:\n    types: []\n", "3: outputs.eve.types: needs at least one"},
+        {"outputs:\n  - eve: {filename: a.json}\n  - eve:\n      types: []\n",
+         "4: outputs[1].eve.types: needs at least one"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct config c = {0};
+        if (load(fx, &c, bad[i].yaml, NULL, 0) == 0 || !strstr(fx->err, bad[i].expect))
+            fail_msg("case %zu: got '%s', want '...%s...'", i, fx->err, bad[i].expect);
+        config_free(&c);
+    }
+    static const struct {
+        const char *set, *expect;
+    } sets[] = {
+        {"outputs.eve.filename=", "--set outputs.eve.filename: must not be empty"},
+        {"engine.flow-memcap=", "--set engine.flow-memcap: expected a size"},
+        {"engine.flow-memcap=1kb", "--set engine.flow-memcap: '1kb' is out of range (131072 to"},
+        {"outputs.eve.types=[]", "--set outputs.eve.types: needs at least one record type"},
+    };
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+        struct config c = {0};
+        if (load(fx, &c, "", &sets[i].set, 1) == 0 ||
+            strncmp(fx->err, sets[i].expect, strlen(sets[i].expect)) != 0)
+            fail_msg("--set %s: got '%s', want '%s...'", sets[i].set, fx->err, sets[i].expect);
+        config_free(&c);
+    }
+    /* An empty value is the empty string where one is allowed (capture.bpf: no filter). */
+    struct config c = {0};
+    const char *empty_bpf = "capture.bpf=";
+    assert_int_equal(load(fx, &c, "", &empty_bpf, 1), 0);
+    assert_string_equal(c.bpf, "");
+    config_free(&c);
+    /* keysets: [] loads (main warns), and its line is kept for the warning */
+    assert_int_equal(load(fx, &c, "# none\nkeysets: []\n", NULL, 0), 0);
+    assert_int_equal(c.nkeysets, 0);
+    assert_int_equal(c.keysets_line, 2);
+    config_free(&c);
+    assert_int_equal(load(fx, &c, "capture:\n  bpf: tcp\n", NULL, 0), 0);
+    assert_int_equal(c.bpf_line, 2);
+    assert_int_equal(c.keysets_line, -1);
+    config_free(&c);
+}
+
 static void test_shipped_config(void **state)
 {
     (void)state;
@@ -934,6 +1005,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decode_ports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verdict_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_minimums, setup, teardown),
         cmocka_unit_test(test_shipped_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -278,6 +278,37 @@ static void test_reload_now(void **state)
     rmdir(dir);
 }
 
+/* A key set file whose keys are all refused (an oct key only) is refused like a broken file:
+ * the running store stays. A file with no keys at all is accepted (it may be filled later). */
+static void test_reload_no_usable_key(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tw-reload-XXXXXX", cfgp[128], jwks[128], text[1024];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cfgp, sizeof(cfgp), "%s/t.yaml", dir);
+    snprintf(jwks, sizeof(jwks), "%s/k.json", dir);
+    snprintf(text, sizeof(text), "keysets:\n  - name: org\n    jwks: %s\n    issuers: [\"%s\"]\n",
+             jwks, ORG_ISS);
+    write_file(cfgp, text);
+    write_file(jwks, "{\"keys\": []}");
+    struct reload *r = reload_new(keystore_new(), 1);
+    assert_non_null(r);
+    reload_set_source(r, cfgp, NULL, 0, NULL, -1);
+    assert_int_equal(reload_now(r), 0);
+    uint64_t g;
+    struct keystore *ks = reload_current(r, &g);
+    assert_int_equal(g, 1);
+    assert_int_equal(ks->sets[0].nkeys, 0);
+    write_file(jwks, "{\"keys\": [{\"kty\": \"oct\", \"kid\": \"s\", \"k\": \"c2VjcmV0\"}]}");
+    assert_int_equal(reload_now(r), -1);
+    assert_ptr_equal(reload_current(r, &g), ks);
+    assert_int_equal(g, 1);
+    reload_free(r);
+    unlink(jwks);
+    unlink(cfgp);
+    rmdir(dir);
+}
+
 /* ---- the sensor's side --------------------------------------------------------------------- */
 
 static void test_sensor_sync_clears_cache(void **state)
@@ -339,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_publish_ack_collect),
         cmocka_unit_test(test_threads_swap_under_readers),
         cmocka_unit_test(test_reload_now),
+        cmocka_unit_test(test_reload_no_usable_key),
         cmocka_unit_test(test_sensor_sync_clears_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
