@@ -119,46 +119,81 @@ static uint8_t dec_at(const uint8_t *s, size_t n, size_t i, size_t *w)
     return s[i];
 }
 
-/* The run of (decoded) base64url characters and dots that starts at i; returns where it ends.
- * *jwt gets where a JWS/JWE inside it starts ("eyJ", then at least two dots and 16 characters
- * to the run's end), or n. The first "eyJ" of a run is the only candidate that matters: any
- * later one has fewer dots and characters after it. */
+/* Finds "eyJ" followed, to the end of its run, by at least two dots and 16 characters in all.
+ * The first "eyJ" of a run is the only candidate that matters: any later one has fewer dots
+ * and characters after it. Fed one character at a time; a run break resets it. */
+struct jwt_find {
+    size_t first, dots, chars, pos1, pos2, found;
+    uint8_t p1, p2;
+};
+
+static void jf_reset(struct jwt_find *j, size_t none)
+{
+    j->first = none;
+    j->dots = j->chars = j->pos1 = j->pos2 = 0;
+    j->p1 = j->p2 = 0;
+}
+
+static void jf_feed(struct jwt_find *j, uint8_t c, size_t pos, size_t none)
+{
+    if (j->first == none && j->p2 == 'e' && j->p1 == 'y' && c == 'J') {
+        j->first = j->pos2;
+        j->chars = 2;
+    }
+    if (j->first != none) {
+        j->chars++;
+        j->dots += c == '.';
+    }
+    j->p2 = j->p1;
+    j->pos2 = j->pos1;
+    j->p1 = c;
+    j->pos1 = pos;
+}
+
+/* at a run break: keeps the earliest qualifying start */
+static void jf_end(struct jwt_find *j, size_t none)
+{
+    if (j->first != none && j->dots >= 2 && j->chars >= 16 && j->first < j->found)
+        j->found = j->first;
+    jf_reset(j, none);
+}
+
+/* The run of base64url characters, dots and '%' that starts at i; returns where it ends. *jwt
+ * gets where a JWS/JWE inside it starts, or n: looked for twice, in the bytes as they are (what
+ * a reader of the log sees) and percent-decoded (what the server saw: "%2E" dots, "%65yJ"),
+ * where an escape that decodes to anything else breaks the run. */
 static size_t scan_run(const uint8_t *s, size_t n, size_t i, size_t *jwt)
 {
-    size_t e = i, w, first = n, dots = 0, chars = 0, pos1 = 0, pos2 = 0;
-    uint8_t p1 = 0, p2 = 0;
-    while (e < n) {
-        uint8_t c = dec_at(s, n, e, &w);
-        if (!is_run(c))
-            break;
-        if (first == n && p2 == 'e' && p1 == 'y' && c == 'J') {
-            first = pos2;
-            chars = 2;
-        }
-        if (first != n) {
-            chars++;
-            dots += c == '.';
-        }
-        p2 = p1;
-        pos2 = pos1;
-        p1 = c;
-        pos1 = e;
-        e += w;
+    struct jwt_find raw, dec;
+    jf_reset(&raw, n);
+    jf_reset(&dec, n);
+    raw.found = dec.found = n;
+    size_t e = i, w;
+    for (; e < n && (is_run(s[e]) || s[e] == '%'); e++)
+        jf_feed(&raw, s[e], e, n);
+    jf_end(&raw, n);
+    for (size_t k = i; k < e; k += w) {
+        uint8_t c = dec_at(s, e, k, &w);
+        if (is_run(c))
+            jf_feed(&dec, c, k, n);
+        else
+            jf_end(&dec, n);
     }
-    *jwt = first != n && dots >= 2 && chars >= 16 ? first : n;
+    jf_end(&dec, n);
+    *jwt = raw.found < dec.found ? raw.found : dec.found;
     return e;
 }
 
 static int holds_jwt(const uint8_t *s, size_t n)
 {
-    size_t i = 0, w, jwt;
+    size_t i = 0, jwt;
     while (i < n) {
-        if (is_run(dec_at(s, n, i, &w))) {
+        if (is_run(s[i]) || s[i] == '%') {
             i = scan_run(s, n, i, &jwt);
             if (jwt < n)
                 return 1;
         } else {
-            i += w;
+            i++;
         }
     }
     return 0;
@@ -277,7 +312,7 @@ static int needs_work(const uint8_t *s, size_t n)
 static void redact(struct out *o, const uint8_t *s, size_t n)
 {
     int state = ST_PATH;
-    size_t i = 0, w, jwt;
+    size_t i = 0, jwt;
     while (i < n) {
         uint8_t c = s[i];
         if (c == '?' || c == '#' || c == '&' || c == ';') {
@@ -301,7 +336,7 @@ static void redact(struct out *o, const uint8_t *s, size_t n)
                 continue;
             }
         }
-        if (is_run(dec_at(s, n, i, &w))) {
+        if (is_run(c) || c == '%') {
             size_t e = scan_run(s, n, i, &jwt);
             if (jwt < n) {
                 put(o, s + i, jwt - i);
@@ -312,8 +347,8 @@ static void redact(struct out *o, const uint8_t *s, size_t n)
             i = e;
             continue;
         }
-        put(o, s + i, w);
-        i += w;
+        put(o, s + i, 1);
+        i++;
     }
 }
 

@@ -127,6 +127,10 @@ static void test_jwt_anywhere(void **state)
     /* percent-encoded dots, or letters, in a path segment */
     check(&f->a, "/t/eyJhbGciOiJSUzI1NiJ9%2EeyJzdWIiOiJ4In0%2ec2lnbmF0dXJl/x", "/t/[jwt]/x");
     check(&f->a, "/t/%65yJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "/t/[jwt]");
+    /* an escape whose digits swallow the 'e' of "eyJ": the server sees no JWT, a log reader
+     * would (found by fuzz_urlredact) */
+    check(&f->a, "/x.a%EeyJGJSU0EtT0FFUCJ9.a.b.c", "/x.a%E[jwt]");
+    check(&f->a, "/x%4eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "/x%4[jwt]");
     /* in the middle of a word, a JWE, an unsecured JWS (empty signature) */
     check(&f->a, "/v/pre" JWS, "/v/pre[jwt]");
     check(&f->a, "/e/" JWE "?a=1", "/e/[jwt]?a=1");
