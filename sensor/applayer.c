@@ -480,20 +480,6 @@ static void body_end(struct deliver_ctx *d)
 
 /* ---- message heads ---- */
 
-static struct span host_without_port(struct span h)
-{
-    if (h.len && h.p[0] == '[') { /* [v6]:port */
-        const uint8_t *e = memchr(h.p, ']', h.len);
-        if (e)
-            return span_make(h.p + 1, (size_t)(e - h.p - 1));
-        return h;
-    }
-    const uint8_t *c = memchr(h.p, ':', h.len);
-    if (c)
-        h.len = (size_t)(c - h.p);
-    return h;
-}
-
 static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
 {
     struct sensor *s = d->s;
@@ -506,16 +492,17 @@ static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
     t->ts_us = s->now_us;
     struct span host = http1_header_get(m, "Host");
     if (host.p)
-        t->http.hostname = tx_str(t, host_without_port(host));
+        t->http.hostname = url_redact_host(&t->a, host);
     const char *url = tx_str(t, m->uri);
-    t->http.url = url ? url_redact(&t->a, url) : NULL;
-    t->method = t->http.method = tx_str(t, m->method);
+    t->http.url = url_redact(&t->a, url); /* every http.* string: urlredact.h */
+    t->method = tx_str(t, m->method);
+    t->http.method = url_redact(&t->a, t->method); /* t->method stays raw: HEAD parsing */
     char proto[16];
     int n = snprintf(proto, sizeof(proto), "HTTP/%d.%d", m->version_major, m->version_minor);
     t->http.protocol = arena_strndup(&t->a, proto, (size_t)n);
     struct span ua = http1_header_get(m, "User-Agent");
     if (ua.p)
-        t->http.user_agent = tx_str(t, ua);
+        t->http.user_agent = url_redact(&t->a, tx_str(t, ua));
 
     struct token_ref refs[TX_MAX_TOKENS];
     size_t nref = token_scan_request(m, refs, TX_MAX_TOKENS);
@@ -543,7 +530,7 @@ static void on_response(struct deliver_ctx *d, const struct http1_msg *m)
     t->http.status = m->status;
     struct span ct = http1_header_get(m, "Content-Type");
     if (ct.p)
-        t->http.content_type = tx_str(t, ct);
+        t->http.content_type = url_redact(&t->a, tx_str(t, ct));
     if (m->body_kind == HTTP1_BODY_LENGTH) {
         t->http.length = m->content_length;
         t->http.has_length = 1;

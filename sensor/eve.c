@@ -12,6 +12,7 @@
 #include "config_names.h"
 #include "defrag.h"
 #include "output.h"
+#include "urlredact.h"
 
 void eve_format_time(uint64_t ts_us, char *buf, size_t buflen)
 {
@@ -216,7 +217,9 @@ void eve_http_object(struct jb *j, const struct eve_http *h)
     jb_close(j);
 }
 
-/* The time-independent members of a token object, rendered once per verdict. */
+/* The time-independent members of a token object, rendered once per verdict. Every string
+ * comes from the token (or a key set seen on the wire) and goes through urlredact: a claim can
+ * itself be a credential, e.g. a `sub` that is a JWT. */
 static void render_static(struct verdict *v)
 {
     const struct jwt_claims *c = &v->c;
@@ -226,25 +229,25 @@ static void render_static(struct verdict *v)
     jb_str(&t, "sha256", v->sha256);
     jb_str(&t, "type", jwt_type_name(v->type));
     if (c->alg)
-        jb_str(&t, "alg", c->alg);
+        url_redact_jb(&t, "alg", c->alg);
     if (c->kid)
-        jb_str(&t, "kid", c->kid);
+        url_redact_jb(&t, "kid", c->kid);
     if (c->x5t)
-        jb_str(&t, "x5t", c->x5t);
+        url_redact_jb(&t, "x5t", c->x5t);
     if (c->typ)
-        jb_str(&t, "typ", c->typ);
+        url_redact_jb(&t, "typ", c->typ);
     if (c->iss)
-        jb_str(&t, "iss", c->iss);
+        url_redact_jb(&t, "iss", c->iss);
     if (c->tid)
-        jb_str(&t, "tid", c->tid);
+        url_redact_jb(&t, "tid", c->tid);
     if (c->aud)
-        jb_str(&t, "aud", c->aud);
+        url_redact_jb(&t, "aud", c->aud);
     if (c->sub)
-        jb_str(&t, "sub", c->sub);
+        url_redact_jb(&t, "sub", c->sub);
     if (c->appid)
-        jb_str(&t, "appid", c->appid);
+        url_redact_jb(&t, "appid", c->appid);
     if (c->azp)
-        jb_str(&t, "azp", c->azp);
+        url_redact_jb(&t, "azp", c->azp);
     if (c->has_iat)
         jb_int(&t, "iat", c->iat);
     if (c->has_nbf)
@@ -252,9 +255,9 @@ static void render_static(struct verdict *v)
     if (c->has_exp)
         jb_int(&t, "exp", c->exp);
     if (v->keyset)
-        jb_str(&t, "keyset", v->keyset);
+        url_redact_jb(&t, "keyset", v->keyset);
     if (v->key_issuer)
-        jb_str(&t, "key_issuer", v->key_issuer);
+        url_redact_jb(&t, "key_issuer", v->key_issuer);
     jb_str(&t, "signature", policy_sig_name(v->sig));
     if (!t.err) {
         v->json_len = t.len - 1; /* members only, without the opening brace */

@@ -6,6 +6,9 @@
  * configured_keyset when the document matches none). `missing` lists configured keys the
  * identity provider no longer publishes: one still signing tokens is the Storm-0558 signal.
  *
+ * Every string here came from the wire (or names an observed set after its host and path) and
+ * goes through urlredact, as the http object's do.
+ *
  * Pipeline: observed ─► [eve_keyset] ─► outputs. Owns nothing: it fills the sensor's builder
  * through eve_begin()/eve_emit().
  */
@@ -13,12 +16,13 @@
 
 #include "config.h"
 #include "jb.h"
+#include "urlredact.h"
 
 static void str_list(struct jb *j, const char *key, const char *const *v, size_t n)
 {
     jb_open_array(j, key);
     for (size_t i = 0; i < n; i++)
-        jb_str(j, NULL, v[i] ? v[i] : "");
+        url_redact_jb(j, NULL, v[i] ? v[i] : "");
     jb_close(j);
 }
 
@@ -37,16 +41,16 @@ void eve_write_keyset(struct sensor *s, const struct flow *f, struct eve_prefix 
     jb_open_object(j, "keyset");
     jb_str(j, "kind", d->kind);
     if (d->issuer)
-        jb_str(j, "issuer", d->issuer);
+        url_redact_jb(j, "issuer", d->issuer);
     if (d->jwks_uri)
-        jb_str(j, "jwks_uri", d->jwks_uri);
+        url_redact_jb(j, "jwks_uri", d->jwks_uri);
     /* A discovery document carries no keys: "keys": 0 would read as an empty JWKS. */
     if (d->kids || d->nkeys) {
         jb_uint(j, "keys", d->nkeys);
         str_list(j, "kids", d->kids, d->nkids);
     }
     if (d->keyset)
-        jb_str(j, "configured_keyset", d->keyset);
+        url_redact_jb(j, "configured_keyset", d->keyset);
     if (d->untrusted)
         str_list(j, "untrusted", d->untrusted, d->nuntrusted);
     if (d->missing)

@@ -1,103 +1,422 @@
-/* urlredact.c — no token text in http.url (see urlredact.h). RFC 3986 §2.1 (percent-encoding),
- * §3.4 (query); application/x-www-form-urlencoded decoding ('+' is a space) as servers apply it
- * to query strings.
+/* urlredact.c — no credential in any logged string (see urlredact.h). RFC 3986 §2.1
+ * (percent-encoding), §3.2.1 (userinfo), §3.3 (path parameters), §3.4 and §3.5 (query,
+ * fragment; `;` also separates pairs, as HTML 4 servers split); RFC 6750 §2.1 (Bearer);
+ * RFC 7515 §7.1, RFC 7516 §7.1 (JWS / JWE compact serialisation).
+ *
+ * One left-to-right pass over the bytes decides every replacement; it runs twice when something
+ * is found, first to measure, then to write, so the copy is allocated at its exact size. Each
+ * byte is looked at a bounded number of times (a parameter value once more to decide whether it
+ * holds a JWT, a URL authority once more to find its '@'): linear time, no backtracking.
  */
 #include "urlredact.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "parse.h"
-#include "token.h"
+#define MARK "[redacted]"
+#define MARK_JWT "[jwt]"
 
-/* Overwrites every JWT-shaped run ("eyJ" + base64url, two dots) of a NUL-terminated copy with
- * "[jwt]", shifting the rest left: a token in a query string must not reach http.url raw (the
- * token itself is reported, hashed, through its own record when extracted). */
-static void redact_jwts(char *u)
+/* Names whose values are credentials: OAuth 2.0 / OIDC (RFC 6749, 7636, 8628, 8693, OIDC
+ * Core), OAuth 1.0a, SAML bindings, URL session ids (Java, PHP, ColdFusion, generic), API keys
+ * and URL signatures (S3 / GCS presigned URLs, Azure SAS `sig`), CAS tickets. Not listed, since
+ * they are no credential and analysts need them: state, nonce, RelayState, SAMLRequest,
+ * client_id, redirect_uri, X-Amz-Credential (an access key id, not its secret). */
+static const char *const secret_names[] = {
+    "access_token", "id_token", "refresh_token", "token", "id_token_hint", "client_secret",
+    "client_assertion", "assertion", "code", "code_verifier", "device_code", "user_code",
+    "subject_token", "actor_token", "password", "passwd", "pwd", "pass", "secret", "auth",
+    "api_key", "apikey", "api-key", "key", "access_key", "private_token", "oauth_token",
+    "oauth_signature", "oauth_verifier", "samlresponse", "samlart", "ticket", "jsessionid",
+    "phpsessid", "sid", "session", "sessionid", "session_id", "cftoken", "sig", "signature",
+    "x-amz-signature", "x-amz-security-token", "x-goog-signature", NULL,
+};
+#define NAME_MAX_DECODED 32
+
+enum { ST_PATH, ST_QUERY, ST_FRAG };
+
+/* Character classes. Plain functions rather than a table: a table filled at run time would be
+ * shared state between worker threads. */
+static inline int is_alnum(uint8_t c)
 {
-    static const char mark[] = "[jwt]";
-    char *w = u;
-    for (char *r = u; *r;) {
-        if (r[0] == 'e' && r[1] == 'y' && r[2] == 'J') {
-            char *e = r;
-            int dots = 0;
-            while ((*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z') ||
-                   (*e >= '0' && *e <= '9') || *e == '-' || *e == '_' || *e == '.')
-                dots += *e++ == '.';
-            if (dots >= 2 && e - r >= 16) {
-                memcpy(w, mark, sizeof(mark) - 1);
-                w += sizeof(mark) - 1;
-                r = e;
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* base64url (RFC 4648 §5) or '.', the JOSE part separator */
+static inline int is_run(uint8_t c)
+{
+    return is_alnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+/* token68 (RFC 9110 §11.2), and '%': a token in a URL is percent-encoded */
+static inline int is_t68(uint8_t c)
+{
+    return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' ||
+           c == '=' || c == '%';
+}
+
+static inline int is_space_ctl(uint8_t c)
+{
+    return c <= ' ' || c == 0x7f;
+}
+
+/* ends a URL authority (browsers also end it at '\\') */
+static inline int is_auth_end(uint8_t c)
+{
+    return is_space_ctl(c) || c == '/' || c == '?' || c == '#' || c == '\\' || c == '"' ||
+           c == '<' || c == '>';
+}
+
+static inline int is_name_end(uint8_t c)
+{
+    return is_space_ctl(c) || c == '=' || c == '&' || c == ';' || c == '#' || c == '?' ||
+           c == '/' || c == '"';
+}
+
+struct out {
+    char *buf;   /* NULL: measure only */
+    size_t len, cap, nred;
+    /* The end of the last parameter value examined and kept. A separator inside it (a '?' in a
+     * query value, a '#' in a fragment) starts a pair whose value ends there too and, being a
+     * suffix of a value without a JWT, holds none: remembering this keeps "?a=?a=?a=…" linear. */
+    size_t kept_end;
+};
+
+static void put(struct out *o, const uint8_t *p, size_t n)
+{
+    if (o->buf && o->len < o->cap)
+        memcpy(o->buf + o->len, p, n < o->cap - o->len ? n : o->cap - o->len);
+    o->len += n;
+}
+
+static void mark(struct out *o, const char *m)
+{
+    put(o, (const uint8_t *)m, strlen(m));
+    o->nred++;
+}
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The byte at s[i] as a server decodes it (%XX: that byte) and in *w how many bytes it took:
+ * a token whose letters or dots are percent-encoded is still a token. */
+static uint8_t dec_at(const uint8_t *s, size_t n, size_t i, size_t *w)
+{
+    if (s[i] == '%' && n - i >= 3) {
+        int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+        if (hi >= 0 && lo >= 0) {
+            *w = 3;
+            return (uint8_t)(hi << 4 | lo);
+        }
+    }
+    *w = 1;
+    return s[i];
+}
+
+/* Finds "eyJ" followed, to the end of its run, by at least two dots and 16 characters in all.
+ * The first "eyJ" of a run is the only candidate that matters: any later one has fewer dots
+ * and characters after it. Fed one character at a time; a run break resets it. */
+struct jwt_find {
+    size_t first, dots, chars, pos1, pos2, found;
+    uint8_t p1, p2;
+};
+
+static void jf_reset(struct jwt_find *j, size_t none)
+{
+    j->first = none;
+    j->dots = j->chars = j->pos1 = j->pos2 = 0;
+    j->p1 = j->p2 = 0;
+}
+
+static void jf_feed(struct jwt_find *j, uint8_t c, size_t pos, size_t none)
+{
+    if (j->first == none && j->p2 == 'e' && j->p1 == 'y' && c == 'J') {
+        j->first = j->pos2;
+        j->chars = 2;
+    }
+    if (j->first != none) {
+        j->chars++;
+        j->dots += c == '.';
+    }
+    j->p2 = j->p1;
+    j->pos2 = j->pos1;
+    j->p1 = c;
+    j->pos1 = pos;
+}
+
+/* at a run break: keeps the earliest qualifying start */
+static void jf_end(struct jwt_find *j, size_t none)
+{
+    if (j->first != none && j->dots >= 2 && j->chars >= 16 && j->first < j->found)
+        j->found = j->first;
+    jf_reset(j, none);
+}
+
+/* The run of base64url characters, dots and '%' that starts at i; returns where it ends. *jwt
+ * gets where a JWS/JWE inside it starts, or n: looked for twice, in the bytes as they are (what
+ * a reader of the log sees) and percent-decoded (what the server saw: "%2E" dots, "%65yJ"),
+ * where an escape that decodes to anything else breaks the run. */
+static size_t scan_run(const uint8_t *s, size_t n, size_t i, size_t *jwt)
+{
+    struct jwt_find raw, dec;
+    jf_reset(&raw, n);
+    jf_reset(&dec, n);
+    raw.found = dec.found = n;
+    size_t e = i, w;
+    for (; e < n && (is_run(s[e]) || s[e] == '%'); e++)
+        jf_feed(&raw, s[e], e, n);
+    jf_end(&raw, n);
+    for (size_t k = i; k < e; k += w) {
+        uint8_t c = dec_at(s, e, k, &w);
+        if (is_run(c))
+            jf_feed(&dec, c, k, n);
+        else
+            jf_end(&dec, n);
+    }
+    jf_end(&dec, n);
+    *jwt = raw.found < dec.found ? raw.found : dec.found;
+    return e;
+}
+
+static int holds_jwt(const uint8_t *s, size_t n)
+{
+    size_t i = 0, jwt;
+    while (i < n) {
+        if (is_run(s[i]) || s[i] == '%') {
+            i = scan_run(s, n, i, &jwt);
+            if (jwt < n)
+                return 1;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+static int name_listed(const uint8_t *s, size_t n)
+{
+    char name[NAME_MAX_DECODED];
+    size_t k = 0, w;
+    for (size_t i = 0; i < n; i += w) {
+        uint8_t c = dec_at(s, n, i, &w);
+        if (k == sizeof(name))
+            return 0;
+        name[k++] = c == '+' ? ' ' : (char)c;
+    }
+    for (size_t i = 0; secret_names[i]; i++)
+        if (strlen(secret_names[i]) == k && !strncasecmp(name, secret_names[i], k))
+            return 1;
+    return 0;
+}
+
+static int value_end(uint8_t c, int state)
+{
+    switch (c) {
+    case '&': case ';': return 1;
+    case '#': return state != ST_FRAG;
+    case '/': case '?': return state == ST_PATH; /* ;jsessionid=X/ or ;jsessionid=X?q */
+    default: return is_space_ctl(c) || c == '"';
+    }
+}
+
+/* At i, just after a ? & ; or #: NAME=value with a listed NAME or a value holding a JWT becomes
+ * NAME=[redacted]. Returns where to go on (i when nothing was replaced). */
+static size_t param(struct out *o, const uint8_t *s, size_t n, size_t i, int state)
+{
+    size_t e = i;
+    while (e < n && e - i <= 3 * NAME_MAX_DECODED && !is_name_end(s[e]))
+        e++;
+    if (e == i || e >= n || s[e] != '=')
+        return i;
+    size_t v = e + 1, ve = v;
+    int inside = v < o->kept_end;
+    if (inside)
+        ve = o->kept_end;
+    while (ve < n && !value_end(s[ve], state))
+        ve++;
+    if (ve == v)
+        return i;
+    if (!name_listed(s + i, e - i) && (inside || !holds_jwt(s + v, ve - v))) {
+        o->kept_end = ve;
+        return i;
+    }
+    put(o, s + i, v - i);
+    mark(o, MARK);
+    return ve;
+}
+
+/* At i, just after "://": userinfo (up to the authority's last '@', as browsers take it)
+ * becomes [redacted]. */
+static size_t userinfo(struct out *o, const uint8_t *s, size_t n, size_t i)
+{
+    size_t e = i, at = n;
+    for (; e < n && !is_auth_end(s[e]); e++)
+        if (s[e] == '@')
+            at = e;
+    if (at == n || at == i)
+        return i;
+    mark(o, MARK);
+    return at;
+}
+
+/* At i, a word start: "Bearer" (any case), then spaces, tabs, '+' or %20, then a token68 run
+ * keeps the scheme and hides the credentials. */
+static size_t bearer(struct out *o, const uint8_t *s, size_t n, size_t i)
+{
+    if (n - i < 7 || strncasecmp((const char *)s + i, "bearer", 6) != 0)
+        return i;
+    size_t e = i + 6;
+    for (;;) {
+        if (e < n && (s[e] == ' ' || s[e] == '\t' || s[e] == '+'))
+            e++;
+        else if (n - e >= 3 && s[e] == '%' && s[e + 1] == '2' && s[e + 2] == '0')
+            e += 3;
+        else
+            break;
+    }
+    size_t t = e;
+    while (t < n && is_t68(s[t]))
+        t++;
+    if (e == i + 6 || t == e)
+        return i;
+    put(o, s + i, e - i);
+    mark(o, MARK);
+    return t;
+}
+
+static int needs_work(const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '=': case '@': case '%':
+            return 1;
+        case 'e':
+            if (n - i >= 3 && s[i + 1] == 'y' && s[i + 2] == 'J')
+                return 1;
+            break;
+        case 'b': case 'B':
+            if (n - i >= 6 && !strncasecmp((const char *)s + i, "bearer", 6))
+                return 1;
+            break;
+        }
+    }
+    return 0;
+}
+
+static void redact(struct out *o, const uint8_t *s, size_t n)
+{
+    int state = ST_PATH;
+    size_t i = 0, jwt;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c == '?' || c == '#' || c == '&' || c == ';') {
+            put(o, s + i, 1);
+            if (c == '?' && state == ST_PATH)
+                state = ST_QUERY;
+            else if (c == '#')
+                state = ST_FRAG;
+            i = param(o, s, n, i + 1, state);
+            continue;
+        }
+        if (c == ':' && n - i >= 3 && s[i + 1] == '/' && s[i + 2] == '/') {
+            put(o, s + i, 3);
+            i = userinfo(o, s, n, i + 3);
+            continue;
+        }
+        if ((c | 0x20) == 'b' && (i == 0 || !is_alnum(s[i - 1]))) {
+            size_t e = bearer(o, s, n, i);
+            if (e != i) {
+                i = e;
                 continue;
             }
         }
-        *w++ = *r++;
-    }
-    *w = '\0';
-}
-
-/* The URL for EVE with the values of token-carrying query parameters replaced by "[redacted]":
- * the same rule as token_scan_query (access_token, id_token, token; any value that decodes to a
- * JWT), so no token the scanner reports, encoded or not, reaches http.url. Arena copy; the
- * input itself if there is nothing to redact; NULL when the arena is full. */
-static const char *redact_query(struct arena *a, const char *url)
-{
-    const char *q = strchr(url, '?');
-    if (!q)
-        return url;
-    size_t len = strlen(url), pairs = 1;
-    for (const char *c = q; *c; c++)
-        pairs += *c == '&' || *c == ';';
-    char *out = arena_alloc(a, len + 10 * pairs + 1);
-    uint8_t *tmp = arena_alloc(a, len + 1);
-    if (!out || !tmp)
-        return NULL;
-    size_t o = (size_t)(q - url) + 1;
-    memcpy(out, url, o);
-    const char *p = q + 1, *end = strchr(p, '#');
-    if (!end)
-        end = url + len;
-    while (p < end) {
-        const char *amp = p;
-        while (amp < end && *amp != '&' && *amp != ';')
-            amp++;
-        const char *eq = memchr(p, '=', (size_t)(amp - p));
-        int hide = 0;
-        if (eq && eq + 1 < amp) {
-            size_t nl = token_pct_decode(span_make(p, (size_t)(eq - p)), tmp, len + 1);
-            struct span name = span_make(tmp, nl);
-            hide = span_ieq(name, "access_token") || span_ieq(name, "id_token") ||
-                   span_ieq(name, "token");
-            if (!hide) {
-                struct span v = span_make(eq + 1, (size_t)(amp - eq - 1));
-                size_t vl = token_pct_decode(v, tmp, len + 1);
-                hide = token_is_jwt(span_make(tmp, vl));
+        if (is_run(c) || c == '%') {
+            size_t e = scan_run(s, n, i, &jwt);
+            if (jwt < n) {
+                put(o, s + i, jwt - i);
+                mark(o, MARK_JWT);
+            } else {
+                put(o, s + i, e - i);
             }
+            i = e;
+            continue;
         }
-        size_t keep = hide ? (size_t)(eq + 1 - p) : (size_t)(amp - p);
-        memcpy(out + o, p, keep);
-        o += keep;
-        if (hide) {
-            memcpy(out + o, "[redacted]", 10);
-            o += 10;
-        }
-        if (amp < end)
-            out[o++] = *amp;
-        p = amp + 1;
+        put(o, s + i, 1);
+        i++;
     }
-    size_t rest = strlen(end);
-    memcpy(out + o, end, rest);
-    out[o + rest] = '\0';
-    return out;
 }
 
-const char *url_redact(struct arena *a, const char *url)
+size_t url_redact_buf(const char *s, size_t n, char *out, size_t cap, size_t *nred)
 {
-    const char *u = redact_query(a, url);
-    if (u && strstr(u, "eyJ")) {
-        char *copy = arena_strndup(a, u, strlen(u));
-        if (copy)
-            redact_jwts(copy);
-        u = copy;
+    struct out o = {out, 0, out ? cap : 0, 0, 0};
+    if (needs_work((const uint8_t *)s, n)) {
+        redact(&o, (const uint8_t *)s, n);
+    } else {
+        put(&o, (const uint8_t *)s, n);
     }
-    return u;
+    if (nred)
+        *nred = o.nred;
+    return o.len;
+}
+
+const char *url_redact(struct arena *a, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s), nred;
+    size_t len = url_redact_buf(s, n, NULL, 0, &nred);
+    if (!nred)
+        return s;
+    char *copy = arena_alloc(a, len + 1);
+    if (!copy)
+        return NULL;
+    url_redact_buf(s, n, copy, len, NULL);
+    copy[len] = '\0';
+    return copy;
+}
+
+const char *url_redact_host(struct arena *a, struct span h)
+{
+    for (size_t i = h.len; i > 0; i--)
+        if (h.p[i - 1] == '@') {
+            h = span_make(h.p + i, h.len - i);
+            break;
+        }
+    if (h.len && h.p[0] == '[') { /* [v6]:port */
+        const uint8_t *e = memchr(h.p, ']', h.len);
+        if (e)
+            h = span_make(h.p + 1, (size_t)(e - h.p - 1));
+    } else {
+        const uint8_t *c = memchr(h.p, ':', h.len);
+        if (c)
+            h.len = (size_t)(c - h.p);
+    }
+    const char *host = arena_strndup(a, h.p, h.len);
+    return host ? url_redact(a, host) : NULL;
+}
+
+void url_redact_jb(struct jb *j, const char *key, const char *s)
+{
+    size_t n = strlen(s), nred;
+    size_t len = url_redact_buf(s, n, NULL, 0, &nred);
+    if (!nred) {
+        jb_strn(j, key, s, n);
+        return;
+    }
+    char small[256];
+    char *buf = len <= sizeof(small) ? small : malloc(len);
+    if (!buf) {
+        jb_str(j, key, MARK);
+        return;
+    }
+    url_redact_buf(s, n, buf, len, NULL);
+    jb_strn(j, key, buf, len);
+    if (buf != small)
+        free(buf);
 }

@@ -336,6 +336,28 @@ static void test_url_redaction(void **state)
     json_decref(all);
 }
 
+/* Every http.* string is redacted (urlredact.h): userinfo dropped from the Host, the URL's
+ * userinfo and ;jsessionid, a Bearer credential in the User-Agent, a JWT as the method. */
+static void test_http_fields_redacted(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, NULL);
+    handshake(&r);
+    const char *req = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2lnbmF0dXJl http://u:pw1@h/x;jsessionid=S1 HTTP/1.1\r\n"
+                      "Host: hu:pw2@h.example:8080\r\nUser-Agent: app/1 Bearer tok-pw3\r\n\r\n";
+    send_split(&r, 0, req, NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
+    json_t *all = run_finish(&r);
+    json_t *h = nth(all, "http", 0);
+    assert_non_null(h);
+    assert_string_equal(path_str(h, "http", "hostname"), "h.example");
+    assert_string_equal(path_str(h, "http", "url"), "http://[redacted]@h/x;jsessionid=[redacted]");
+    assert_string_equal(path_str(h, "http", "http_user_agent"), "app/1 Bearer [redacted]");
+    assert_string_equal(path_str(h, "http", "http_method"), "[jwt]");
+    json_decref(all);
+}
+
 /* With no room under engine.http-memcap, a request is reported at once, without a status. */
 static void test_http_memcap(void **state)
 {
@@ -488,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_response_lost),
         cmocka_unit_test(test_head_overflow),
         cmocka_unit_test(test_url_redaction),
+        cmocka_unit_test(test_http_fields_redacted),
         cmocka_unit_test(test_http_memcap),
         cmocka_unit_test(test_flow_record),
         cmocka_unit_test(test_anomaly_bounded),
