@@ -697,8 +697,12 @@ static void deliver(void *user, const uint8_t *data, size_t len)
         /* A gap: body bytes can be skipped by count; anywhere else we resynchronise. */
         if (h->state == H_BODY_LEN && len <= h->body_left) {
             h->body_left -= len;
-            if (!h->body_left)
+            if (!h->body_left) {
                 h->state = H_HEAD;
+                /* The gap took the body's tail: its transaction is complete, as at any other
+                 * body end. Left in body_tx, the next message's body would overwrite (leak) it. */
+                body_end(d);
+            }
         } else if (h->state != H_TUNNEL && h->state != H_BODY_CLOSE) {
             body_end(d); /* a body cut by the gap is scanned as far as it came */
             /* A response head may have been in the gap: the oldest pending request would then
