@@ -29,6 +29,12 @@ struct classify_flow {
  * allowance for the TLS reassembly buffer nDPI allocates inside it (~2 KiB). */
 size_t classify_flow_state_size(void);
 
+/* What feeding pkt to nDPI may add to the flow's state: nDPI keeps payload bytes it has been fed
+ * (its TLS dissector reassembles records in a buffer it grows, up to every byte, until the flow
+ * is decided), so the payload length. 0 when classify_packet would not feed it. The owner
+ * charges this to a memcap before the call and releases it all once cf->done. */
+size_t classify_packet_cost(const struct classify_flow *cf, const struct packet *pkt);
+
 /* NULL when nDPI cannot be initialised (out of memory). */
 struct classify *classify_new(void);
 void classify_free(struct classify *c);

@@ -17,6 +17,13 @@ size_t classify_flow_state_size(void)
     return ndpi_detection_get_sizeof_ndpi_flow_struct() + 16 + 2048;
 }
 
+size_t classify_packet_cost(const struct classify_flow *cf, const struct packet *pkt)
+{
+    if (cf->done || !pkt->l3 || !pkt->l3_len || !pkt->payload)
+        return 0;
+    return pkt->payload_len;
+}
+
 struct classify *classify_new(void)
 {
     struct classify *c = calloc(1, sizeof(*c));
