@@ -78,7 +78,6 @@ struct app_flow {
     uint8_t had_token;          /* a token was reported on this flow: it gets a `flow` record */
     uint8_t alerted;            /* ... and one of them raised an alert */
     uint16_t anom_sent[2];      /* per direction: anomaly kinds already written (bit per kind) */
-    uint32_t ndpi_mem;          /* bytes charged to the flow memcap for what nDPI holds */
 };
 
 struct deliver_ctx {
@@ -828,21 +827,9 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
     struct app_flow *app = app_of(f, pkt);
     if (!app)
         return;
-    size_t cost = classify_packet_cost(&app->cf, pkt);
-    if (cost) {
-        /* nDPI keeps what it is fed until it decides: charged to the flow memcap meanwhile;
-         * when that is full, the flow stays unclassified instead (HTTP parsing goes on). */
-        if (flow_charge(s->flows, f, (long)cost) == 0)
-            app->ndpi_mem += (uint32_t)cost;
-        else
-            classify_flow_release(s->cls, &app->cf);
-    }
-    int decided = !app->cf.done && classify_packet(s->cls, &app->cf, pkt, s->now_us);
-    if (app->cf.done && app->ndpi_mem) {
-        flow_charge(s->flows, f, -(long)app->ndpi_mem); /* nDPI's state is freed */
-        app->ndpi_mem = 0;
-    }
-    if (decided && classify_is_not_http(&app->cf) && !app->http_seen) {
+    if (!app->cf.done &&
+        classify_packet_charged(s->cls, &app->cf, s->flows, f, pkt, s->now_us) &&
+        classify_is_not_http(&app->cf) && !app->http_seen) {
         /* TLS, SSH, ...: nothing for the HTTP parser; stop reassembling the flow. A flow that
          * has already carried an HTTP request stays parsed whatever nDPI says, so a crafted
          * first packet cannot blind us to the requests behind it. */
