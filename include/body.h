@@ -42,6 +42,12 @@ int body_encoding_of(struct span content_encoding);
 void body_init(struct body *b, int encoding, size_t limit, uint32_t ratio);
 /* Feeds encoded bytes. Never fails as a call; see the flags. */
 void body_feed(struct body *b, const uint8_t *p, size_t n);
+/* The most heap one body of this encoding may take: the decoded-bytes buffer (limit) and, for
+ * gzip and deflate, the zlib stream body_feed allocates (inflate's state, about 7 KiB, and its
+ * 32 KiB window), each with the allocator's overhead. What an owner charges to its memcap for a
+ * body it starts, so that bodies in flight are bounded by what they really hold. */
+size_t body_mem_cost(int encoding, size_t limit);
+
 /* Frees the buffer and the zlib state; b may be initialised again. */
 void body_reset(struct body *b);
 

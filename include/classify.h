@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "decode.h"
+#include "flow.h"
 
 #define CLASSIFY_MAX_PACKETS 24 /* packets fed before giving up (and guessing by port) */
 
@@ -23,6 +24,7 @@ struct classify_flow {
     uint16_t category;
     uint8_t packets;          /* packets fed */
     uint8_t done;             /* classification final: nDPI is not called again */
+    uint32_t mem;             /* payload bytes fed to nDPI, charged to the flow memcap */
 };
 
 /* What one flow's nDPI state costs at most while inspecting: nDPI's flow struct plus an
@@ -38,6 +40,14 @@ void classify_free(struct classify *c);
  * CLASSIFY_MAX_PACKETS end it with nDPI's give-up guess. */
 int classify_packet(struct classify *c, struct classify_flow *cf, const struct packet *pkt,
                     uint64_t ts_us);
+
+/* classify_packet, with what nDPI may keep of pkt charged to f's owner state in ft while it
+ * inspects: nDPI holds payload it was fed (its TLS dissector grows a buffer up to every byte of
+ * it) until it decides, so each fed packet's payload is charged (flow_charge: may evict other
+ * flows), and all of it released once cf->done. A charge the memcap refuses ends inspection
+ * undecided (counted in the flow table's stats.memcap); returns 1 then, as on a decision. */
+int classify_packet_charged(struct classify *c, struct classify_flow *cf, struct flow_table *ft,
+                            struct flow *f, const struct packet *pkt, uint64_t ts_us);
 
 /* Ends inspection now (flow teardown, or the caller has seen enough): frees nDPI's state. */
 void classify_flow_release(struct classify *c, struct classify_flow *cf);

@@ -47,6 +47,7 @@ struct flow {
     uint32_t syn_isn;                /* sequence number of the first SYN (no ACK), if syn_seen */
     uint8_t syn_seen, syn_side;      /* ... and the side that sent it */
     uint8_t fin_seen;                /* bit (1 << side) once that side sent a FIN */
+    uint32_t charged;                /* bytes of owner state charged beyond the fixed cost */
 };
 
 /* Called before a flow is freed (timeout, memcap eviction, port reuse, table teardown): the owner
@@ -73,6 +74,14 @@ struct flow_table *flow_table_new(size_t memcap, uint32_t timeout_s, uint32_t cl
  * only while the table holds no flow (call it right after flow_table_new): 0, or -1 if flows
  * exist. The default is 0. */
 int flow_table_set_state_size(struct flow_table *ft, size_t bytes);
+
+/* Charges `delta` more bytes (negative: fewer) of f's owner state against the memcap, for state
+ * that grows with traffic (nDPI's buffers). To make room it evicts the least recently seen other
+ * flows (closed ones first; on_free is called for each, never for f), at most a few per call.
+ * 0 when charged; -1, with nothing charged, when the memcap still has no room (counted in
+ * stats.memcap): the owner then must not grow the state. A release (delta <= 0) always
+ * succeeds. Whatever is still charged is released with the flow. */
+int flow_charge(struct flow_table *ft, struct flow *f, long delta);
 
 /* Frees every flow (calling on_free with "shutdown"), then the table. */
 void flow_table_free(struct flow_table *ft);

@@ -46,6 +46,7 @@ struct tx {
     const char *method;
     struct body body[2];         /* request and response bodies being collected for scanning */
     uint8_t body_kind[2];        /* enum body_kind, BK_NONE: not collected */
+    size_t mem;                  /* charged to app_mem for the struct and its arena (tx_charge) */
 };
 
 enum half_state { H_HEAD = 0, H_BODY_LEN, H_BODY_CHUNKED, H_BODY_CLOSE, H_TUNNEL };
@@ -140,18 +141,39 @@ static struct tx *tx_get(struct sensor *s)
     return t;
 }
 
+/* A transaction is charged to engine.http-memcap for its whole life, struct and arena (which
+ * grows to 64 KiB with long URLs and header tokens), brought up to date here: at the queue,
+ * where the memcap is enforced, and before it is recycled. */
+static void tx_charge(struct sensor *s, struct tx *t)
+{
+    size_t now = sizeof(*t) + 16 + t->a.total;
+    s->app_mem += now - t->mem;
+    t->mem = now;
+}
+
+/* What a body being collected is charged (body_start to body_reset). */
+static size_t body_charge(const struct sensor *s, const struct body *b)
+{
+    return body_mem_cost(b->encoding, s->cfg->body_limit);
+}
+
 static void tx_put(struct sensor *s, struct tx *t)
 {
     for (int i = 0; i < 2; i++)
         if (t->body_kind[i]) {
+            s->app_mem -= body_charge(s, &t->body[i]);
             body_reset(&t->body[i]);
-            s->app_mem -= s->cfg->body_limit;
             t->body_kind[i] = BK_NONE;
         }
     for (size_t i = 0; i < t->ntokens; i++)
         verdict_unref(t->tokens[i].v);
     t->ntokens = 0;
     arena_reset(&t->a);
+    /* The pool keeps only default-sized arenas: a big first chunk would sit there uncharged. */
+    if (t->a.total > 2048)
+        arena_release(&t->a);
+    s->app_mem -= t->mem;
+    t->mem = 0;
     t->next = s->tx_free;
     s->tx_free = t;
 }
@@ -256,12 +278,10 @@ static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, stru
     tx_put(s, t);
 }
 
-/* What one pending transaction is charged against engine.http-memcap. */
-#define TX_CHARGE (sizeof(struct tx) + 2048)
-
 static void queue_push(struct sensor *s, struct flow *f, struct app_flow *app, struct tx *t)
 {
-    if (s->app_mem + TX_CHARGE > s->cfg->http_memcap) {
+    tx_charge(s, t);
+    if (s->app_mem > s->cfg->http_memcap) {
         /* No room to wait for the response: report now, without a status. */
         s->st.http_memcap++;
         tx_emit(s, f, app, t);
@@ -274,10 +294,8 @@ static void queue_push(struct sensor *s, struct flow *f, struct app_flow *app, s
         if (!app->q_head)
             app->q_tail = NULL;
         app->nq--;
-        s->app_mem -= TX_CHARGE;
         tx_emit(s, f, app, old);
     }
-    s->app_mem += TX_CHARGE;
     t->next = NULL;
     if (app->q_tail)
         app->q_tail->next = t;
@@ -287,7 +305,7 @@ static void queue_push(struct sensor *s, struct flow *f, struct app_flow *app, s
     app->nq++;
 }
 
-static struct tx *queue_pop(struct sensor *s, struct app_flow *app)
+static struct tx *queue_pop(struct app_flow *app)
 {
     struct tx *t = app->q_head;
     if (t) {
@@ -295,7 +313,6 @@ static struct tx *queue_pop(struct sensor *s, struct app_flow *app)
         if (!app->q_head)
             app->q_tail = NULL;
         app->nq--;
-        s->app_mem -= TX_CHARGE;
     }
     return t;
 }
@@ -303,7 +320,7 @@ static struct tx *queue_pop(struct sensor *s, struct app_flow *app)
 static void flush_pending(struct sensor *s, struct flow *f, struct app_flow *app)
 {
     struct tx *t;
-    while ((t = queue_pop(s, app)))
+    while ((t = queue_pop(app)))
         tx_emit(s, f, app, t);
 }
 
@@ -365,11 +382,12 @@ static void body_start(struct deliver_ctx *d, struct tx *t, const struct http1_m
     int enc = body_encoding_of(http1_header_get(m, "Content-Encoding"));
     if (enc == BODY_UNSUPPORTED)
         return;
-    if (s->app_mem + s->cfg->body_limit > s->cfg->http_memcap) {
+    size_t cost = body_mem_cost(enc, s->cfg->body_limit);
+    if (s->app_mem + cost > s->cfg->http_memcap) {
         s->st.http_memcap++;
         return;
     }
-    s->app_mem += s->cfg->body_limit;
+    s->app_mem += cost;
     body_init(&t->body[which], enc, s->cfg->body_limit, s->cfg->inflate_ratio);
     t->body_kind[which] = (uint8_t)kind;
     d->app->h[d->side].body_tx = t;
@@ -443,6 +461,7 @@ static void body_scan(struct sensor *s, struct flow *f, struct app_flow *app, st
         n = token_scan_json(sp, which == BODY_REQ ? TOKEN_LOC_BODY : TOKEN_LOC_RESPONSE_BODY,
                             &t->a, refs, TX_MAX_TOKENS);
     add_tokens(s, t, refs, n);
+    tx_charge(s, t); /* the scan decoded tokens into the arena */
     if (which == BODY_RESP && t->body_kind[which] == BK_JSON && s->obs &&
         hint.keyset) {
         struct observed_diff diff;
@@ -458,8 +477,8 @@ static void body_scan(struct sensor *s, struct flow *f, struct app_flow *app, st
             }
         }
     }
+    s->app_mem -= body_charge(s, b);
     body_reset(b);
-    s->app_mem -= s->cfg->body_limit;
     t->body_kind[which] = BK_NONE;
 }
 
@@ -522,7 +541,7 @@ static void on_response(struct deliver_ctx *d, const struct http1_msg *m)
 {
     if (m->status >= 100 && m->status < 200 && m->status != 101)
         return; /* interim response: the final one follows */
-    struct tx *t = queue_pop(d->s, d->app);
+    struct tx *t = queue_pop(d->app);
     if (!t) {
         anomaly(d->s, d->f, d->app, d->side, AN_NO_REQUEST);
         return; /* a response to a request we never saw */
@@ -684,8 +703,12 @@ static void deliver(void *user, const uint8_t *data, size_t len)
         /* A gap: body bytes can be skipped by count; anywhere else we resynchronise. */
         if (h->state == H_BODY_LEN && len <= h->body_left) {
             h->body_left -= len;
-            if (!h->body_left)
+            if (!h->body_left) {
                 h->state = H_HEAD;
+                /* The gap took the body's tail: its transaction is complete, as at any other
+                 * body end. Left in body_tx, the next message's body would overwrite (leak) it. */
+                body_end(d);
+            }
         } else if (h->state != H_TUNNEL && h->state != H_BODY_CLOSE) {
             body_end(d); /* a body cut by the gap is scanned as far as it came */
             /* A response head may have been in the gap: the oldest pending request would then
@@ -791,7 +814,8 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
     struct app_flow *app = app_of(f, pkt);
     if (!app)
         return;
-    if (!app->cf.done && classify_packet(s->cls, &app->cf, pkt, s->now_us) &&
+    if (!app->cf.done &&
+        classify_packet_charged(s->cls, &app->cf, s->flows, f, pkt, s->now_us) &&
         classify_is_not_http(&app->cf) && !app->http_seen) {
         /* TLS, SSH, ...: nothing for the HTTP parser; stop reassembling the flow. A flow that
          * has already carried an HTTP request stays parsed whatever nDPI says, so a crafted

@@ -79,6 +79,20 @@ int body_encoding_of(struct span ce)
     return enc;
 }
 
+/* zlib 1.2/1.3 allocate a struct inflate_state (7,160 bytes on 64-bit) in inflateInit2 and a
+ * 2^windowBits window (32 KiB for every window we ask for) on the first output; 16 bytes of
+ * allocator overhead each, and our struct zstate. */
+#define ZLIB_STATE_BOUND (8u * 1024)
+#define ZLIB_WINDOW (1u << MAX_WBITS)
+
+size_t body_mem_cost(int encoding, size_t limit)
+{
+    size_t n = limit + 16;
+    if (encoding == BODY_GZIP || encoding == BODY_DEFLATE)
+        n += sizeof(struct zstate) + 16 + ZLIB_STATE_BOUND + 16 + ZLIB_WINDOW + 16;
+    return n;
+}
+
 void body_init(struct body *b, int encoding, size_t limit, uint32_t ratio)
 {
     memset(b, 0, sizeof(*b));

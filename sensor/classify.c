@@ -133,3 +133,25 @@ int classify_is_not_http(const struct classify_flow *cf)
     return cf->master == NDPI_PROTOCOL_UNKNOWN && (cf->app == NDPI_PROTOCOL_TLS ||
                                                    cf->app == NDPI_PROTOCOL_SSH);
 }
+
+int classify_packet_charged(struct classify *c, struct classify_flow *cf, struct flow_table *ft,
+                            struct flow *f, const struct packet *pkt, uint64_t ts_us)
+{
+    if (cf->done || !pkt->l3 || !pkt->l3_len)
+        return 0;
+    uint32_t cost = pkt->payload ? pkt->payload_len : 0;
+    if (cost) {
+        if (flow_charge(ft, f, (long)cost) != 0) {
+            classify_flow_release(c, cf);
+            cost = 0;
+        } else {
+            cf->mem += cost;
+        }
+    }
+    int r = cf->done ? 1 : classify_packet(c, cf, pkt, ts_us);
+    if (cf->done && cf->mem) { /* nDPI's state is freed: so is its charge */
+        flow_charge(ft, f, -(long)cf->mem);
+        cf->mem = 0;
+    }
+    return r;
+}

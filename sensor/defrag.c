@@ -33,7 +33,8 @@
  * at its head: O(expired).
  *
  * Memcap: `used` = bucket array + per datagram sizeof(struct dgram) + header copy + per piece
- * sizeof(struct piece) + data, never above `memcap`. A fragment that does not fit first evicts
+ * sizeof(struct piece) + data, each block with the allocator's overhead (ALLOC_SLACK), never
+ * above `memcap`. A fragment that does not fit first evicts
  * the oldest other datagrams (Suricata too recycles held trackers at its memcap): a flood of
  * incomplete datagrams then delays a real datagram only if more than the memcap arrives between
  * its first and last fragment, where refusing new fragments would starve every new datagram
@@ -55,6 +56,14 @@
 #define IP_MAX 65535u      /* IPv4 total length / IPv6 payload length */
 #define MIN_BUCKETS 64u
 #define MAX_BUCKETS 65536u
+
+/* What the allocator adds to each block we charge: glibc's 8-byte header and the rounding to 16,
+ * at most 23 bytes (its 32-byte minimum block is reached by none of ours: a piece has a 16-byte
+ * header and at least one byte). For the 8-byte fragments of a flood, charging only what we ask
+ * for would let the pieces take half as much again as the memcap. */
+#define ALLOC_SLACK 24
+#define DG_COST (sizeof(struct dgram) + ALLOC_SLACK)
+#define PIECE_COST (sizeof(struct piece) + ALLOC_SLACK)
 
 struct piece {
     struct piece *next;
@@ -136,8 +145,8 @@ static void release_data(struct defrag *d, struct dgram *dg)
     dg->pieces = NULL;
     free(dg->hdr);
     dg->hdr = NULL;
-    d->used -= dg->mem - sizeof(*dg);
-    dg->mem = sizeof(*dg);
+    d->used -= dg->mem - DG_COST;
+    dg->mem = DG_COST;
     dg->held = 0;
 }
 
@@ -156,7 +165,7 @@ static void destroy(struct defrag *d, struct dgram *dg)
     else
         d->newest = dg->older;
     release_data(d, dg);
-    d->used -= sizeof(*dg);
+    d->used -= DG_COST;
     free(dg);
 }
 
@@ -230,15 +239,15 @@ static struct dgram *find(struct defrag *d, const struct dg_key *k, uint64_t has
 static struct dgram *create(struct defrag *d, const struct dg_key *k, uint64_t hash,
                             uint64_t now_us)
 {
-    if (!reserve(d, NULL, sizeof(struct dgram)))
+    if (!reserve(d, NULL, DG_COST))
         return NULL;
     struct dgram *dg = calloc(1, sizeof(*dg));
     if (!dg)
         return NULL;
     memcpy(&dg->key, k, sizeof(*k));
     dg->hash = hash;
-    dg->mem = sizeof(*dg);
-    d->used += sizeof(*dg);
+    dg->mem = DG_COST;
+    d->used += DG_COST;
     /* Appended at the newest end: in expiry order as long as packet time does not step back
      * (the pipeline's does not); if it did, an entry would only wait behind an older one. */
     dg->due_us = now_us + d->timeout_us;
@@ -321,8 +330,8 @@ static int insert(struct defrag *d, struct dgram *dg, uint32_t off, uint32_t end
         *link = n;
         link = &n->next;
         dg->held += n->len;
-        dg->mem += sizeof(*n) + n->len;
-        d->used += sizeof(*n) + n->len;
+        dg->mem += PIECE_COST + n->len;
+        d->used += PIECE_COST + n->len;
         cur = stop;
     }
     return 0;
@@ -540,8 +549,8 @@ int defrag_add(struct defrag *d, const struct packet *pkt, uint64_t now_us, cons
         invalidate(d, dg);
         return 0;
     }
-    size_t bytes = (size_t)s.gaps * sizeof(struct piece) + s.gap_bytes +
-                   (need_hdr ? fr->hdr_len : 0);
+    size_t bytes = (size_t)s.gaps * PIECE_COST + s.gap_bytes +
+                   (need_hdr ? fr->hdr_len + ALLOC_SLACK : 0);
     uint8_t *hdr = NULL;
     if (!reserve(d, dg, bytes) || (need_hdr && !(hdr = malloc(fr->hdr_len)))) {
         d->st.memcap_drops++;
@@ -555,8 +564,8 @@ int defrag_add(struct defrag *d, const struct packet *pkt, uint64_t now_us, cons
         dg->hdr_len = fr->hdr_len;
         dg->nh_pos = nh_pos;
         dg->proto = fr->proto;
-        dg->mem += fr->hdr_len;
-        d->used += fr->hdr_len;
+        dg->mem += fr->hdr_len + ALLOC_SLACK;
+        d->used += fr->hdr_len + ALLOC_SLACK;
     }
     if (!fr->more) {
         dg->have_last = 1;

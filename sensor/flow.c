@@ -197,7 +197,7 @@ static void destroy(struct flow_table *ft, struct flow *f, const char *reason)
 {
     list_unlink(list_of(ft, f), f);
     bucket_remove(ft, f);
-    ft->used -= ft->flow_cost;
+    ft->used -= ft->flow_cost + f->charged;
     ft->stats.active--;
     if (ft->on_free)
         ft->on_free(ft->user, f, reason);
@@ -232,6 +232,37 @@ static int make_room(struct flow_table *ft)
     if (ft->used + ft->flow_cost <= ft->memcap)
         return 1;
     ft->stats.memcap++;
+    return 0;
+}
+
+/* At most this many flows are evicted for one flow_charge(): a flow that grows must not be able
+ * to empty the table in one packet. */
+#define CHARGE_MAX_EVICT 4
+
+int flow_charge(struct flow_table *ft, struct flow *f, long delta)
+{
+    if (delta <= 0) {
+        size_t back = (size_t)-delta < f->charged ? (size_t)-delta : f->charged;
+        f->charged -= (uint32_t)back;
+        ft->used -= back;
+        return 0;
+    }
+    size_t need = (size_t)delta;
+    if (need > UINT32_MAX - f->charged) {
+        ft->stats.memcap++;
+        return -1;
+    }
+    for (int i = 0; ft->used + need > ft->memcap; i++) {
+        struct flow *victim = ft->closed.oldest ? ft->closed.oldest : ft->open.oldest;
+        if (victim == f) /* f is never its own victim: try the next oldest */
+            victim = f->newer ? f->newer : (f->closed ? ft->open.oldest : NULL);
+        ft->stats.memcap++;
+        if (!victim || victim == f || i == CHARGE_MAX_EVICT)
+            return -1;
+        destroy(ft, victim, "memcap");
+    }
+    f->charged += (uint32_t)need;
+    ft->used += need;
     return 0;
 }
 

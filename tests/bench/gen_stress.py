@@ -16,6 +16,19 @@ timeout, so only the memcaps can make room):
 and, interleaved with the middle third of the flows, a fragment storm: --frags IPv4 fragments
 of distinct datagrams that never complete (first, middle or last pieces only, random ids).
 
+That is --shape mixed (the default). The other shapes hold one kind of state per flow, each
+where a memcap must bound it (run_stress.py checks every shape against its memcaps):
+
+  ooo          handshake, then four 1,400-byte client segments after a hole that never fills,
+               in the order 2, 4, 1, 3: out-of-order segments (stream memcap) on many flows
+  head         handshake, then three in-order 1,400-byte client segments: on even flows a
+               request head that never ends (a partial head, http memcap), on odd ones a JSON
+               request whose body has far to go (a body being collected, http memcap)
+  gzip         handshake, then a JSON request with Content-Encoding: gzip and the first 1,400
+               bytes of its compressed body: a zlib stream in flight per flow (http memcap)
+
+with --real token-carrying connections spread through them as above, and no fragments.
+
 Deterministic (seeded RNG; RSA PKCS#1 v1.5 signatures are deterministic). A .meta JSON beside the
 output records the parameters and counts and the sha256 of each real token; when it matches,
 generation is skipped (--force redoes it). Needs the TEST-ONLY keys in tests/gen/keys/.
@@ -37,6 +50,7 @@ START_TS = 1685620800 + 6 * 3600   # 2023-06-01T18:00:00Z
 SERVERS = [bytes([198, 51, 100, 60 + i]) for i in range(4)]
 MAC_C, MAC_S = bytes.fromhex("020000000011"), bytes.fromhex("020000000022")
 SYN, FIN, RST, PSH, ACK = 0x02, 0x01, 0x04, 0x08, 0x10
+SHAPES = ("mixed", "ooo", "head", "gzip")
 
 
 def fold(data):
@@ -139,7 +153,37 @@ def payload_pool(rng):
     return pool
 
 
-def generate(path, flows, frags, seconds, real, syn_share, seed):
+def shape_segments(shape, i, rng, gz):
+    """The client data (list of (offset from the first data byte, payload)) of flow i of a
+    non-mixed shape, in the order sent."""
+    if shape == "ooo":
+        pay = [bytes([65 + (i + k) % 26]) * 1400 for k in range(4)]
+        hole = 1 + rng.randint(0, 1000)
+        return [(hole + 1400 * k, pay[k]) for k in (1, 3, 0, 2)]
+    if shape == "head":
+        if i & 1:
+            head = (b"POST /api/token HTTP/1.1\r\nHost: login.example.com\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
+            data = head + b'{"pad":"' + b"x" * (4200 - len(head) - 8)
+        else:
+            head = b"GET /api/v2.0/me HTTP/1.1\r\nHost: outlook.example.com\r\nX-Pad: "
+            data = head + b"y" * (4200 - len(head))
+        return [(1400 * k, data[1400 * k:1400 * (k + 1)]) for k in range(3)]
+    head = (b"POST /api/token HTTP/1.1\r\nHost: login.example.com\r\n"
+            b"Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(gz))
+    return [(0, head), (len(head), gz[:1400])]
+
+
+def gzip_body(rng):
+    """A gzip'd JSON body that does not compress much (random hex), so its first 1,400 bytes
+    make zlib produce output: it then holds its 32 KiB window as well as its state."""
+    import gzip
+    text = b'{"data":"' + b"".join(b"%08x" % rng.getrandbits(32) for _ in range(4000)) + b'"}'
+    return gzip.compress(text, 6, mtime=0)
+
+
+def generate(path, flows, frags, seconds, real, syn_share, seed, shape="mixed"):
     import make_captures as M
     rng = random.Random(seed)
     pool = payload_pool(rng)
@@ -151,6 +195,9 @@ def generate(path, flows, frags, seconds, real, syn_share, seed):
     frag_lo, frag_hi = flows // 3, 2 * flows // 3
     frag_done = 0
     counts = {"half_open": 0, "ooo": 0, "ooo_acked": 0, "ooo_segments": 0, "real": 0}
+    gz = gzip_body(rng) if shape == "gzip" else b""
+    if shape != "mixed":
+        frags = 0
     tokens = []
     ident = 0
     for i in range(flows):
@@ -168,6 +215,18 @@ def generate(path, flows, frags, seconds, real, syn_share, seed):
         c, s = rng.getrandbits(32), rng.getrandbits(32)
         ident = (ident + 1) & 0xffff
         w.frame(ts, ipv4(client, server, 6, tcp(client, server, cport, 80, c, 0, SYN), ident, 0x4000))
+        if shape != "mixed":
+            w.frame(ts + d, ipv4(server, client, 6, tcp(server, client, 80, cport, s, c + 1, SYN | ACK),
+                                  ident, 0x4000), False)
+            w.frame(ts + 2 * d, ipv4(client, server, 6, tcp(client, server, cport, 80, c + 1, s + 1, ACK),
+                                  ident, 0x4000))
+            segs = shape_segments(shape, i, rng, gz)
+            for k, (off, p) in enumerate(segs):
+                w.frame(ts + (3 + k) * d, ipv4(client, server, 6, tcp(client, server, cport, 80, c + 1 + off,
+                                                                       s + 1, ACK | PSH, p), ident, 0x4000))
+            counts[shape] = counts.get(shape, 0) + 1
+            counts["segments"] = counts.get("segments", 0) + len(segs)
+            continue
         r = rng.random()
         if r < syn_share:
             if r < syn_share / 2:
@@ -196,7 +255,7 @@ def generate(path, flows, frags, seconds, real, syn_share, seed):
                 w.frame(ts + 8 * d, ipv4(server, client, 6, tcp(server, client, 80, cport, s + 1, end, ACK),
                                        ident, 0x4000), False)
                 counts["ooo_acked"] += 1
-        if frag_lo <= i < frag_hi:
+        if frags and frag_lo <= i < frag_hi:
             due = frags * (i - frag_lo + 1) // (frag_hi - frag_lo)
             while frag_done < due:
                 frag_done += 1
@@ -221,10 +280,13 @@ def main():
     ap.add_argument("--real", type=int, default=8)
     ap.add_argument("--syn-share", type=float, default=0.8)
     ap.add_argument("--seed", type=int, default=20230601)
+    ap.add_argument("--shape", choices=SHAPES, default="mixed")
     ap.add_argument("--force", action="store_true")
     a = ap.parse_args()
     params = {"flows": a.flows, "frags": a.frags, "seconds": a.seconds, "real": a.real,
               "syn_share": a.syn_share, "seed": a.seed, "generator": GENERATOR_VERSION}
+    if a.shape != "mixed":
+        params.update(shape=a.shape, frags=0)
     meta_path = a.out + ".meta"
     if not a.force and os.path.exists(a.out) and os.path.exists(meta_path):
         with open(meta_path) as f:
@@ -234,7 +296,8 @@ def main():
             return 0
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     t = time.time()
-    packets, nbytes, counts, tokens = generate(a.out, a.flows, a.frags, a.seconds, a.real, a.syn_share, a.seed)
+    packets, nbytes, counts, tokens = generate(a.out, a.flows, a.frags, a.seconds, a.real, a.syn_share, a.seed,
+                                               a.shape)
     meta = {"params": params, "packets": packets, "bytes": nbytes, "counts": counts,
             "real_tokens_sha256": tokens}
     with open(meta_path, "w") as f:

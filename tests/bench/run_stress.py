@@ -12,8 +12,16 @@ cache's table, output buffers. The check is
     peak RSS  <=  sum of the configured memcaps + that fixed overhead
 
 Prints PASS or FAIL for it, the stats counters that show the memcaps at work, and whether the
-real requests' alerts were still found. A benchmark, not a test: exits 0 whatever the verdict,
-1 only when tokenwatch fails (then there is nothing to measure).
+real requests' alerts were still found.
+
+Every shape of gen_stress.py is run (--shapes), each with memcaps that its state fills many
+times over: mixed (the capture above), ooo (100,000 flows, four out-of-order 1,400-byte segments
+each, the flow and stream memcaps at their defaults, 128 MB and 64 MB), head (partial heads and
+bodies in flight) and gzip (zlib streams in flight, body-limit 4 KB so that many fit).
+--flows N scales every shape to N flows and its memcaps with it (N / the default), for a quick
+run; --check makes a test of it (tests/e2e/run_stress_bound.py): exit 1 when any shape's peak
+RSS is over its bound or a real alert is missing. Without --check a benchmark: exits 0 whatever
+the verdict, 1 only when tokenwatch fails (then there is nothing to measure).
 """
 import argparse
 import json
@@ -76,25 +84,47 @@ def mib(n):
     return "%.1f MiB" % (n / MIB)
 
 
+# Per shape: flows, fragments, memcaps in KiB (flow, stream, http, defrag), further settings.
+SHAPES = {
+    "mixed": (1000000, 150000, (16384, 1024, 128, 4096), []),
+    "ooo": (100000, 0, (131072, 65536, 1024, 4096), []),
+    "head": (100000, 0, (16384, 1024, 16384, 4096), []),
+    "gzip": (100000, 0, (16384, 1024, 16384, 4096), ["engine.body-limit=4kb"]),
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sensor", default=os.path.join(ROOT, "build", "tokenwatch"))
     ap.add_argument("--workdir", default=os.path.join(ROOT, "build", "bench"))
     ap.add_argument("--config", default=os.path.join(ROOT, "etc", "tokenwatch.yaml"))
-    ap.add_argument("--flows", type=int, default=1000000)
-    ap.add_argument("--frags", type=int, default=150000)
-    ap.add_argument("--flow-memcap", default="16mb")
-    ap.add_argument("--stream-memcap", default="1mb")
-    ap.add_argument("--http-memcap", default="128kb")
-    ap.add_argument("--defrag-memcap", default="4mb")
+    ap.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated, of: " + ", ".join(SHAPES))
+    ap.add_argument("--flows", type=int, default=0, help="flows per shape (memcaps scale with it)")
+    ap.add_argument("--check", action="store_true", help="exit 1 on a FAIL or a missing alert")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VAL",
-                    help="further configuration overrides, for both runs")
+                    help="further configuration overrides, for every run")
     a = ap.parse_args()
+    verdicts = []
+    for shape in a.shapes.split(","):
+        flows, frags, caps, sets = SHAPES[shape]
+        scale = a.flows / flows if a.flows else 1.0
+        caps = ["%dkb" % max(64, int(k * scale)) for k in caps]
+        ok = run_shape(a, shape, int(flows * scale), int(frags * scale), caps, sets + a.set)
+        if ok is None:
+            return 1
+        verdicts.append((shape, ok))
+    print("verdicts     " + ", ".join("%s %s" % (s, "PASS" if ok else "FAIL") for s, ok in verdicts))
+    return 1 if a.check and not all(ok for _, ok in verdicts) else 0
 
+
+def run_shape(a, shape, flows, frags, caps_kb, extra):
+    """Runs one shape; True/False for its verdict (bound and real alerts), None on an error."""
+    a.flow_memcap, a.stream_memcap, a.http_memcap, a.defrag_memcap = caps_kb
     os.makedirs(a.workdir, exist_ok=True)
-    pcap = os.path.join(a.workdir, "stress.pcap")
-    gen = [sys.executable, os.path.join(HERE, "gen_stress.py"), "--out", pcap, "--flows", str(a.flows),
-           "--frags", str(a.frags)]
+    name = "stress" if shape == "mixed" else "stress-" + shape
+    pcap = os.path.join(a.workdir, "%s-%d.pcap" % (name, flows))
+    gen = [sys.executable, os.path.join(HERE, "gen_stress.py"), "--out", pcap, "--flows", str(flows),
+           "--frags", str(frags), "--shape", shape]
     if subprocess.run(gen).returncode != 0:
         print("run_stress: gen_stress.py failed", file=sys.stderr)
         return 1
@@ -107,7 +137,7 @@ def main():
     has_defrag = "defrag-memcap" in base
     if has_defrag:
         sets.append("engine.defrag-memcap=" + a.defrag_memcap)
-    sets += a.set
+    sets += extra
     eng = dump_config(a.sensor, a.config, sets)
     caps = [(k, eng[k]) for k in ("flow-memcap", "stream-memcap", "http-memcap", "defrag-memcap") if k in eng]
     memcaps = sum(v for _, v in caps)
@@ -132,22 +162,26 @@ def main():
             return None
         return wall, cpu, rss, eve
 
-    print("run_stress: empty capture (fixed overhead)", flush=True)
-    r0 = run(empty, "stress-empty")
+    print("run_stress: shape %s, empty capture (fixed overhead)" % shape, flush=True)
+    r0 = run(empty, name + "-empty")
     print("run_stress: %s (%d packets, %.0f MB)" % (pcap, meta["packets"], meta["bytes"] / 1e6), flush=True)
-    r1 = run(pcap, "stress-eve")
+    r1 = run(pcap, name + "-eve")
     if not r0 or not r1:
-        return 1
+        return None
     overhead, (wall, cpu, rss, eve) = r0[2], r1
     stats, found, with_status = read_eve(eve, set(meta["real_tokens_sha256"]))
     bound = memcaps + overhead
     c = meta["counts"]
 
     print()
-    print("capture      %d flows (%d half-open, %d with out-of-order data in %d segments, %d of them "
-          "ACKed past the hole, %d real), %d fragments of incomplete datagrams; %d packets, %.0f MB"
-          % (meta["params"]["flows"], c["half_open"], c["ooo"], c["ooo_segments"], c["ooo_acked"], c["real"],
-             c["frags"], meta["packets"], meta["bytes"] / 1e6))
+    if shape == "mixed":
+        print("capture      %d flows (%d half-open, %d with out-of-order data in %d segments, %d of them "
+              "ACKed past the hole, %d real), %d fragments of incomplete datagrams; %d packets, %.0f MB"
+              % (meta["params"]["flows"], c["half_open"], c["ooo"], c["ooo_segments"], c["ooo_acked"],
+                 c["real"], c["frags"], meta["packets"], meta["bytes"] / 1e6))
+    else:
+        print("capture      shape %s: %d flows (%d real) with %d data segments; %d packets, %.0f MB"
+              % (shape, meta["params"]["flows"], c["real"], c["segments"], meta["packets"], meta["bytes"] / 1e6))
     print("memcaps      " + ", ".join("%s %s" % (k, mib(v)) for k, v in caps)
           + ("" if has_defrag else " (no engine.defrag-memcap in this build)") + " = " + mib(memcaps))
     print("overhead     %s peak RSS on an empty capture (verify-cache-entries %d: its table is "
@@ -169,14 +203,15 @@ def main():
     print("real alerts  %d of %d found (%d with http.status): %s"
           % (len(found), n, len(with_status), "all found" if len(found) == n else "MISSING"))
     print()
-    print("| flows | fragments | packets | memcaps | overhead | peak RSS | verdict | flow.memcap | "
+    print("| shape | flows | fragments | packets | memcaps | overhead | peak RSS | verdict | flow.memcap | "
           "segment_memcap_drop | reassembly_gap | real alerts |")
-    print("| %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %d/%d |"
-          % (meta["params"]["flows"], c["frags"], meta["packets"], mib(memcaps), mib(overhead), mib(rss),
+    print("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %d/%d |"
+          % (shape, meta["params"]["flows"], c["frags"], meta["packets"], mib(memcaps), mib(overhead), mib(rss),
              "PASS" if rss <= bound else "FAIL", stats and stats["flow"].get("memcap"),
              stats and stats["tcp"].get("segment_memcap_drop"), stats and stats["tcp"].get("reassembly_gap"),
              len(found), n))
-    return 0
+    print()
+    return rss <= bound and len(found) == n
 
 
 if __name__ == "__main__":

@@ -378,6 +378,33 @@ static void test_http_memcap(void **state)
     json_decref(all);
 }
 
+/* A pending transaction is charged what it holds: its arena copies the URL, so with 6,000-byte
+ * URLs at most 64 KiB / 6,000 = 10 requests can wait for their responses under a 64 KiB
+ * http-memcap; the others are reported at once and counted (a fixed per-transaction charge let
+ * 22 wait, holding twice the memcap). */
+static void test_tx_charge(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, "engine.http-memcap=64kb");
+    handshake(&r);
+    enum { N = 40, URL = 6000 };
+    char *req = malloc(URL + 100);
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(req, URL + 100, "GET /%02d", i);
+        memset(req + n, 'u', URL - (size_t)n);
+        snprintf(req + URL, 100, " HTTP/1.1\r\nHost: a.example\r\n\r\n");
+        send_split(&r, 0, req, NULL, 0);
+    }
+    free(req);
+    json_t *all = run_finish(&r);
+    assert_int_equal(count(all, "http"), N); /* every request is reported, one way or the other */
+    json_t *st = json_object_get(nth(all, "stats", 0), "stats");
+    json_t *err = json_object_get(json_object_get(json_object_get(st, "app_layer"), "error"), "http");
+    assert_true(json_integer_value(json_object_get(err, "memcap")) >= N - 65536 / URL);
+    json_decref(all);
+}
+
 #define ALL_TYPES "outputs.eve.types=[alert, token, stats, http, flow, anomaly, keyset]"
 
 static json_int_t path_int(json_t *v, const char *a, const char *b)
@@ -512,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_url_redaction),
         cmocka_unit_test(test_http_fields_redacted),
         cmocka_unit_test(test_http_memcap),
+        cmocka_unit_test(test_tx_charge),
         cmocka_unit_test(test_flow_record),
         cmocka_unit_test(test_anomaly_bounded),
         cmocka_unit_test(test_credentials_not_copied),

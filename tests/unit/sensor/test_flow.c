@@ -191,6 +191,53 @@ static void test_memcap_eviction(void **state)
     assert_int_equal(l2.n, 0);
 }
 
+/* State that grows with traffic (flow_charge) counts against the memcap: it evicts other flows,
+ * never the one that grows, is refused when no room can be made, and leaves with its flow. */
+static void test_charge(void **state)
+{
+    (void)state;
+    struct log l = {0};
+    size_t memcap = 1024 * sizeof(struct flow *) + 3 * sizeof(struct flow);
+    struct flow_table *ft = flow_table_new(memcap, 60, 5, SEED, on_free, &l);
+    struct packet p1 = pkt("10.1.0.1", 1, "10.2.0.1", 80, TCP_SYN);
+    struct packet p2 = pkt("10.1.0.2", 1, "10.2.0.1", 80, TCP_SYN);
+    struct packet p3 = pkt("10.1.0.3", 1, "10.2.0.1", 80, TCP_SYN);
+    struct flow *f1 = flow_lookup(ft, &p1, 1, NULL);
+    struct flow *f2 = flow_lookup(ft, &p2, 2, NULL);
+    uint64_t id2 = f2->flow_id;
+    /* the free room (one flow's worth) is taken without evicting anyone */
+    assert_int_equal(flow_charge(ft, f1, (long)sizeof(struct flow)), 0);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(f1->charged, sizeof(struct flow));
+    /* f1 is the oldest, but not its own victim: f2 goes */
+    assert_int_equal(flow_charge(ft, f1, (long)sizeof(struct flow)), 0);
+    assert_int_equal(l.memcap, 1);
+    assert_int_equal(l.last_id, id2);
+    /* nothing else to evict: refused, nothing charged, counted */
+    uint64_t mc = flow_table_stats(ft)->memcap;
+    assert_int_equal(flow_charge(ft, f1, (long)sizeof(struct flow)), -1);
+    assert_int_equal(f1->charged, 2 * sizeof(struct flow));
+    assert_true(flow_table_stats(ft)->memcap > mc);
+    /* a release gives the room back: two new flows fit without an eviction */
+    assert_int_equal(flow_charge(ft, f1, -(long)(2 * sizeof(struct flow))), 0);
+    assert_int_equal(f1->charged, 0);
+    assert_non_null(flow_lookup(ft, &p2, 3, NULL));
+    assert_non_null(flow_lookup(ft, &p3, 4, NULL));
+    assert_int_equal(l.memcap, 1);
+    flow_table_free(ft);
+
+    /* what a flow has charged leaves with it */
+    struct log l2 = {0};
+    ft = flow_table_new(memcap, 60, 5, SEED, on_free, &l2);
+    f1 = flow_lookup(ft, &p1, 1, NULL);
+    assert_int_equal(flow_charge(ft, f1, (long)(2 * sizeof(struct flow))), 0); /* table full */
+    assert_non_null(flow_lookup(ft, &p2, 2, NULL));                             /* evicts f1 */
+    assert_int_equal(l2.memcap, 1);
+    assert_non_null(flow_lookup(ft, &p3, 3, NULL)); /* f1's charge went with it: room */
+    assert_int_equal(l2.memcap, 1);
+    flow_table_free(ft);
+}
+
 static void test_expiry(void **state)
 {
     (void)state;
@@ -508,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_both_directions),
         cmocka_unit_test(test_client_side),
         cmocka_unit_test(test_memcap_eviction),
+        cmocka_unit_test(test_charge),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_many_flows),
         cmocka_unit_test(test_community_id),
