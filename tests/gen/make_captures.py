@@ -480,6 +480,7 @@ def main():
     make_verdict.make_all()
     make_replay.make_all()
     __import__("make_eve").make_all()
+    __import__("make_i10_evasion").make_all()
     for p, n in WRITTEN:
         print("%7d  %s" % (n, p))
 
