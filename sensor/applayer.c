@@ -365,15 +365,18 @@ static void body_start(struct deliver_ctx *d, struct tx *t, const struct http1_m
     if (!kind || !s->cfg->body_limit || m->upgrade || m->body_kind == HTTP1_BODY_NONE ||
         (m->body_kind == HTTP1_BODY_LENGTH && !m->content_length))
         return;
-    int enc = body_encoding_of(http1_header_get(m, "Content-Encoding"));
-    if (enc == BODY_UNSUPPORTED)
+    uint8_t codings[BODY_MAX_CODINGS];
+    int nc = body_codings_of(http1_header_get(m, "Content-Encoding"), codings);
+    if (nc < 0) {
+        s->st.body_undecodable++; /* br, zstd, ... or too many layers: counted, not scanned */
         return;
+    }
     if (s->app_mem + s->cfg->body_limit > s->cfg->http_memcap) {
         s->st.http_memcap++;
         return;
     }
     s->app_mem += s->cfg->body_limit;
-    body_init(&t->body[which], enc, s->cfg->body_limit, s->cfg->inflate_ratio);
+    body_init_codings(&t->body[which], codings, nc, s->cfg->body_limit, s->cfg->inflate_ratio);
     t->body_kind[which] = (uint8_t)kind;
     d->app->h[d->side].body_tx = t;
 }

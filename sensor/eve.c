@@ -635,6 +635,7 @@ void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sen
     jb_uint(j, "truncated", st->body_truncated);
     jb_uint(j, "inflate_bombs", st->inflate_bombs);
     jb_uint(j, "inflate_errors", st->inflate_errors);
+    jb_uint(j, "undecodable", st->body_undecodable);
     jb_close(j);
     jb_close(j);
     jb_open_object(j, "tokens");
