@@ -20,6 +20,7 @@ struct eve_http {
     int status;
     uint64_t length;
     int has_length;
+    int head_oversized; /* a head over engine.http-max-head, read streamed (ours, not SPEC) */
 };
 
 /* The members every record of one flow shares (flow_id, pcap_filename, vlan, addresses, ports,

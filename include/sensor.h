@@ -32,9 +32,13 @@ struct sensor_stats {
     uint64_t worker_drops;                    /* live -j N: packets dropped on a full worker ring */
     uint64_t http_tx;                         /* requests parsed */
     uint64_t http_errors;                     /* unparseable heads skipped */
-    uint64_t http_head_overflow;              /* heads over http-max-head */
+    uint64_t http_head_overflow;              /* heads over http-max-head (then streamed) */
+    uint64_t http_head_fields_cut;            /* token-place/framing fields of a streamed head
+                                                 dropped by a bound (http_head_stream.h) */
     uint64_t body_scanned, body_truncated;    /* bodies scanned for tokens; cut at body-limit */
     uint64_t inflate_bombs, inflate_errors;   /* gzip/deflate bodies stopped: bomb, corrupt */
+    uint64_t body_undecodable;                /* bodies worth scanning in a coding we cannot
+                                                 undo (br, zstd, > BODY_MAX_CODINGS layers) */
     uint64_t http_memcap;                     /* heads dropped or transactions written early
                                                  because of engine.http-memcap */
     uint64_t tokens_seen, tokens_verified;

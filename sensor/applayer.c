@@ -19,6 +19,7 @@
 #include "eve.h"
 #include "eve_keyset.h"
 #include "http1.h"
+#include "http_head_stream.h"
 #include "observed.h"
 #include "token.h"
 #include "urlredact.h"
@@ -46,6 +47,7 @@ struct tx {
     const char *method;
     struct body body[2];         /* request and response bodies being collected for scanning */
     uint8_t body_kind[2];        /* enum body_kind, BK_NONE: not collected */
+    size_t body_mem[2];          /* what each body being collected is charged to http-memcap */
     size_t mem;                  /* charged to app_mem for the struct and its arena (tx_charge) */
 };
 
@@ -58,6 +60,7 @@ struct http_half {
     uint64_t body_left;
     struct http1_chunked ch;
     struct tx *body_tx;    /* the transaction whose body this side is sending and we scan */
+    struct head_stream *hs; /* a head over http-max-head, being reduced as it arrives */
 };
 
 struct app_flow {
@@ -85,6 +88,7 @@ struct deliver_ctx {
     struct flow *f;
     struct app_flow *app;
     int side;
+    int oversized;         /* the head being parsed was reduced by head_stream */
 };
 
 /* ---- anomalies ---- */
@@ -151,17 +155,11 @@ static void tx_charge(struct sensor *s, struct tx *t)
     t->mem = now;
 }
 
-/* What a body being collected is charged (body_start to body_reset). */
-static size_t body_charge(const struct sensor *s, const struct body *b)
-{
-    return body_mem_cost(b->encoding, s->cfg->body_limit);
-}
-
 static void tx_put(struct sensor *s, struct tx *t)
 {
     for (int i = 0; i < 2; i++)
         if (t->body_kind[i]) {
-            s->app_mem -= body_charge(s, &t->body[i]);
+            s->app_mem -= t->body_mem[i];
             body_reset(&t->body[i]);
             t->body_kind[i] = BK_NONE;
         }
@@ -379,16 +377,20 @@ static void body_start(struct deliver_ctx *d, struct tx *t, const struct http1_m
     if (!kind || !s->cfg->body_limit || m->upgrade || m->body_kind == HTTP1_BODY_NONE ||
         (m->body_kind == HTTP1_BODY_LENGTH && !m->content_length))
         return;
-    int enc = body_encoding_of(http1_header_get(m, "Content-Encoding"));
-    if (enc == BODY_UNSUPPORTED)
+    uint8_t codings[BODY_MAX_CODINGS];
+    int nc = body_codings_of(http1_header_get(m, "Content-Encoding"), codings);
+    if (nc < 0) {
+        s->st.body_undecodable++; /* br, zstd, ... or too many layers: counted, not scanned */
         return;
-    size_t cost = body_mem_cost(enc, s->cfg->body_limit);
+    }
+    size_t cost = body_codings_mem_cost(codings, nc, s->cfg->body_limit);
     if (s->app_mem + cost > s->cfg->http_memcap) {
         s->st.http_memcap++;
         return;
     }
     s->app_mem += cost;
-    body_init(&t->body[which], enc, s->cfg->body_limit, s->cfg->inflate_ratio);
+    t->body_mem[which] = cost;
+    body_init_codings(&t->body[which], codings, nc, s->cfg->body_limit, s->cfg->inflate_ratio);
     t->body_kind[which] = (uint8_t)kind;
     d->app->h[d->side].body_tx = t;
 }
@@ -477,7 +479,7 @@ static void body_scan(struct sensor *s, struct flow *f, struct app_flow *app, st
             }
         }
     }
-    s->app_mem -= body_charge(s, b);
+    s->app_mem -= t->body_mem[which];
     body_reset(b);
     t->body_kind[which] = BK_NONE;
 }
@@ -509,6 +511,7 @@ static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
     s->st.http_tx++;
     t->tx_id = d->app->next_tx_id++;
     t->ts_us = s->now_us;
+    t->http.head_oversized = d->oversized;
     struct span host = http1_header_get(m, "Host");
     if (host.p)
         t->http.hostname = url_redact_host(&t->a, host);
@@ -547,6 +550,7 @@ static void on_response(struct deliver_ctx *d, const struct http1_msg *m)
         return; /* a response to a request we never saw */
     }
     t->http.status = m->status;
+    t->http.head_oversized |= d->oversized;
     struct span ct = http1_header_get(m, "Content-Type");
     if (ct.p)
         t->http.content_type = url_redact(&t->a, tx_str(t, ct));
@@ -568,6 +572,31 @@ static void on_response(struct deliver_ctx *d, const struct http1_msg *m)
 static int is_request_side(struct deliver_ctx *d)
 {
     return d->side == d->f->client;
+}
+
+/* Room left under engine.http-memcap. */
+static size_t mem_room(const struct sensor *s)
+{
+    return s->app_mem < s->cfg->http_memcap ? (size_t)(s->cfg->http_memcap - s->app_mem) : 0;
+}
+
+/* A request head with more fields than http1 keeps: a token place past HTTP1_MAX_HEADERS would
+ * be lost, so the tokens come from the head reduced to the fields that matter (framing stays
+ * the whole head's, which http1 derived from every field). */
+static void on_request_reduced(struct deliver_ctx *d, const uint8_t *p, size_t n,
+                               const struct http1_msg *whole)
+{
+    struct head_stream hs;
+    head_stream_init(&hs, 1, (const char *const *)d->s->cfg->token_headers,
+                     d->s->cfg->ntoken_headers);
+    head_stream_feed(&hs, p, n, mem_room(d->s));
+    struct http1_msg m;
+    d->s->st.http_head_fields_cut += hs.cut;
+    if (hs.done && !hs.failed && http1_parse_request(hs.buf, hs.len, &m).status == PARSE_OK)
+        on_request(d, &m);
+    else
+        on_request(d, whole);
+    head_stream_reset(&hs);
 }
 
 /* First bytes of a flow whose client side is not known yet: the side that sends a request is the
@@ -628,11 +657,13 @@ static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
                 off = (size_t)(nl - p) + 1;
                 continue;
             }
-            off += r.consumed;
-            if (req)
+            if (req && m.headers_dropped)
+                on_request_reduced(d, p + off, r.consumed, &m);
+            else if (req)
                 on_request(d, &m);
             else
                 on_response(d, &m);
+            off += r.consumed;
             if (m.upgrade) {
                 h->state = H_TUNNEL;
             } else if (m.body_kind == HTTP1_BODY_LENGTH && m.content_length) {
@@ -691,6 +722,58 @@ static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
     return off;
 }
 
+/* ---- oversized heads (http_head_stream.h) ---- */
+
+/* Switches this side into streaming its head; 0 if the memcap has no room for the state. */
+static int head_stream_start(struct deliver_ctx *d)
+{
+    struct http_half *h = &d->app->h[d->side];
+    if (mem_room(d->s) < sizeof(*h->hs) || !(h->hs = malloc(sizeof(*h->hs)))) {
+        d->s->st.http_memcap++;
+        return 0;
+    }
+    d->s->app_mem += sizeof(*h->hs);
+    head_stream_init(h->hs, is_request_side(d), (const char *const *)d->s->cfg->token_headers,
+                     d->s->cfg->ntoken_headers);
+    return 1;
+}
+
+static void head_stream_end(struct deliver_ctx *d)
+{
+    struct http_half *h = &d->app->h[d->side];
+    if (!h->hs)
+        return;
+    d->s->app_mem -= sizeof(*h->hs) + h->hs->cap;
+    head_stream_reset(h->hs);
+    free(h->hs);
+    h->hs = NULL;
+}
+
+/* Feeds a streamed head; returns the bytes it took. When the head ends, the reduced head is
+ * parsed as any other (transaction, tokens, status, body framing) and the stream ends. */
+static size_t head_stream_deliver(struct deliver_ctx *d, const uint8_t *p, size_t n)
+{
+    struct sensor *s = d->s;
+    struct head_stream *hs = d->app->h[d->side].hs;
+    size_t cap = hs->cap;
+    size_t k = head_stream_feed(hs, p, n, mem_room(s));
+    s->app_mem += hs->cap - cap;
+    if (!hs->done)
+        return k;
+    s->st.http_head_fields_cut += hs->cut;
+    if (hs->failed || hs->nul) {
+        /* a start line over every bound, or a NUL: what http1 refuses in a normal head */
+        s->st.http_errors++;
+        anomaly(s, d->f, d->app, d->side, is_request_side(d) ? AN_REQ_HEAD : AN_RESP_HEAD);
+    } else {
+        d->oversized = 1;
+        process(d, hs->buf, hs->len);
+        d->oversized = 0;
+    }
+    head_stream_end(d);
+    return k;
+}
+
 static void deliver(void *user, const uint8_t *data, size_t len)
 {
     struct deliver_ctx *d = user;
@@ -718,6 +801,7 @@ static void deliver(void *user, const uint8_t *data, size_t len)
                 flush_pending(d->s, d->f, d->app);
             h->state = H_HEAD;
             h->len = 0;
+            head_stream_end(d); /* a head cut by the gap: its transaction is lost, counted */
         }
         return;
     }
@@ -726,7 +810,7 @@ static void deliver(void *user, const uint8_t *data, size_t len)
     /* Before this side's next bytes are parsed, the other side's holes that this side has
      * acknowledged are skipped: a response lost in the capture is then known to be lost before
      * the next request is queued, and cannot take that request's status. */
-    struct deliver_ctx o = {d->s, d->f, d->app, !d->side};
+    struct deliver_ctx o = {d->s, d->f, d->app, !d->side, 0};
     stream_ack_gaps(&d->s->streams, &d->app->st[!d->side], deliver, &o);
     if (!d->app->got_data) {
         /* Picked up mid-stream, the first bytes may be the middle of a body: only a status line
@@ -742,24 +826,40 @@ static void deliver(void *user, const uint8_t *data, size_t len)
             decide_client(d, data, len);
         }
     }
-    int fresh = h->len == 0;
-    if (fresh) {
-        size_t k = process(d, data, len);
-        data += k;
-        len -= k;
-        if (!len)
-            return;
-    }
-    /* Keep the incomplete head, bounded by http-max-head. */
     struct sensor *s = d->s;
-    if (h->len + len > s->cfg->http_max_head) {
-        s->st.http_head_overflow++;
-        anomaly(s, d->f, d->app, d->side,
-                is_request_side(d) ? AN_REQ_TOO_LONG : AN_RESP_TOO_LONG);
-        h->len = 0;
-        h->state = H_HEAD;
-        return;
+    for (;;) {
+        if (h->hs) {
+            size_t k = head_stream_deliver(d, data, len);
+            data += k;
+            len -= k;
+            if (!len || h->hs)
+                return;
+        }
+        int fresh = h->len == 0;
+        if (fresh) {
+            size_t k = process(d, data, len);
+            data += k;
+            len -= k;
+            if (!len)
+                return;
+        }
+        /* Keep the incomplete head, bounded by http-max-head; past it the head is streamed:
+         * reduced line by line to the fields that matter, so padding cannot hide a token. */
+        if (h->len + len > s->cfg->http_max_head) {
+            s->st.http_head_overflow++;
+            anomaly(s, d->f, d->app, d->side,
+                    is_request_side(d) ? AN_REQ_TOO_LONG : AN_RESP_TOO_LONG);
+            size_t held = h->len;
+            h->len = 0;
+            if (head_stream_start(d) && head_stream_deliver(d, h->buf, held) == held)
+                continue; /* the rest of data goes on feeding the stream */
+            head_stream_end(d);
+            h->state = H_HEAD;
+            return;
+        }
+        break;
     }
+    int fresh = h->len == 0;
     if (h->len + len > h->cap) {
         size_t cap = h->cap ? h->cap : 1024;
         while (cap < h->len + len)
@@ -826,7 +926,7 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
     }
     if (app->not_http)
         return;
-    struct deliver_ctx d = {s, f, app, side};
+    struct deliver_ctx d = {s, f, app, side, 0};
     uint64_t diff0 = s->streams.stats.overlap_diff;
     int ended = stream_segment(&s->streams, &app->st[side], pkt, deliver, &d);
     if (s->streams.stats.overlap_diff != diff0)
@@ -837,7 +937,7 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
         body_end(&d); /* a body delimited by the connection's end is complete now */
         if (pkt->tcp_flags & TCP_RST) {
             /* RST ends both directions */
-            struct deliver_ctx o = {s, f, app, !side};
+            struct deliver_ctx o = {s, f, app, !side, 0};
             stream_flush(&s->streams, &app->st[!side], deliver, &o);
             app->ended[!side] = 1;
             body_end(&o);
@@ -855,10 +955,11 @@ void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
     if (!app)
         return;
     for (int side = 0; side < 2; side++) {
-        struct deliver_ctx d = {s, f, app, side};
+        struct deliver_ctx d = {s, f, app, side, 0};
         if (!app->ended[side])
             stream_flush(&s->streams, &app->st[side], deliver, &d);
         body_end(&d);
+        head_stream_end(&d);
         stream_dir_reset(&s->streams, &app->st[side]);
         s->app_mem -= app->h[side].cap;
         free(app->h[side].buf);

@@ -51,6 +51,31 @@ struct zstate {
     uint8_t live; /* inflateInit2 succeeded and inflateEnd is still owed */
 };
 
+int body_codings_of(struct span ce, uint8_t codings[BODY_MAX_CODINGS])
+{
+    int n = 0;
+    if (!ce.p || !ce.len)
+        return 0;
+    for (size_t i = 0; i <= ce.len;) {
+        size_t j = i;
+        while (j < ce.len && ce.p[j] != ',')
+            j++;
+        struct span c = span_trim(span_make(ce.p + i, j - i));
+        i = j + 1;
+        if (c.len == 0 || span_ieq(c, "identity"))
+            continue;
+        if (n == BODY_MAX_CODINGS)
+            return -1;
+        if (span_ieq(c, "gzip") || span_ieq(c, "x-gzip"))
+            codings[n++] = BODY_GZIP;
+        else if (span_ieq(c, "deflate"))
+            codings[n++] = BODY_DEFLATE;
+        else
+            return -1;
+    }
+    return n;
+}
+
 int body_encoding_of(struct span ce)
 {
     int enc = BODY_IDENTITY, codings = 0;
@@ -93,6 +118,17 @@ size_t body_mem_cost(int encoding, size_t limit)
     return n;
 }
 
+size_t body_codings_mem_cost(const uint8_t *codings, int n, size_t limit)
+{
+    if (n <= 1)
+        return body_mem_cost(n == 1 ? codings[0] : BODY_IDENTITY, limit);
+    /* the kept layer as one body, each outer layer its zlib stream, plus the layers' array */
+    size_t c = body_mem_cost(codings[0], limit) + (size_t)(n - 1) * sizeof(struct body) + 16;
+    for (int k = 1; k < n; k++)
+        c += body_mem_cost(codings[k], 0) - 16;
+    return c;
+}
+
 void body_init(struct body *b, int encoding, size_t limit, uint32_t ratio)
 {
     memset(b, 0, sizeof(*b));
@@ -102,6 +138,32 @@ void body_init(struct body *b, int encoding, size_t limit, uint32_t ratio)
     b->limit = limit;
     b->ratio = ratio;
 }
+
+void body_init_codings(struct body *b, const uint8_t *codings, int n, size_t limit,
+                       uint32_t ratio)
+{
+    body_init(b, n > 0 ? codings[0] : BODY_IDENTITY, limit, ratio);
+    if (n <= 1)
+        return;
+    struct body *l = calloc((size_t)(n - 1), sizeof(*l));
+    if (!l) {
+        b->error = 1;
+        b->encoding = BODY_UNSUPPORTED; /* nothing decodable: nothing kept */
+        return;
+    }
+    /* l[0] undoes the last-applied coding (the wire's), l[n-2] writes into b */
+    for (int k = 0; k < n - 1; k++) {
+        body_init(&l[k], codings[n - 1 - k], 0, ratio);
+        l[k].sink = k + 1 < n - 1 ? &l[k + 1] : b;
+        l[k].root = b;
+    }
+    b->layers = l;
+}
+
+static void decode(struct body *b, const uint8_t *p, size_t n);
+
+/* The stop of the chain: the kept layer's stream ended or stopped for good. */
+static int sink_stopped(const struct body *b);
 
 /* Makes room after len, doubling up to the limit. 0 when the buffer is at the limit or
  * memory ran out (then the caller treats it as the limit: dropping is what limits do). */
@@ -167,8 +229,12 @@ static size_t inflate_some(struct body *b, struct zstate *zs, const uint8_t *p, 
         uint8_t probe[256];
         uint8_t *dst;
         size_t room;
-        int probing = b->len == b->cap && !grow(b);
-        if (probing) {
+        uint8_t pass[16 * 1024];
+        int probing = !b->sink && b->len == b->cap && !grow(b);
+        if (b->sink) {
+            dst = pass; /* an outer layer: what it decodes goes straight to the next */
+            room = sizeof(pass);
+        } else if (probing) {
             dst = probe;
             room = sizeof(probe);
         } else {
@@ -195,19 +261,32 @@ static size_t inflate_some(struct body *b, struct zstate *zs, const uint8_t *p, 
             finish(zs);
             return used;
         }
-        if (!probing)
+        if (b->sink && made) {
+            decode(b->sink, dst, made);
+            if (sink_stopped(b->sink)) {
+                finish(zs); /* the inner layers want no more: neither do we */
+                return used;
+            }
+        } else if (!probing) {
             b->len += made;
+        }
         if (rc == Z_STREAM_END) {
             member_end(b, zs);
             return used;
         }
         if (rc != Z_OK && rc != Z_BUF_ERROR) { /* Z_DATA_ERROR, Z_NEED_DICT, Z_MEM_ERROR */
             b->error = 1;
+            if (b->root)
+                b->root->error = 1;
             finish(zs);
             return used;
         }
-        if (b->ratio && b->out > BODY_BOMB_FLOOR && b->out > (uint64_t)b->ratio * zs->consumed) {
+        /* Over a chain, every layer's output is measured against the wire bytes. */
+        uint64_t wire = b->root ? b->root->in : b->layers ? b->in : zs->consumed;
+        if (b->ratio && b->out > BODY_BOMB_FLOOR && b->out > (uint64_t)b->ratio * wire) {
             b->bomb = 1;
+            if (b->root)
+                b->root->bomb = 1;
             finish(zs);
             return used;
         }
@@ -256,6 +335,28 @@ void body_feed(struct body *b, const uint8_t *p, size_t n)
     b->in += n;
     if (n == 0 || b->encoding == BODY_UNSUPPORTED)
         return;
+    if (!b->layers) {
+        decode(b, p, n);
+        return;
+    }
+    decode((struct body *)b->layers, p, n);
+    /* a layer that could not even start (no memory for zlib) stops the chain as an error */
+    for (struct body *k = b->layers; k != b; k = k->sink)
+        b->error |= k->error;
+}
+
+static int sink_stopped(const struct body *b)
+{
+    const struct zstate *zs = b->z;
+    return (zs && zs->phase == PH_END) || b->error || (b->root && (b->root->bomb ||
+                                                                   b->root->error));
+}
+
+/* One layer's share of body_feed: b->in counts what this layer was given. */
+static void decode(struct body *b, const uint8_t *p, size_t n)
+{
+    if (b->root)
+        b->in += n;
     if (b->encoding == BODY_IDENTITY) {
         if (!b->truncated)
             feed_identity(b, p, n);
@@ -306,6 +407,15 @@ void body_feed(struct body *b, const uint8_t *p, size_t n)
 
 void body_reset(struct body *b)
 {
+    struct body *l = b->layers;
+    for (struct body *k = l; k; k = k->sink == b ? NULL : k->sink) {
+        struct zstate *kz = k->z;
+        if (kz) {
+            finish(kz);
+            free(kz);
+        }
+    }
+    free(l);
     struct zstate *zs = b->z;
     if (zs) {
         finish(zs);

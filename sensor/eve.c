@@ -214,6 +214,8 @@ void eve_http_object(struct jb *j, const struct eve_http *h)
         jb_uint(j, "status", (uint64_t)h->status);
     if (h->has_length)
         jb_uint(j, "length", h->length);
+    if (h->head_oversized)
+        jb_bool(j, "head_oversized", 1);
     jb_close(j);
 }
 
@@ -627,6 +629,7 @@ void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sen
     jb_open_object(j, "http");
     jb_uint(j, "parser", st->http_errors);
     jb_uint(j, "head_overflow", st->http_head_overflow);
+    jb_uint(j, "head_fields_cut", st->http_head_fields_cut);
     jb_uint(j, "memcap", st->http_memcap);
     jb_close(j);
     jb_close(j);
@@ -635,6 +638,7 @@ void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sen
     jb_uint(j, "truncated", st->body_truncated);
     jb_uint(j, "inflate_bombs", st->inflate_bombs);
     jb_uint(j, "inflate_errors", st->inflate_errors);
+    jb_uint(j, "undecodable", st->body_undecodable);
     jb_close(j);
     jb_close(j);
     jb_open_object(j, "tokens");

@@ -39,8 +39,8 @@ ALL_TYPES = "[alert,token,stats,http,flow,anomaly,keyset]"
 
 # Our extension members, by event_type, as dotted paths: removed before validation. Nothing else.
 EXTENSIONS = {
-    "alert": ["token"],               # SPEC §3 token object
-    "http": [],
+    "alert": ["token", "http.head_oversized"],  # SPEC §3 token object; a streamed head
+    "http": ["http.head_oversized"],
     "flow": [],
     "anomaly": [],
     "stats": [
@@ -61,6 +61,7 @@ EXTENSIONS = {
         "stats.tcp.rst_invalid",
         "stats.app_layer.error.http.head_overflow",  # Suricata has parser/internal/alloc/gap
         "stats.app_layer.error.http.memcap",
+        "stats.app_layer.error.http.head_fields_cut",  # fields of a streamed head cut by a bound
         "stats.app_layer.body",       # bodies scanned for tokens, truncated, inflate bombs
     ],
 }

@@ -482,6 +482,7 @@ def main():
     __import__("make_eve").make_all()
     __import__("make_i10_secrets").make_all()
     __import__("make_i10_memory").make_all()
+    __import__("make_i10_evasion").make_all()
     for p, n in WRITTEN:
         print("%7d  %s" % (n, p))
 
