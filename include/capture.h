@@ -38,8 +38,11 @@ struct capture_opts {
 
 /* Reads every path in order; a directory contributes its regular files in name order.
  * Returns 0 when every file was read (a file damaged part-way is read up to the damage, warned
- * about, and still counts as read), 1 when any could not be opened or used, 2 for a bad filter. */
-int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct capture_opts *o);
+ * about, and still counts as read), 1 when any could not be opened or used, 2 for a bad filter.
+ * Once *stop is non-zero (SIGINT/SIGTERM) it reads no further packet and returns as if every
+ * input had ended there; the caller runs sensor_finish() as after the end of the input. */
+int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct capture_opts *o,
+                    volatile sig_atomic_t *stop);
 
 /* Captures on the interfaces with one worker (the calling thread) until *stop becomes non-zero,
  * writing a stats record every o->stats_interval seconds and reopening the outputs when

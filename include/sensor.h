@@ -24,6 +24,7 @@
 
 struct tx;
 struct reload;
+struct hll;
 
 struct sensor_stats {
     uint64_t pkts, bytes, invalid, skipped;   /* decoder */
@@ -58,6 +59,8 @@ struct sensor {
     struct verify_ctxs *vx;            /* this worker's OpenSSL verification contexts */
     struct replay *replay;             /* token_replay table, NULL when policy.replay is off */
     int replay_borrowed;               /* shared with other workers: not freed here */
+    struct hll *distinct;              /* the run's distinct tokens (hll.h), never reset */
+    int distinct_borrowed;             /* shared with other workers: not freed here */
     struct classify *cls;              /* nDPI, one module per worker */
     struct defrag *defrag;             /* IP fragments being reassembled */
     struct observed *obs;              /* key sets seen in responses (JWKS, discovery) */
@@ -110,6 +113,8 @@ struct sensor_counters {
     struct replay_stats rs;  /* the replay table's, taken only by the sensor that owns it (not
                                 replay_borrowed), so a table shared by workers counts once */
     uint64_t replay_memuse;  /* a gauge, likewise */
+    uint64_t tokens_distinct; /* stats.tokens.distinct: the run's distinct tokens (hll.h), taken
+                                only by the sensor that owns the counter, so it counts once */
     uint64_t uptime_s;       /* the largest of the summed */
     struct output_stats os;  /* stats.eve.*: this sensor's outputs, summed */
     struct output_stats os_out[SENSOR_STATS_OUTPUTS]; /* stats.eve.outputs[i]: output i alone
@@ -132,6 +137,9 @@ struct sensor_shared {
     struct replay *replay;     /* token_replay table of a live -j N run; NULL: the sensor makes
                                   its own when policy.replay is on */
     int replay_owned;          /* 1: the sensor takes replay over (frees it, counts its stats) */
+    struct hll *distinct;      /* the distinct-token counter of a live -j N run; NULL: the
+                                  sensor makes its own */
+    int distinct_owned;        /* 1: the sensor takes distinct over (frees it, reports it) */
 };
 
 /* As sensor_new(), with what sh shares; sh == NULL (or all NULL) is sensor_new(). */

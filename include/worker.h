@@ -6,8 +6,9 @@
  *
  * Owns the threads, the rings and the copies of the packets in them. The workers' sensors are
  * the caller's (worker_sensors_new); they share one read-only key store, which a hot reload
- * (reload.h) replaces under them between two batches, and one token_replay table (internally
- * locked: a replayed token's clients may be hashed to different workers). Nothing is locked per
+ * (reload.h) replaces under them between two batches, one token_replay table (internally
+ * locked: a replayed token's clients may be hashed to different workers) and one distinct-token
+ * counter (hll.h, lock-free). Nothing is locked per
  * packet: a ring is a byte buffer with two atomic positions, a full ring drops the packet
  * (counted as capture.worker_drops), and a worker only sleeps on its condition variable when all
  * its rings are empty.
@@ -81,7 +82,8 @@ size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uin
 
 /* The sensors of a live -j N run, into sv[0..nw-1]: sensor i takes its key store from rl (reader
  * slot i; rl must have nw slots and outlive the sensors), and all share one token_replay table
- * made here when policy.replay is on (owned by sv[0], which frees it and reports its counters).
+ * made here when policy.replay is on, and one distinct-token counter (both owned by sv[0], which
+ * frees them and reports their counters).
  * Returns 0, or -1 with a one-line reason in err and *exit_code as sensor_new's (every sensor
  * already built is freed, sv zeroed). Free with worker_sensors_free(). */
 struct reload;

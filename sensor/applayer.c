@@ -18,6 +18,7 @@
 #include "classify.h"
 #include "eve.h"
 #include "eve_keyset.h"
+#include "hll.h"
 #include "http1.h"
 #include "http_head_stream.h"
 #include "observed.h"
@@ -341,6 +342,7 @@ static void add_tokens(struct sensor *s, struct tx *t, const struct token_ref *r
         if (dup)
             continue;
         s->st.tokens_seen++;
+        hll_add(s->distinct, v->digest);
         if (!hit && (v->sig == SIG_VALID || v->sig == SIG_INVALID))
             s->st.tokens_verified++;
         verdict_ref(v);

@@ -3,12 +3,16 @@
  * Offline: pcap and pcapng through pcap_open_offline; a record cut short or a corrupt block ends
  * that file with a warning naming it and the packet count reached, and the run goes on with the
  * next file. A path may be a FIFO (read as it is written; SIGHUP is installed with SA_RESTART so
- * a blocked read resumes). Between packets, offline and live, the loop reopens the outputs after
- * SIGHUP and picks up a key store a hot reload published (sensor_keystore_sync). Live: one
- * non-blocking handle per interface, all polled by one thread; kernel counters from pcap_stats
- * land in the periodic and final stats records. Without immediate mode libpcap uses TPACKET_V3
- * blocks, retired when full or after CAPTURE_TIMEOUT_MS (10 ms: an alert is late by at most that
- * much, and a busy link is read a block at a time, not a packet at a time). Privileges are
+ * a blocked read resumes). SIGINT/SIGTERM are installed without it: the blocked read fails with
+ * EINTR, and the loop, which looks at the stop flag before each packet, ends the run as if the
+ * input had ended there (the packet being processed is finished first; the caller then flushes
+ * the open flows and writes the final stats). Between packets, offline and live, the loop reopens
+ * the outputs after SIGHUP and picks up a key store a hot reload published
+ * (sensor_keystore_sync). Live: one non-blocking handle per interface, all polled by one thread;
+ * kernel counters from pcap_stats land in the periodic and final stats records. Without
+ * immediate mode libpcap uses TPACKET_V3 blocks, retired when full or after CAPTURE_TIMEOUT_MS
+ * (10 ms: an alert is late by at most that much, and a busy link is read a block at a time, not
+ * a packet at a time). Privileges are
  * dropped after every handle is open and activated. Reading files with capture_opts.progress
  * (stderr is a terminal), a progress line per regular file: bytes read of its size (ftello on
  * the capture's stream, looked at every PROGRESS_EVERY packets), MB/s and ETA, redrawn at most
@@ -140,10 +144,13 @@ static void progress_end(struct progress *pr)
 }
 
 /* 0 read (maybe damaged), 1 unusable, 2 bad filter. */
-static int read_file(struct sensor *s, const char *path, const struct capture_opts *o)
+static int read_file(struct sensor *s, const char *path, const struct capture_opts *o,
+                     volatile sig_atomic_t *stop)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (!p && *stop)
+        return 0; /* a FIFO's open or header read cut short by the signal: the input ends here */
     if (!p) {
         fprintf(stderr, "tokenwatch: %s: cannot read capture: %s\n", path, errbuf);
         s->st.capture_errors++;
@@ -169,7 +176,7 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
     int r;
     struct progress pr;
     progress_start(&pr, p, path, o);
-    while ((r = pcap_next_ex(p, &h, &data)) == 1) {
+    while (!*stop && (r = pcap_next_ex(p, &h, &data)) == 1) {
         if (o->reopen && *o->reopen) {
             *o->reopen = 0;
             capture_reopen_outputs(s);
@@ -180,7 +187,12 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
         progress_tick(&pr, n);
     }
     progress_end(&pr);
-    if (r == -1) {
+    if (*stop) {
+        /* A read cut short by the signal is no damage. */
+        if (o->verbose > 0)
+            fprintf(stderr, "tokenwatch: %s: stopped after %llu packets\n", path,
+                    (unsigned long long)n);
+    } else if (r == -1) {
         fprintf(stderr, "tokenwatch: %s: capture damaged after %llu packets, rest skipped: %s\n",
                 path, (unsigned long long)n, pcap_geterr(p));
         s->st.capture_errors++;
@@ -196,7 +208,8 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int read_dir(struct sensor *s, const char *dir, const struct capture_opts *o)
+static int read_dir(struct sensor *s, const char *dir, const struct capture_opts *o,
+                    volatile sig_atomic_t *stop)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -235,7 +248,7 @@ static int read_dir(struct sensor *s, const char *dir, const struct capture_opts
     closedir(d);
     qsort(names, n, sizeof(*names), cmp_str);
     for (size_t i = 0; i < n; i++) {
-        int r = rc == 2 ? 2 : read_file(s, names[i], o);
+        int r = rc == 2 || *stop ? rc : read_file(s, names[i], o, stop);
         if (r > rc)
             rc = r;
         free(names[i]);
@@ -244,13 +257,15 @@ static int read_dir(struct sensor *s, const char *dir, const struct capture_opts
     return rc;
 }
 
-int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct capture_opts *o)
+int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct capture_opts *o,
+                    volatile sig_atomic_t *stop)
 {
     int rc = 0;
-    for (size_t i = 0; i < n && rc != 2; i++) {
+    for (size_t i = 0; i < n && rc != 2 && !*stop; i++) {
         struct stat st;
-        int r = (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) ? read_dir(s, paths[i], o)
-                                                                   : read_file(s, paths[i], o);
+        int r = (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
+                    ? read_dir(s, paths[i], o, stop)
+                    : read_file(s, paths[i], o, stop);
         if (r > rc)
             rc = r;
     }

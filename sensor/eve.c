@@ -643,7 +643,7 @@ void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sen
     jb_close(j);
     jb_open_object(j, "tokens");
     jb_uint(j, "seen", st->tokens_seen);
-    jb_uint(j, "distinct", vs->inserts);
+    jb_uint(j, "distinct", c->tokens_distinct);
     jb_uint(j, "verified", st->tokens_verified);
     jb_uint(j, "cache_hits", vs->hits);
     jb_uint(j, "cache_misses", vs->misses);

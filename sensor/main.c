@@ -9,10 +9,12 @@
  * error. Owns the configuration and the sensors for the run: one for offline reading and for
  * live capture with -j 1, one per worker (sharing one key store and one token_replay table) for
  * live capture with -j N, and the hot-reload control thread (reload.h) that owns the key store.
- * Signal handlers only set flags: SIGINT/SIGTERM end a live capture, SIGHUP asks for the outputs
+ * Signal handlers only set flags: SIGINT/SIGTERM end the run (live capture, or reading files:
+ * after the current packet, with the open flows' events and the final stats), SIGHUP asks for
+ * the outputs
  * to be reopened (logrotate) and for the key sets and revoked keys to be reread (hot reload);
  * the capture loops act on them between packets, the reload thread builds the new store.
- * At exit a one-line summary goes to stderr (summary(), not with -q); reading files with stderr
+ * At exit a one-line summary goes to stderr (summary.h, not with -q); reading files with stderr
  * on a terminal, capture.c draws a progress line per file.
  *
  * check-token prints the token object the sensor would log, plus "key": the key that matched
@@ -20,6 +22,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +41,7 @@
 #include "policy.h"
 #include "reload.h"
 #include "sensor.h"
+#include "summary.h"
 #include "worker.h"
 
 /* Written by the signal handlers, read by the capture loop (sig_atomic_t) and by the reload
@@ -323,18 +327,16 @@ static int cmd_check_token(int argc, char **argv)
     return rc;
 }
 
-/* SIGHUP always (reopen, reload); SIGINT/SIGTERM only live: offline they end the process as
- * they always did. SIGHUP restarts interrupted calls: a read blocked on a FIFO given to -r must
- * resume, not fail (poll and nanosleep are cut short regardless). */
-static void install_signals(int live)
+/* SIGHUP restarts interrupted calls: a read blocked on a FIFO given to -r must resume, not fail
+ * (poll and nanosleep are cut short regardless). SIGINT/SIGTERM do not: offline, the same
+ * blocked read must fail so the run can end (capture.h), and live the loops poll anyway. */
+static void install_signals(void)
 {
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    if (live) {
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-    }
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
 }
@@ -368,46 +370,13 @@ static struct reload *new_reload(const struct config *cfg, size_t nreaders,
     return rl;
 }
 
-/* The exit summary: one line on stderr for the person who ran the sensor (SPEC §1 diagnostics;
- * -q silences it), e.g. "tokenwatch: 127 packets, 0 dropped, 12 flows, 12 tokens (12 distinct),
- * 4 alerts (findings: key_revoked 1, alg_none 1, ...); kernel: ...". Dropped: kernel and
- * worker-ring drops (0 offline); distinct: stats.tokens.distinct (verdicts cached, per worker);
- * findings as stats.alerts.<code> counts them (an alert with two findings counts under both),
- * the non-zero ones in SPEC §4 order; capture errors when there were any; live, the kernel and
- * worker counters in full. On failure the one error line already printed is all stderr says. */
-static const char *plural(uint64_t n)
-{
-    return n == 1 ? "" : "s";
-}
-
+/* The exit summary (summary.h), unless -q or the run failed: on failure the one error line
+ * already printed is all stderr says. */
 static void summary(const struct sensor_counters *c, int live, int verbose, int rc)
 {
     if (verbose < 0 || rc != 0)
         return;
-    const struct sensor_stats *st = &c->st;
-    unsigned long long pk = st->pkts, dr = st->kernel_drops + st->worker_drops, fl = c->fs.total,
-                       tk = st->tokens_seen, di = c->vs.inserts, al = st->alerts_total;
-    fprintf(stderr, "tokenwatch: %llu packet%s, %llu dropped, %llu flow%s, %llu token%s "
-            "(%llu distinct), %llu alert%s", pk, plural(pk), dr, fl, plural(fl), tk, plural(tk),
-            di, al, plural(al));
-    const char *sep = " (findings: ";
-    for (int f = 0; f < F__COUNT; f++)
-        if (st->alerts[f]) {
-            fprintf(stderr, "%s%s %llu", sep, policy_findings[f].code,
-                    (unsigned long long)st->alerts[f]);
-            sep = ", ";
-        }
-    if (sep[0] == ',')
-        fputc(')', stderr);
-    if (st->capture_errors)
-        fprintf(stderr, "; %llu capture error%s", (unsigned long long)st->capture_errors,
-                plural(st->capture_errors));
-    if (live)
-        fprintf(stderr, "; kernel: %llu packets, %llu drops, %llu interface drops; "
-                "%llu worker drops",
-                (unsigned long long)st->kernel_packets, (unsigned long long)st->kernel_drops,
-                (unsigned long long)st->kernel_ifdrops, (unsigned long long)st->worker_drops);
-    fputc('\n', stderr);
+    summary_print(stderr, c, live, !live && stop_flag);
 }
 
 /* Offline, or live with one worker: everything on this thread (and the reload thread). */
@@ -421,17 +390,27 @@ static int run_single(struct config *cfg, const char *logdir, char **reads, size
     if (!rl)
         return code;
     struct sensor_shared sh = {.reload = rl, .reload_slot = 0};
+    /* The outputs' writer threads start here: they must not take SIGINT/SIGTERM, which have
+     * to interrupt this thread's read of a FIFO given to -r (capture.h). They inherit the
+     * mask. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
     struct sensor *s = sensor_new_shared(cfg, logdir, &sh, err, sizeof(err), &code);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!s) {
         fprintf(stderr, "tokenwatch: %s\n", err);
         reload_free(rl);
         return code;
     }
-    install_signals(nifaces > 0);
+    install_signals();
     if (reload_start(rl, &reload_flag) != 0 && co->verbose >= 0)
         fprintf(stderr, "tokenwatch: cannot start the reload thread: SIGHUP reopens only\n");
     if (nreads)
-        rc = capture_offline(s, reads, nreads, co);
+        rc = capture_offline(s, reads, nreads, co, &stop_flag);
     else
         rc = capture_live(s, ifaces, nifaces, co, &stop_flag);
     reload_stop(rl);
@@ -467,7 +446,7 @@ static int run_workers(struct config *cfg, const char *logdir, size_t nw, char *
     }
     if (!rc) {
         struct sensor_stats total;
-        install_signals(1);
+        install_signals();
         if (reload_start(rl, &reload_flag) != 0 && co->verbose >= 0)
             fprintf(stderr, "tokenwatch: cannot start the reload thread: SIGHUP reopens only\n");
         rc = worker_live(sv, nw, ifaces, nifaces, co, &stop_flag, &total);

@@ -18,6 +18,7 @@
 #include "observed.h"
 #include "reload.h"
 #include "eve.h"
+#include "hll.h"
 #include "siphash.h"
 #include "verify.h"
 
@@ -112,6 +113,8 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
     if (!s) {
         if (sh->replay_owned)
             replay_free(sh->replay);
+        if (sh->distinct_owned)
+            hll_free(sh->distinct);
         snprintf(err, errlen, "out of memory");
         *exit_code = 1;
         return NULL;
@@ -121,6 +124,8 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
     jb_init(&s->jb, 4096);
     s->replay = sh->replay; /* taken over at once when owned: sensor_free() frees it */
     s->replay_borrowed = sh->replay && !sh->replay_owned;
+    s->distinct = sh->distinct; /* likewise */
+    s->distinct_borrowed = sh->distinct && !sh->distinct_owned;
     if (sh->reload) {
         s->reload = sh->reload;
         s->reload_slot = sh->reload_slot;
@@ -142,6 +147,10 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
         siphash_random_key(seed);
         s->replay = replay_new(cfg->replay_clients, cfg->replay_window, cfg->replay_memcap, seed);
     }
+    if (!s->distinct) {
+        siphash_random_key(seed);
+        s->distinct = hll_new(seed);
+    }
     s->cls = classify_new();
     siphash_random_key(seed);
     s->defrag = defrag_new(cfg->defrag_memcap, cfg->defrag_timeout, seed);
@@ -151,7 +160,7 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
                               on_flow_free, s);
     if (s->flows) /* the flow memcap bounds each flow's whole footprint, not just struct flow */
         flow_table_set_state_size(s->flows, applayer_flow_state_size());
-    if (!s->vc || !s->vx || !s->flows || !s->cls || !s->defrag || !s->obs ||
+    if (!s->vc || !s->vx || !s->flows || !s->cls || !s->defrag || !s->obs || !s->distinct ||
         (cfg->replay_clients && !s->replay)) {
         snprintf(err, errlen, "out of memory");
         *exit_code = 1;
@@ -212,6 +221,7 @@ void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_
         replay_stats(s->replay, &out->rs);
         out->replay_memuse = replay_memuse(s->replay);
     }
+    out->tokens_distinct = s->distinct && !s->distinct_borrowed ? hll_count(s->distinct) : 0;
     out->uptime_s = s->have_time && ts_us > s->start_us ? (ts_us - s->start_us) / 1000000 : 0;
     memset(&out->os, 0, sizeof(out->os));
     memset(out->os_out, 0, sizeof(out->os_out));
@@ -252,6 +262,7 @@ void sensor_counters_add(struct sensor_counters *sum, const struct sensor_counte
     sum->defrag_memuse += x->defrag_memuse;
     add_u64s(&sum->rs, &x->rs, sizeof(sum->rs));
     sum->replay_memuse += x->replay_memuse;
+    sum->tokens_distinct += x->tokens_distinct;
     add_u64s(&sum->os, &x->os, sizeof(sum->os));
     add_u64s(sum->os_out, x->os_out, sizeof(sum->os_out));
     if (x->uptime_s > sum->uptime_s)
@@ -306,6 +317,8 @@ void sensor_free(struct sensor *s)
     verify_ctxs_free(s->vx);
     if (!s->replay_borrowed)
         replay_free(s->replay);
+    if (!s->distinct_borrowed)
+        hll_free(s->distinct);
     classify_free(s->cls);
     defrag_free(s->defrag);
     observed_free(s->obs);

@@ -34,6 +34,7 @@
 #include "decode.h"
 #include "defrag.h"
 #include "eve.h"
+#include "hll.h"
 #include "replay.h"
 #include "siphash.h"
 
@@ -155,34 +156,43 @@ int worker_sensors_new(struct config *cfg, const char *logdir, struct reload *rl
                        struct sensor **sv, char *err, size_t errlen, int *exit_code)
 {
     struct replay *rp = NULL;
+    struct hll *distinct = NULL;
+    uint8_t seed[16];
     memset(sv, 0, nw * sizeof(*sv));
+    /* One distinct-token counter for the run: a token seen by two workers counts once. */
+    siphash_random_key(seed);
+    if (!(distinct = hll_new(seed)))
+        goto nomem;
     if (cfg->replay_clients) {
-        uint8_t seed[16];
         siphash_random_key(seed);
         if (!(rp = replay_new(cfg->replay_clients, cfg->replay_window, cfg->replay_memcap,
-                              seed))) {
-            snprintf(err, errlen, "out of memory");
-            *exit_code = 1;
-            return -1;
-        }
+                              seed)))
+            goto nomem;
     }
     for (size_t i = 0; i < nw; i++) {
-        /* Worker 0 owns the table (frees it, reports its counters once); the others borrow. */
+        /* Worker 0 owns the table and the counter (frees them, reports their counters once);
+         * the others borrow. */
         struct sensor_shared sh = {.reload = rl, .reload_slot = i, .replay = rp,
-                                   .replay_owned = i == 0};
+                                   .replay_owned = i == 0, .distinct = distinct,
+                                   .distinct_owned = i == 0};
         if (!(sv[i] = sensor_new_shared(cfg, logdir, &sh, err, errlen, exit_code))) {
             if (i == 0)
-                return -1; /* the table went with the failed sensor */
+                return -1; /* the table and counter went with the failed sensor */
             worker_sensors_free(sv, nw);
             return -1;
         }
     }
     return 0;
+nomem:
+    hll_free(distinct);
+    snprintf(err, errlen, "out of memory");
+    *exit_code = 1;
+    return -1;
 }
 
 void worker_sensors_free(struct sensor **sv, size_t nw)
 {
-    /* Worker 0 last: it owns the replay table the others borrow. */
+    /* Worker 0 last: it owns the replay table and distinct counter the others borrow. */
     for (size_t i = nw; i-- > 0;) {
         sensor_free(sv[i]);
         sv[i] = NULL;

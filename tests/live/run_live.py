@@ -17,7 +17,8 @@ with `ip netns exec`, and replays the demo captures into tw1 with tcpreplay. Sce
   reload    -j 1 and -j 2: the demo-organizations key set starts empty (office tokens signed by
             its keys: key_unknown); the full JWKS swapped in, SIGHUP, "reloaded" on stderr: the
             next replay has no key_unknown on any worker; a broken JWKS and SIGHUP: one "reload
-            failed" line, the sensor keeps running and verdicts do not change.
+            failed" line, the sensor keeps running and verdicts do not change;
+            stats.tokens.distinct counts each token once across the reload and the workers.
   vanish    -j 1 and -j 2: the veth deleted under a running capture: exit 1 with one line
             naming the interface, within seconds (not a spin).
 
@@ -418,6 +419,11 @@ def scenario_reload(ns, sensor, work, jobs):
     check(f"reload -j {jobs}: after it, on every worker, none is (and the broken file changed "
           "nothing)", len(of_type(new, "token")) == 2 * OFFICE_TOKENS and key_unknown(new) == 0,
           (len(of_type(new, "token")), key_unknown(new)))
+    toks = {r["token"]["sha256"] for r in of_type(old, "token") + of_type(new, "token")}
+    last = of_type(new, "stats")[-1]["stats"] if of_type(new, "stats") else {}
+    check(f"reload -j {jobs}: stats.tokens.distinct is the {len(toks)} distinct tokens (each seen "
+          "3 times, by every worker, across a reload)",
+          last.get("tokens", {}).get("distinct") == len(toks), last.get("tokens"))
     print(f"     reload -j {jobs}: key_unknown before {key_unknown(old)}, after {key_unknown(new)}")
 
 
