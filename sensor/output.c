@@ -104,7 +104,7 @@ static const char *open_reason(int e)
 {
     if (e == ELOOP)
         return "is a symbolic link (refused: O_NOFOLLOW)";
-    if (e == ENOTREG_ERRNO || e == EISDIR)
+    if (e == ENOTREG_ERRNO || e == EISDIR || e == ENXIO) /* ENXIO: a FIFO without a reader */
         return "not a regular file (refused)";
     return strerror(e);
 }
@@ -409,8 +409,9 @@ int output_write(struct output *o, const char *rec, size_t len)
         return sink_async_push(&o->sink, rec, len);
     if (o->fd < 0)
         return -1;
+    int rc = 0;
     if (o->len + len + 1 > o->cap && output_flush(o) != 0)
-        return -1;
+        rc = -1; /* counted and said; the buffer is empty now: this record gets its chance */
     if (len + 1 > o->cap) {
         /* A record larger than the buffer goes out on its own, newline included, in one call
          * so that another worker's append cannot land between the two. */
@@ -436,13 +437,13 @@ int output_write(struct output *o, const char *rec, size_t len)
         o->file_bytes += len + 1;
         if (rotating(o))
             rotate_if_due(o);
-        return 0;
+        return rc;
     }
     memcpy(o->buf + o->len, rec, len);
     o->buf[o->len + len] = '\n';
     o->len += len + 1;
     o->buf_recs++;
-    return 0;
+    return rc;
 }
 
 int output_reopen(struct output *o, char *err, size_t errlen)
