@@ -16,7 +16,8 @@
  * file may thus outgrow rotate-size by up to one buffer (256 KiB) per worker. Rotation by packet
  * time is deliberately not offered: offline it would follow the capture's dates.
  *
- * Opening: O_NOFOLLOW, and anything but a regular file is refused (a symlink, FIFO, device or
+ * Opening: O_NOFOLLOW, and anything but a regular file (or /dev/null) is refused (a symlink,
+ * FIFO, device or
  * directory planted at the path by whoever can write the log dir, e.g. the --user account, would
  * otherwise make root append traffic-chosen JSON wherever it points). A file we create is handed
  * to the --user account before privileges are dropped (output_chown), so SIGHUP can reopen it.
@@ -37,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -79,8 +81,8 @@ static int open_file(struct output *o)
     int e = 0;
     if (fstat(fd, &st) != 0)
         e = errno;
-    else if (!S_ISREG(st.st_mode))
-        e = ENOTREG_ERRNO;
+    else if (!S_ISREG(st.st_mode) && !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)))
+        e = ENOTREG_ERRNO; /* /dev/null (1,3) is the one exception: discarding is harmless */
     else if (fcntl(fd, F_SETFL, O_APPEND) != 0)
         e = errno;
     if (e) {
