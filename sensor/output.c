@@ -17,9 +17,8 @@
  * time is deliberately not offered: offline it would follow the capture's dates.
  *
  * Opening: O_NOFOLLOW, and anything but a regular file (or /dev/null) is refused (a symlink,
- * FIFO, device or
- * directory planted at the path by whoever can write the log dir, e.g. the --user account, would
- * otherwise make root append traffic-chosen JSON wherever it points). A file we create is handed
+ * FIFO, device or directory planted at the path by whoever can write the log dir, e.g. the
+ * --user account, would otherwise make root append traffic-chosen JSON wherever it points). A file we create is handed
  * to the --user account before privileges are dropped (output_chown), so SIGHUP can reopen it.
  *
  * Write failures (a full file system, a closed pipe on stdout: SIGPIPE is ignored, EPIPE is an
