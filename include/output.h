@@ -1,7 +1,7 @@
 /* output.h — EVE sinks. Pipeline: eve ─► [output] ─► file | stdout | queue ─► socket/syslog/redis.
  *
  * filetype regular (or filename "-" = stdout): each output owns its file descriptor and a write
- * buffer; records are appended whole (one JSON object and a newline) and flushed when the buffer
+ * buffer; the file is opened O_NOFOLLOW and must be a regular file; records are appended whole (one JSON object and a newline) and flushed when the buffer
  * fills, at output_flush and at close, so a reader never sees half a record from us. Optional
  * rotation (rotate-size / rotate-interval) renames the file NAME.YYYYmmdd-HHMMSS and reopens.
  * filetype unix_dgram, unix_stream, syslog, redis: output_write copies the record into a bounded
@@ -41,6 +41,11 @@ struct output {
     size_t len, cap;
     size_t buf_recs;                  /* records in buf */
     uint64_t written, errors;
+    int failed;                       /* a write failed this run (exit status 1) */
+    int created;                      /* the current file was created by us (output_chown) */
+    int err_reported;                 /* write failures: first one said, then rate-limited */
+    time_t err_last;
+    uint64_t err_quiet;               /* records lost since the last line said so */
     /* rotation (regular files): */
     uint64_t file_bytes;              /* bytes this output wrote to the current file */
     time_t opened;                    /* wall clock when the current file was (re)opened */
@@ -76,6 +81,12 @@ void output_settle(struct output *o, uint64_t deadline_ns);
 /* Flushes and closes; an async output drains its queue for up to drain_ms, what is left is
  * counted as dropped. Safe on an output that failed to open. */
 void output_close(struct output *o);
+/* A write failed during the run (records lost as errors): the run exits 1. */
+int output_failed(const struct output *o);
+/* Before a privilege drop: hands a regular file this output created to uid:gid, so that it can
+ * be reopened (SIGHUP) after the drop; files that were already there keep their owner. 0, or -1
+ * with a reason in err. */
+int output_chown(struct output *o, uid_t uid, gid_t gid, char *err, size_t errlen);
 /* The counters (callable while the output runs, and after close). */
 void output_stats(const struct output *o, struct output_stats *out);
 

@@ -163,6 +163,15 @@ void sensor_set_pcap(struct sensor *s, const char *name);
 /* Ends processing: flushes every flow (pending transactions get their records), writes the
  * final stats record, flushes outputs. */
 void sensor_finish(struct sensor *s);
+/* End of a run: lets the async outputs deliver what is queued until deadline_ns (monotonic);
+ * what is left then is counted as dropped (output_settle), so a stats snapshot is exact. */
+void sensor_settle_outputs(struct sensor *s, uint64_t deadline_ns);
+/* After the final stats record: closes the outputs (an async one drains and counts what is
+ * left as dropped), so that counters read afterwards (the exit summary) are final. Writing
+ * after this is not possible; sensor_free closes them too if this was not called. */
+void sensor_close_outputs(struct sensor *s);
+/* 1 when a write to an output failed during the run (records lost): the run exits 1. */
+int sensor_outputs_failed(const struct sensor *s);
 
 void sensor_free(struct sensor *s);
 

@@ -27,7 +27,10 @@ struct sink_ops {
     int (*connect)(struct sink *k, char *err, size_t errlen);
     /* Sends one record (without newline; the kind frames it). 0 sent (or rejected by the sink
      * for good and counted by errors() below); -1 the connection is lost: the record is kept and
-     * sent again after a reconnect. */
+     * sent again after a reconnect; 1 the peer is not taking records (a send timed out, a full
+     * receive buffer): the connection is kept and the same record is offered again after a
+     * pause (a stream kind remembers how much of it went out and sends only the rest). On -1
+     * and 1 the kind may say why in k->why (a reason, never the record). */
     int (*send)(struct sink *k, const char *rec, size_t len);
     void (*disconnect)(struct sink *k);
     void (*destroy)(struct sink *k);
@@ -47,6 +50,7 @@ struct sink {
     const struct eve_output_cfg *cfg; /* borrowed */
     void *priv;                       /* the kind's state */
     void *q;                          /* the queue and thread (output_async.c) */
+    char why[256];                    /* send's reason for its last -1 or 1 (writer thread) */
 };
 
 extern const struct sink_ops sink_unix_dgram_ops, sink_unix_stream_ops, sink_syslog_ops,
@@ -75,8 +79,10 @@ int sink_async_push(struct sink *k, const char *rec, size_t len);
 /* Wakes the writer thread if it sleeps; never waits. */
 void sink_async_wake(struct sink *k);
 /* Waits (at most until deadline_ns, CLOCK_MONOTONIC) for the writer to deliver everything queued
- * so far, leaving it running. 1 when the queue emptied, 0 at the deadline. At the end of a run
- * only: never on the packet path. */
+ * so far, leaving it running. 1 when the queue emptied; 0 at the deadline, when the records still
+ * queued are given up and counted as dropped (a stream connection holding half a record is
+ * closed), so that a stats snapshot taken next accounts for every record pushed before it. At the
+ * end of a run only: never on the packet path. */
 int sink_async_settle(struct sink *k, uint64_t deadline_ns);
 /* Lets the writer drain the queue for up to drain_ms, stops it, counts what is left as dropped,
  * disconnects and destroys the kind. Safe on a sink that failed to start. */
@@ -85,7 +91,8 @@ void sink_async_stop(struct sink *k, unsigned drain_ms);
  * returned 0 minus the kind's errors()), dropped = never delivered for lack of room or time,
  * errors = records the sink rejected (kind's errors()), reconnects = connections made after the
  * first, send_failures = failed sends (each a lost connection; the record was kept and resent).
- * Every record pushed ends as exactly one of sent, dropped, errors (or is still queued). */
+ * Every record pushed ends as exactly one of sent, dropped, errors (or is still queued: none
+ * after sink_async_settle returned, or after sink_async_stop). */
 void sink_async_stats(const struct sink *k, struct sink_stats *out);
 /* Stops (if not yet, without draining) and frees the queue's memory; k->q = NULL after. */
 void sink_async_free(struct sink *k);

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -393,7 +394,26 @@ static int parse_id(const char *s, unsigned long *out)
     return 0;
 }
 
-int capture_drop_privileges(const char *user, const char *group)
+int capture_limit_exec(void)
+{
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        fprintf(stderr, "tokenwatch: cannot set no_new_privs: %s\n", strerror(errno));
+        return -1;
+    }
+    /* up to the kernel's last capability: EINVAL past it */
+    for (int cap = 0; cap < 64; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+            if (errno == EINVAL)
+                break;
+            fprintf(stderr, "tokenwatch: cannot empty the capability bounding set: %s\n",
+                    strerror(errno));
+            return -1;
+        }
+    return 0;
+}
+
+int capture_drop_privileges(const char *user, const char *group, struct sensor *const *sv,
+                            size_t n)
 {
     if (!user && !group)
         return 0;
@@ -429,6 +449,15 @@ int capture_drop_privileges(const char *user, const char *group)
         }
         have_gid = 1;
     }
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < sv[j]->noutputs; i++) {
+            char err[512];
+            if (output_chown(&sv[j]->outputs[i], user ? uid : geteuid(), gid, err,
+                             sizeof(err)) != 0) {
+                fprintf(stderr, "tokenwatch: %s\n", err);
+                return -1;
+            }
+        }
     /* Supplementary groups first (root's would survive setgid/setuid), then the group while we
      * still may, the user last. */
     if (setgroups(1, &gid) != 0 || setgid(gid) != 0) {
@@ -513,7 +542,7 @@ int capture_live(struct sensor *s, char *const *ifaces, size_t n, const struct c
         pfd[i].fd = pcap_get_selectable_fd(h[i]);
         pfd[i].events = POLLIN;
     }
-    if (capture_drop_privileges(o->user, o->group) != 0) {
+    if (capture_drop_privileges(o->user, o->group, &s, 1) != 0) {
         rc = 1;
         goto out;
     }

@@ -339,6 +339,9 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
+    /* A reader gone (stdout into `| head`) is a write error the output reports and counts, and
+     * the run exits 1, rather than a silent death by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 /* Where a reload reads from: the configuration file and --set overrides of the start. */
@@ -415,6 +418,9 @@ static int run_single(struct config *cfg, const char *logdir, char **reads, size
         rc = capture_live(s, ifaces, nifaces, co, &stop_flag);
     reload_stop(rl);
     sensor_finish(s);
+    sensor_close_outputs(s); /* the counters below are final */
+    if (rc == 0 && sensor_outputs_failed(s))
+        rc = 1; /* records were lost to a write error: said on stderr, exit 1 */
     struct sensor_counters c;
     sensor_counters_take(s, s->now_us, &c);
     summary(&c, nifaces > 0, co->verbose, rc);
@@ -578,6 +584,11 @@ int main(int argc, char **argv)
             }
     } else if (jobs > 1 && verbose > 0) {
         fprintf(stderr, "tokenwatch: -j %ld: reading files uses one worker\n", jobs);
+    }
+    if (nifaces && (user || group) && capture_limit_exec() != 0) {
+        config_free(&cfg);
+        rc = 1;
+        goto out;
     }
     struct reload_src src = {.path = cfg_file, .sets = sets, .nsets = nsets};
     rc = nw == 1 ? run_single(&cfg, logdir, reads, nreads, ifaces, nifaces, &co, &src)

@@ -15,6 +15,18 @@
  * next flush that NAME now names another inode than its fd (stat vs fstat) and opens it too. A
  * file may thus outgrow rotate-size by up to one buffer (256 KiB) per worker. Rotation by packet
  * time is deliberately not offered: offline it would follow the capture's dates.
+ *
+ * Opening: O_NOFOLLOW, and anything but a regular file (or /dev/null) is refused (a symlink,
+ * FIFO, device or directory planted at the path by whoever can write the log dir, e.g. the
+ * --user account, would otherwise make root append traffic-chosen JSON wherever it points). A file we create is handed
+ * to the --user account before privileges are dropped (output_chown), so SIGHUP can reopen it.
+ *
+ * Write failures (a full file system, a closed pipe on stdout: SIGPIPE is ignored, EPIPE is an
+ * error like another): the records lost are counted as errors, the first failure is reported
+ * on stderr and later ones at most once a minute, and the run ends with exit status 1
+ * (output_failed). A write cut short mid-record is completed if the rest goes out; if not, the
+ * torn tail is cut off again (ftruncate, when the file still ends where our write ended) and the
+ * record counted as lost, so a reader never sees half a record.
  */
 #include "output.h"
 
@@ -25,15 +37,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #define OUTPUT_BUF (256 * 1024)
 #define OUTPUT_DRAIN_MS 2000
+#define OUTPUT_ERR_REPEAT_S 60 /* a failing output says so again at most this often */
+#define ENOTREG_ERRNO ENODEV /* open_file's errno: the path is not a regular file */
 
 time_t (*output_clock)(void);
 
-/* Serialises rotations between the workers of this process (not per-worker state). */
+/* Serialises rotations between the workers of this process (not per-worker state); also held
+ * while a torn record is cut off, so that no worker's rotation or append check runs between. */
 static pthread_mutex_t rotate_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static time_t wall_now(void)
@@ -49,20 +65,49 @@ static int rotating(const struct output *o)
 /* Opens o->path for appending and records the file's identity. 0 or -1 (errno). */
 static int open_file(struct output *o)
 {
-    int fd = open(o->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    /* O_NONBLOCK: opening a FIFO for writing would otherwise wait for a reader; cleared below
+     * once the file is known to be regular. O_EXCL first, to know whether we created it. */
+    int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+    int created = 1;
+    int fd = open(o->path, flags | O_CREAT | O_EXCL, 0640);
+    if (fd < 0 && errno == EEXIST) {
+        created = 0;
+        fd = open(o->path, flags);
+    }
     if (fd < 0)
         return -1;
     struct stat st;
-    if (fstat(fd, &st) == 0) {
-        o->dev = st.st_dev;
-        o->ino = st.st_ino;
+    int e = 0;
+    if (fstat(fd, &st) != 0)
+        e = errno;
+    else if (!S_ISREG(st.st_mode) && !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)))
+        e = ENOTREG_ERRNO; /* /dev/null (1,3) is the one exception: discarding is harmless */
+    else if (fcntl(fd, F_SETFL, O_APPEND) != 0)
+        e = errno;
+    if (e) {
+        close(fd);
+        errno = e;
+        return -1;
     }
+    o->dev = st.st_dev;
+    o->ino = st.st_ino;
+    o->created = created;
     if (o->fd >= 0 && !o->is_stdout)
         close(o->fd);
     o->fd = fd;
     o->file_bytes = 0;
     o->opened = wall_now();
     return 0;
+}
+
+/* Why open_file refused: errno for "not a regular file" (ELOOP is what O_NOFOLLOW gives). */
+static const char *open_reason(int e)
+{
+    if (e == ELOOP)
+        return "is a symbolic link (refused: O_NOFOLLOW)";
+    if (e == ENOTREG_ERRNO || e == EISDIR || e == ENXIO) /* ENXIO: a FIFO without a reader */
+        return "not a regular file (refused)";
+    return strerror(e);
 }
 
 static char *join_path(const char *logdir, const char *name)
@@ -153,7 +198,8 @@ int output_open(struct output *o, const struct eve_output_cfg *cfg, const char *
             return -1;
         }
         if (open_file(o) != 0) {
-            snprintf(err, errlen, "%s: cannot open for writing: %s", o->path, strerror(errno));
+            snprintf(err, errlen, "%s: cannot open for writing: %s", o->path,
+                     open_reason(errno));
             return -1;
         }
     }
@@ -246,6 +292,65 @@ static void rotate_if_due(struct output *o)
     pthread_mutex_unlock(&rotate_mu);
 }
 
+/* A write failed with errno (lost: records gone whole). Counts them, reports. */
+static void write_failed(struct output *o, uint64_t lost)
+{
+    int e = errno;
+    o->errors += lost;
+    o->failed = 1;
+    time_t now = time(NULL);
+    if (o->err_reported && now - o->err_last < OUTPUT_ERR_REPEAT_S) {
+        o->err_quiet += lost;
+        return;
+    }
+    if (!o->err_reported)
+        fprintf(stderr, "tokenwatch: %s: write failed: %s; %llu record%s lost (counted in "
+                "stats.eve errors; said again at most once a minute)\n",
+                o->is_stdout ? "stdout" : o->path, strerror(e), (unsigned long long)lost,
+                lost == 1 ? "" : "s");
+    else
+        fprintf(stderr, "tokenwatch: %s: write failed: %s; %llu more records lost\n",
+                o->is_stdout ? "stdout" : o->path, strerror(e),
+                (unsigned long long)(o->err_quiet + lost));
+    o->err_reported = 1;
+    o->err_last = now;
+    o->err_quiet = 0;
+}
+
+/* A write stopped after `torn` bytes of a record, whose remaining bytes are rest[0..n). Tries to
+ * finish it; failing that cuts the torn bytes off the file again. 0 the record is complete, -1 it
+ * is not in the file (errno from the failed write). */
+static int finish_or_cut(struct output *o, size_t torn, const char *rest, size_t n)
+{
+    while (n) {
+        ssize_t w = write(o->fd, rest, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        torn += (size_t)w;
+        rest += w;
+        n -= (size_t)w;
+    }
+    if (!n)
+        return 0;
+    int e = errno;
+    if (!o->is_stdout) {
+        /* O_APPEND: the offset is where our last write ended. Cut only when the file still ends
+         * there: another worker's append after ours would be cut instead. */
+        pthread_mutex_lock(&rotate_mu);
+        struct stat st;
+        off_t end = lseek(o->fd, 0, SEEK_CUR);
+        if (end >= (off_t)torn && fstat(o->fd, &st) == 0 && st.st_size == end &&
+            ftruncate(o->fd, end - (off_t)torn) == 0)
+            o->file_bytes -= o->file_bytes >= torn ? torn : o->file_bytes;
+        pthread_mutex_unlock(&rotate_mu);
+    }
+    errno = e;
+    return -1;
+}
+
 int output_flush(struct output *o)
 {
     if (o->async)
@@ -261,7 +366,29 @@ int output_flush(struct output *o)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            o->errors += o->buf_recs;
+            /* The records wholly out count as written; one cut in the middle is finished or
+             * cut off; the rest are lost. Records hold no raw newline (JSON). */
+            int e = errno;
+            uint64_t done = 0;
+            size_t bound = 0;
+            for (size_t i = 0; i < off; i++)
+                if (o->buf[i] == '\n') {
+                    done++;
+                    bound = i + 1;
+                }
+            if (bound < off) {
+                const char *nl = memchr(o->buf + off, '\n', o->len - off);
+                size_t rest = (size_t)(nl - (o->buf + off)) + 1;
+                errno = e;
+                if (finish_or_cut(o, off - bound, o->buf + off, rest) == 0) {
+                    done++;
+                    off += rest;
+                }
+            }
+            o->file_bytes += off;
+            o->written += done;
+            errno = e;
+            write_failed(o, o->buf_recs - done);
             o->len = 0;
             o->buf_recs = 0;
             return -1;
@@ -283,8 +410,9 @@ int output_write(struct output *o, const char *rec, size_t len)
         return sink_async_push(&o->sink, rec, len);
     if (o->fd < 0)
         return -1;
+    int rc = 0;
     if (o->len + len + 1 > o->cap && output_flush(o) != 0)
-        return -1;
+        rc = -1; /* counted and said; the buffer is empty now: this record gets its chance */
     if (len + 1 > o->cap) {
         /* A record larger than the buffer goes out on its own, newline included, in one call
          * so that another worker's append cannot land between the two. */
@@ -292,21 +420,31 @@ int output_write(struct output *o, const char *rec, size_t len)
             follow_rotation(o);
         char nl = '\n';
         struct iovec iov[2] = {{(void *)rec, len}, {&nl, 1}};
-        if (writev(o->fd, iov, 2) != (ssize_t)len + 1) {
-            o->errors++;
-            return -1;
+        ssize_t w = writev(o->fd, iov, 2);
+        if (w != (ssize_t)len + 1) {
+            int fail = w < 0;
+            if (w >= 0) { /* cut short: finish the record (the newline last) or cut it off */
+                size_t done = (size_t)w;
+                fail = done < len ? finish_or_cut(o, done, rec + done, len - done) != 0 ||
+                                        finish_or_cut(o, len, "\n", 1) != 0
+                                  : finish_or_cut(o, done, "\n", 1) != 0;
+            }
+            if (fail) {
+                write_failed(o, 1);
+                return -1;
+            }
         }
         o->written++;
         o->file_bytes += len + 1;
         if (rotating(o))
             rotate_if_due(o);
-        return 0;
+        return rc;
     }
     memcpy(o->buf + o->len, rec, len);
     o->buf[o->len + len] = '\n';
     o->len += len + 1;
     o->buf_recs++;
-    return 0;
+    return rc;
 }
 
 int output_reopen(struct output *o, char *err, size_t errlen)
@@ -318,7 +456,7 @@ int output_reopen(struct output *o, char *err, size_t errlen)
      * writable (privileges dropped), records keep going to the rotated file, not nowhere. */
     if (open_file(o) != 0) {
         snprintf(err, errlen, "%s: cannot reopen for writing: %s (still writing to the old file)",
-                 o->path, strerror(errno));
+                 o->path, open_reason(errno));
         return -1;
     }
     return 0;
@@ -351,6 +489,23 @@ void output_close(struct output *o)
     o->buf = NULL;
     o->path = NULL;
     o->scfg.filename = NULL;
+}
+
+int output_failed(const struct output *o)
+{
+    return o->failed;
+}
+
+int output_chown(struct output *o, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    if (o->async || o->is_stdout || o->fd < 0 || !o->created)
+        return 0;
+    if (fchown(o->fd, uid, gid) != 0) {
+        snprintf(err, errlen, "%s: cannot hand the file to uid %lu: %s", o->path,
+                 (unsigned long)uid, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 void output_stats(const struct output *o, struct output_stats *out)

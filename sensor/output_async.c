@@ -19,6 +19,16 @@
  * is retried after a backoff of 100 ms doubling to 5 s, reset by a successful send. Each loss and
  * each recovery is reported once on stderr (the sink's reason, never a record).
  *
+ * A peer that is there but not reading (a send timed out, a full receive buffer: send returns 1)
+ * is not a lost connection: the connection is kept, so a stream never carries half a record
+ * followed by another one, and the same record is offered again after the backoff; the queue
+ * fills and further records are dropped and counted. Said once per stall on stderr.
+ *
+ * At the end of a run sink_async_settle() waits for the queue to empty; at its deadline it asks
+ * the writer to give up what is still queued (counted as dropped; a connection holding half a
+ * record is closed): only the writer moves head, so the request is a flag it acts on between
+ * sends and during its backoff sleeps.
+ *
  * sink_async_stop() lets the writer drain the queue for a bounded time, then joins it and counts
  * the records still queued as dropped.
  */
@@ -44,6 +54,7 @@ struct aq {
     _Atomic uint64_t dropped, send_ok, send_fail, reconnects;
     _Atomic uint64_t kind_errors;  /* ops->errors() when the kind was destroyed */
     _Atomic int sleeping, stopping, destroyed;
+    _Atomic int discard;           /* settle's request: drop everything queued (writer clears) */
     _Atomic uint64_t deadline_ns;  /* stop: drain until then (monotonic) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -145,7 +156,7 @@ static void backoff_sleep(struct aq *q, uint64_t *backoff)
         if (d < until)
             until = d;
     }
-    while (now_ns() < until && !past_deadline(q)) {
+    while (now_ns() < until && !past_deadline(q) && !atomic_load(&q->discard)) {
         writer_sleep(q, until, 0);
         if (atomic_load_explicit(&q->stopping, memory_order_acquire)) {
             uint64_t d = atomic_load_explicit(&q->deadline_ns, memory_order_relaxed);
@@ -165,11 +176,33 @@ static void *writer_main(void *arg)
     sigaddset(&pipe, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     uint64_t backoff = BACKOFF_MIN_NS;
-    int connected = 0, ever = 0, down = 0;
+    int connected = 0, ever = 0, down = 0, stalled = 0;
     char err[512];
     for (;;) {
         if (past_deadline(q))
             break;
+        if (atomic_load_explicit(&q->discard, memory_order_acquire)) {
+            /* settle gave up: the records still queued are dropped; a stalled stream may hold
+             * half of the head record, so its connection goes (the reader sees the cut, never a
+             * record glued onto half of another) */
+            if (stalled && connected) {
+                k->ops->disconnect(k);
+                connected = 0;
+            }
+            stalled = 0;
+            uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+            uint64_t tail = atomic_load_explicit(&q->tail, memory_order_acquire), n = 0;
+            while (head < tail) {
+                uint32_t len;
+                ring_get(q, head, &len, 4);
+                head += 4 + (uint64_t)len;
+                n++;
+            }
+            atomic_fetch_add_explicit(&q->dropped, n, memory_order_relaxed);
+            atomic_store_explicit(&q->head, head, memory_order_release);
+            atomic_store_explicit(&q->discard, 0, memory_order_release);
+            continue;
+        }
         if (!connected) {
             if (atomic_load_explicit(&q->stopping, memory_order_acquire) && queue_empty(q))
                 break;
@@ -216,18 +249,33 @@ static void *writer_main(void *arg)
             ring_get(q, head + 4, q->scratch, len);
             rec = q->scratch;
         }
-        if (k->ops->send(k, rec, len) == 0) {
+        k->why[0] = '\0';
+        int rc = k->ops->send(k, rec, len);
+        if (rc == 0) {
             atomic_store_explicit(&q->head, head + 4 + len, memory_order_release);
             atomic_fetch_add_explicit(&q->send_ok, 1, memory_order_relaxed);
             backoff = BACKOFF_MIN_NS;
+            if (stalled)
+                fprintf(stderr, "tokenwatch: eve %s: the reader takes records again\n", q->label);
+            stalled = 0;
+            continue;
+        }
+        if (rc > 0) {
+            if (!stalled)
+                fprintf(stderr, "tokenwatch: eve %s: %s; records wait in the queue (dropped and "
+                        "counted when it is full)\n", q->label,
+                        k->why[0] ? k->why : "the reader is not reading");
+            stalled = 1;
+            backoff_sleep(q, &backoff);
             continue;
         }
         atomic_fetch_add_explicit(&q->send_fail, 1, memory_order_relaxed);
         k->ops->disconnect(k);
         connected = 0;
+        stalled = 0;
         if (!down)
-            fprintf(stderr, "tokenwatch: eve %s: connection lost; retrying in the background\n",
-                    q->label);
+            fprintf(stderr, "tokenwatch: eve %s: %s; retrying in the background\n", q->label,
+                    k->why[0] ? k->why : "connection lost");
         down = 1;
         backoff_sleep(q, &backoff);
     }
@@ -287,13 +335,25 @@ int sink_async_settle(struct sink *k, uint64_t deadline_ns)
     if (!q || !q->started)
         return 1;
     sink_async_wake(k);
+    struct timespec pause = {0, 1000000}; /* 1 ms */
     while (atomic_load(&q->head) != atomic_load(&q->tail)) {
         if (now_ns() >= deadline_ns)
-            return 0;
-        struct timespec pause = {0, 1000000}; /* 1 ms */
+            break;
         nanosleep(&pause, NULL);
     }
-    return 1;
+    if (atomic_load(&q->head) == atomic_load(&q->tail))
+        return 1;
+    /* Give up what is left. The writer acts on the flag between sends (one send blocks for the
+     * sink's timeout at most) and wakes from its backoff for it; bounded by 5 s more so that a
+     * writer stuck in a connect cannot hold the run's end: then stop() counts the rest. */
+    atomic_store(&q->discard, 1);
+    sink_async_wake(k);
+    uint64_t until = now_ns() + 5000ull * 1000000ull;
+    while (atomic_load(&q->discard) && now_ns() < until) {
+        sink_async_wake(k);
+        nanosleep(&pause, NULL);
+    }
+    return 0;
 }
 
 void sink_async_stop(struct sink *k, unsigned drain_ms)

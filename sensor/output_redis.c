@@ -216,8 +216,18 @@ static int redis_send(struct sink *k, const char *rec, size_t len)
         return -1;
     block_sigpipe();
     redisReply *rep = redisCommand(r->c, "%s %b %b", r->cmd, r->key, r->keylen, rec, len);
-    if (!rep)
-        return -1; /* I/O error, EOF or timeout: r->c->err is set, the context is unusable */
+    if (!rep) {
+        /* I/O error, EOF or timeout: r->c->err is set, the context is unusable. A stalled server
+         * shows as a timeout: say so rather than "connection lost". */
+        int to = r->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+#ifdef REDIS_ERR_TIMEOUT
+        to = to || r->c->err == REDIS_ERR_TIMEOUT;
+#endif
+        snprintf(k->why, sizeof(k->why), "%s (%s); reconnecting, the record is sent again",
+                 to ? "no reply in time: the server is stalled" : "connection lost",
+                 r->c->errstr);
+        return -1;
+    }
     return redis_judge(r, rep);
 }
 

@@ -5,7 +5,11 @@
  * Pipeline: eve ─► output ─► [queue ─► writer thread (output_async.c) ─► this sink ─► socket].
  * Runs on the writer thread only, so blocking is allowed here; a send into a reader that stopped
  * reading times out after UNIX_SEND_TIMEOUT_S (SO_SNDTIMEO, which also bounds a stream connect
- * into a full backlog) and is handled as a lost connection.
+ * into a full backlog). That is a stall, not a lost connection (send returns 1): the connection
+ * is kept and, on a stream, the bytes of the record already sent are remembered (off) so that
+ * the next attempt sends only the rest: the reader never gets half a record followed by another.
+ * A datagram socket whose reader's queue is full (EAGAIN after the timeout, ENOBUFS) stalls the
+ * same way; a datagram goes out whole or not at all.
  *
  * Framing, as Suricata's: one record plus "\n" per datagram (unix_dgram), records each ended by
  * "\n" on the stream (unix_stream). Sent with MSG_NOSIGNAL: a reader gone gives EPIPE, not
@@ -34,6 +38,7 @@
 struct unix_sink {
     int type;                 /* SOCK_DGRAM or SOCK_STREAM */
     int fd;
+    size_t off;               /* stream: bytes of the current record already sent */
     struct sockaddr_un sa;
     _Atomic unsigned long long errors; /* records dropped for good (EMSGSIZE) */
 };
@@ -130,6 +135,8 @@ static void unix_disconnect(struct sink *k)
         close(u->fd);
         u->fd = -1;
     }
+    if (u)
+        u->off = 0; /* a new connection starts the record afresh */
 }
 
 static int unix_connect(struct sink *k, char *err, size_t errlen)
@@ -145,14 +152,36 @@ static int unix_send(struct sink *k, const char *rec, size_t len)
     struct unix_sink *u = k->priv;
     if (u->fd < 0)
         return -1;
-    struct iovec iov[2] = {{(void *)rec, len}, {"\n", 1}};
-    if (sink_unix_sendv(u->fd, iov, 2) == 0)
-        return 0;
-    if (u->type == SOCK_DGRAM && errno == EMSGSIZE) {
-        u->errors++;
-        return 0;
+    size_t total = len + 1; /* the record and its "\n" */
+    while (u->off < total) {
+        struct iovec iov[2];
+        int n = 0;
+        if (u->off < len)
+            iov[n++] = (struct iovec){(void *)(rec + u->off), len - u->off};
+        iov[n++] = (struct iovec){"\n", 1};
+        struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(u->fd, &m, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (u->type == SOCK_DGRAM && errno == EMSGSIZE) {
+                u->errors++;
+                return 0;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+                snprintf(k->why, sizeof(k->why), "the reader is not reading (send: %s after %d s)",
+                         errno == ENOBUFS ? strerror(errno) : "timed out", UNIX_SEND_TIMEOUT_S);
+                return 1;
+            }
+            snprintf(k->why, sizeof(k->why), "connection lost (send: %s)", strerror(errno));
+            return -1;
+        }
+        if (u->type == SOCK_DGRAM)
+            break; /* a datagram is all or nothing */
+        u->off += (size_t)w;
     }
-    return -1;
+    u->off = 0;
+    return 0;
 }
 
 static void unix_destroy(struct sink *k)

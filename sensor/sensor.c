@@ -295,12 +295,29 @@ void sensor_finish(struct sensor *s)
         clock_gettime(CLOCK_MONOTONIC, &now);
         uint64_t deadline = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec +
                             2000000000ull;
-        for (size_t i = 0; i < s->noutputs; i++)
-            output_settle(&s->outputs[i], deadline);
+        sensor_settle_outputs(s, deadline);
         eve_write_stats(s, s->now_us);
     }
+}
+
+void sensor_settle_outputs(struct sensor *s, uint64_t deadline_ns)
+{
     for (size_t i = 0; i < s->noutputs; i++)
-        output_flush(&s->outputs[i]);
+        output_settle(&s->outputs[i], deadline_ns);
+}
+
+void sensor_close_outputs(struct sensor *s)
+{
+    for (size_t i = 0; i < s->noutputs; i++)
+        output_close(&s->outputs[i]);
+}
+
+int sensor_outputs_failed(const struct sensor *s)
+{
+    for (size_t i = 0; i < s->noutputs; i++)
+        if (output_failed(&s->outputs[i]))
+            return 1;
+    return 0;
 }
 
 void sensor_free(struct sensor *s)

@@ -562,7 +562,7 @@ int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t 
         }
         L.c[i].dlt = pcap_datalink(L.c[i].p);
     }
-    if (capture_drop_privileges(o->user, o->group) != 0) {
+    if (capture_drop_privileges(o->user, o->group, sensors, nw) != 0) {
         live_free(&L);
         return 1;
     }
@@ -596,6 +596,12 @@ int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t 
     struct sensor_counters sum;
     memset(&sum, 0, sizeof(sum));
     uint64_t now = capture_wall_us();
+    if (sensors[0]->out_types & EVE_T_STATS) {
+        /* one deadline for all workers' outputs (2 s), so the summed record is exact */
+        uint64_t deadline = capture_mono_ms() * 1000000ull + 2000000000ull;
+        for (size_t j = 0; j < nw; j++)
+            sensor_settle_outputs(sensors[j], deadline);
+    }
     for (size_t j = 0; j < nw; j++) {
         struct sensor *s = sensors[j];
         uint32_t types = s->out_types;
@@ -614,6 +620,11 @@ int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t 
     add_capture_counters(&L, &sum);
     if (sensors[0]->out_types & EVE_T_STATS)
         write_aggregate(sensors[0], &sum, now);
+    for (size_t j = 0; j < nw; j++) {
+        sensor_close_outputs(sensors[j]);
+        if (rc == 0 && sensor_outputs_failed(sensors[j]))
+            rc = 1; /* records were lost to a write error: said on stderr, exit 1 */
+    }
     *total = sum.st;
     live_free(&L);
     return rc;

@@ -273,6 +273,19 @@ def scenario_workers(ns, sensor, work):
                     break
                 time.sleep(0.05)
             check("workers: every thread runs as nobody (--user)", uids == {nobody}, uids)
+            nnp, capbnd = set(), set()
+            for task in os.listdir(f"/proc/{s.proc.pid}/task"):
+                with open(f"/proc/{s.proc.pid}/task/{task}/status") as f:
+                    for line in f:
+                        if line.startswith("NoNewPrivs:"):
+                            nnp.add(line.split()[1])
+                        elif line.startswith("CapBnd:"):
+                            capbnd.add(line.split()[1])
+            check("workers: every thread has NoNewPrivs 1 and an empty CapBnd (--user)",
+                  nnp == {"1"} and capbnd == {"0000000000000000"}, (nnp, capbnd))
+            st = os.stat(s.eve)
+            check("workers: eve.json created owned by nobody (--user), for SIGHUP reopen",
+                  st.st_uid == nobody, st.st_uid)
         ns.replay("--topspeed", OFFICE, STORM)
         got = wait_for(lambda recs: len(of_type(recs, "token")) >= 12 and
                        all(v >= 1 for v in storm_counts(recs).values()), s.eve)
