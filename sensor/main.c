@@ -374,10 +374,12 @@ static struct reload *new_reload(const struct config *cfg, size_t nreaders,
 }
 
 /* The exit summary (summary.h), unless -q or the run failed: on failure the one error line
- * already printed is all stderr says. */
-static void summary(const struct sensor_counters *c, int live, int verbose, int rc)
+ * already printed is all stderr says, except when an output failed (exit 1): then the summary
+ * follows that line, naming the output errors and drops with every other loss. */
+static void summary(const struct sensor_counters *c, int live, int verbose, int rc,
+                    int out_failed)
 {
-    if (verbose < 0 || rc != 0)
+    if (verbose < 0 || (rc != 0 && !out_failed))
         return;
     summary_print(stderr, c, live, !live && stop_flag);
 }
@@ -419,11 +421,12 @@ static int run_single(struct config *cfg, const char *logdir, char **reads, size
     reload_stop(rl);
     sensor_finish(s);
     sensor_close_outputs(s); /* the counters below are final */
-    if (rc == 0 && sensor_outputs_failed(s))
+    int out_failed = rc == 0 && sensor_outputs_failed(s);
+    if (out_failed)
         rc = 1; /* records were lost to a write error: said on stderr, exit 1 */
     struct sensor_counters c;
     sensor_counters_take(s, s->now_us, &c);
-    summary(&c, nifaces > 0, co->verbose, rc);
+    summary(&c, nifaces > 0, co->verbose, rc, out_failed);
     sensor_free(s);
     reload_free(rl);
     return rc;
@@ -466,7 +469,10 @@ static int run_workers(struct config *cfg, const char *logdir, size_t nw, char *
             sensor_counters_add(&c, &x);
         }
         c.st = total;
-        summary(&c, 1, co->verbose, rc);
+        int out_failed = 0;
+        for (size_t j = 0; j < nw; j++)
+            out_failed |= sensor_outputs_failed(sv[j]);
+        summary(&c, 1, co->verbose, rc, out_failed && rc == 1);
         worker_sensors_free(sv, nw);
     }
     free(sv);

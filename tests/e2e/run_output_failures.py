@@ -2,10 +2,11 @@
 """Outputs that fail (ctest e2e_output_sigpipe, e2e_output_fullfs).
 
 --part sigpipe: `tokenwatch -r ... --set outputs.eve.filename=- | head -c 10`: the reader goes
-   away; the sensor is not killed by SIGPIPE: exit status 1 and exactly one line on stderr (the
-   write failure), within the time the run takes.
+   away; the sensor is not killed by SIGPIPE: exit status 1 and exactly two lines on stderr (the
+   write failure, reported once, then the exit summary naming the output errors).
 --part fullfs (root; 77 otherwise or when mount fails): -l on a 64 KiB tmpfs the test mounts,
-   a second output (stats only) in a roomy directory. Exit status 1, exactly one line on stderr,
+   a second output (stats only) in a roomy directory. Exit status 1, exactly two lines on stderr
+   (the failure once, then the summary with the same output errors as the final stats),
    every line of the full file parses as JSON (no torn record), and the final stats record
    (second output) says for the full file: written == the lines in it, written + errors ==
    the records a run into a roomy directory writes (the same capture, the same types).
@@ -14,6 +15,7 @@
 import argparse
 import glob
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -53,9 +55,11 @@ def part_sigpipe(sensor):
     check("head got its 10 bytes", len(head) == 10, head)
     check("exit status 1 (not killed by SIGPIPE)", rc == 1, rc)
     lines = err.splitlines()
-    check("one line on stderr", len(lines) == 1, err)
+    check("two lines on stderr: the failure, then the summary", len(lines) == 2, err)
     check("it says the write failed", lines and "stdout: write failed: Broken pipe" in lines[0],
           err)
+    check("the summary names the output errors", len(lines) == 2 and
+          re.search(r"output errors [1-9]", lines[1]), err)
 
 
 def run(sensor, logdir, statsdir):
@@ -89,7 +93,7 @@ def part_fullfs(sensor, workdir):
         rc, err = run(sensor, full, stats)
         check("exit status 1", rc == 1, rc)
         lines = err.splitlines()
-        check("one line on stderr", len(lines) == 1, err)
+        check("two lines on stderr: the failure, then the summary", len(lines) == 2, err)
         check("it names the file and the reason", lines and "eve.json: write failed: No space "
               "left on device" in lines[0], err)
         with open(os.path.join(full, "eve.json"), "rb") as f:
@@ -110,6 +114,10 @@ def part_fullfs(sensor, workdir):
         check("stats: written + dropped + errors == records produced",
               per["written"] + per["dropped"] + per["errors"] == produced, (per, produced))
         check("stats: records were lost", per["errors"] > 0, per)
+        m = re.search(r"output errors (\d+)", lines[-1] if lines else "")
+        check("the summary counts the same output errors as the stats", m and
+              int(m.group(1)) == sum(o["errors"] for o in last["stats"]["eve"]["outputs"]),
+              (lines, last["stats"]["eve"]["outputs"]))
     finally:
         subprocess.run(["umount", full])
     return 0
