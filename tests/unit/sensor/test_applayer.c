@@ -405,6 +405,28 @@ static void test_tx_charge(void **state)
     json_decref(all);
 }
 
+/* A body in a coding we cannot undo (br) that could hold a token: counted as undecodable, not
+ * scanned, the transaction reported as any other. */
+static void test_undecodable_coding(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, NULL);
+    handshake(&r);
+    send_split(&r, 0, "POST /token HTTP/1.1\r\nHost: idp.example\r\n"
+                      "Content-Type: application/x-www-form-urlencoded\r\n"
+                      "Content-Length: 0\r\n\r\n", NULL, 0);
+    send_split(&r, 1, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                      "Content-Encoding: br\r\nContent-Length: 10\r\n\r\n\x0b\x02\x80{}\x03xyzw",
+               NULL, 0);
+    json_t *all = run_finish(&r);
+    assert_int_equal(count(all, "http"), 1);
+    json_t *st = json_object_get(nth(all, "stats", 0), "stats");
+    json_t *body = json_object_get(json_object_get(st, "app_layer"), "body");
+    assert_int_equal(json_integer_value(json_object_get(body, "undecodable")), 1);
+    json_decref(all);
+}
+
 #define ALL_TYPES "outputs.eve.types=[alert, token, stats, http, flow, anomaly, keyset]"
 
 static json_int_t path_int(json_t *v, const char *a, const char *b)
@@ -543,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_flow_record),
         cmocka_unit_test(test_anomaly_bounded),
         cmocka_unit_test(test_credentials_not_copied),
+        cmocka_unit_test(test_undecodable_coding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
