@@ -38,6 +38,10 @@ struct sink_ops {
      * is not delivered, e.g. a redis error reply); read from another thread, so a monotonic
      * counter read without a lock (a torn read is not possible on 64-bit targets). */
     uint64_t (*errors)(const struct sink *k);
+    /* Optional (NULL: the record counts as dropped): the writer gives up the record that send
+     * last answered 1 for (the run ends, the peer still stalled). 1 when that record already
+     * went out whole to the peer (it counts as written), 0 when it did not (dropped). */
+    int (*abandon)(struct sink *k);
 };
 
 struct sink_stats {

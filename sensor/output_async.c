@@ -26,7 +26,8 @@
  *
  * At the end of a run sink_async_settle() waits for the queue to empty; at its deadline it asks
  * the writer to give up what is still queued (counted as dropped; a connection holding half a
- * record is closed): only the writer moves head, so the request is a flag it acts on between
+ * record is closed; a record a stalled peer already took whole counts as written, as the sink's
+ * abandon op says): only the writer moves head, so the request is a flag it acts on between
  * sends and during its backoff sleeps.
  *
  * sink_async_stop() lets the writer drain the queue for a bounded time, then joins it and counts
@@ -127,6 +128,20 @@ static int queue_empty(struct aq *q)
            atomic_load_explicit(&q->tail, memory_order_acquire);
 }
 
+/* The writer gives up the head record while the peer is stalled: a sink that already handed it
+ * over whole (sink_ops.abandon) has it counted as sent; otherwise it stays queued and is dropped
+ * with the rest. */
+static void give_up_head(struct sink *k, struct aq *q)
+{
+    if (!k->ops->abandon || !k->ops->abandon(k))
+        return;
+    uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+    uint32_t len;
+    ring_get(q, head, &len, 4);
+    atomic_store_explicit(&q->head, head + 4 + len, memory_order_release);
+    atomic_fetch_add_explicit(&q->send_ok, 1, memory_order_relaxed);
+}
+
 /* Sleeps until `until` (monotonic ns), a stop, or (when wait_data) a push. */
 static void writer_sleep(struct aq *q, uint64_t until, int wait_data)
 {
@@ -179,13 +194,17 @@ static void *writer_main(void *arg)
     int connected = 0, ever = 0, down = 0, stalled = 0;
     char err[512];
     for (;;) {
-        if (past_deadline(q))
+        if (past_deadline(q)) {
+            if (stalled && connected)
+                give_up_head(k, q);
             break;
+        }
         if (atomic_load_explicit(&q->discard, memory_order_acquire)) {
             /* settle gave up: the records still queued are dropped; a stalled stream may hold
              * half of the head record, so its connection goes (the reader sees the cut, never a
              * record glued onto half of another) */
             if (stalled && connected) {
+                give_up_head(k, q);
                 k->ops->disconnect(k);
                 connected = 0;
             }

@@ -11,10 +11,13 @@
  * Suricata does.
  *
  * Failures, and what the writer thread does with them (sink.h):
- *   - cannot connect / connection lost / reply timeout (SO_RCVTIMEO, SO_SNDTIMEO): -1; the
- *     record stays queued and is sent again after a reconnect with backoff. A record whose
- *     command reached Redis but whose reply was lost may therefore be stored twice (at least
- *     once, as any client without transactions).
+ *   - cannot connect / connection lost: -1; the record stays queued and is sent again after a
+ *     reconnect with backoff. A record whose command reached Redis but whose reply was lost may
+ *     therefore be stored twice (at least once, as any client without transactions).
+ *   - a server that is connected but does not answer (stopped, swamped) within REDIS_STALL_MS:
+ *     1, stalled; the connection and the command in flight are kept and its reply awaited on
+ *     the next call, so a stall never duplicates a record. If the run ends first, a command
+ *     that went out whole counts as written (abandon), one cut short as dropped.
  *   - a transient server state (-LOADING after a restart, -BUSY script, -TRYAGAIN, -MASTERDOWN):
  *     treated as a lost connection (-1), so the record waits instead of being dropped.
  *   - any other error reply (-WRONGTYPE: the key holds a non-list, -NOAUTH, -OOM ...): the record
@@ -28,6 +31,7 @@
  * -P 1 measures the same); sink_redis_send_batch (batches of 256, one round trip each): ~550k/s.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -45,6 +49,8 @@
 
 #define REDIS_CONNECT_TIMEOUT_S 1
 #define REDIS_REPLY_TIMEOUT_S 5
+/* How long one send waits for the socket before saying the server is stalled (returns 1). */
+#define REDIS_STALL_MS 1000
 
 struct redis_sink {
     char *host;
@@ -56,6 +62,8 @@ struct redis_sink {
     uint64_t sent;       /* commands Redis answered without an error */
     _Atomic uint64_t errors; /* records dropped on an error reply; read by the stats thread */
     int error_reported;  /* the first error reply went to stderr */
+    int pending;         /* a command is in flight for the head record (hiredis holds it) */
+    int written;         /* ... and went out whole: only its reply is awaited */
 };
 
 /* Not in sink_ops (yet): commands Redis accepted (for tests), and pipelined sending. */
@@ -131,6 +139,8 @@ static void redis_disconnect(struct sink *k)
         redisFree(r->c);
         r->c = NULL;
     }
+    if (r)
+        r->pending = r->written = 0;
 }
 
 static int redis_connect(struct sink *k, char *err, size_t errlen)
@@ -209,26 +219,82 @@ static int redis_judge(struct redis_sink *r, redisReply *rep)
     return rc;
 }
 
+/* Waits up to REDIS_STALL_MS for fd to be ready for ev: 1 ready (or an error to read), 0 not. */
+static int wait_fd(int fd, short ev)
+{
+    struct pollfd p = {.fd = fd, .events = ev};
+    int n;
+    do
+        n = poll(&p, 1, REDIS_STALL_MS);
+    while (n < 0 && errno == EINTR);
+    return n != 0;
+}
+
+/* A reason for a lost connection, from the context's error. */
+static int redis_lost(struct sink *k, struct redis_sink *r)
+{
+    snprintf(k->why, sizeof(k->why), "connection lost (%s); reconnecting, the record is sent again",
+             r->c->errstr[0] ? r->c->errstr : "EOF");
+    r->pending = 0;
+    return -1;
+}
+
+/* One record = one command. The command is written and its reply read in steps that never block
+ * longer than REDIS_STALL_MS: a server that is connected but not answering (stopped, swamped)
+ * gets 1 (stalled: the connection and the command in flight are kept, the writer offers the
+ * record again after a pause and we go on waiting for the same reply, so nothing is sent twice);
+ * a connection that breaks gets -1 (the record is sent again after a reconnect). */
 static int redis_send(struct sink *k, const char *rec, size_t len)
 {
     struct redis_sink *r = k->priv;
     if (!r->c)
         return -1;
     block_sigpipe();
-    redisReply *rep = redisCommand(r->c, "%s %b %b", r->cmd, r->key, r->keylen, rec, len);
-    if (!rep) {
-        /* I/O error, EOF or timeout: r->c->err is set, the context is unusable. A stalled server
-         * shows as a timeout: say so rather than "connection lost". */
-        int to = r->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-#ifdef REDIS_ERR_TIMEOUT
-        to = to || r->c->err == REDIS_ERR_TIMEOUT;
-#endif
-        snprintf(k->why, sizeof(k->why), "%s (%s); reconnecting, the record is sent again",
-                 to ? "no reply in time: the server is stalled" : "connection lost",
-                 r->c->errstr);
-        return -1;
+    if (!r->pending) {
+        if (redisAppendCommand(r->c, "%s %b %b", r->cmd, r->key, r->keylen, rec, len) != REDIS_OK)
+            return redis_lost(k, r);
+        r->pending = 1;
+        r->written = 0;
     }
-    return redis_judge(r, rep);
+    while (!r->written) {
+        if (!wait_fd(r->c->fd, POLLOUT)) {
+            snprintf(k->why, sizeof(k->why), "the server is not reading (its socket is full)");
+            return 1;
+        }
+        int done = 0;
+        if (redisBufferWrite(r->c, &done) != REDIS_OK)
+            return redis_lost(k, r);
+        r->written = done != 0;
+    }
+    for (;;) {
+        void *rep = NULL;
+        if (redisGetReplyFromReader(r->c, &rep) != REDIS_OK)
+            return redis_lost(k, r);
+        if (rep) {
+            r->pending = 0;
+            return redis_judge(r, rep);
+        }
+        if (!wait_fd(r->c->fd, POLLIN)) {
+            snprintf(k->why, sizeof(k->why), "no reply in time: the server is stalled");
+            return 1;
+        }
+        if (redisBufferRead(r->c) != REDIS_OK)
+            return redis_lost(k, r);
+    }
+}
+
+/* The writer gives up the record in flight (end of run, server still stalled): a command that
+ * went out whole sits in the server's socket and is carried out when the server resumes, so it
+ * counts as written (as a record a stream reader's socket took); a command cut short is not. */
+static int redis_abandon(struct sink *k)
+{
+    struct redis_sink *r = k->priv;
+    int whole = r && r->pending && r->written;
+    if (r)
+        r->pending = 0;
+    if (whole)
+        r->sent++;
+    return whole;
 }
 
 /* Pipelined sending, for a writer thread that can hand over several queued records at once (not
@@ -288,4 +354,5 @@ const struct sink_ops sink_redis_ops = {
     .disconnect = redis_disconnect,
     .destroy = redis_destroy,
     .errors = redis_errors,
+    .abandon = redis_abandon,
 };

@@ -23,12 +23,16 @@ loopback port (skipped, exit 77, when redis-server is not installed).
    the redis output == token records produced (the file's count, 40); no record twice; every
    part-3 record arrived; at least one part-2 record arrived (it was queued) and at least one
    was dropped. Every wait polls an observable condition; no fixed sleeps.
+4. A stalled server (SIGSTOP for the whole run over pcaps/demo): the sensor ends within the drain
+   deadline, stderr does not speak of a lost connection, written + dropped + errors == records
+   produced with some dropped, and after SIGCONT the server holds exactly `written` records.
 Stdlib only (a minimal RESP client below; tests/gen/pcapgen.py; run_reload.py's helpers).
 """
 import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -392,6 +396,51 @@ def restart(sensor, srv, wd):
     check("no error replies", eve.get("errors") == 0, str(eve))
 
 
+def stalled(sensor, srv, wd):
+    """Part 4: a server that is connected but never answers (SIGSTOP) for the whole run: the
+    sensor is not blocked by it, ends within the drain deadline and counts every record exactly
+    once; once the server runs again, what it receives is what the stats call written."""
+    key = "tw:stalled"
+    out = os.path.join(wd, "stalled")
+    os.makedirs(out)
+    outputs = ("[{eve: {filename: eve.json, types: [alert, token, stats]}}, "
+               "{eve: {filetype: redis, types: [alert, token], "
+               "redis: {port: %d, mode: rpush, key: '%s'}}}]" % (srv.port, key))
+    os.kill(srv.proc.pid, signal.SIGSTOP)
+    t = time.time()
+    try:
+        p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "tokenwatch.yaml"),
+                            "-r", "pcaps/demo", "-l", out, "--set", "outputs=" + outputs],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        os.kill(srv.proc.pid, signal.SIGCONT)
+    took = time.time() - t
+    check("stalled: exit 0", p.returncode == 0, p.stderr)
+    check("stalled: the run ends within the drain deadline (%.1f s)" % took, took < 15)
+    check("stalled: stderr does not call a stalled server a lost connection",
+          "lost" not in p.stderr, p.stderr)
+    recs = [json.loads(l) for l in read_lines(os.path.join(out, "eve.json"))]
+    produced = [r for r in recs if r.get("event_type") in ("alert", "token")]
+    stats = [r for r in recs if r.get("event_type") == "stats"]
+    eve = redis_stats(stats[-1]) if stats else None
+    check("stalled: final stats record with the redis output", eve is not None)
+    if eve is None:
+        return
+    c = srv.client()
+    # The server now works through what was sent before it stopped answering.
+    wait_until(lambda: c.cmd("LLEN", key) >= eve.get("written", 0), timeout=10)
+    time.sleep(0.2)
+    got = c.cmd("LRANGE", key, 0, -1)
+    c.close()
+    n = eve.get("written", 0) + eve.get("dropped", 0) + eve.get("errors", 0)
+    check("stalled: written %s + dropped %s + errors %s == produced %d" %
+          (eve.get("written"), eve.get("dropped"), eve.get("errors"), len(produced)),
+          n == len(produced), str(eve))
+    check("stalled: records were dropped, not lost uncounted", eve.get("dropped", 0) > 0, str(eve))
+    check("stalled: received %d == written %s" % (len(got), eve.get("written")),
+          len(got) == eve.get("written"), str(eve))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", required=True)
@@ -418,6 +467,7 @@ def main():
         same_records(sensor, srv, wd)
         wrongtype(sensor, srv, wd)
         restart(sensor, srv, wd)
+        stalled(sensor, srv, wd)
     finally:
         srv.kill()
     print(f"redis: {len(failures)} failed" if failures else "redis: all passed")
