@@ -34,6 +34,10 @@ struct syslog_sink {
     int pri;
     char *ident;
     _Atomic unsigned long long errors;
+    char *msg;          /* the message being sent (header, record, NUL on a stream) */
+    size_t msglen, cap;
+    size_t off;         /* how much of it went out (a stream that stalled mid-message) */
+    int pending;        /* msg holds the head record: offered again after a stall */
 };
 
 static int syslog_init(struct sink *k, const struct eve_output_cfg *cfg, char *err, size_t errlen)
@@ -76,6 +80,8 @@ static void syslog_disconnect(struct sink *k)
         close(s->fd);
         s->fd = -1;
     }
+    if (s)
+        s->pending = 0, s->off = 0;
 }
 
 static int syslog_connect(struct sink *k, char *err, size_t errlen)
@@ -106,30 +112,71 @@ size_t sink_syslog_header(char *buf, size_t n, int pri, const char *ident, time_
     return (size_t)w < n ? (size_t)w : n - 1;
 }
 
+/* A reader that is connected but not reading (the send timed out, a full datagram queue) stalls
+ * the sink (1): the message is kept, with how much of it a stream took, and offered again, so a
+ * stream never carries half a message followed by another. A lost connection is -1. */
 static int syslog_send(struct sink *k, const char *rec, size_t len)
 {
     struct syslog_sink *s = k->priv;
     if (s->fd < 0)
         return -1;
-    char hdr[320];
-    size_t hl = sink_syslog_header(hdr, sizeof(hdr), s->pri, s->ident, time(NULL),
-                                   (long)getpid());
-    struct iovec iov[3] = {{hdr, hl}, {(void *)rec, len}, {"", 1}};
-    if (sink_unix_sendv(s->fd, iov, s->type == SOCK_STREAM ? 3 : 2) == 0)
-        return 0;
-    if (s->type == SOCK_DGRAM && errno == EMSGSIZE) {
-        s->errors++;
-        return 0;
+    if (!s->pending) {
+        char hdr[320];
+        size_t hl = sink_syslog_header(hdr, sizeof(hdr), s->pri, s->ident, time(NULL),
+                                       (long)getpid());
+        size_t need = hl + len + 1;
+        if (need > s->cap) {
+            char *m = realloc(s->msg, need);
+            if (!m) {
+                snprintf(k->why, sizeof(k->why), "out of memory for a message");
+                return 1;
+            }
+            s->msg = m;
+            s->cap = need;
+        }
+        memcpy(s->msg, hdr, hl);
+        memcpy(s->msg + hl, rec, len);
+        s->msg[hl + len] = '\0';
+        s->msglen = hl + len + (s->type == SOCK_STREAM ? 1 : 0);
+        s->off = 0;
+        s->pending = 1;
     }
-    return -1;
+    while (s->off < s->msglen) {
+        ssize_t w = send(s->fd, s->msg + s->off, s->msglen - s->off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (s->type == SOCK_DGRAM && errno == EMSGSIZE) {
+                s->errors++;
+                s->pending = 0;
+                return 0;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+                snprintf(k->why, sizeof(k->why), "the syslog daemon is not reading (send: %s)",
+                         errno == ENOBUFS ? strerror(errno) : "timed out");
+                return 1;
+            }
+            snprintf(k->why, sizeof(k->why), "connection lost (send: %s)", strerror(errno));
+            s->pending = 0;
+            return -1;
+        }
+        if (s->type == SOCK_DGRAM)
+            break; /* a datagram is all or nothing */
+        s->off += (size_t)w;
+    }
+    s->pending = 0;
+    s->off = 0;
+    return 0;
 }
 
 static void syslog_destroy(struct sink *k)
 {
     struct syslog_sink *s = k->priv;
     syslog_disconnect(k);
-    if (s)
+    if (s) {
         free(s->ident);
+        free(s->msg);
+    }
     free(s);
     k->priv = NULL;
 }

@@ -303,6 +303,51 @@ static void test_dgram_full(void **state)
     close(r);
 }
 
+/* syslog into a datagram socket whose daemon never reads: a stall ("not reading"), not a lost
+ * connection; exact counts; the socket then holds exactly `written` messages, each one record. */
+static void test_syslog_full(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/log.sock", dir);
+    int r = bound(path, SOCK_DGRAM);
+    struct eve_output_cfg c = cfg_for(EVE_FT_SYSLOG, NULL);
+    c.syslog_socket = path;
+    struct output o;
+    char err[256];
+    struct grab g;
+    grab_start(&g);
+    assert_int_equal(output_open(&o, &c, dir, err, sizeof(err)), 0);
+    push_all(&o);
+    output_settle(&o, mono_ns() + 2500000000ull);
+    struct output_stats st;
+    output_stats(&o, &st);
+    assert_int_equal(st.written + st.dropped + st.errors, NREC);
+    assert_true(st.dropped > 0);
+    output_close(&o);
+    const char *text = grab_end(&g);
+    assert_non_null(strstr(text, "not reading"));
+    assert_null(strstr(text, "connection lost"));
+    assert_sum(&o, NREC);
+    output_stats(&o, &st);
+    char buf[RECSZ + 512], want[RECSZ + 1];
+    uint64_t n = 0;
+    for (;;) {
+        ssize_t k = recv(r, buf, sizeof(buf), MSG_DONTWAIT);
+        if (k < 0)
+            break;
+        char *body = memmem(buf, (size_t)k, "]: ", 3);
+        assert_non_null(body);
+        body += 3;
+        record(want, (int)n);
+        assert_int_equal(buf + k - body, RECSZ);
+        assert_memory_equal(body, want, RECSZ);
+        n++;
+    }
+    assert_int_equal(n, st.written);
+    close(r);
+}
+
 /* A slow reader (pauses between reads, never 1 s without reading): nothing lost, all in order. */
 static void test_stream_slow(void **state)
 {
@@ -459,6 +504,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_absent_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_stalled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dgram_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_syslog_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_slow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_cut_short, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuse_non_regular, setup, teardown),
