@@ -143,6 +143,17 @@ def config_refused(s, tmp):
         r = run(s, ["-c", cfg, "-r", DEMO, "-l", tmp, "--set", "outputs.eve.filename=w.json"])
         check(name, r.returncode == 0 and ("warning: " + cfg + want) in r.stderr, r.stderr)
 
+    # A symlink planted at LOGDIR/eve.json (by the --user account, which may write there) is
+    # not followed: exit 1, one line, the target never created.
+    sl = os.path.join(tmp, "planted")
+    os.makedirs(sl)
+    target = os.path.join(tmp, "planted-target")
+    os.symlink(target, os.path.join(sl, "eve.json"))
+    r = run(s, ["-c", CONFIG, "-r", DEMO, "-l", sl])
+    check("a symlink at LOGDIR/eve.json is refused: exit 1, one line, not followed",
+          r.returncode == 1 and "is a symbolic link" in r.stderr and
+          len(r.stderr.strip().splitlines()) == 1 and not os.path.lexists(target), r.stderr)
+
     ro = os.path.join(tmp, "ro")
     os.makedirs(ro)
     if os.geteuid() != 0:
