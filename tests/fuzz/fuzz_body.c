@@ -1,4 +1,4 @@
-/* fuzz_body.c — libFuzzer target for sensor/body.c (Content-Encoding decoding).
+/* fuzz_body.c — libFuzzer target for dissectors/http/body.c (Content-Encoding decoding).
  *
  * The first input byte picks the encoding (bits 0-1: identity, gzip, deflate, unsupported), a
  * split pattern (bits 2-4) and the limit (bits 5-7); the rest is the body. It is decoded whole,

@@ -1,4 +1,4 @@
-/* fuzz_defrag.c — libFuzzer entry point for sensor/defrag.c.
+/* fuzz_defrag.c — libFuzzer entry point for sensor/flow/defrag.c.
  *
  * Input: one byte choosing the memcap (1 KiB, 8 KiB, 64 KiB, 1 MiB), then fragments of 7 bytes:
  *

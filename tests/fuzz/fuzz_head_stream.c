@@ -1,4 +1,4 @@
-/* fuzz_head_stream.c — libFuzzer target for sensor/http_head_stream.c.
+/* fuzz_head_stream.c — libFuzzer target for dissectors/http/http_head_stream.c.
  *
  * The first byte picks request or response and a memory budget; the rest is fed as a head, once
  * whole and once cut into pieces whose sizes come from a seed. abort() on a broken invariant:

@@ -1,4 +1,4 @@
-/* fuzz_http1.c — libFuzzer target for dissectors/http1.c.
+/* fuzz_http1.c — libFuzzer target for dissectors/http/http1.c.
  *
  * Parses the input as a request head, then as a response head (the request method chosen by the
  * first byte, so HEAD/CONNECT framing is reached), checks that every returned span lies inside

@@ -1,4 +1,4 @@
-/* fuzz_token.c — libFuzzer target for dissectors/token.c and dissectors/token_body.c.
+/* fuzz_token.c — libFuzzer target for dissectors/token/token.c and dissectors/token/token_body.c.
  *
  * Parses the input as an HTTP request head and runs the head scanners over it (Authorization,
  * the other headers with a couple of configured names, the target's query); then runs the form

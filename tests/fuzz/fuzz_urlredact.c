@@ -1,4 +1,4 @@
-/* fuzz_urlredact.c — libFuzzer target for sensor/urlredact.c, the redactor every logged string
+/* fuzz_urlredact.c — libFuzzer target for dissectors/token/urlredact.c, the redactor every logged string
  * of traffic origin goes through (http.*, token claims, keyset fields).
  *
  * abort() on a broken invariant: measuring and writing disagree; nothing redacted but the output

@@ -8,7 +8,7 @@ was forged (one bit flipped: a signature_invalid alert). The expectations name t
 addresses and ports and the HTTP fields, so an alert proves the sensor decoded through every
 layer to the right flow; `stats.decoder.invalid` 0 proves no packet of the capture was refused.
 
-Wrappings (wire formats as dissectors/decode_tunnel.c's header comment lists them): MPLS (two
+Wrappings (wire formats as dissectors/decode/decode_tunnel.c's header comment lists them): MPLS (two
 labels; and a pseudowire with control word + Ethernet), PPPoE, GRE (with key; with checksum and
 sequence number; transparent Ethernet bridging), ERSPAN II and III, VXLAN (default port, inside
 QinQ, and on a configured port), Geneve (with options, over IPv6), IP-in-IP 4in4/6in4/4in6/6in6,

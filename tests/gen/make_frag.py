@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""make_frag.py — the e2e cases about IP fragments (sensor/defrag.c): an HTTP request whose one
+"""make_frag.py — the e2e cases about IP fragments (sensor/flow/defrag.c): an HTTP request whose one
 TCP segment travels as IPv4 fragments in order, reversed and shuffled, with an overlapping
 fragment carrying different bytes (the first copy wins), as IPv6 fragments reversed, with its
 last fragment lost (no token, no crash), and after a flood of thousands of incomplete datagrams

@@ -41,7 +41,7 @@ K = T.keys()
 T_BASE = P.T0 + 18000
 KEYSET_ARGS = ["--set", "outputs.eve.types=[alert, token, stats, keyset]"]
 
-# SPEC §4 signature texts of the findings used here (sensor/policy.c), and the escalation.
+# SPEC §4 signature texts of the findings used here (sensor/trust/policy.c), and the escalation.
 SIGNATURE = {
     "key_issuer_mismatch": "TOKENWATCH token signed by a key outside its issuer scope",
     "signature_invalid": "TOKENWATCH token signature does not verify (forged or tampered)",

@@ -28,7 +28,7 @@ from make_captures import TEST_DIR, Case, tok_valid_org, write_capture  # noqa: 
 from make_places import T_BASE, Tx, new_conn, request, response  # noqa: E402
 
 SID, SEVERITY = 9100015, 2
-SIGNATURE = "TOKENWATCH token replayed from several client addresses"   # sensor/policy.c
+SIGNATURE = "TOKENWATCH token replayed from several client addresses"   # sensor/trust/policy.c
 HOST, URL = "graph.example.com", "/v1.0/me/messages?$top=10"
 BODY = ('{"@odata.context":"https://graph.example.com/v1.0/$metadata#users(\'me\')/messages",'
         '"value":[]}')

@@ -5,7 +5,7 @@ unencoded-payload JWS (RFC 7797 b64:false) that is a JWS but not a JWT, and per-
 and token-type expectations (keysets[].audiences / token-types, given with --set).
 
 One capture per case (pcaps/tests/verdict_*.pcap, tests/e2e/verdict_*/case.json), signed with the
-TEST-ONLY demo keys. Expectations follow SPEC §4 and sensor/policy.c's header comment: findings
+TEST-ONLY demo keys. Expectations follow SPEC §4 and sensor/trust/policy.c's header comment: findings
 in table order, a severity-1 alert on a request the server answered 2xx says ", accepted by the
 server". Deterministic (RSA PKCS#1 v1.5 only). Called by make_captures.main(); run alone from
 the project root: /usr/bin/python3 tests/gen/make_verdict.py
@@ -25,7 +25,7 @@ ENT_ISS = T.v2_issuer(T.ENTERPRISE_TID)
 CONS_ISS = T.v2_issuer(T.CONSUMER_TID)
 GRAPH = "graph.example.com"
 
-# SPEC §4 plus issue 5's findings, in sensor/policy.c's order (the order EVE lists them):
+# SPEC §4 plus issue 5's findings, in sensor/trust/policy.c's order (the order EVE lists them):
 # code -> (signature_id, severity, signature text).
 FINDINGS = {
     "key_revoked": (9100001, 1, "TOKENWATCH token signed by a revoked key"),

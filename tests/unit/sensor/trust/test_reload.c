@@ -1,4 +1,4 @@
-/* test_reload.c — hot reload of the key store (sensor/reload.c, sensor_keystore_sync).
+/* test_reload.c — hot reload of the key store (sensor/trust/reload.c, sensor_keystore_sync).
  *
  * The exchange: a published store is current at once; the old one stays until every reader has
  * acknowledged a generation at least as new as the one that replaced it, and a lagging reader

@@ -1,4 +1,4 @@
-/* test_body.c — unit tests for sensor/body.c: Content-Encoding parsing; identity copy and its
+/* test_body.c — unit tests for dissectors/http/body.c: Content-Encoding parsing; identity copy and its
  * limit; gzip, zlib-wrapped and raw deflate made here with zlib's deflate; the same output for
  * every two-way split, every three-way split of a short stream and byte-by-byte feeding; the
  * limit cutting a 10 MB body and inflation stopping there; a 50 MB gzip bomb stopped early with

@@ -1,4 +1,4 @@
-/* test_hll.c — unit tests for sensor/hll.c (stats.tokens.distinct): empty is 0; repeats count
+/* test_hll.c — unit tests for dissectors/util/hll.c (stats.tokens.distinct): empty is 0; repeats count
  * once; exact up to HLL_EXACT_MAX (1,000 and 12,288 distinct, each added three times); past it
  * the estimate within the stated 2.5 % at 20,000, 100,000 and 1,000,000 distinct under 8 keys;
  * merge is the union (two overlapping halves merged count as the whole, register for register,

@@ -1,4 +1,4 @@
-/* test_token.c — unit tests for dissectors/token.c: Bearer credentials parsing, the request
+/* test_token.c — unit tests for dissectors/token/token.c: Bearer credentials parsing, the request
  * scan over parsed heads (repeated headers, other schemes, output bound, dedupe), location
  * names, JWT recognition (token_is_jwt), and the header scan (Proxy-Authorization, DPoP/PoP,
  * cookies, configured headers, WebSocket protocol lists). The scanners are not incremental, so

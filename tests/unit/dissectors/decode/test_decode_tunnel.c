@@ -1,5 +1,5 @@
 /* test_decode_tunnel.c — encapsulations and the new link types of the decoder
- * (dissectors/decode_tunnel.c, decode_link.c, decode_ip.c) over hand-built packets.
+ * (dissectors/decode/decode_tunnel.c, decode_link.c, decode_ip.c) over hand-built packets.
  *
  * Covers MPLS (nibble heuristic, explicit null labels, control word + Ethernet), PPPoE (session,
  * discovery), PPP and Cisco HDLC link types (with and without FF 03, protocol-field compression,

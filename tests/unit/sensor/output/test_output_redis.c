@@ -1,4 +1,4 @@
-/* test_output_redis.c — the Redis EVE sink (sensor/output_redis.c) against a real redis-server.
+/* test_output_redis.c — the Redis EVE sink (sensor/output/output_redis.c) against a real redis-server.
  *
  * The test starts `redis-server --port P --save '' --appendonly no --daemonize no` as a child on
  * a free loopback port in a temporary directory (skipped, exit 77, when redis-server is absent),

@@ -1,4 +1,4 @@
-/* test_defrag.c — unit tests for sensor/defrag.c: IPv4 and IPv6 reassembly in order, reversed
+/* test_defrag.c — unit tests for sensor/flow/defrag.c: IPv4 and IPv6 reassembly in order, reversed
  * and in every order of 4 fragments; duplicates; overlaps with equal and different bytes (first
  * copy wins); IPv6 overlaps drop the datagram (RFC 5722) but exact duplicates do not (RFC 8200
  * §4.5); a hole never filled times out; the memcap under a flood of incomplete datagrams (memory

@@ -1,4 +1,4 @@
-/* test_http1.c — unit tests for dissectors/http1.c: request and response heads, body framing,
+/* test_http1.c — unit tests for dissectors/http/http1.c: request and response heads, body framing,
  * and the chunked decoder. Every valid message is also fed at every split position, each prefix
  * copied into an exact-size heap buffer so ASan catches any read past `len`. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_token_body.c — unit tests for dissectors/token_body.c: the query, form and JSON token
+/* test_token_body.c — unit tests for dissectors/token/token_body.c: the query, form and JSON token
  * scanners on realistic inputs (OIDC form_post, client assertions, token exchange, token
  * endpoint responses, JWKS documents, percent-encoded and JSON-escaped tokens), negatives,
  * dedupe, output bounds and arena exhaustion. The scanners are not incremental, so instead of

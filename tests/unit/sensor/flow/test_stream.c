@@ -1,4 +1,4 @@
-/* test_stream.c — unit tests for sensor/stream.c: in-order and out-of-order delivery, every
+/* test_stream.c — unit tests for sensor/flow/stream.c: in-order and out-of-order delivery, every
  * arrival order of small segment sets, retransmissions, overlaps (same and different content),
  * sequence wrap, mid-stream pickup, gaps forced by the per-direction limit, the memcap, flush,
  * FIN/RST, and a seeded randomized segmentation/shuffle/duplicate test. Hostile and lossy

@@ -8,7 +8,7 @@
  * offset), RFC 8200 §3-§4 (IPv6 header, the extension header chain: Hop-by-Hop, Routing,
  * Fragment, Destination Options, No Next Header), RFC 4302 §2 (AH length in 4-byte units),
  * RFC 2675 §3 (jumbograms: payload length 0). Fragments are not reassembled here (that needs
- * state: sensor/defrag.c): a packet that is part of a fragmented datagram is DECODE_FRAGMENT
+ * state: sensor/flow/defrag.c): a packet that is part of a fragmented datagram is DECODE_FRAGMENT
  * with pkt->frag describing it (RFC 791 §3.2, RFC 8200 §4.5); an atomic IPv6 fragment, offset 0
  * without M, is a whole datagram (RFC 6946) and is decoded. The upper layer may be TCP, UDP
  * (looked at for VXLAN/Geneve), GRE (47) or IP itself (4, 41): the tunnels are decode_tunnel.c's.

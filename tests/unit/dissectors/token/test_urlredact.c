@@ -1,5 +1,5 @@
 /* test_urlredact.c — the redaction every logged string of traffic origin goes through
- * (sensor/urlredact.c): every listed parameter name, userinfo, path parameters, JWS/JWE and
+ * (dissectors/token/urlredact.c): every listed parameter name, userinfo, path parameters, JWS/JWE and
  * Bearer credentials anywhere, percent-encoded forms, and no false redaction of ordinary
  * parameters. JSON validity is checked by parsing with jansson; linear time with inputs that
  * would take hours if any step rescanned. */

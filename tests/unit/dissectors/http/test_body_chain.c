@@ -1,4 +1,4 @@
-/* test_body_chain.c — unit tests for stacked content codings in sensor/body.c
+/* test_body_chain.c — unit tests for stacked content codings in dissectors/http/body.c
  * (body_codings_of, body_init_codings): each listed coding undone in turn, last-applied first,
  * whole and byte by byte; up to BODY_MAX_CODINGS layers; an unknown coding or too many layers
  * flagged (-1), never decoded; the bomb ratio taken over the whole chain against the wire bytes

@@ -1,4 +1,4 @@
-/* test_flow.c — unit tests for sensor/flow.c: both directions to one flow, the client side
+/* test_flow.c — unit tests for sensor/flow/flow.c: both directions to one flow, the client side
  * (SYN, SYN+ACK, provisional), LRU eviction at the memcap, expiry by packet time for open and
  * closed flows, 100k flows, flow ids, IPv6 and VLAN keys, teardown, Community ID vectors
  * from the spec's baseline (github.com/corelight/community-id-spec, baseline_deflt.json), port

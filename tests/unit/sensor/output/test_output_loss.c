@@ -1,5 +1,5 @@
 /* test_output_loss.c — every EVE record ends written, dropped or an error, exactly once, whatever
- * the peer does (sensor/output.c, output_async.c, output_unix.c), against real unix sockets, real
+ * the peer does (sensor/output/output.c, output_async.c, output_unix.c), against real unix sockets, real
  * files and a real file size limit.
  *
  * Async (3,000 records of 200 bytes): no reader at all; a unix_stream reader that stalls after

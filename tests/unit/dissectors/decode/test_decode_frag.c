@@ -1,5 +1,5 @@
 /* test_decode_frag.c — how the decoder reports IP fragments (DECODE_FRAGMENT and struct
- * packet_frag, dissectors/decode_ip.c) for sensor/defrag.c: IPv4 first, middle and last
+ * packet_frag, dissectors/decode/decode_ip.c) for sensor/flow/defrag.c: IPv4 first, middle and last
  * fragments (RFC 791 §3.2), options in the header span, a snapped fragment, IPv6 fragments
  * (RFC 8200 §4.5) behind extension headers with the unfragmentable part as the header span,
  * atomic fragments decoded as whole datagrams (RFC 6946), and fragments inside and outside

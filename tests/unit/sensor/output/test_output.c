@@ -1,4 +1,4 @@
-/* test_output.c — EVE outputs (sensor/output.c, output_async.c, output_unix.c, output_syslog.c)
+/* test_output.c — EVE outputs (sensor/output/output.c, output_async.c, output_unix.c, output_syslog.c)
  * against real files and real unix sockets the test binds in a fresh temporary directory.
  *
  * unix_dgram / unix_stream: records arrive whole, newline-framed, in order; the reader killed

@@ -1,4 +1,4 @@
-/* test_replay.c — unit tests for sensor/replay.c (token_replay, sid 9100015): with N = 2 the
+/* test_replay.c — unit tests for sensor/trust/replay.c (token_replay, sid 9100015): with N = 2 the
  * third distinct client within the window is a replay (and so is every later one); one client
  * repeating never counts twice; presentations outside the window (either side: time may step
  * back) do not count, the window's edge does; IPv6 and IPv4-mapped addresses are distinct
