@@ -10,13 +10,16 @@
  *          reported),
  *        decode_tunnel.c (MPLS, PPPoE/PPP, GRE, ERSPAN II/III, UDP to find VXLAN and Geneve,
  *          IP-in-IP),
- *        decode_tcp.c (TCP RFC 9293 header and options length).
+ *        decode_tcp.c (TCP RFC 9293 header and options length),
+ *        events.c (what pkt->event means: events.h).
  */
 #ifndef TW_DECODE_H
 #define TW_DECODE_H
 
 #include <stdint.h>
 #include <stddef.h>
+
+#include "events.h"
 
 /* libpcap DLT_/LINKTYPE_ values we accept (numbers as in pcap/dlt.h). */
 #define DECODE_LINK_NULL 0        /* BSD loopback: 4-byte host-order family */
@@ -38,7 +41,7 @@
 enum decode_status {
     DECODE_OK = 0,      /* a TCP segment over IPv4/IPv6: every field below is filled */
     DECODE_SKIP = 1,    /* well-formed but not for us (ARP, UDP, ICMP, a non-first fragment...) */
-    DECODE_INVALID = 2, /* broken: `reason` says why (static string, fit for EVE/stats) */
+    DECODE_INVALID = 2, /* broken: `event` says why (events.h: an id EVE names) */
     DECODE_FRAGMENT = 3,/* an IPv4/IPv6 fragment: `frag` is filled; hand it to defrag, then
                            decode the reassembled datagram with decode_ip() */
 };
@@ -104,7 +107,7 @@ struct packet {
     const uint8_t *payload; /* TCP payload, clipped to what was captured and to the IP length */
     uint32_t payload_len;
     uint8_t truncated;   /* payload shorter than the IP header says (snaplen) */
-    const char *reason;  /* for DECODE_INVALID / DECODE_SKIP: why, static string */
+    uint16_t event;      /* enum event_id (events.h): why, for every result but DECODE_OK */
     struct packet_frag frag;                           /* for DECODE_FRAGMENT */
     struct packet_tunnel tunnel[DECODE_MAX_TUNNELS];   /* outer layers, outermost first */
     uint8_t tunnel_count;
@@ -129,7 +132,7 @@ int decode_tcp(struct packet *pkt, const uint8_t *p, size_t len);
  * PPPoE. p/len start right after the type field. */
 int decode_ethertype(struct packet *pkt, uint16_t type, const uint8_t *p, size_t len);
 /* Encapsulations (decode_tunnel.c). Each notes its layer in pkt->tunnel[] (DECODE_INVALID
- * "tunnel nesting too deep" past DECODE_MAX_TUNNELS) and decodes what it carries. */
+ * EV_TOO_MANY_LAYERS past DECODE_MAX_TUNNELS) and decodes what it carries. */
 int decode_udp(struct packet *pkt, const uint8_t *p, size_t len);  /* VXLAN/Geneve, else SKIP */
 int decode_gre(struct packet *pkt, const uint8_t *p, size_t len);
 int decode_mpls(struct packet *pkt, const uint8_t *p, size_t len);

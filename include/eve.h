@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "events.h"
 #include "flow.h"
 #include "policy.h"
 #include "sensor.h"
@@ -70,12 +71,10 @@ void eve_write_anomaly(struct sensor *s, const struct flow *f, struct eve_prefix
                        const char *app_proto);
 
 /* An `anomaly` record of type decode for the packet being processed, which decode found broken
- * for `reason` (a static string, decode.h). Rate-limited: one per reason per second of packet
- * time, 16 a second in all. */
-void eve_anomaly_decode(struct sensor *s, const char *reason, int linktype, const uint8_t *data,
+ * for `event` (pkt->event); its name and layer are the events table's (events.h). Rate-limited:
+ * one per event per second of packet time, 16 a second in all. */
+void eve_anomaly_decode(struct sensor *s, enum event_id event, int linktype, const uint8_t *data,
                         uint32_t caplen);
-/* The Suricata-style event name of a decoder reason ("decoder.ipv4.pkt_too_small"). */
-void eve_decode_event_name(const char *reason, char *buf, size_t n);
 
 /* The stats record at time ts_us, of this sensor's counters. */
 void eve_write_stats(struct sensor *s, uint64_t ts_us);

@@ -93,9 +93,9 @@ struct sensor {
     const struct flow *pkt_flow;       /* its flow once looked up, else NULL */
     uint8_t pkt_side;                  /* the side of pkt_flow that sent it */
     uint8_t rec_ether, rec_ether_swap; /* the record gets pkt_eth's MACs, swapped to client */
-    uint64_t anom_sec[16];             /* decode anomalies written: per reason, the second */
-    const char *anom_reason[16];
-    uint64_t anom_count_sec, anom_count; /* ... and how many in that second (all reasons) */
+    uint64_t anom_sec[16];             /* decode anomalies written: per event, the second */
+    uint16_t anom_event[16];           /* enum event_id of each slot, EV_NONE: free */
+    uint64_t anom_count_sec, anom_count; /* ... and how many in that second (all events) */
 };
 
 /* Everything the `stats` record prints, as one value: taken from a sensor, summed across the

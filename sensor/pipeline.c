@@ -50,7 +50,7 @@ void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t
     if (r == DECODE_INVALID) {
         s->st.invalid++;
         if (s->out_types & EVE_T_ANOMALY)
-            eve_anomaly_decode(s, pkt.reason, linktype, data, caplen);
+            eve_anomaly_decode(s, pkt.event, linktype, data, caplen);
         s->pkt_eth = NULL;
         return;
     }

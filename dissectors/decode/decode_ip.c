@@ -59,7 +59,7 @@ static int to_transport(struct packet *pkt, uint8_t proto, const uint8_t *p, siz
     case IPPROTO_IPV6_:
         return decode_ipip(pkt, proto, p, len);
     default:
-        pkt->reason = "ip proto not tcp";
+        pkt->event = EV_IP_PROTO_NOT_TCP;
         return DECODE_SKIP;
     }
 }
@@ -68,7 +68,7 @@ static int to_transport(struct packet *pkt, uint8_t proto, const uint8_t *p, siz
 int decode_ip(struct packet *pkt, const uint8_t *p, size_t len)
 {
     if (len < 1) {
-        pkt->reason = "ip header truncated";
+        pkt->event = EV_IP_HEADER_TRUNCATED;
         return DECODE_INVALID;
     }
     switch (p[0] >> 4) {
@@ -77,7 +77,7 @@ int decode_ip(struct packet *pkt, const uint8_t *p, size_t len)
     case 6:
         return decode_ipv6(pkt, p, len);
     default:
-        pkt->reason = "ip version invalid";
+        pkt->event = EV_IP_VERSION_INVALID;
         return DECODE_INVALID;
     }
 }
@@ -86,7 +86,7 @@ int decode_ip(struct packet *pkt, const uint8_t *p, size_t len)
  * Trailing bytes past the total length (Ethernet padding) are ignored; a datagram longer than
  * what was captured is decoded as far as it goes and marked pkt->truncated. A fragment (MF set
  * or offset != 0) is DECODE_FRAGMENT with pkt->frag pointing into p; its data is clipped to the
- * capture (pkt->truncated set then). Returns enum decode_status, with pkt->reason set unless
+ * capture (pkt->truncated set then). Returns enum decode_status, with pkt->event set unless
  * DECODE_OK. */
 int decode_ipv4(struct packet *pkt, const uint8_t *p, size_t len)
 {
@@ -105,26 +105,26 @@ int decode_ipv4(struct packet *pkt, const uint8_t *p, size_t len)
     const uint8_t *src = rd_bytes(&r, 4);
     const uint8_t *dst = rd_bytes(&r, 4);
     if (r.err) {
-        pkt->reason = "ipv4 header truncated";
+        pkt->event = EV_IPV4_PKT_TOO_SMALL;
         return DECODE_INVALID;
     }
     if ((vihl >> 4) != 4) {
-        pkt->reason = "ipv4 version invalid";
+        pkt->event = EV_IPV4_WRONG_IP_VERSION;
         return DECODE_INVALID;
     }
     size_t hlen = (size_t)(vihl & 0x0f) * 4;
     if (hlen < 20) {
-        pkt->reason = "ipv4 header length invalid";
+        pkt->event = EV_IPV4_HLEN_TOO_SMALL;
         return DECODE_INVALID;
     }
     if (hlen > len) {
-        pkt->reason = "ipv4 header truncated";
+        pkt->event = EV_IPV4_PKT_TOO_SMALL;
         return DECODE_INVALID;
     }
     /* A total length of 0 also shows up in captures of TSO-sent packets; it is still not a
      * datagram we can bound, so it is counted as invalid like any other short length. */
     if (total < hlen) {
-        pkt->reason = "ipv4 total length invalid";
+        pkt->event = EV_IPV4_IPLEN_SMALLER_THAN_HLEN;
         return DECODE_INVALID;
     }
 
@@ -154,7 +154,7 @@ int decode_ipv4(struct packet *pkt, const uint8_t *p, size_t len)
         fr->hdr_len = (uint32_t)hlen;
         fr->data = p + hlen;
         fr->data_len = (uint32_t)(end - hlen); /* clipped to the capture: pkt->truncated says so */
-        pkt->reason = "ipv4 fragment";
+        pkt->event = EV_IPV4_FRAGMENT;
         return DECODE_FRAGMENT;
     }
     return to_transport(pkt, proto, p + hlen, end - hlen);
@@ -176,7 +176,7 @@ static size_t ext_len(uint8_t nh, const uint8_t *q)
  * the upper-layer header. Payload length 0 with a Hop-by-Hop header first is taken to be a
  * jumbogram (RFC 2675) and runs to the end of the capture. A Fragment header with an offset or
  * M set makes it DECODE_FRAGMENT, pkt->frag as drawn at the top of this file. Returns enum
- * decode_status, with pkt->reason set unless DECODE_OK. */
+ * decode_status, with pkt->event set unless DECODE_OK. */
 int decode_ipv6(struct packet *pkt, const uint8_t *p, size_t len)
 {
     pkt->l3 = p;
@@ -191,11 +191,11 @@ int decode_ipv6(struct packet *pkt, const uint8_t *p, size_t len)
     const uint8_t *src = rd_bytes(&r, 16);
     const uint8_t *dst = rd_bytes(&r, 16);
     if (r.err) {
-        pkt->reason = "ipv6 header truncated";
+        pkt->event = EV_IPV6_PKT_TOO_SMALL;
         return DECODE_INVALID;
     }
     if ((v >> 4) != 6) {
-        pkt->reason = "ipv6 version invalid";
+        pkt->event = EV_IPV6_WRONG_IP_VERSION;
         return DECODE_INVALID;
     }
     pkt->ip_version = 6;
@@ -226,20 +226,20 @@ int decode_ipv6(struct packet *pkt, const uint8_t *p, size_t len)
             break;
         case IP6_NONE:
             pkt->ip_proto = nh;
-            pkt->reason = "ipv6 no next header";
+            pkt->event = EV_IPV6_NO_NEXT_HEADER;
             return DECODE_SKIP;
         default:
             return to_transport(pkt, nh, ext.p + ext.off, rd_left(&ext));
         }
         if (n == IP6_MAX_EXT) {
-            pkt->reason = "ipv6 extension chain too long";
+            pkt->event = EV_IPV6_EXTHDR_TOO_MANY;
             return DECODE_INVALID;
         }
         const uint8_t *h = NULL;
         if (rd_need(&ext, 2))
             h = rd_bytes(&ext, ext_len(nh, ext.p + ext.off));
         if (!h) {
-            pkt->reason = "ipv6 extension header truncated";
+            pkt->event = EV_IPV6_TRUNC_EXTHDR;
             return DECODE_INVALID;
         }
         if (nh == IP6_FRAGMENT) {
@@ -257,7 +257,7 @@ int decode_ipv6(struct packet *pkt, const uint8_t *p, size_t len)
                 fr->data = h + 8;
                 fr->data_len = (uint32_t)rd_left(&ext);
                 pkt->ip_proto = nh;
-                pkt->reason = "ipv6 fragment";
+                pkt->event = EV_IPV6_FRAGMENT;
                 return DECODE_FRAGMENT;
             }
         }

@@ -70,7 +70,7 @@ int decode_ethertype(struct packet *pkt, uint16_t type, const uint8_t *p, size_t
         uint16_t tci = rd_be16(&r);
         type = rd_be16(&r);
         if (r.err) {
-            pkt->reason = "vlan header truncated";
+            pkt->event = EV_VLAN_HEADER_TOO_SMALL;
             return DECODE_INVALID;
         }
         if (pkt->vlan_count < DECODE_MAX_VLAN)
@@ -89,16 +89,16 @@ int decode_ethertype(struct packet *pkt, uint16_t type, const uint8_t *p, size_t
     case ETHERTYPE_PPPOE_SESS:
         return decode_pppoe(pkt, p, len);
     case ETHERTYPE_PPPOE_DISC:
-        pkt->reason = "pppoe discovery";
+        pkt->event = EV_PPPOE_DISCOVERY;
         return DECODE_SKIP;
     default:
-        pkt->reason = "ethertype not ip";
+        pkt->event = EV_ETHERTYPE_NOT_IP;
         return DECODE_SKIP;
     }
 }
 
 /* Fills the link and lower layers from an Ethernet II frame of len bytes at p (no FCS). Reads
- * nothing past len; returns enum decode_status with pkt->reason set unless DECODE_OK. */
+ * nothing past len; returns enum decode_status with pkt->event set unless DECODE_OK. */
 int decode_ethernet(struct packet *pkt, const uint8_t *p, size_t len)
 {
     struct reader r;
@@ -106,7 +106,7 @@ int decode_ethernet(struct packet *pkt, const uint8_t *p, size_t len)
     rd_skip(&r, 12);
     uint16_t type = rd_be16(&r);
     if (r.err) {
-        pkt->reason = "ethernet header truncated";
+        pkt->event = EV_ETHERNET_PKT_TOO_SMALL;
         return DECODE_INVALID;
     }
     return decode_ethertype(pkt, type, p + r.off, rd_left(&r));
@@ -119,7 +119,7 @@ static int decode_sll(struct packet *pkt, const uint8_t *p, size_t len)
     rd_skip(&r, 14);
     uint16_t proto = rd_be16(&r);
     if (r.err) {
-        pkt->reason = "sll header truncated";
+        pkt->event = EV_SLL_PKT_TOO_SMALL;
         return DECODE_INVALID;
     }
     return decode_ethertype(pkt, proto, p + r.off, rd_left(&r));
@@ -132,7 +132,7 @@ static int decode_sll2(struct packet *pkt, const uint8_t *p, size_t len)
     uint16_t proto = rd_be16(&r);
     rd_skip(&r, 18);
     if (r.err) {
-        pkt->reason = "sll2 header truncated";
+        pkt->event = EV_SLL2_HEADER_TRUNCATED;
         return DECODE_INVALID;
     }
     return decode_ethertype(pkt, proto, p + r.off, rd_left(&r));
@@ -145,7 +145,7 @@ static int decode_chdlc(struct packet *pkt, const uint8_t *p, size_t len)
     rd_skip(&r, 2); /* address, control: nothing in them changes how the payload is read */
     uint16_t type = rd_be16(&r);
     if (r.err) {
-        pkt->reason = "c-hdlc header truncated";
+        pkt->event = EV_C_HDLC_HEADER_TRUNCATED;
         return DECODE_INVALID;
     }
     return decode_ethertype(pkt, type, p + r.off, rd_left(&r));
@@ -181,7 +181,7 @@ static int decode_null_loop(struct packet *pkt, const uint8_t *p, size_t len, in
     rd_init(&r, p, len);
     uint32_t be = rd_be32(&r);
     if (r.err) {
-        pkt->reason = "null header truncated";
+        pkt->event = EV_NULL_HEADER_TRUNCATED;
         return DECODE_INVALID;
     }
     int rc = family_dispatch(pkt, be, p + 4, len - 4);
@@ -190,7 +190,7 @@ static int decode_null_loop(struct packet *pkt, const uint8_t *p, size_t len, in
         rc = family_dispatch(pkt, le, p + 4, len - 4);
     }
     if (rc < 0) {
-        pkt->reason = "null family not ip";
+        pkt->event = EV_NULL_FAMILY_NOT_IP;
         return DECODE_SKIP;
     }
     return rc;
@@ -211,7 +211,7 @@ static void reset_output(struct packet *pkt)
     pkt->payload = NULL;
     pkt->payload_len = 0;
     pkt->truncated = 0;
-    pkt->reason = NULL;
+    pkt->event = EV_NONE;
     memset(&pkt->frag, 0, sizeof(pkt->frag));
     memset(pkt->tunnel, 0, sizeof(pkt->tunnel));
     pkt->tunnel_count = 0;
@@ -223,7 +223,7 @@ static void reset_output(struct packet *pkt)
  * does; nothing is allocated. Returns DECODE_OK for a TCP segment, DECODE_FRAGMENT for an IP
  * fragment (pkt->frag filled, for defrag), DECODE_SKIP for well-formed traffic we do not
  * inspect (and for an unsupported linktype), DECODE_INVALID for broken packets; the last three
- * set pkt->reason to a static string. */
+ * set pkt->event (events.h). */
 int decode_packet(struct packet *pkt)
 {
     reset_output(pkt);
@@ -257,7 +257,7 @@ int decode_packet(struct packet *pkt)
     case DECODE_LINK_C_HDLC:
         return decode_chdlc(pkt, p, len);
     default:
-        pkt->reason = "linktype unsupported";
+        pkt->event = EV_LINKTYPE_UNSUPPORTED;
         return DECODE_SKIP;
     }
 }

@@ -17,7 +17,7 @@
 /* Decodes the TCP segment at p. len is the segment length as the IP layer bounded it (the IP
  * payload, already clipped to what was captured; the IP layer sets pkt->truncated when it
  * clipped). Fills ports, seq, ack, window, flags and payload (a span into p). Returns
- * DECODE_OK, or DECODE_INVALID with pkt->reason when the header does not fit. */
+ * DECODE_OK, or DECODE_INVALID with pkt->event when the header does not fit. */
 int decode_tcp(struct packet *pkt, const uint8_t *p, size_t len)
 {
     struct reader r;
@@ -31,17 +31,17 @@ int decode_tcp(struct packet *pkt, const uint8_t *p, size_t len)
     uint16_t window = rd_be16(&r);
     rd_skip(&r, 4); /* checksum, urgent pointer */
     if (r.err) {
-        pkt->reason = "tcp header truncated";
+        pkt->event = EV_TCP_PKT_TOO_SMALL;
         return DECODE_INVALID;
     }
     size_t hlen = (size_t)(doff >> 4) * 4;
     if (hlen < 20) {
-        pkt->reason = "tcp data offset invalid";
+        pkt->event = EV_TCP_HLEN_TOO_SMALL;
         return DECODE_INVALID;
     }
     if (hlen > len) {
         /* Options cut off by the snap length are a capture artifact, not a broken sender. */
-        pkt->reason = pkt->truncated ? "tcp header truncated" : "tcp data offset invalid";
+        pkt->event = pkt->truncated ? EV_TCP_PKT_TOO_SMALL : EV_TCP_HLEN_TOO_SMALL;
         return DECODE_INVALID;
     }
     pkt->ip_proto = 6;

@@ -7,7 +7,7 @@
  * flow's addresses end up in the main fields and the outer ones stay recorded for EVE.
  *
  * Recursion is bounded: every way back into decode_ethernet()/decode_ip*() from here passes
- * through push(), which refuses a (DECODE_MAX_TUNNELS+1)th layer ("tunnel nesting too deep"),
+ * through push(), which refuses a (DECODE_MAX_TUNNELS+1)th layer (EV_TOO_MANY_LAYERS),
  * and the loops (VLAN tags, MPLS labels) consume bytes on every turn.
  *
  * Implements:
@@ -79,7 +79,7 @@
 static int push(struct packet *pkt, int kind, int with_ip, uint32_t id)
 {
     if (pkt->tunnel_count >= DECODE_MAX_TUNNELS) {
-        pkt->reason = "tunnel nesting too deep";
+        pkt->event = EV_TOO_MANY_LAYERS;
         return -1;
     }
     struct packet_tunnel *t = &pkt->tunnel[pkt->tunnel_count++];
@@ -97,7 +97,7 @@ static int push(struct packet *pkt, int kind, int with_ip, uint32_t id)
 /* ---- MPLS -------------------------------------------------------------------------------- */
 
 /* Walks the label stack at p to its bottom entry and decodes the payload by the heuristic in
- * the file comment. Returns enum decode_status; pkt->reason set unless DECODE_OK. */
+ * the file comment. Returns enum decode_status; pkt->event set unless DECODE_OK. */
 int decode_mpls(struct packet *pkt, const uint8_t *p, size_t len)
 {
     struct reader r;
@@ -106,7 +106,7 @@ int decode_mpls(struct packet *pkt, const uint8_t *p, size_t len)
     do {
         lse = rd_be32(&r);
         if (r.err) {
-            pkt->reason = "mpls header truncated";
+            pkt->event = EV_MPLS_HEADER_TOO_SMALL;
             return DECODE_INVALID;
         }
     } while (!(lse & MPLS_BOS));
@@ -121,7 +121,7 @@ int decode_mpls(struct packet *pkt, const uint8_t *p, size_t len)
     if (label == MPLS_IPV6_NULL)
         return decode_ipv6(pkt, p, len);
     if (len < 1) {
-        pkt->reason = "mpls payload truncated";
+        pkt->event = EV_MPLS_PAYLOAD_TRUNCATED;
         return DECODE_INVALID;
     }
     switch (p[0] >> 4) {
@@ -131,12 +131,12 @@ int decode_mpls(struct packet *pkt, const uint8_t *p, size_t len)
         return decode_ipv6(pkt, p, len);
     case 0:
         if (len < 4) {
-            pkt->reason = "mpls control word truncated";
+            pkt->event = EV_MPLS_CONTROL_WORD_TRUNCATED;
             return DECODE_INVALID;
         }
         return decode_ethernet(pkt, p + 4, len - 4);
     default:
-        pkt->reason = "mpls payload unknown";
+        pkt->event = EV_MPLS_UNKNOWN_PAYLOAD_TYPE;
         return DECODE_SKIP;
     }
 }
@@ -152,7 +152,7 @@ int decode_ppp(struct packet *pkt, const uint8_t *p, size_t len)
     /* A leading 0xFF is the RFC 1662 §3.1 All-Stations address, which the 0x03 control byte
      * must follow (Wireshark and tcpdump read it the same way). */
     if (len >= 1 && p[0] == 0xff && rd_be16(&r) != 0xff03) {
-        pkt->reason = r.err ? "ppp header truncated" : "ppp header invalid";
+        pkt->event = r.err ? EV_PPP_PKT_TOO_SMALL : EV_PPP_HEADER_INVALID;
         return DECODE_INVALID;
     }
     uint16_t proto = rd_u8(&r);
@@ -161,7 +161,7 @@ int decode_ppp(struct packet *pkt, const uint8_t *p, size_t len)
     if ((proto & 1) == 0)
         proto = (uint16_t)(proto << 8 | rd_u8(&r));
     if (r.err) {
-        pkt->reason = "ppp header truncated";
+        pkt->event = EV_PPP_PKT_TOO_SMALL;
         return DECODE_INVALID;
     }
     p += r.off;
@@ -175,7 +175,7 @@ int decode_ppp(struct packet *pkt, const uint8_t *p, size_t len)
     case PPP_MPLS_MCAST:
         return decode_mpls(pkt, p, len);
     default:
-        pkt->reason = "ppp protocol not ip";
+        pkt->event = EV_PPP_WRONG_TYPE;
         return DECODE_SKIP;
     }
 }
@@ -191,11 +191,11 @@ int decode_pppoe(struct packet *pkt, const uint8_t *p, size_t len)
     uint16_t sid = rd_be16(&r);
     uint16_t plen = rd_be16(&r);
     if (r.err) {
-        pkt->reason = "pppoe header truncated";
+        pkt->event = EV_PPPOE_PKT_TOO_SMALL;
         return DECODE_INVALID;
     }
     if (vt != 0x11 || code != 0) {
-        pkt->reason = "pppoe header invalid";
+        pkt->event = EV_PPPOE_MALFORMED_TAGS;
         return DECODE_INVALID;
     }
     if (push(pkt, TUNNEL_PPPOE, 0, sid) < 0)
@@ -216,11 +216,11 @@ static int erspan2(struct packet *pkt, const uint8_t *p, size_t len)
     uint16_t sess = rd_be16(&r);
     rd_skip(&r, 4); /* reserved, index */
     if (r.err) {
-        pkt->reason = "erspan header truncated";
+        pkt->event = EV_ERSPAN_HEADER_TOO_SMALL;
         return DECODE_INVALID;
     }
     if ((ver_vlan >> 12) != 1) {
-        pkt->reason = "erspan version invalid";
+        pkt->event = EV_ERSPAN_UNSUPPORTED_VERSION;
         return DECODE_INVALID;
     }
     if (push(pkt, TUNNEL_ERSPAN2, 1, sess & 0x3ff) < 0)
@@ -240,11 +240,11 @@ static int erspan3(struct packet *pkt, const uint8_t *p, size_t len)
     if (bits & 1)
         rd_skip(&r, 8); /* O: platform-specific subheader */
     if (r.err) {
-        pkt->reason = "erspan header truncated";
+        pkt->event = EV_ERSPAN_HEADER_TOO_SMALL;
         return DECODE_INVALID;
     }
     if ((ver_vlan >> 12) != 2) {
-        pkt->reason = "erspan version invalid";
+        pkt->event = EV_ERSPAN_UNSUPPORTED_VERSION;
         return DECODE_INVALID;
     }
     if (push(pkt, TUNNEL_ERSPAN3, 1, sess & 0x3ff) < 0)
@@ -257,7 +257,7 @@ static int erspan3(struct packet *pkt, const uint8_t *p, size_t len)
     case 2:
         return decode_ip(pkt, p, len);
     default:
-        pkt->reason = "erspan frame type unsupported";
+        pkt->event = EV_ERSPAN_FRAME_TYPE_UNSUPPORTED;
         return DECODE_SKIP;
     }
 }
@@ -270,21 +270,21 @@ int decode_gre(struct packet *pkt, const uint8_t *p, size_t len)
     uint16_t flags = rd_be16(&r);
     uint16_t proto = rd_be16(&r);
     if (r.err) {
-        pkt->reason = "gre header truncated";
+        pkt->event = EV_GRE_PKT_TOO_SMALL;
         return DECODE_INVALID;
     }
     switch (flags & GRE_VER) {
     case 0:
         break;
     case 1:
-        pkt->reason = "gre version 1 (pptp)";
+        pkt->event = EV_GRE_VERSION_1_PPTP;
         return DECODE_SKIP;
     default:
-        pkt->reason = "gre version invalid";
+        pkt->event = EV_GRE_WRONG_VERSION;
         return DECODE_INVALID;
     }
     if (flags & (GRE_R | GRE_SSR)) {
-        pkt->reason = "gre flags invalid";
+        pkt->event = EV_GRE_FLAGS_INVALID;
         return DECODE_INVALID;
     }
     uint32_t key = 0;
@@ -295,7 +295,7 @@ int decode_gre(struct packet *pkt, const uint8_t *p, size_t len)
     if (flags & GRE_S)
         rd_skip(&r, 4);
     if (r.err) {
-        pkt->reason = "gre header truncated";
+        pkt->event = EV_GRE_PKT_TOO_SMALL;
         return DECODE_INVALID;
     }
     p += r.off;
@@ -341,11 +341,11 @@ static int vxlan(struct packet *pkt, const uint8_t *p, size_t len)
     rd_skip(&r, 3);
     uint32_t vni = rd_be32(&r) >> 8;
     if (r.err) {
-        pkt->reason = "vxlan header truncated";
+        pkt->event = EV_VXLAN_HEADER_TRUNCATED;
         return DECODE_INVALID;
     }
     if (!(flags & VXLAN_I)) {
-        pkt->reason = "vxlan flags invalid";
+        pkt->event = EV_VXLAN_FLAGS_INVALID;
         return DECODE_INVALID;
     }
     if (push(pkt, TUNNEL_VXLAN, 1, vni) < 0)
@@ -362,15 +362,15 @@ static int geneve(struct packet *pkt, const uint8_t *p, size_t len)
     uint16_t proto = rd_be16(&r);
     uint32_t vni = rd_be32(&r) >> 8;
     if (r.err) {
-        pkt->reason = "geneve header truncated";
+        pkt->event = EV_GENEVE_HEADER_TRUNCATED;
         return DECODE_INVALID;
     }
     if ((ver_opt >> 6) != 0) {
-        pkt->reason = "geneve version invalid";
+        pkt->event = EV_GENEVE_VERSION_INVALID;
         return DECODE_INVALID;
     }
     if (!rd_skip(&r, (size_t)(ver_opt & 0x3f) * 4)) {
-        pkt->reason = "geneve options truncated";
+        pkt->event = EV_GENEVE_OPTIONS_TRUNCATED;
         return DECODE_INVALID;
     }
     if (push(pkt, TUNNEL_GENEVE, 1, vni) < 0)
@@ -383,7 +383,7 @@ static int geneve(struct packet *pkt, const uint8_t *p, size_t len)
 }
 
 /* A UDP datagram at p (the IP payload): decoded only when its destination port is a configured
- * VXLAN or Geneve port; any other UDP is DECODE_SKIP "ip proto not tcp". The UDP length bounds
+ * VXLAN or Geneve port; any other UDP is DECODE_SKIP EV_IP_PROTO_NOT_TCP. The UDP length bounds
  * the tunnel (0 is read as "to the end", as an IPv6 jumbogram has it). */
 int decode_udp(struct packet *pkt, const uint8_t *p, size_t len)
 {
@@ -394,12 +394,12 @@ int decode_udp(struct packet *pkt, const uint8_t *p, size_t len)
     uint16_t ulen = rd_be16(&r);
     rd_skip(&r, 2); /* checksum, not verified */
     if (r.err) {
-        pkt->reason = "udp header truncated";
+        pkt->event = EV_UDP_PKT_TOO_SMALL;
         return DECODE_INVALID;
     }
     pkt->ip_proto = 17;
     if (ulen != 0 && ulen < 8) {
-        pkt->reason = "udp length invalid";
+        pkt->event = EV_UDP_HLEN_INVALID;
         return DECODE_INVALID;
     }
     size_t n = rd_left(&r);
@@ -410,7 +410,7 @@ int decode_udp(struct packet *pkt, const uint8_t *p, size_t len)
         return vxlan(pkt, p, n);
     if (port_in(dport, pkt->geneve_ports, pkt->ngeneve_ports, GENEVE_PORT))
         return geneve(pkt, p, n);
-    pkt->reason = "ip proto not tcp";
+    pkt->event = EV_IP_PROTO_NOT_TCP;
     return DECODE_SKIP;
 }
 

@@ -11,6 +11,7 @@
 
 #include "config_names.h"
 #include "defrag.h"
+#include "events.h"
 #include "output.h"
 #include "urlredact.h"
 
@@ -462,73 +463,23 @@ void eve_write_anomaly(struct sensor *s, const struct flow *f, struct eve_prefix
     emit(s, EVE_T_ANOMALY, 0);
 }
 
-/* Decoder reasons (decode.h: "<layer> <what>") under Suricata's decoder event names where one
- * means the same; others become decoder.<layer>.<what_with_underscores>. */
-static const struct {
-    const char *reason, *event;
-} decode_events[] = {
-    {"ethernet header truncated", "decoder.ethernet.pkt_too_small"},
-    {"vlan header truncated", "decoder.vlan.header_too_small"},
-    {"ipv4 header truncated", "decoder.ipv4.pkt_too_small"},
-    {"ipv4 header length invalid", "decoder.ipv4.hlen_too_small"},
-    {"ipv4 total length invalid", "decoder.ipv4.iplen_smaller_than_hlen"},
-    {"ipv4 version invalid", "decoder.ipv4.wrong_ip_version"},
-    {"ipv6 header truncated", "decoder.ipv6.pkt_too_small"},
-    {"ipv6 version invalid", "decoder.ipv6.wrong_ip_version"},
-    {"ipv6 extension header truncated", "decoder.ipv6.trunc_exthdr"},
-    {"ipv6 extension chain too long", "decoder.ipv6.exthdr_too_many"},
-    {"tcp header truncated", "decoder.tcp.pkt_too_small"},
-    {"tcp data offset invalid", "decoder.tcp.hlen_too_small"},
-    {"udp header truncated", "decoder.udp.pkt_too_small"},
-    {"udp length invalid", "decoder.udp.hlen_invalid"},
-    {"gre header truncated", "decoder.gre.pkt_too_small"},
-    {"gre version invalid", "decoder.gre.wrong_version"},
-    {"mpls header truncated", "decoder.mpls.header_too_small"},
-    {"mpls payload unknown", "decoder.mpls.unknown_payload_type"},
-    {"ppp header truncated", "decoder.ppp.pkt_too_small"},
-    {"ppp protocol not ip", "decoder.ppp.wrong_type"},
-    {"pppoe header truncated", "decoder.pppoe.pkt_too_small"},
-    {"pppoe header invalid", "decoder.pppoe.malformed_tags"},
-    {"sll header truncated", "decoder.sll.pkt_too_small"},
-    {"erspan header truncated", "decoder.erspan.header_too_small"},
-    {"erspan version invalid", "decoder.erspan.unsupported_version"},
-    {"tunnel nesting too deep", "decoder.too_many_layers"},
-};
-
-void eve_decode_event_name(const char *reason, char *buf, size_t n)
-{
-    if (!reason)
-        reason = "unknown";
-    for (size_t i = 0; i < sizeof(decode_events) / sizeof(decode_events[0]); i++)
-        if (!strcmp(reason, decode_events[i].reason)) {
-            snprintf(buf, n, "%s", decode_events[i].event);
-            return;
-        }
-    int k = snprintf(buf, n, "decoder.");
-    for (const char *p = reason; *p && k >= 0 && (size_t)k + 1 < n; p++) {
-        char c = *p;
-        int first_space = c == ' ' && !strchr(buf + 8, '.');
-        buf[k++] = first_space ? '.' : (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '_';
-        buf[k] = '\0';
-    }
-}
-
-/* At most one record per decoder reason per second of packet time, and EVE_DECODE_MAX_PER_SEC
+/* At most one record per decoder event per second of packet time, and EVE_DECODE_MAX_PER_SEC
  * in all: a flood of broken packets costs a few lines a second, not one per packet. */
 #define EVE_DECODE_MAX_PER_SEC 16
 
-void eve_anomaly_decode(struct sensor *s, const char *reason, int linktype, const uint8_t *data,
+void eve_anomaly_decode(struct sensor *s, enum event_id event, int linktype, const uint8_t *data,
                         uint32_t caplen)
 {
+    const struct event_info *ev = events_get(event);
     uint64_t sec = s->now_us / 1000000;
-    const size_t nslots = sizeof(s->anom_reason) / sizeof(s->anom_reason[0]);
+    const size_t nslots = sizeof(s->anom_event) / sizeof(s->anom_event[0]);
     size_t slot = nslots, oldest = 0;
     for (size_t i = 0; i < nslots; i++) {
-        if (s->anom_reason[i] == reason) {
+        if (s->anom_event[i] == ev->id) {
             slot = i;
             break;
         }
-        if (s->anom_sec[i] < s->anom_sec[oldest] || !s->anom_reason[i])
+        if (s->anom_sec[i] < s->anom_sec[oldest] || s->anom_event[i] == EV_NONE)
             oldest = i;
     }
     if (slot < nslots && s->anom_sec[slot] == sec)
@@ -542,18 +493,10 @@ void eve_anomaly_decode(struct sensor *s, const char *reason, int linktype, cons
     s->anom_count++;
     if (slot == nslots)
         slot = oldest;
-    s->anom_reason[slot] = reason;
+    s->anom_event[slot] = ev->id;
     s->anom_sec[slot] = sec;
 
     struct jb *j = &s->jb;
-    char event[96], layer[24];
-    eve_decode_event_name(reason, event, sizeof(event));
-    size_t ln = 0;
-    while (reason && reason[ln] && reason[ln] != ' ' && ln + 1 < sizeof(layer)) {
-        layer[ln] = reason[ln];
-        ln++;
-    }
-    layer[ln] = '\0';
     eve_begin(s, NULL, NULL, s->now_us, "anomaly");
     if (s->in_iface)
         jb_str(j, "in_iface", s->in_iface);
@@ -564,9 +507,9 @@ void eve_anomaly_decode(struct sensor *s, const char *reason, int linktype, cons
     }
     jb_open_object(j, "anomaly");
     jb_str(j, "type", "decode");
-    jb_str(j, "event", event);
-    if (ln)
-        jb_str(j, "layer", layer);
+    jb_str(j, "event", ev->name);
+    if (ev->layer)
+        jb_str(j, "layer", ev->layer);
     jb_close(j);
     jb_close(j);
     s->rec_ether = linktype == DECODE_LINK_ETHERNET && caplen >= 14 && data == s->pkt_eth;

@@ -4,7 +4,8 @@
  * the list length), then the captured frame. Besides ASan/UBSan finding reads past caplen, it
  * checks the contract other stages rely on: a payload span lies inside the frame, so do a
  * fragment's header and data spans, VLAN and tunnel counts are bounded, every non-OK result
- * carries a reason. Tunnel ports are the defaults (VXLAN 4789, Geneve 6081). Corpus: tests/fuzz/corpus/decode/, made by
+ * carries an event of the table (events.h). Tunnel ports are the defaults (VXLAN 4789, Geneve
+ * 6081). Corpus: tests/fuzz/corpus/decode/, made by
  * tests/fuzz/make_decode_corpus.py (keep its link type list in step with this one).
  */
 #include <stdint.h>
@@ -55,12 +56,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const struct packet_frag *f = &pkt.frag;
         if ((f->ip_version != 4 && f->ip_version != 6) || f->ip_version != pkt.ip_version ||
             !f->hdr || f->hdr_len < (f->ip_version == 4 ? 20u : 40u) || !f->data ||
-            f->data != f->hdr + f->hdr_len + (f->ip_version == 6 ? 8 : 0) || !pkt.reason)
+            f->data != f->hdr + f->hdr_len + (f->ip_version == 6 ? 8 : 0) ||
+            pkt.event == EV_NONE || pkt.event >= EV__COUNT)
             abort();
         touch(&pkt, f->hdr, f->hdr_len);
         touch(&pkt, f->data, f->data_len);
     } else if (rc == DECODE_SKIP || rc == DECODE_INVALID) {
-        if (!pkt.reason || !pkt.reason[0])
+        if (pkt.event == EV_NONE || pkt.event >= EV__COUNT)
             abort();
     } else {
         abort();

@@ -29,7 +29,7 @@ static void test_ipv4_fragments(void **state)
         eth(&b, 0x0800);
         vlan(&b, 0x8100, 10);
         assert_int_equal(decode_buf(&pkt, DECODE_LINK_ETHERNET, &b), DECODE_FRAGMENT);
-        assert_string_equal(pkt.reason, "ipv4 fragment");
+        assert_int_equal(pkt.event, EV_IPV4_FRAGMENT);
         assert_int_equal(pkt.vlan_count, 1);
         assert_int_equal(pkt.ip_version, 4);
         assert_memory_equal(pkt.src, IN4_SRC, 4);
@@ -49,7 +49,7 @@ static void test_ipv4_fragments(void **state)
     /* DF alone is no fragment; nor are reserved-bit games. */
     tcp(&b);
     ipv4f(&b, 6, IN4_SRC, IN4_DST, 0x4000, 1);
-    expect_status(DECODE_LINK_RAW, &b, DECODE_OK, NULL);
+    expect_status(DECODE_LINK_RAW, &b, DECODE_OK, EV_NONE);
 
     /* With options: the header span covers them. Snapped: data clipped, marked truncated. */
     tcp(&b);
@@ -118,7 +118,7 @@ static void test_ipv6_fragments(void **state)
         ipv6_frag(&b, off_m[i], 6);
         eth(&b, 0x86dd);
         assert_int_equal(decode_buf(&pkt, DECODE_LINK_ETHERNET, &b), DECODE_FRAGMENT);
-        assert_string_equal(pkt.reason, "ipv6 fragment");
+        assert_int_equal(pkt.event, EV_IPV6_FRAGMENT);
         assert_int_equal(pkt.ip_version, 6);
         assert_memory_equal(pkt.src, IN6_SRC, 16);
         const struct packet_frag *f = &pkt.frag;
@@ -137,7 +137,7 @@ static void test_ipv6_fragments(void **state)
     /* Atomic fragment: a whole datagram, decoded. */
     tcp(&b);
     ipv6_frag(&b, 0, 6);
-    expect_status(DECODE_LINK_RAW, &b, DECODE_OK, NULL);
+    expect_status(DECODE_LINK_RAW, &b, DECODE_OK, EV_NONE);
     check_frame(DECODE_LINK_RAW, &b, 6, 0, NULL);
 
     /* Fragment header straight after the fixed header; the fragment data is UDP. */

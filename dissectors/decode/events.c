@@ -1,0 +1,101 @@
+/* events.c — the table of the packet decoder's events (events.h): id, Suricata event name, EVE
+ * layer, text.
+ *
+ * Pipeline: decode sets an id ─► eve looks it up here. Constant data, no state; it sits with
+ * the decoders so that dissectors/ links without sensor/ and EVE reads the same table.
+ *
+ * Names: Suricata's decoder event names where Suricata has an event that means the same; the
+ * others are ours, spelled as Suricata would: decoder.<layer>.<what>. The names, layers and
+ * texts below are what EVE has always printed for these events: changing a name or a layer
+ * changes EVE output, changing a text does not.
+ */
+#include "events.h"
+
+#include <stddef.h>
+
+/* In enum order, one line per id, with the id spelled out (test_events checks entry i has id
+ * i), as Suricata's DEvents[] lists its codes. */
+static const struct event_info events[] = {
+    {EV_NONE, "decoder.unknown", NULL, "no event"},
+
+    {EV_ETHERNET_PKT_TOO_SMALL, "decoder.ethernet.pkt_too_small", "ethernet",
+     "ethernet header truncated"},
+    {EV_VLAN_HEADER_TOO_SMALL, "decoder.vlan.header_too_small", "vlan", "vlan header truncated"},
+    {EV_SLL_PKT_TOO_SMALL, "decoder.sll.pkt_too_small", "sll", "sll header truncated"},
+    {EV_SLL2_HEADER_TRUNCATED, "decoder.sll2.header_truncated", "sll2", "sll2 header truncated"},
+    {EV_C_HDLC_HEADER_TRUNCATED, "decoder.c_hdlc.header_truncated", "c-hdlc",
+     "c-hdlc header truncated"},
+    {EV_NULL_HEADER_TRUNCATED, "decoder.null.header_truncated", "null", "null header truncated"},
+    {EV_NULL_FAMILY_NOT_IP, "decoder.null.family_not_ip", "null", "null family not ip"},
+    {EV_ETHERTYPE_NOT_IP, "decoder.ethertype.not_ip", "ethertype", "ethertype not ip"},
+    {EV_LINKTYPE_UNSUPPORTED, "decoder.linktype.unsupported", "linktype", "linktype unsupported"},
+
+    {EV_IP_HEADER_TRUNCATED, "decoder.ip.header_truncated", "ip", "ip header truncated"},
+    {EV_IP_VERSION_INVALID, "decoder.ip.version_invalid", "ip", "ip version invalid"},
+    {EV_IP_PROTO_NOT_TCP, "decoder.ip.proto_not_tcp", "ip", "ip proto not tcp"},
+    {EV_IPV4_PKT_TOO_SMALL, "decoder.ipv4.pkt_too_small", "ipv4", "ipv4 header truncated"},
+    {EV_IPV4_WRONG_IP_VERSION, "decoder.ipv4.wrong_ip_version", "ipv4", "ipv4 version invalid"},
+    {EV_IPV4_HLEN_TOO_SMALL, "decoder.ipv4.hlen_too_small", "ipv4", "ipv4 header length invalid"},
+    {EV_IPV4_IPLEN_SMALLER_THAN_HLEN, "decoder.ipv4.iplen_smaller_than_hlen", "ipv4",
+     "ipv4 total length invalid"},
+    {EV_IPV4_FRAGMENT, "decoder.ipv4.fragment", "ipv4", "ipv4 fragment"},
+    {EV_IPV6_PKT_TOO_SMALL, "decoder.ipv6.pkt_too_small", "ipv6", "ipv6 header truncated"},
+    {EV_IPV6_WRONG_IP_VERSION, "decoder.ipv6.wrong_ip_version", "ipv6", "ipv6 version invalid"},
+    {EV_IPV6_NO_NEXT_HEADER, "decoder.ipv6.no_next_header", "ipv6", "ipv6 no next header"},
+    {EV_IPV6_EXTHDR_TOO_MANY, "decoder.ipv6.exthdr_too_many", "ipv6",
+     "ipv6 extension chain too long"},
+    {EV_IPV6_TRUNC_EXTHDR, "decoder.ipv6.trunc_exthdr", "ipv6", "ipv6 extension header truncated"},
+    {EV_IPV6_FRAGMENT, "decoder.ipv6.fragment", "ipv6", "ipv6 fragment"},
+
+    {EV_TCP_PKT_TOO_SMALL, "decoder.tcp.pkt_too_small", "tcp", "tcp header truncated"},
+    {EV_TCP_HLEN_TOO_SMALL, "decoder.tcp.hlen_too_small", "tcp", "tcp data offset invalid"},
+
+    {EV_TOO_MANY_LAYERS, "decoder.too_many_layers", "tunnel", "tunnel nesting too deep"},
+    {EV_MPLS_HEADER_TOO_SMALL, "decoder.mpls.header_too_small", "mpls", "mpls header truncated"},
+    {EV_MPLS_PAYLOAD_TRUNCATED, "decoder.mpls.payload_truncated", "mpls",
+     "mpls payload truncated"},
+    {EV_MPLS_CONTROL_WORD_TRUNCATED, "decoder.mpls.control_word_truncated", "mpls",
+     "mpls control word truncated"},
+    {EV_MPLS_UNKNOWN_PAYLOAD_TYPE, "decoder.mpls.unknown_payload_type", "mpls",
+     "mpls payload unknown"},
+    {EV_PPP_PKT_TOO_SMALL, "decoder.ppp.pkt_too_small", "ppp", "ppp header truncated"},
+    {EV_PPP_HEADER_INVALID, "decoder.ppp.header_invalid", "ppp", "ppp header invalid"},
+    {EV_PPP_WRONG_TYPE, "decoder.ppp.wrong_type", "ppp", "ppp protocol not ip"},
+    {EV_PPPOE_PKT_TOO_SMALL, "decoder.pppoe.pkt_too_small", "pppoe", "pppoe header truncated"},
+    {EV_PPPOE_MALFORMED_TAGS, "decoder.pppoe.malformed_tags", "pppoe", "pppoe header invalid"},
+    {EV_PPPOE_DISCOVERY, "decoder.pppoe.discovery", "pppoe", "pppoe discovery"},
+    {EV_ERSPAN_HEADER_TOO_SMALL, "decoder.erspan.header_too_small", "erspan",
+     "erspan header truncated"},
+    {EV_ERSPAN_UNSUPPORTED_VERSION, "decoder.erspan.unsupported_version", "erspan",
+     "erspan version invalid"},
+    {EV_ERSPAN_FRAME_TYPE_UNSUPPORTED, "decoder.erspan.frame_type_unsupported", "erspan",
+     "erspan frame type unsupported"},
+    {EV_GRE_PKT_TOO_SMALL, "decoder.gre.pkt_too_small", "gre", "gre header truncated"},
+    {EV_GRE_VERSION_1_PPTP, "decoder.gre.version_1__pptp_", "gre", "gre version 1 (pptp)"},
+    {EV_GRE_WRONG_VERSION, "decoder.gre.wrong_version", "gre", "gre version invalid"},
+    {EV_GRE_FLAGS_INVALID, "decoder.gre.flags_invalid", "gre", "gre flags invalid"},
+    {EV_VXLAN_HEADER_TRUNCATED, "decoder.vxlan.header_truncated", "vxlan",
+     "vxlan header truncated"},
+    {EV_VXLAN_FLAGS_INVALID, "decoder.vxlan.flags_invalid", "vxlan", "vxlan flags invalid"},
+    {EV_GENEVE_HEADER_TRUNCATED, "decoder.geneve.header_truncated", "geneve",
+     "geneve header truncated"},
+    {EV_GENEVE_VERSION_INVALID, "decoder.geneve.version_invalid", "geneve",
+     "geneve version invalid"},
+    {EV_GENEVE_OPTIONS_TRUNCATED, "decoder.geneve.options_truncated", "geneve",
+     "geneve options truncated"},
+    {EV_UDP_PKT_TOO_SMALL, "decoder.udp.pkt_too_small", "udp", "udp header truncated"},
+    {EV_UDP_HLEN_INVALID, "decoder.udp.hlen_invalid", "udp", "udp length invalid"},
+};
+
+_Static_assert(sizeof(events) / sizeof(events[0]) == EV__COUNT,
+              "events[] has one entry per enum event_id");
+
+const struct event_info *events_get(unsigned id)
+{
+    return &events[id < EV__COUNT ? id : EV_NONE];
+}
+
+const char *events_text(unsigned id)
+{
+    return events_get(id)->text;
+}
