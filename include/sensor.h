@@ -175,9 +175,8 @@ int sensor_outputs_failed(const struct sensor *s);
 
 void sensor_free(struct sensor *s);
 
-/* The policy and keystore of a config (start-up, hot reload, check-token): 0, or -1 with err
- * ("FILE:LINE: keysets.NAME.jwks: why"). Refused keys are warned about on stderr. */
-int sensor_build_keystore(const struct config *cfg, struct keystore **out, char *err, size_t errlen);
+/* The policy settings of a config (start-up, check-token); the key store of a config is
+ * keystore_build_from_config() (keystore_build.h). */
 void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol);
 
 #endif

@@ -19,6 +19,7 @@
 #include "reload.h"
 #include "eve.h"
 #include "hll.h"
+#include "keystore_build.h"
 #include "siphash.h"
 #include "verify.h"
 
@@ -29,66 +30,6 @@ void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol)
     pol->alg_mask = cfg->alg_mask;
     pol->observed = NULL; /* set once keys are observed, when policy.verify-observed-keys */
     pol->vx = NULL;       /* a sensor sets its own; check-token verifies without */
-}
-
-int sensor_build_keystore(const struct config *cfg, struct keystore **out, char *err, size_t errlen)
-{
-    struct keystore *ks = keystore_new();
-    if (!ks) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < cfg->nkeysets; i++) {
-        const struct keyset_cfg *k = &cfg->keysets[i];
-        char kerr[512];
-        if (keystore_add_jwks_file(ks, k->name, k->jwks, (const char *const *)k->issuers,
-                                   k->nissuers, kerr, sizeof(kerr)) != 0) {
-            snprintf(err, errlen, "%s:%d: keysets.%s.jwks: %s", cfg->path ? cfg->path : "--set",
-                     k->line, k->name, kerr);
-            keystore_free(ks);
-            return -1;
-        }
-        const struct ks_keyset *set = &ks->sets[ks->nsets - 1];
-        /* Refused keys (RSA under 2048 bits, encryption keys, oct, broken members) are not
-         * fatal, but an analyst must know a published key is not being checked. */
-        for (size_t j = 0; j < set->nskips; j++)
-            fprintf(stderr, "tokenwatch: warning: %s: keysets.%s: key %s refused: %s\n",
-                    k->jwks, k->name, set->skips[j].kid, set->skips[j].why);
-        /* Keys published but none usable: nothing of this issuer could ever verify, surely a
-         * mistake; refused like a broken file (a reload keeps the running store). A file with
-         * no keys at all may be filled later (and reloaded): only a warning. */
-        if (set->nkeys == 0 && set->nskips) {
-            snprintf(err, errlen, "%s:%d: keysets.%s.jwks: %s: no usable key (%zu refused)",
-                     cfg->path ? cfg->path : "--set", k->line, k->name, k->jwks, set->nskips);
-            keystore_free(ks);
-            return -1;
-        }
-        if (set->nkeys == 0)
-            fprintf(stderr, "tokenwatch: warning: %s:%d: keysets.%s.jwks: %s holds no key: "
-                    "tokens of its issuers are judged key_unknown\n",
-                    cfg->path ? cfg->path : "--set", k->line, k->name, k->jwks);
-        if ((k->naudiences || k->ntoken_types) &&
-            keystore_set_expectations(ks, k->name, (const char *const *)k->audiences,
-                                      k->naudiences, (const char *const *)k->token_types,
-                                      k->ntoken_types) != 0) {
-            snprintf(err, errlen, "out of memory");
-            keystore_free(ks);
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < cfg->nclouds; i++) {
-        if (keystore_add_cloud(ks, cfg->clouds[i].v1, cfg->clouds[i].v2) != 0) {
-            snprintf(err, errlen, "out of memory");
-            keystore_free(ks);
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < cfg->nrevoked; i++) {
-        const struct revoked_cfg *r = &cfg->revoked[i];
-        keystore_add_revoked(ks, r->kid, r->x5t, r->sha1, r->jkt, r->reason);
-    }
-    *out = ks;
-    return 0;
 }
 
 static void on_flow_free(void *user, struct flow *f, const char *reason)
@@ -134,7 +75,7 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
     } else if (sh->ks) {
         s->ks = sh->ks;
         s->ks_borrowed = 1;
-    } else if (sensor_build_keystore(cfg, &s->ks, err, errlen) != 0) {
+    } else if (keystore_build_from_config(cfg, &s->ks, err, errlen) != 0) {
         *exit_code = 2;
         goto fail;
     }
