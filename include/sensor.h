@@ -1,9 +1,9 @@
 /* sensor.h — one worker's whole state, passed down the pipeline (no globals).
  *
  * Owns the key store, the verification cache, the flow table (and through it every stream and
- * HTTP state), the EVE outputs and the counters behind the `stats` record. sensor_new() builds
- * it from a loaded configuration; sensor_free() tears it down, writing pending events first
- * (sensor_finish).
+ * HTTP state), the EVE outputs and the counters behind the `stats` record (sensor_counters.h).
+ * sensor_new() builds it from a loaded configuration; sensor_free() tears it down, writing
+ * pending events first (sensor_finish).
  */
 #ifndef TW_SENSOR_H
 #define TW_SENSOR_H
@@ -19,33 +19,13 @@
 #include "output.h"
 #include "policy.h"
 #include "replay.h"
+#include "sensor_counters.h"
 #include "stream.h"
 #include "vcache.h"
 
 struct tx;
 struct reload;
 struct hll;
-
-struct sensor_stats {
-    uint64_t pkts, bytes, invalid, skipped;   /* decoder */
-    uint64_t capture_errors;                  /* files unreadable or damaged */
-    uint64_t kernel_packets, kernel_drops, kernel_ifdrops;
-    uint64_t worker_drops;                    /* live -j N: packets dropped on a full worker ring */
-    uint64_t http_tx;                         /* requests parsed */
-    uint64_t http_errors;                     /* unparseable heads skipped */
-    uint64_t http_head_overflow;              /* heads over http-max-head (then streamed) */
-    uint64_t http_head_fields_cut;            /* token-place/framing fields of a streamed head
-                                                 dropped by a bound (http_head_stream.h) */
-    uint64_t body_scanned, body_truncated;    /* bodies scanned for tokens; cut at body-limit */
-    uint64_t inflate_bombs, inflate_errors;   /* gzip/deflate bodies stopped: bomb, corrupt */
-    uint64_t body_undecodable;                /* bodies worth scanning in a coding we cannot
-                                                 undo (br, zstd, > BODY_MAX_CODINGS layers) */
-    uint64_t http_memcap;                     /* heads dropped or transactions written early
-                                                 because of engine.http-memcap */
-    uint64_t tokens_seen, tokens_verified;
-    uint64_t alerts[F__COUNT];                /* each finding of each alert */
-    uint64_t alerts_total;
-};
 
 struct sensor {
     struct config *cfg;                /* borrowed */
@@ -98,31 +78,9 @@ struct sensor {
     uint64_t anom_count_sec, anom_count; /* ... and how many in that second (all reasons) */
 };
 
-/* Everything the `stats` record prints, as one value: taken from a sensor, summed across the
- * workers of a live -j N run, and written by eve_write_stats_counters(). Every member is a run of
- * uint64_t counters (sensor_counters_add sums them field by field). */
-#define SENSOR_STATS_OUTPUTS 8
-
-struct sensor_counters {
-    struct sensor_stats st;
-    struct flow_stats fs;
-    struct stream_stats ss;
-    struct vcache_stats vs;
-    struct defrag_stats ds;
-    uint64_t defrag_memuse;  /* a gauge: bytes held, summed across workers too */
-    struct replay_stats rs;  /* the replay table's, taken only by the sensor that owns it (not
-                                replay_borrowed), so a table shared by workers counts once */
-    uint64_t replay_memuse;  /* a gauge, likewise */
-    uint64_t tokens_distinct; /* stats.tokens.distinct: the run's distinct tokens (hll.h), taken
-                                only by the sensor that owns the counter, so it counts once */
-    uint64_t uptime_s;       /* the largest of the summed */
-    struct output_stats os;  /* stats.eve.*: this sensor's outputs, summed */
-    struct output_stats os_out[SENSOR_STATS_OUTPUTS]; /* stats.eve.outputs[i]: output i alone
-                                (the first SENSOR_STATS_OUTPUTS outputs), summed over workers */
-};
-
+/* A snapshot of s's counters at time ts_us (uptime counts to it); sensor_counters_add() sums
+ * snapshots of several workers. */
 void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_counters *out);
-void sensor_counters_add(struct sensor_counters *sum, const struct sensor_counters *x);
 
 /* Builds the keystore from cfg's keysets and revoked keys, opens the outputs under logdir.
  * Returns NULL with a one-line reason in err; exit_code tells 1 (runtime) or 2 (config). */

@@ -146,8 +146,6 @@ void sensor_keystore_sync(struct sensor *s)
     reload_ack(s->reload, s->reload_slot, gen);
 }
 
-static void add_u64s(void *sum, const void *x, size_t size);
-
 void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_counters *out)
 {
     out->st = s->st;
@@ -169,45 +167,10 @@ void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_
     for (size_t i = 0; i < s->noutputs; i++) {
         struct output_stats x;
         output_stats(&s->outputs[i], &x);
-        add_u64s(&out->os, &x, sizeof(x));
+        sensor_counters_add_u64s(&out->os, &x, sizeof(x));
         if (i < SENSOR_STATS_OUTPUTS)
             out->os_out[i] = x;
     }
-}
-
-/* Every counter struct summed is a run of uint64_t: a field of another type would make these
- * checks fail rather than the sums go wrong. */
-_Static_assert(sizeof(struct sensor_stats) % sizeof(uint64_t) == 0, "sensor_stats: uint64_t only");
-_Static_assert(sizeof(struct flow_stats) % sizeof(uint64_t) == 0, "flow_stats: uint64_t only");
-_Static_assert(sizeof(struct stream_stats) % sizeof(uint64_t) == 0, "stream_stats: uint64_t only");
-_Static_assert(sizeof(struct vcache_stats) % sizeof(uint64_t) == 0, "vcache_stats: uint64_t only");
-_Static_assert(sizeof(struct defrag_stats) % sizeof(uint64_t) == 0, "defrag_stats: uint64_t only");
-_Static_assert(sizeof(struct replay_stats) % sizeof(uint64_t) == 0, "replay_stats: uint64_t only");
-_Static_assert(sizeof(struct output_stats) % sizeof(uint64_t) == 0, "output_stats: uint64_t only");
-
-static void add_u64s(void *sum, const void *x, size_t size)
-{
-    uint64_t *a = sum;
-    const uint64_t *b = x;
-    for (size_t i = 0; i < size / sizeof(uint64_t); i++)
-        a[i] += b[i];
-}
-
-void sensor_counters_add(struct sensor_counters *sum, const struct sensor_counters *x)
-{
-    add_u64s(&sum->st, &x->st, sizeof(sum->st));
-    add_u64s(&sum->fs, &x->fs, sizeof(sum->fs));
-    add_u64s(&sum->ss, &x->ss, sizeof(sum->ss));
-    add_u64s(&sum->vs, &x->vs, sizeof(sum->vs));
-    add_u64s(&sum->ds, &x->ds, sizeof(sum->ds));
-    sum->defrag_memuse += x->defrag_memuse;
-    add_u64s(&sum->rs, &x->rs, sizeof(sum->rs));
-    sum->replay_memuse += x->replay_memuse;
-    sum->tokens_distinct += x->tokens_distinct;
-    add_u64s(&sum->os, &x->os, sizeof(sum->os));
-    add_u64s(sum->os_out, x->os_out, sizeof(sum->os_out));
-    if (x->uptime_s > sum->uptime_s)
-        sum->uptime_s = x->uptime_s;
 }
 
 void sensor_set_pcap(struct sensor *s, const char *name)
