@@ -1,9 +1,10 @@
 /* sensor.h — one worker's whole state, passed down the pipeline (no globals).
  *
  * Owns the key store, the verification cache, the flow table (and through it every stream and
- * HTTP state), the EVE outputs and the counters behind the `stats` record (sensor_counters.h).
- * sensor_new() builds it from a loaded configuration; sensor_free() tears it down, writing
- * pending events first (sensor_finish).
+ * HTTP state), the EVE outputs and the EVE writer that writes to them, and the counters behind
+ * the `stats` record (sensor_counters.h). sensor_new() builds
+ * it from a loaded configuration; sensor_free() tears it down, writing pending events first
+ * (sensor_finish).
  */
 #ifndef TW_SENSOR_H
 #define TW_SENSOR_H
@@ -13,8 +14,8 @@
 
 #include "config.h"
 #include "defrag.h"
+#include "eve_writer.h"
 #include "flow.h"
-#include "jb.h"
 #include "keystore.h"
 #include "output.h"
 #include "policy.h"
@@ -49,38 +50,23 @@ struct sensor {
     struct stream_ctx streams;
     struct output *outputs;
     size_t noutputs;
-    uint32_t out_types;                /* union of the outputs' types */
-    struct jb jb;                      /* record under construction */
+    uint32_t out_types;                /* union of the outputs' types (as eve.types): the
+                                          stages' quick check before building a record */
     struct tx *tx_free;                /* recycled transactions */
     uint64_t app_mem;                  /* bytes in head buffers and pending transactions */
     struct sensor_stats st;
-    uint64_t now_us;                   /* time of the packet being processed */
-    uint64_t tcache_sec;               /* EVE timestamps: the second last formatted ... */
-    char tcache[32];                   /* ... as "YYYY-MM-DDTHH:MM:SS." */
+    uint64_t now_us;                   /* time of the packet being processed (eve reads it) */
     uint64_t start_us;                 /* first packet time */
     int have_time;
-    /* capture context for EVE common fields */
-    const char *pcap_filename;         /* offline: current file's name, else NULL */
-    uint32_t pcap_index;
-    const char *in_iface;              /* live: interface name */
-    char **pcap_names;                 /* every file name seen, by index (owned) */
-    size_t npcap_names;
-    /* The packet being processed, for EVE's pcap_cnt and ether (set by sensor_packet, valid
-     * during that call only) and the record being built (eve.c). */
-    uint64_t pcap_cnt;                 /* offline: the packet's number in its file, from 1 */
-    uint32_t pcap_cnt_file;            /* the pcap_index pcap_cnt counts in */
-    const uint8_t *pkt_eth;            /* its Ethernet header (dest MAC, src MAC), or NULL */
-    const struct flow *pkt_flow;       /* its flow once looked up, else NULL */
-    uint8_t pkt_side;                  /* the side of pkt_flow that sent it */
-    uint8_t rec_ether, rec_ether_swap; /* the record gets pkt_eth's MACs, swapped to client */
-    uint64_t anom_sec[16];             /* decode anomalies written: per reason, the second */
-    const char *anom_reason[16];
-    uint64_t anom_count_sec, anom_count; /* ... and how many in that second (all reasons) */
+    struct eve_writer eve;             /* EVE records (eve.h): their builder, the capture's
+                                          names, the packet being processed; writes to outputs */
 };
 
 /* A snapshot of s's counters at time ts_us (uptime counts to it); sensor_counters_add() sums
  * snapshots of several workers. */
 void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_counters *out);
+/* The stats record of s's own counters at ts_us, through s's outputs. */
+void sensor_write_stats(struct sensor *s, uint64_t ts_us);
 
 /* Builds the keystore from cfg's keysets and revoked keys, opens the outputs under logdir.
  * Returns NULL with a one-line reason in err; exit_code tells 1 (runtime) or 2 (config). */

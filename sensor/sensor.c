@@ -1,9 +1,10 @@
 /* sensor.c — building and tearing down one worker (see sensor.h).
  *
  * Owns the key store (unless borrowed: shared by workers, or handed out by a hot reload), cache,
- * flow table, outputs and the names of the capture files seen. Start-up failures name what is at
+ * flow table, outputs and the EVE writer over them (eve.h). Start-up failures name what is at
  * fault: a key set file (exit 2, configuration) or an output that cannot be opened (exit 1,
- * runtime). sensor_keystore_sync() is the worker's side of a hot reload (reload.h).
+ * runtime). sensor_keystore_sync() is the worker's side of a hot reload (reload.h). Takes the
+ * counters snapshot the stats record and the exit summary print (sensor_counters.h).
  */
 #include "sensor.h"
 
@@ -15,11 +16,11 @@
 #include "applayer.h"
 #include "classify.h"
 #include "defrag.h"
-#include "observed.h"
-#include "reload.h"
 #include "eve.h"
 #include "hll.h"
 #include "keystore_build.h"
+#include "observed.h"
+#include "reload.h"
 #include "siphash.h"
 #include "verify.h"
 
@@ -62,7 +63,10 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
     }
     s->cfg = cfg;
     sensor_policy_from_config(cfg, &s->pol);
-    jb_init(&s->jb, 4096);
+    eve_writer_init(&s->eve, &s->now_us);
+    s->eve.host = cfg->sensor_name;
+    s->eve.tags = cfg->sensor_tags;
+    s->eve.ntags = cfg->nsensor_tags;
     s->replay = sh->replay; /* taken over at once when owned: sensor_free() frees it */
     s->replay_borrowed = sh->replay && !sh->replay_owned;
     s->distinct = sh->distinct; /* likewise */
@@ -121,8 +125,9 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
             goto fail;
         }
         s->noutputs = i + 1;
-        s->out_types |= cfg->outputs[i].types;
     }
+    eve_writer_set_outputs(&s->eve, s->outputs, s->noutputs);
+    s->out_types = s->eve.types;
     return s;
 fail:
     sensor_free(s);
@@ -173,16 +178,16 @@ void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_
     }
 }
 
+void sensor_write_stats(struct sensor *s, uint64_t ts_us)
+{
+    struct sensor_counters c;
+    sensor_counters_take(s, ts_us, &c);
+    eve_write_stats(&s->eve, ts_us, &c);
+}
+
 void sensor_set_pcap(struct sensor *s, const char *name)
 {
-    char **names = realloc(s->pcap_names, (s->npcap_names + 1) * sizeof(*names));
-    if (!names)
-        return;
-    s->pcap_names = names;
-    /* As Suricata does, the path as given on the command line. */
-    s->pcap_names[s->npcap_names] = strdup(name);
-    s->pcap_index = (uint32_t)s->npcap_names++;
-    s->pcap_filename = s->pcap_names[s->pcap_index];
+    eve_writer_add_pcap(&s->eve, name);
 }
 
 void sensor_finish(struct sensor *s)
@@ -200,7 +205,7 @@ void sensor_finish(struct sensor *s)
         uint64_t deadline = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec +
                             2000000000ull;
         sensor_settle_outputs(s, deadline);
-        eve_write_stats(s, s->now_us);
+        sensor_write_stats(s, s->now_us);
     }
 }
 
@@ -245,9 +250,6 @@ void sensor_free(struct sensor *s)
     observed_free(s->obs);
     if (!s->ks_borrowed)
         keystore_free(s->ks);
-    jb_release(&s->jb);
-    for (size_t i = 0; i < s->npcap_names; i++)
-        free(s->pcap_names[i]);
-    free(s->pcap_names);
+    eve_writer_reset(&s->eve);
     free(s);
 }
