@@ -1,19 +1,26 @@
 /* eve.h — Suricata-style EVE records (SPEC §3): alert, token, http, stats, flow, anomaly.
  *
- * Pipeline: verdict ─► [eve] ─► outputs. Builds each record once in the sensor's JSON builder
- * and hands it to every output whose `types` include it. Raw token text is added only for outputs
- * with `raw-tokens: yes`.
+ * Pipeline: verdict ─► [eve] ─► outputs. A worker's EVE writer (struct eve_writer) builds each
+ * record once in its JSON builder and hands it to every output whose `types` include it. Raw
+ * token text is added only for outputs with `raw-tokens: yes`. The writer is handed what it
+ * writes (a flow, a transaction's http fields, a verdict, a counters snapshot); it knows nothing
+ * of the worker that owns it.
  */
 #ifndef TW_EVE_H
 #define TW_EVE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+#include "eve_writer.h"
 #include "events.h"
 #include "flow.h"
+#include "jb.h"
 #include "policy.h"
-#include "sensor.h"
 #include "token.h"
+
+struct sensor_counters;
 
 /* The http object of one transaction; strings NUL-terminated or NULL; status 0 = not seen. */
 struct eve_http {
@@ -49,45 +56,44 @@ void eve_http_object(struct jb *j, const struct eve_http *h);
 /* One token occurrence: writes `token` (per token-events) and, with findings, `alert`.
  * accepted: -1 no response seen, else whether the status was 2xx/3xx (token.accepted; a
  * severity-1 alert that was accepted says so in its signature text). */
-void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                      uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
                      struct verdict *v, enum token_location loc, uint32_t findings,
                      int first_in_flow, int accepted);
 
 /* One HTTP transaction, for outputs with the http type. */
-void eve_write_http(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_write_http(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                     uint64_t ts_us, uint64_t tx_id, const struct eve_http *http);
 
 /* The `flow` record of a flow ending (flow.h's reason: timeout, closed, memcap, reuse,
  * shutdown, written as Suricata's timeout/forced/shutdown), with its packet and byte counts
  * client-relative. */
-void eve_write_flow(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_write_flow(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                     const char *reason, int alerted);
 
 /* An `anomaly` record about flow f: {"app_proto"?, "type", "event", "layer"?}. The caller bounds
  * how many it writes (applayer: one per kind per flow and direction). */
-void eve_write_anomaly(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_write_anomaly(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                        const char *type, const char *event, const char *layer,
                        const char *app_proto);
 
 /* An `anomaly` record of type decode for the packet being processed, which decode found broken
  * for `event` (pkt->event); its name and layer are the events table's (events.h). Rate-limited:
  * one per event per second of packet time, 16 a second in all. */
-void eve_anomaly_decode(struct sensor *s, enum event_id event, int linktype, const uint8_t *data,
-                        uint32_t caplen);
+void eve_anomaly_decode(struct eve_writer *w, enum event_id event, int linktype,
+                        const uint8_t *data, uint32_t caplen);
 
-/* The stats record at time ts_us, of this sensor's counters. */
-void eve_write_stats(struct sensor *s, uint64_t ts_us);
-/* The stats record of given counters (a sum over workers), written through s's outputs. */
-void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sensor_counters *c);
+/* The stats record at time ts_us of counters c (one worker's, or a sum over workers), through
+ * w's outputs; stats.eve.outputs names w's outputs. Written by eve_stats.c. */
+void eve_write_stats(struct eve_writer *w, uint64_t ts_us, const struct sensor_counters *c);
 
-/* For record types defined elsewhere (e.g. eve_keyset.c): starts a record in s->jb with the
- * common fields (f and pfx may be NULL for records not about a flow) and leaves the top-level
- * object open; eve_emit() closes nothing: the caller closes the object, then calls it to hand
- * the record to every output whose types include `type` (EVE_T_*). */
-void eve_begin(struct sensor *s, const struct flow *f, struct eve_prefix *pfx, uint64_t ts_us,
-               const char *type);
-void eve_emit(struct sensor *s, uint32_t type);
+/* For record types defined elsewhere (eve_keyset.c, eve_stats.c): starts a record in w->jb with
+ * the common fields (f and pfx may be NULL for records not about a flow) and leaves the
+ * top-level object open; eve_emit() closes nothing: the caller closes the object, then calls it
+ * to hand the record to every output whose types include `type` (EVE_T_*). */
+void eve_begin(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
+               uint64_t ts_us, const char *type);
+void eve_emit(struct eve_writer *w, uint32_t type);
 
 /* "2023-06-01T12:00:00.123456+0000" into buf (>= 32 bytes). */
 void eve_format_time(uint64_t ts_us, char *buf, size_t buflen);

@@ -14,9 +14,9 @@
 
 /* Writes the record to every output whose types include `keyset`; nothing when none does.
  * f and pfx may be NULL (no flow fields); pfx must be given with f. http may be NULL (no `http`
- * object). Borrows everything; builds in s->jb, so it must not be called while another record
+ * object). Borrows everything; builds in w->jb, so it must not be called while another record
  * is being built. */
-void eve_write_keyset(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_write_keyset(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                       uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
                       const struct observed_diff *d);
 

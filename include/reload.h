@@ -2,7 +2,7 @@
  * revoked keys, builds a new store and swaps it in under the running workers.
  *
  * Pipeline: beside it, not in it. A control thread rebuilds the store (config_load of the same
- * file with the same --set overrides, then sensor_build_keystore) while capture goes on; the
+ * file with the same --set overrides, then keystore_build_from_config) while capture goes on; the
  * workers pick the new store up between two packets (sensor_keystore_sync) and never wait.
  *
  * The swap, in the manner of quiescent-state-based reclamation:

@@ -1,7 +1,8 @@
 /* sensor.h — one worker's whole state, passed down the pipeline (no globals).
  *
  * Owns the key store, the verification cache, the flow table (and through it every stream and
- * HTTP state), the EVE outputs and the counters behind the `stats` record. sensor_new() builds
+ * HTTP state), the EVE outputs and the EVE writer that writes to them, and the counters behind
+ * the `stats` record (sensor_counters.h). sensor_new() builds
  * it from a loaded configuration; sensor_free() tears it down, writing pending events first
  * (sensor_finish).
  */
@@ -13,39 +14,19 @@
 
 #include "config.h"
 #include "defrag.h"
+#include "eve_writer.h"
 #include "flow.h"
-#include "jb.h"
 #include "keystore.h"
 #include "output.h"
 #include "policy.h"
 #include "replay.h"
+#include "sensor_counters.h"
 #include "stream.h"
 #include "vcache.h"
 
 struct tx;
 struct reload;
 struct hll;
-
-struct sensor_stats {
-    uint64_t pkts, bytes, invalid, skipped;   /* decoder */
-    uint64_t capture_errors;                  /* files unreadable or damaged */
-    uint64_t kernel_packets, kernel_drops, kernel_ifdrops;
-    uint64_t worker_drops;                    /* live -j N: packets dropped on a full worker ring */
-    uint64_t http_tx;                         /* requests parsed */
-    uint64_t http_errors;                     /* unparseable heads skipped */
-    uint64_t http_head_overflow;              /* heads over http-max-head (then streamed) */
-    uint64_t http_head_fields_cut;            /* token-place/framing fields of a streamed head
-                                                 dropped by a bound (http_head_stream.h) */
-    uint64_t body_scanned, body_truncated;    /* bodies scanned for tokens; cut at body-limit */
-    uint64_t inflate_bombs, inflate_errors;   /* gzip/deflate bodies stopped: bomb, corrupt */
-    uint64_t body_undecodable;                /* bodies worth scanning in a coding we cannot
-                                                 undo (br, zstd, > BODY_MAX_CODINGS layers) */
-    uint64_t http_memcap;                     /* heads dropped or transactions written early
-                                                 because of engine.http-memcap */
-    uint64_t tokens_seen, tokens_verified;
-    uint64_t alerts[F__COUNT];                /* each finding of each alert */
-    uint64_t alerts_total;
-};
 
 struct sensor {
     struct config *cfg;                /* borrowed */
@@ -69,60 +50,23 @@ struct sensor {
     struct stream_ctx streams;
     struct output *outputs;
     size_t noutputs;
-    uint32_t out_types;                /* union of the outputs' types */
-    struct jb jb;                      /* record under construction */
+    uint32_t out_types;                /* union of the outputs' types (as eve.types): the
+                                          stages' quick check before building a record */
     struct tx *tx_free;                /* recycled transactions */
     uint64_t app_mem;                  /* bytes in head buffers and pending transactions */
     struct sensor_stats st;
-    uint64_t now_us;                   /* time of the packet being processed */
-    uint64_t tcache_sec;               /* EVE timestamps: the second last formatted ... */
-    char tcache[32];                   /* ... as "YYYY-MM-DDTHH:MM:SS." */
+    uint64_t now_us;                   /* time of the packet being processed (eve reads it) */
     uint64_t start_us;                 /* first packet time */
     int have_time;
-    /* capture context for EVE common fields */
-    const char *pcap_filename;         /* offline: current file's name, else NULL */
-    uint32_t pcap_index;
-    const char *in_iface;              /* live: interface name */
-    char **pcap_names;                 /* every file name seen, by index (owned) */
-    size_t npcap_names;
-    /* The packet being processed, for EVE's pcap_cnt and ether (set by sensor_packet, valid
-     * during that call only) and the record being built (eve.c). */
-    uint64_t pcap_cnt;                 /* offline: the packet's number in its file, from 1 */
-    uint32_t pcap_cnt_file;            /* the pcap_index pcap_cnt counts in */
-    const uint8_t *pkt_eth;            /* its Ethernet header (dest MAC, src MAC), or NULL */
-    const struct flow *pkt_flow;       /* its flow once looked up, else NULL */
-    uint8_t pkt_side;                  /* the side of pkt_flow that sent it */
-    uint8_t rec_ether, rec_ether_swap; /* the record gets pkt_eth's MACs, swapped to client */
-    uint64_t anom_sec[16];             /* decode anomalies written: per event, the second */
-    uint16_t anom_event[16];           /* enum event_id of each slot, EV_NONE: free */
-    uint64_t anom_count_sec, anom_count; /* ... and how many in that second (all events) */
+    struct eve_writer eve;             /* EVE records (eve.h): their builder, the capture's
+                                          names, the packet being processed; writes to outputs */
 };
 
-/* Everything the `stats` record prints, as one value: taken from a sensor, summed across the
- * workers of a live -j N run, and written by eve_write_stats_counters(). Every member is a run of
- * uint64_t counters (sensor_counters_add sums them field by field). */
-#define SENSOR_STATS_OUTPUTS 8
-
-struct sensor_counters {
-    struct sensor_stats st;
-    struct flow_stats fs;
-    struct stream_stats ss;
-    struct vcache_stats vs;
-    struct defrag_stats ds;
-    uint64_t defrag_memuse;  /* a gauge: bytes held, summed across workers too */
-    struct replay_stats rs;  /* the replay table's, taken only by the sensor that owns it (not
-                                replay_borrowed), so a table shared by workers counts once */
-    uint64_t replay_memuse;  /* a gauge, likewise */
-    uint64_t tokens_distinct; /* stats.tokens.distinct: the run's distinct tokens (hll.h), taken
-                                only by the sensor that owns the counter, so it counts once */
-    uint64_t uptime_s;       /* the largest of the summed */
-    struct output_stats os;  /* stats.eve.*: this sensor's outputs, summed */
-    struct output_stats os_out[SENSOR_STATS_OUTPUTS]; /* stats.eve.outputs[i]: output i alone
-                                (the first SENSOR_STATS_OUTPUTS outputs), summed over workers */
-};
-
+/* A snapshot of s's counters at time ts_us (uptime counts to it); sensor_counters_add() sums
+ * snapshots of several workers. */
 void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_counters *out);
-void sensor_counters_add(struct sensor_counters *sum, const struct sensor_counters *x);
+/* The stats record of s's own counters at ts_us, through s's outputs. */
+void sensor_write_stats(struct sensor *s, uint64_t ts_us);
 
 /* Builds the keystore from cfg's keysets and revoked keys, opens the outputs under logdir.
  * Returns NULL with a one-line reason in err; exit_code tells 1 (runtime) or 2 (config). */
@@ -175,9 +119,8 @@ int sensor_outputs_failed(const struct sensor *s);
 
 void sensor_free(struct sensor *s);
 
-/* The policy and keystore of a config (start-up, hot reload, check-token): 0, or -1 with err
- * ("FILE:LINE: keysets.NAME.jwks: why"). Refused keys are warned about on stderr. */
-int sensor_build_keystore(const struct config *cfg, struct keystore **out, char *err, size_t errlen);
+/* The policy settings of a config (start-up, check-token); the key store of a config is
+ * keystore_build_from_config() (keystore_build.h). */
 void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol);
 
 #endif

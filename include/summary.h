@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sensor.h"
+#include "sensor_counters.h"
 
 /* Every kind of loss, in the order the summary names them (count, unit; stats record member):
  * kernel (packets; capture.kernel_drops), interface (packets; capture.kernel_ifdrops), worker

@@ -38,6 +38,7 @@
 #include "eve.h"
 #include "jb.h"
 #include "keystore.h"
+#include "keystore_build.h"
 #include "policy.h"
 #include "reload.h"
 #include "sensor.h"
@@ -295,7 +296,7 @@ static int cmd_check_token(int argc, char **argv)
     }
     struct keystore *ks = NULL;
     char err[1024];
-    if (sensor_build_keystore(&cfg, &ks, err, sizeof(err)) != 0) {
+    if (keystore_build_from_config(&cfg, &ks, err, sizeof(err)) != 0) {
         fprintf(stderr, "tokenwatch: %s\n", err);
         config_free(&cfg);
         return 2;
@@ -359,7 +360,7 @@ static struct reload *new_reload(const struct config *cfg, size_t nreaders,
     *code = 2;
     char err[1024];
     struct keystore *ks = NULL;
-    if (sensor_build_keystore(cfg, &ks, err, sizeof(err)) != 0) {
+    if (keystore_build_from_config(cfg, &ks, err, sizeof(err)) != 0) {
         fprintf(stderr, "tokenwatch: %s\n", err);
         return NULL;
     }

@@ -25,13 +25,13 @@ void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t
     s->st.pkts++;
     s->st.bytes += wirelen;
     /* EVE context of this packet (pcap_cnt, ether): a few stores, whatever the types. */
-    if (s->pcap_cnt_file != s->pcap_index) {
-        s->pcap_cnt_file = s->pcap_index;
-        s->pcap_cnt = 0;
+    if (s->eve.pcap_cnt_file != s->eve.pcap_index) {
+        s->eve.pcap_cnt_file = s->eve.pcap_index;
+        s->eve.pcap_cnt = 0;
     }
-    s->pcap_cnt++;
-    s->pkt_eth = linktype == DECODE_LINK_ETHERNET && caplen >= 14 ? data : NULL;
-    s->pkt_flow = NULL;
+    s->eve.pcap_cnt++;
+    s->eve.pkt_eth = linktype == DECODE_LINK_ETHERNET && caplen >= 14 ? data : NULL;
+    s->eve.pkt_flow = NULL;
 
     struct packet pkt = {.data = data, .caplen = caplen, .wirelen = wirelen, .linktype = linktype,
                          .vxlan_ports = s->cfg->vxlan_ports, .nvxlan_ports = s->cfg->nvxlan_ports,
@@ -50,8 +50,8 @@ void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t
     if (r == DECODE_INVALID) {
         s->st.invalid++;
         if (s->out_types & EVE_T_ANOMALY)
-            eve_anomaly_decode(s, pkt.event, linktype, data, caplen);
-        s->pkt_eth = NULL;
+            eve_anomaly_decode(&s->eve, pkt.event, linktype, data, caplen);
+        s->eve.pkt_eth = NULL;
         return;
     }
     if (r != DECODE_OK) {
@@ -65,11 +65,11 @@ void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t
     if (!f)
         return; /* memcap: counted by the flow table */
     if (f->pkts[0] + f->pkts[1] == 1)
-        f->pcap_file = s->pcap_index;
+        f->pcap_file = s->eve.pcap_index;
 
-    s->pkt_flow = f;
-    s->pkt_side = (uint8_t)side;
+    s->eve.pkt_flow = f;
+    s->eve.pkt_side = (uint8_t)side;
     applayer_packet(s, f, side, &pkt);
-    s->pkt_flow = NULL; /* records written later (timeouts, shutdown) are not this packet's */
-    s->pkt_eth = NULL;
+    s->eve.pkt_flow = NULL; /* records written later (timeouts, shutdown) are not this packet's */
+    s->eve.pkt_eth = NULL;
 }

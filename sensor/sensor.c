@@ -1,9 +1,10 @@
 /* sensor.c — building and tearing down one worker (see sensor.h).
  *
  * Owns the key store (unless borrowed: shared by workers, or handed out by a hot reload), cache,
- * flow table, outputs and the names of the capture files seen. Start-up failures name what is at
+ * flow table, outputs and the EVE writer over them (eve.h). Start-up failures name what is at
  * fault: a key set file (exit 2, configuration) or an output that cannot be opened (exit 1,
- * runtime). sensor_keystore_sync() is the worker's side of a hot reload (reload.h).
+ * runtime). sensor_keystore_sync() is the worker's side of a hot reload (reload.h). Takes the
+ * counters snapshot the stats record and the exit summary print (sensor_counters.h).
  */
 #include "sensor.h"
 
@@ -15,10 +16,11 @@
 #include "applayer.h"
 #include "classify.h"
 #include "defrag.h"
-#include "observed.h"
-#include "reload.h"
 #include "eve.h"
 #include "hll.h"
+#include "keystore_build.h"
+#include "observed.h"
+#include "reload.h"
 #include "siphash.h"
 #include "verify.h"
 
@@ -29,66 +31,6 @@ void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol)
     pol->alg_mask = cfg->alg_mask;
     pol->observed = NULL; /* set once keys are observed, when policy.verify-observed-keys */
     pol->vx = NULL;       /* a sensor sets its own; check-token verifies without */
-}
-
-int sensor_build_keystore(const struct config *cfg, struct keystore **out, char *err, size_t errlen)
-{
-    struct keystore *ks = keystore_new();
-    if (!ks) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < cfg->nkeysets; i++) {
-        const struct keyset_cfg *k = &cfg->keysets[i];
-        char kerr[512];
-        if (keystore_add_jwks_file(ks, k->name, k->jwks, (const char *const *)k->issuers,
-                                   k->nissuers, kerr, sizeof(kerr)) != 0) {
-            snprintf(err, errlen, "%s:%d: keysets.%s.jwks: %s", cfg->path ? cfg->path : "--set",
-                     k->line, k->name, kerr);
-            keystore_free(ks);
-            return -1;
-        }
-        const struct ks_keyset *set = &ks->sets[ks->nsets - 1];
-        /* Refused keys (RSA under 2048 bits, encryption keys, oct, broken members) are not
-         * fatal, but an analyst must know a published key is not being checked. */
-        for (size_t j = 0; j < set->nskips; j++)
-            fprintf(stderr, "tokenwatch: warning: %s: keysets.%s: key %s refused: %s\n",
-                    k->jwks, k->name, set->skips[j].kid, set->skips[j].why);
-        /* Keys published but none usable: nothing of this issuer could ever verify, surely a
-         * mistake; refused like a broken file (a reload keeps the running store). A file with
-         * no keys at all may be filled later (and reloaded): only a warning. */
-        if (set->nkeys == 0 && set->nskips) {
-            snprintf(err, errlen, "%s:%d: keysets.%s.jwks: %s: no usable key (%zu refused)",
-                     cfg->path ? cfg->path : "--set", k->line, k->name, k->jwks, set->nskips);
-            keystore_free(ks);
-            return -1;
-        }
-        if (set->nkeys == 0)
-            fprintf(stderr, "tokenwatch: warning: %s:%d: keysets.%s.jwks: %s holds no key: "
-                    "tokens of its issuers are judged key_unknown\n",
-                    cfg->path ? cfg->path : "--set", k->line, k->name, k->jwks);
-        if ((k->naudiences || k->ntoken_types) &&
-            keystore_set_expectations(ks, k->name, (const char *const *)k->audiences,
-                                      k->naudiences, (const char *const *)k->token_types,
-                                      k->ntoken_types) != 0) {
-            snprintf(err, errlen, "out of memory");
-            keystore_free(ks);
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < cfg->nclouds; i++) {
-        if (keystore_add_cloud(ks, cfg->clouds[i].v1, cfg->clouds[i].v2) != 0) {
-            snprintf(err, errlen, "out of memory");
-            keystore_free(ks);
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < cfg->nrevoked; i++) {
-        const struct revoked_cfg *r = &cfg->revoked[i];
-        keystore_add_revoked(ks, r->kid, r->x5t, r->sha1, r->jkt, r->reason);
-    }
-    *out = ks;
-    return 0;
 }
 
 static void on_flow_free(void *user, struct flow *f, const char *reason)
@@ -121,7 +63,10 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
     }
     s->cfg = cfg;
     sensor_policy_from_config(cfg, &s->pol);
-    jb_init(&s->jb, 4096);
+    eve_writer_init(&s->eve, &s->now_us);
+    s->eve.host = cfg->sensor_name;
+    s->eve.tags = cfg->sensor_tags;
+    s->eve.ntags = cfg->nsensor_tags;
     s->replay = sh->replay; /* taken over at once when owned: sensor_free() frees it */
     s->replay_borrowed = sh->replay && !sh->replay_owned;
     s->distinct = sh->distinct; /* likewise */
@@ -134,7 +79,7 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
     } else if (sh->ks) {
         s->ks = sh->ks;
         s->ks_borrowed = 1;
-    } else if (sensor_build_keystore(cfg, &s->ks, err, errlen) != 0) {
+    } else if (keystore_build_from_config(cfg, &s->ks, err, errlen) != 0) {
         *exit_code = 2;
         goto fail;
     }
@@ -180,8 +125,9 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
             goto fail;
         }
         s->noutputs = i + 1;
-        s->out_types |= cfg->outputs[i].types;
     }
+    eve_writer_set_outputs(&s->eve, s->outputs, s->noutputs);
+    s->out_types = s->eve.types;
     return s;
 fail:
     sensor_free(s);
@@ -205,8 +151,6 @@ void sensor_keystore_sync(struct sensor *s)
     reload_ack(s->reload, s->reload_slot, gen);
 }
 
-static void add_u64s(void *sum, const void *x, size_t size);
-
 void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_counters *out)
 {
     out->st = s->st;
@@ -228,57 +172,22 @@ void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_
     for (size_t i = 0; i < s->noutputs; i++) {
         struct output_stats x;
         output_stats(&s->outputs[i], &x);
-        add_u64s(&out->os, &x, sizeof(x));
+        sensor_counters_add_u64s(&out->os, &x, sizeof(x));
         if (i < SENSOR_STATS_OUTPUTS)
             out->os_out[i] = x;
     }
 }
 
-/* Every counter struct summed is a run of uint64_t: a field of another type would make these
- * checks fail rather than the sums go wrong. */
-_Static_assert(sizeof(struct sensor_stats) % sizeof(uint64_t) == 0, "sensor_stats: uint64_t only");
-_Static_assert(sizeof(struct flow_stats) % sizeof(uint64_t) == 0, "flow_stats: uint64_t only");
-_Static_assert(sizeof(struct stream_stats) % sizeof(uint64_t) == 0, "stream_stats: uint64_t only");
-_Static_assert(sizeof(struct vcache_stats) % sizeof(uint64_t) == 0, "vcache_stats: uint64_t only");
-_Static_assert(sizeof(struct defrag_stats) % sizeof(uint64_t) == 0, "defrag_stats: uint64_t only");
-_Static_assert(sizeof(struct replay_stats) % sizeof(uint64_t) == 0, "replay_stats: uint64_t only");
-_Static_assert(sizeof(struct output_stats) % sizeof(uint64_t) == 0, "output_stats: uint64_t only");
-
-static void add_u64s(void *sum, const void *x, size_t size)
+void sensor_write_stats(struct sensor *s, uint64_t ts_us)
 {
-    uint64_t *a = sum;
-    const uint64_t *b = x;
-    for (size_t i = 0; i < size / sizeof(uint64_t); i++)
-        a[i] += b[i];
-}
-
-void sensor_counters_add(struct sensor_counters *sum, const struct sensor_counters *x)
-{
-    add_u64s(&sum->st, &x->st, sizeof(sum->st));
-    add_u64s(&sum->fs, &x->fs, sizeof(sum->fs));
-    add_u64s(&sum->ss, &x->ss, sizeof(sum->ss));
-    add_u64s(&sum->vs, &x->vs, sizeof(sum->vs));
-    add_u64s(&sum->ds, &x->ds, sizeof(sum->ds));
-    sum->defrag_memuse += x->defrag_memuse;
-    add_u64s(&sum->rs, &x->rs, sizeof(sum->rs));
-    sum->replay_memuse += x->replay_memuse;
-    sum->tokens_distinct += x->tokens_distinct;
-    add_u64s(&sum->os, &x->os, sizeof(sum->os));
-    add_u64s(sum->os_out, x->os_out, sizeof(sum->os_out));
-    if (x->uptime_s > sum->uptime_s)
-        sum->uptime_s = x->uptime_s;
+    struct sensor_counters c;
+    sensor_counters_take(s, ts_us, &c);
+    eve_write_stats(&s->eve, ts_us, &c);
 }
 
 void sensor_set_pcap(struct sensor *s, const char *name)
 {
-    char **names = realloc(s->pcap_names, (s->npcap_names + 1) * sizeof(*names));
-    if (!names)
-        return;
-    s->pcap_names = names;
-    /* As Suricata does, the path as given on the command line. */
-    s->pcap_names[s->npcap_names] = strdup(name);
-    s->pcap_index = (uint32_t)s->npcap_names++;
-    s->pcap_filename = s->pcap_names[s->pcap_index];
+    eve_writer_add_pcap(&s->eve, name);
 }
 
 void sensor_finish(struct sensor *s)
@@ -296,7 +205,7 @@ void sensor_finish(struct sensor *s)
         uint64_t deadline = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec +
                             2000000000ull;
         sensor_settle_outputs(s, deadline);
-        eve_write_stats(s, s->now_us);
+        sensor_write_stats(s, s->now_us);
     }
 }
 
@@ -341,9 +250,6 @@ void sensor_free(struct sensor *s)
     observed_free(s->obs);
     if (!s->ks_borrowed)
         keystore_free(s->ks);
-    jb_release(&s->jb);
-    for (size_t i = 0; i < s->npcap_names; i++)
-        free(s->pcap_names[i]);
-    free(s->pcap_names);
+    eve_writer_reset(&s->eve);
     free(s);
 }

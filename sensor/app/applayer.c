@@ -123,7 +123,7 @@ static void anomaly(struct sensor *s, struct flow *f, struct app_flow *app, int 
     if (!(s->out_types & EVE_T_ANOMALY) || (app->anom_sent[side] & (1u << kind)))
         return;
     app->anom_sent[side] |= (uint16_t)(1u << kind);
-    eve_write_anomaly(s, f, &app->pfx, anomaly_names[kind].type, anomaly_names[kind].event,
+    eve_write_anomaly(&s->eve, f, &app->pfx, anomaly_names[kind].type, anomaly_names[kind].event,
                       anomaly_names[kind].layer, anomaly_names[kind].app_proto);
 }
 
@@ -269,11 +269,11 @@ static void tx_emit(struct sensor *s, struct flow *f, struct app_flow *app, stru
         int first = !seen_before(app, v->hash);
         /* Accepted speaks of tokens the client presented, not of those the server returned. */
         int acc = t->tokens[i].loc == TOKEN_LOC_RESPONSE_BODY ? -1 : accepted;
-        eve_write_token(s, f, &app->pfx, t->ts_us, t->tx_id, &t->http, v, t->tokens[i].loc,
+        eve_write_token(&s->eve, f, &app->pfx, t->ts_us, t->tx_id, &t->http, v, t->tokens[i].loc,
                         findings, first, acc);
     }
     if (s->out_types & EVE_T_HTTP)
-        eve_write_http(s, f, &app->pfx, t->ts_us, t->tx_id, &t->http);
+        eve_write_http(&s->eve, f, &app->pfx, t->ts_us, t->tx_id, &t->http);
     tx_put(s, t);
 }
 
@@ -473,7 +473,7 @@ static void body_scan(struct sensor *s, struct flow *f, struct app_flow *app, st
                           t->http.url ? t->http.url : "", t->http.content_type, t->ts_us,
                           b->buf, b->len, &diff)) {
             if (s->out_types & EVE_T_KEYSET)
-                eve_write_keyset(s, f, &app->pfx, t->ts_us, t->tx_id, &t->http, &diff);
+                eve_write_keyset(&s->eve, f, &app->pfx, t->ts_us, t->tx_id, &t->http, &diff);
             if (s->cfg->verify_observed) {
                 /* verdicts judged without these keys are stale now */
                 s->pol.observed = observed_keystore(s->obs);
@@ -968,7 +968,7 @@ void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
     }
     flush_pending(s, f, app);
     if ((s->out_types & EVE_T_FLOW) && app->had_token)
-        eve_write_flow(s, f, &app->pfx, reason, app->alerted);
+        eve_write_flow(&s->eve, f, &app->pfx, reason, app->alerted);
     classify_flow_release(s->cls, &app->cf);
     eve_prefix_release(&app->pfx);
     free(app);

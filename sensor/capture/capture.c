@@ -508,7 +508,7 @@ struct live_ctx {
 static void on_live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
     struct live_ctx *c = (struct live_ctx *)user;
-    c->s->in_iface = c->iface;
+    c->s->eve.in_iface = c->iface;
     sensor_packet(c->s, ts_of(h), c->dlt, data, h->caplen, h->len);
 }
 
@@ -546,7 +546,7 @@ int capture_live(struct sensor *s, char *const *ifaces, size_t n, const struct c
         rc = 1;
         goto out;
     }
-    s->in_iface = ifaces[0];
+    s->eve.in_iface = ifaces[0];
     s->start_us = capture_wall_us(); /* uptime counts from the start of capture */
     s->have_time = 1;
     uint64_t now = capture_mono_ms();
@@ -573,7 +573,7 @@ int capture_live(struct sensor *s, char *const *ifaces, size_t n, const struct c
         if (now >= next_stats) {
             live_stats(s, h, ctx, n);
             if (s->out_types & EVE_T_STATS)
-                eve_write_stats(s, capture_wall_us());
+                sensor_write_stats(s, capture_wall_us());
             next_stats += (uint64_t)o->stats_interval * 1000;
             if (next_stats <= now) /* a stall (suspend) skips the missed records */
                 next_stats = now + (uint64_t)o->stats_interval * 1000;

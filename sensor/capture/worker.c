@@ -18,7 +18,7 @@
  * counters and ring drops are written by the capture threads with relaxed atomic stores/adds;
  * a reader needs no ordering with anything else, only untorn values.
  *
- * Writing the aggregate: the summed struct sensor_counters goes to eve_write_stats_counters()
+ * Writing the aggregate: the summed struct sensor_counters goes to eve_write_stats()
  * through the writing worker's outputs.
  */
 #include "worker.h"
@@ -259,7 +259,7 @@ static void add_capture_counters(struct live *L, struct sensor_counters *sum)
 /* Writes the summed record through s's outputs, then flushes them. */
 static void write_aggregate(struct sensor *s, const struct sensor_counters *sum, uint64_t ts_us)
 {
-    eve_write_stats_counters(s, ts_us, sum);
+    eve_write_stats(&s->eve, ts_us, sum);
     for (size_t i = 0; i < s->noutputs; i++)
         output_flush(&s->outputs[i]);
 }
@@ -314,7 +314,7 @@ static void *worker_main(void *arg)
         for (size_t i = 0; i < L->nc; i++) {
             const struct worker_pkt *p;
             for (int k = 0; k < BATCH && (p = worker_ring_peek(w->rings[i])); k++) {
-                s->in_iface = L->c[p->iface].iface;
+                s->eve.in_iface = L->c[p->iface].iface;
                 sensor_packet(s, p->ts_us, p->linktype, (const uint8_t *)(p + 1), p->caplen,
                               p->wirelen);
                 worker_ring_release(w->rings[i], p);

@@ -1,5 +1,10 @@
-/* eve.c — EVE record construction (see eve.h). Owns nothing: it fills the sensor's builder and
- * hands the bytes to the outputs. Field names follow Suricata's EVE (etc/schema.json).
+/* eve.c — the EVE writer (see eve.h): the common fields of every record, and the token, alert,
+ * http, flow and anomaly records.
+ *
+ * Pipeline: applayer / decode ─► [eve] ─► outputs. Owns the writer's builder and the capture
+ * file names; borrows the outputs. Builds each record once in the writer's builder and hands
+ * the bytes to the outputs that take it. Field names follow Suricata's EVE (etc/schema.json).
+ * The stats record is eve_stats.c's, the keyset record eve_keyset.c's.
  */
 #include "eve.h"
 
@@ -9,8 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "config_names.h"
-#include "defrag.h"
 #include "events.h"
 #include "output.h"
 #include "urlredact.h"
@@ -38,17 +41,17 @@ void eve_prefix_release(struct eve_prefix *p)
 }
 
 /* Renders the flow's shared members into pfx (src is always the client). */
-static void render_prefix(struct sensor *s, const struct flow *f, struct eve_prefix *pfx)
+static void render_prefix(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx)
 {
     struct jb j;
     char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], cid[64];
     jb_init(&j, 512);
     jb_open_object(&j, NULL);
     jb_uint(&j, "flow_id", f->flow_id);
-    if (s->in_iface)
-        jb_str(&j, "in_iface", s->in_iface);
-    else if (f->pcap_file < s->npcap_names)
-        jb_str(&j, "pcap_filename", s->pcap_names[f->pcap_file]);
+    if (w->in_iface)
+        jb_str(&j, "in_iface", w->in_iface);
+    else if (f->pcap_file < w->npcap_names)
+        jb_str(&j, "pcap_filename", w->pcap_names[f->pcap_file]);
     if (f->key.vlan_count) {
         jb_open_array(&j, "vlan");
         for (int i = 0; i < f->key.vlan_count; i++)
@@ -112,19 +115,19 @@ static void render_prefix(struct sensor *s, const struct flow *f, struct eve_pre
 }
 
 /* The timestamp, with the seconds part formatted once per second of packet time. */
-static void put_time(struct sensor *s, struct jb *j, uint64_t ts_us)
+static void put_time(struct eve_writer *w, struct jb *j, uint64_t ts_us)
 {
     uint64_t sec = ts_us / 1000000;
-    if (!s->tcache[0] || s->tcache_sec != sec) {
+    if (!w->tcache[0] || w->tcache_sec != sec) {
         time_t t = (time_t)sec;
         struct tm tm;
         gmtime_r(&t, &tm);
-        strftime(s->tcache, sizeof(s->tcache), "%Y-%m-%dT%H:%M:%S.", &tm);
-        s->tcache_sec = sec;
+        strftime(w->tcache, sizeof(w->tcache), "%Y-%m-%dT%H:%M:%S.", &tm);
+        w->tcache_sec = sec;
     }
     char buf[48];
-    size_t n = strlen(s->tcache);
-    memcpy(buf, s->tcache, n);
+    size_t n = strlen(w->tcache);
+    memcpy(buf, w->tcache, n);
     uint32_t us = (uint32_t)(ts_us % 1000000);
     for (int i = 5; i >= 0; i--) {
         buf[n + (size_t)i] = (char)('0' + us % 10);
@@ -135,50 +138,50 @@ static void put_time(struct sensor *s, struct jb *j, uint64_t ts_us)
 }
 
 /* Common fields. Leaves the top-level object open. */
-void eve_begin(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_begin(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                    uint64_t ts_us, const char *type)
 {
-    struct jb *j = &s->jb;
+    struct jb *j = &w->jb;
     jb_reset(j);
     jb_open_object(j, NULL);
-    put_time(s, j, ts_us);
+    put_time(w, j, ts_us);
     jb_str(j, "event_type", type);
-    if (s->cfg && s->cfg->sensor_name)
-        jb_str(j, "host", s->cfg->sensor_name);
-    s->rec_ether = 0;
+    if (w->host)
+        jb_str(j, "host", w->host);
+    w->rec_ether = 0;
     if (!f)
         return;
     if (!pfx->buf || pfx->client != f->client ||
         strcmp(pfx->rendered_proto, pfx->ndpi_proto) != 0)
-        render_prefix(s, f, pfx);
+        render_prefix(w, f, pfx);
     jb_members(j, pfx->buf, pfx->len);
     /* Made by a packet of this flow (not a timeout or shutdown): that packet's number and MACs. */
-    if (f == s->pkt_flow) {
-        if (!s->in_iface)
-            jb_uint(j, "pcap_cnt", s->pcap_cnt);
-        if (s->pkt_eth) {
-            s->rec_ether = 1;
-            s->rec_ether_swap = s->pkt_side != f->client; /* src_mac goes with src_ip */
+    if (f == w->pkt_flow) {
+        if (!w->in_iface)
+            jb_uint(j, "pcap_cnt", w->pcap_cnt);
+        if (w->pkt_eth) {
+            w->rec_ether = 1;
+            w->rec_ether_swap = w->pkt_side != f->client; /* src_mac goes with src_ip */
         }
     }
 }
 
 /* Writes the finished record to o; outputs with `ethernet: yes` get the `ether` object appended
  * as the last member (the record is extended in place, then restored). */
-static void write_one(struct sensor *s, struct output *o)
+static void write_one(struct eve_writer *w, struct output *o)
 {
-    struct jb *j = &s->jb;
-    if (!o->cfg->ethernet || !s->rec_ether || !s->pkt_eth || j->len < 2 || j->depth != 0) {
+    struct jb *j = &w->jb;
+    if (!o->cfg->ethernet || !w->rec_ether || !w->pkt_eth || j->len < 2 || j->depth != 0) {
         output_write(o, j->buf, j->len);
         return;
     }
     char mac[2][18]; /* [0] dest, [1] src, as on the wire */
     for (int m = 0; m < 2; m++) {
-        const uint8_t *a = s->pkt_eth + 6 * m;
+        const uint8_t *a = w->pkt_eth + 6 * m;
         snprintf(mac[m], sizeof(mac[m]), "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2],
                  a[3], a[4], a[5]);
     }
-    int sw = s->rec_ether_swap;
+    int sw = w->rec_ether_swap;
     size_t len0 = j->len;
     j->len = len0 - 1; /* reopen the top-level object */
     j->depth = 1;
@@ -296,28 +299,28 @@ void eve_token_object(struct jb *j, const char *key, struct verdict *v,
 
 /* Hands the finished record to each output that takes `type`; `raw_variant` is called to build
  * the raw-token variant only when some output asks for it. */
-static void emit(struct sensor *s, uint32_t type, int want_raw_split)
+static void emit(struct eve_writer *w, uint32_t type, int want_raw_split)
 {
-    struct jb *j = &s->jb;
+    struct jb *j = &w->jb;
     if (j->err)
         return;
-    for (size_t i = 0; i < s->noutputs; i++) {
-        struct output *o = &s->outputs[i];
+    for (size_t i = 0; i < w->noutputs; i++) {
+        struct output *o = &w->outputs[i];
         if (!(o->cfg->types & type))
             continue;
         if (want_raw_split && o->cfg->raw_tokens != (want_raw_split == 2))
             continue;
-        write_one(s, o);
+        write_one(w, o);
     }
 }
 
-static void token_record(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+static void token_record(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                          uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
                          struct verdict *v, enum token_location loc, uint32_t findings,
                          int alert, int raw, int accepted)
 {
-    struct jb *j = &s->jb;
-    eve_begin(s, f, pfx, ts_us, alert ? "alert" : "token");
+    struct jb *j = &w->jb;
+    eve_begin(w, f, pfx, ts_us, alert ? "alert" : "token");
     jb_uint(j, "tx_id", tx_id);
     if (alert) {
         const struct finding_info *fi = &policy_findings[policy_top_finding(findings)];
@@ -336,12 +339,12 @@ static void token_record(struct sensor *s, const struct flow *f, struct eve_pref
         }
         jb_str(j, "category", fi->category);
         jb_uint(j, "severity", (uint64_t)fi->severity);
-        if (s->cfg && s->cfg->nsensor_tags) {
+        if (w->ntags) {
             /* Suricata's alert.metadata: an object of string arrays */
             jb_open_object(j, "metadata");
             jb_open_array(j, "tags");
-            for (size_t i = 0; i < s->cfg->nsensor_tags; i++)
-                jb_str(j, NULL, s->cfg->sensor_tags[i]);
+            for (size_t i = 0; i < w->ntags; i++)
+                jb_str(j, NULL, w->tags[i]);
             jb_close(j);
             jb_close(j);
         }
@@ -352,14 +355,14 @@ static void token_record(struct sensor *s, const struct flow *f, struct eve_pref
     jb_close(j);
 }
 
-void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                      uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
                      struct verdict *v, enum token_location loc,
                      uint32_t findings, int first_in_flow, int accepted)
 {
     int any_raw = 0, any_plain = 0;
-    for (size_t i = 0; i < s->noutputs; i++) {
-        if (s->outputs[i].cfg->raw_tokens)
+    for (size_t i = 0; i < w->noutputs; i++) {
+        if (w->outputs[i].cfg->raw_tokens)
             any_raw = 1;
         else
             any_plain = 1;
@@ -368,13 +371,13 @@ void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *
         if ((raw && !any_raw) || (!raw && !any_plain))
             continue;
         if (findings) {
-            token_record(s, f, pfx, ts_us, tx_id, http, v, loc, findings, 1, raw, accepted);
-            emit(s, EVE_T_ALERT, raw ? 2 : 1);
+            token_record(w, f, pfx, ts_us, tx_id, http, v, loc, findings, 1, raw, accepted);
+            emit(w, EVE_T_ALERT, raw ? 2 : 1);
         }
         /* token records honour each output's token-events */
         int wanted = 0;
-        for (size_t i = 0; i < s->noutputs; i++) {
-            const struct eve_output_cfg *oc = s->outputs[i].cfg;
+        for (size_t i = 0; i < w->noutputs; i++) {
+            const struct eve_output_cfg *oc = w->outputs[i].cfg;
             if (!(oc->types & EVE_T_TOKEN) || oc->raw_tokens != raw)
                 continue;
             if (oc->token_events == TOKEN_EVENTS_ALL ||
@@ -383,30 +386,30 @@ void eve_write_token(struct sensor *s, const struct flow *f, struct eve_prefix *
         }
         if (!wanted)
             continue;
-        token_record(s, f, pfx, ts_us, tx_id, http, v, loc, findings, 0, raw, accepted);
-        struct jb *j = &s->jb;
+        token_record(w, f, pfx, ts_us, tx_id, http, v, loc, findings, 0, raw, accepted);
+        struct jb *j = &w->jb;
         if (j->err)
             continue;
-        for (size_t i = 0; i < s->noutputs; i++) {
-            struct output *o = &s->outputs[i];
+        for (size_t i = 0; i < w->noutputs; i++) {
+            struct output *o = &w->outputs[i];
             const struct eve_output_cfg *oc = o->cfg;
             if (!(oc->types & EVE_T_TOKEN) || oc->raw_tokens != raw)
                 continue;
             if (oc->token_events == TOKEN_EVENTS_ALL ||
                 (oc->token_events == TOKEN_EVENTS_FIRST && first_in_flow))
-                write_one(s, o);
+                write_one(w, o);
         }
     }
 }
 
-void eve_write_http(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_write_http(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                     uint64_t ts_us, uint64_t tx_id, const struct eve_http *http)
 {
-    eve_begin(s, f, pfx, ts_us, "http");
-    jb_uint(&s->jb, "tx_id", tx_id);
-    eve_http_object(&s->jb, http);
-    jb_close(&s->jb);
-    emit(s, EVE_T_HTTP, 0);
+    eve_begin(w, f, pfx, ts_us, "http");
+    jb_uint(&w->jb, "tx_id", tx_id);
+    eve_http_object(&w->jb, http);
+    jb_close(&w->jb);
+    emit(w, EVE_T_HTTP, 0);
 }
 
 /* Suricata's flow end reasons: an idle flow, open or closed, times out; one pushed out early
@@ -420,13 +423,13 @@ static const char *flow_reason(const char *reason)
     return "forced";
 }
 
-void eve_write_flow(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_write_flow(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                     const char *reason, int alerted)
 {
-    struct jb *j = &s->jb;
+    struct jb *j = &w->jb;
     char t[40];
     int c = f->client, sv = !f->client;
-    eve_begin(s, f, pfx, s->now_us, "flow");
+    eve_begin(w, f, pfx, *w->now_us, "flow");
     jb_open_object(j, "flow");
     jb_uint(j, "pkts_toserver", f->pkts[c]);
     jb_uint(j, "pkts_toclient", f->pkts[sv]);
@@ -442,15 +445,15 @@ void eve_write_flow(struct sensor *s, const struct flow *f, struct eve_prefix *p
     jb_bool(j, "alerted", alerted);
     jb_close(j);
     jb_close(j);
-    emit(s, EVE_T_FLOW, 0);
+    emit(w, EVE_T_FLOW, 0);
 }
 
-void eve_write_anomaly(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_write_anomaly(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                        const char *type, const char *event, const char *layer,
                        const char *app_proto)
 {
-    struct jb *j = &s->jb;
-    eve_begin(s, f, pfx, s->now_us, "anomaly");
+    struct jb *j = &w->jb;
+    eve_begin(w, f, pfx, *w->now_us, "anomaly");
     jb_open_object(j, "anomaly");
     if (app_proto)
         jb_str(j, "app_proto", app_proto);
@@ -460,50 +463,50 @@ void eve_write_anomaly(struct sensor *s, const struct flow *f, struct eve_prefix
         jb_str(j, "layer", layer);
     jb_close(j);
     jb_close(j);
-    emit(s, EVE_T_ANOMALY, 0);
+    emit(w, EVE_T_ANOMALY, 0);
 }
 
 /* At most one record per decoder event per second of packet time, and EVE_DECODE_MAX_PER_SEC
  * in all: a flood of broken packets costs a few lines a second, not one per packet. */
 #define EVE_DECODE_MAX_PER_SEC 16
 
-void eve_anomaly_decode(struct sensor *s, enum event_id event, int linktype, const uint8_t *data,
-                        uint32_t caplen)
+void eve_anomaly_decode(struct eve_writer *w, enum event_id event, int linktype,
+                        const uint8_t *data, uint32_t caplen)
 {
     const struct event_info *ev = events_get(event);
-    uint64_t sec = s->now_us / 1000000;
-    const size_t nslots = sizeof(s->anom_event) / sizeof(s->anom_event[0]);
+    uint64_t sec = *w->now_us / 1000000;
+    const size_t nslots = sizeof(w->anom_event) / sizeof(w->anom_event[0]);
     size_t slot = nslots, oldest = 0;
     for (size_t i = 0; i < nslots; i++) {
-        if (s->anom_event[i] == ev->id) {
+        if (w->anom_event[i] == ev->id) {
             slot = i;
             break;
         }
-        if (s->anom_sec[i] < s->anom_sec[oldest] || s->anom_event[i] == EV_NONE)
+        if (w->anom_sec[i] < w->anom_sec[oldest] || w->anom_event[i] == EV_NONE)
             oldest = i;
     }
-    if (slot < nslots && s->anom_sec[slot] == sec)
+    if (slot < nslots && w->anom_sec[slot] == sec)
         return;
-    if (s->anom_count_sec != sec) {
-        s->anom_count_sec = sec;
-        s->anom_count = 0;
+    if (w->anom_count_sec != sec) {
+        w->anom_count_sec = sec;
+        w->anom_count = 0;
     }
-    if (s->anom_count >= EVE_DECODE_MAX_PER_SEC)
+    if (w->anom_count >= EVE_DECODE_MAX_PER_SEC)
         return;
-    s->anom_count++;
+    w->anom_count++;
     if (slot == nslots)
         slot = oldest;
-    s->anom_event[slot] = ev->id;
-    s->anom_sec[slot] = sec;
+    w->anom_event[slot] = ev->id;
+    w->anom_sec[slot] = sec;
 
-    struct jb *j = &s->jb;
-    eve_begin(s, NULL, NULL, s->now_us, "anomaly");
-    if (s->in_iface)
-        jb_str(j, "in_iface", s->in_iface);
+    struct jb *j = &w->jb;
+    eve_begin(w, NULL, NULL, *w->now_us, "anomaly");
+    if (w->in_iface)
+        jb_str(j, "in_iface", w->in_iface);
     else {
-        if (s->pcap_index < s->npcap_names)
-            jb_str(j, "pcap_filename", s->pcap_names[s->pcap_index]);
-        jb_uint(j, "pcap_cnt", s->pcap_cnt);
+        if (w->pcap_index < w->npcap_names)
+            jb_str(j, "pcap_filename", w->pcap_names[w->pcap_index]);
+        jb_uint(j, "pcap_cnt", w->pcap_cnt);
     }
     jb_open_object(j, "anomaly");
     jb_str(j, "type", "decode");
@@ -512,133 +515,12 @@ void eve_anomaly_decode(struct sensor *s, enum event_id event, int linktype, con
         jb_str(j, "layer", ev->layer);
     jb_close(j);
     jb_close(j);
-    s->rec_ether = linktype == DECODE_LINK_ETHERNET && caplen >= 14 && data == s->pkt_eth;
-    s->rec_ether_swap = 0;
-    emit(s, EVE_T_ANOMALY, 0);
+    w->rec_ether = linktype == DECODE_LINK_ETHERNET && caplen >= 14 && data == w->pkt_eth;
+    w->rec_ether_swap = 0;
+    emit(w, EVE_T_ANOMALY, 0);
 }
 
-void eve_write_stats_counters(struct sensor *s, uint64_t ts_us, const struct sensor_counters *c)
+void eve_emit(struct eve_writer *w, uint32_t type)
 {
-    struct jb *j = &s->jb;
-    const struct sensor_stats *st = &c->st;
-    const struct flow_stats *fs = &c->fs;
-    const struct vcache_stats *vs = &c->vs;
-    eve_begin(s, NULL, NULL, ts_us, "stats");
-    jb_open_object(j, "stats");
-    jb_uint(j, "uptime", c->uptime_s);
-    jb_open_object(j, "capture");
-    jb_uint(j, "kernel_packets", st->kernel_packets);
-    jb_uint(j, "kernel_drops", st->kernel_drops);
-    jb_uint(j, "kernel_ifdrops", st->kernel_ifdrops);
-    jb_uint(j, "errors", st->capture_errors);
-    jb_uint(j, "worker_drops", st->worker_drops);
-    jb_close(j);
-    jb_open_object(j, "decoder");
-    jb_uint(j, "pkts", st->pkts);
-    jb_uint(j, "bytes", st->bytes);
-    jb_uint(j, "invalid", st->invalid);
-    jb_uint(j, "skipped", st->skipped);
-    jb_close(j);
-    jb_open_object(j, "flow");
-    jb_uint(j, "total", fs->total);
-    jb_uint(j, "active", fs->active);
-    jb_uint(j, "memcap", fs->memcap);
-    jb_uint(j, "timeout", fs->timed_out);
-    jb_uint(j, "reused", fs->reused);
-    jb_close(j);
-    const struct defrag_stats *ds = &c->ds;
-    jb_open_object(j, "defrag");
-    jb_uint(j, "fragments", ds->fragments);
-    jb_uint(j, "reassembled", ds->reassembled);
-    jb_uint(j, "timeouts", ds->timeouts);
-    jb_uint(j, "memcap_drops", ds->memcap_drops);
-    jb_uint(j, "overlaps", ds->overlaps);
-    jb_uint(j, "overlap_diff", ds->overlap_diff);
-    jb_uint(j, "invalid", ds->invalid);
-    jb_uint(j, "memuse", c->defrag_memuse);
-    jb_close(j);
-    jb_open_object(j, "tcp");
-    jb_uint(j, "reassembly_gap", c->ss.gaps);
-    jb_uint(j, "segment_memcap_drop", c->ss.memcap_drops);
-    jb_uint(j, "overlap", c->ss.overlaps);
-    jb_uint(j, "overlap_diff_data", c->ss.overlap_diff);
-    jb_uint(j, "rst_invalid", c->ss.rst_invalid);
-    jb_close(j);
-    jb_open_object(j, "app_layer");
-    jb_open_object(j, "tx");
-    jb_uint(j, "http", st->http_tx);
-    jb_close(j);
-    jb_open_object(j, "error");
-    jb_open_object(j, "http");
-    jb_uint(j, "parser", st->http_errors);
-    jb_uint(j, "head_overflow", st->http_head_overflow);
-    jb_uint(j, "head_fields_cut", st->http_head_fields_cut);
-    jb_uint(j, "memcap", st->http_memcap);
-    jb_close(j);
-    jb_close(j);
-    jb_open_object(j, "body");
-    jb_uint(j, "scanned", st->body_scanned);
-    jb_uint(j, "truncated", st->body_truncated);
-    jb_uint(j, "inflate_bombs", st->inflate_bombs);
-    jb_uint(j, "inflate_errors", st->inflate_errors);
-    jb_uint(j, "undecodable", st->body_undecodable);
-    jb_close(j);
-    jb_close(j);
-    jb_open_object(j, "tokens");
-    jb_uint(j, "seen", st->tokens_seen);
-    jb_uint(j, "distinct", c->tokens_distinct);
-    jb_uint(j, "verified", st->tokens_verified);
-    jb_uint(j, "cache_hits", vs->hits);
-    jb_uint(j, "cache_misses", vs->misses);
-    jb_uint(j, "cache_evictions", vs->evictions);
-    /* token_replay (replay.h): occurrences checked, entries evicted at the memcap, bytes held */
-    jb_uint(j, "replay_checks", c->rs.checks);
-    jb_uint(j, "replay_evictions", c->rs.evictions);
-    jb_uint(j, "replay_memuse", c->replay_memuse);
-    jb_close(j);
-    /* this run's EVE outputs, all workers: records delivered, dropped (queue full or left at
-     * exit), lost to errors (file write errors, records a sink rejected), reconnects (async
-     * sinks); then per output (the first SENSOR_STATS_OUTPUTS), in configuration order */
-    jb_open_object(j, "eve");
-    jb_uint(j, "written", c->os.written);
-    jb_uint(j, "dropped", c->os.dropped);
-    jb_uint(j, "errors", c->os.errors);
-    jb_uint(j, "reconnects", c->os.reconnects);
-    jb_open_array(j, "outputs");
-    for (size_t i = 0; i < s->noutputs && i < SENSOR_STATS_OUTPUTS; i++) {
-        const struct eve_output_cfg *oc = s->outputs[i].cfg;
-        const struct output_stats *x = &c->os_out[i];
-        jb_open_object(j, NULL);
-        jb_str(j, "filetype", oc->filetype >= 0 && oc->filetype < CFG_NFILETYPES
-                                  ? cfg_filetype_names[oc->filetype] : "?");
-        if (oc->filetype <= EVE_FT_UNIX_STREAM)
-            jb_str(j, "filename", oc->filename ? oc->filename : "eve.json");
-        jb_uint(j, "written", x->written);
-        jb_uint(j, "dropped", x->dropped);
-        jb_uint(j, "errors", x->errors);
-        jb_uint(j, "reconnects", x->reconnects);
-        jb_close(j);
-    }
-    jb_close(j);
-    jb_close(j);
-    jb_open_object(j, "alerts");
-    jb_uint(j, "total", st->alerts_total);
-    for (int i = 0; i < F__COUNT; i++)
-        jb_uint(j, policy_findings[i].code, st->alerts[i]);
-    jb_close(j);
-    jb_close(j);
-    jb_close(j);
-    emit(s, EVE_T_STATS, 0);
-}
-
-void eve_write_stats(struct sensor *s, uint64_t ts_us)
-{
-    struct sensor_counters c;
-    sensor_counters_take(s, ts_us, &c);
-    eve_write_stats_counters(s, ts_us, &c);
-}
-
-void eve_emit(struct sensor *s, uint32_t type)
-{
-    emit(s, type, 0);
+    emit(w, type, 0);
 }

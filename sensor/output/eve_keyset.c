@@ -9,8 +9,8 @@
  * Every string here came from the wire (or names an observed set after its host and path) and
  * goes through urlredact, as the http object's do.
  *
- * Pipeline: observed ─► [eve_keyset] ─► outputs. Owns nothing: it fills the sensor's builder
- * through eve_begin()/eve_emit().
+ * Pipeline: observed ─► [eve_keyset] ─► outputs. Owns nothing: it fills the EVE writer's
+ * builder through eve_begin()/eve_emit().
  */
 #include "eve_keyset.h"
 
@@ -26,14 +26,14 @@ static void str_list(struct jb *j, const char *key, const char *const *v, size_t
     jb_close(j);
 }
 
-void eve_write_keyset(struct sensor *s, const struct flow *f, struct eve_prefix *pfx,
+void eve_write_keyset(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                       uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
                       const struct observed_diff *d)
 {
-    if (!(s->out_types & EVE_T_KEYSET) || !d || !d->kind)
+    if (!(w->types & EVE_T_KEYSET) || !d || !d->kind)
         return;
-    struct jb *j = &s->jb;
-    eve_begin(s, pfx ? f : NULL, pfx, ts_us, "keyset");
+    struct jb *j = &w->jb;
+    eve_begin(w, pfx ? f : NULL, pfx, ts_us, "keyset");
     if (f)
         jb_uint(j, "tx_id", tx_id);
     if (http)
@@ -58,5 +58,5 @@ void eve_write_keyset(struct sensor *s, const struct flow *f, struct eve_prefix 
     jb_bool(j, "changed", d->changed);
     jb_close(j);
     jb_close(j);
-    eve_emit(s, EVE_T_KEYSET);
+    eve_emit(w, EVE_T_KEYSET);
 }

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sensor.h"
+#include "keystore_build.h"
 
 struct retired {
     struct keystore *ks;
@@ -251,7 +251,7 @@ int reload_now(struct reload *r)
     int rc = -1;
     config_defaults(&cfg);
     if (config_load(&cfg, r->path, r->sets, r->nsets, err, sizeof(err)) == 0 &&
-        sensor_build_keystore(&cfg, &ks, err, sizeof(err)) == 0)
+        keystore_build_from_config(&cfg, &ks, err, sizeof(err)) == 0)
         rc = 0;
     if (rc == 0) {
         size_t nkeys = 0;

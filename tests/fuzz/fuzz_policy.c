@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "keystore_build.h"
 #include "policy.h"
 #include "sensor.h"
 #include "verify.h"
@@ -23,7 +24,7 @@ static void setup(void)
     config_defaults(&cfg);
     if (config_load(&cfg, TW_SOURCE_DIR "/etc/tokenwatch.yaml", NULL, 0, err, sizeof(err)) != 0)
         abort();
-    if (sensor_build_keystore(&cfg, &ks, err, sizeof(err)) != 0)
+    if (keystore_build_from_config(&cfg, &ks, err, sizeof(err)) != 0)
         abort();
     sensor_policy_from_config(&cfg, &pol);
     config_free(&cfg);

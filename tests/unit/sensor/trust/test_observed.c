@@ -659,13 +659,13 @@ static void test_record(void **state)
     struct eve_http h = {.hostname = "login.example", .url = "/keys?x=1", .method = "GET",
                          .protocol = "HTTP/1.1", .content_type = "application/json",
                          .status = 200, .length = 1234, .has_length = 1};
-    eve_write_keyset(r.s, NULL, NULL, TS, 3, &h, &jw);
+    eve_write_keyset(&r.s->eve, NULL, NULL, TS, 3, &h, &jw);
 
     /* A discovery document: no key members at all. */
     struct observed_diff disc = {.kind = "openid-configuration", .host = "a.example",
                                  .url = "/.well-known/openid-configuration", .ts_us = TS,
                                  .issuer = "https://a.example", .jwks_uri = "https://a.example/k"};
-    eve_write_keyset(r.s, NULL, NULL, TS + 1, 0, NULL, &disc);
+    eve_write_keyset(&r.s->eve, NULL, NULL, TS + 1, 0, NULL, &disc);
 
     /* With a flow: the common flow fields, src = the client. */
     struct flow f;
@@ -683,7 +683,7 @@ static void test_record(void **state)
     struct observed_diff empty = {.kind = "jwks", .host = "h", .url = "/k", .nkeys = 1,
                                   .kids = kids, .nkids = 0, .untrusted = untrusted,
                                   .nuntrusted = 0};
-    eve_write_keyset(r.s, &f, &pfx, TS + 2, 9, &h, &empty);
+    eve_write_keyset(&r.s->eve, &f, &pfx, TS + 2, 9, &h, &empty);
     eve_prefix_release(&pfx);
 
     json_t *recs = run_finish(&r, "keyset");
@@ -735,7 +735,7 @@ static void test_record(void **state)
 
     /* Outputs without the keyset type get nothing. */
     run_start(&r, "outputs.eve.types=[alert, token, http]");
-    eve_write_keyset(r.s, NULL, NULL, TS, 0, &h, &jw);
+    eve_write_keyset(&r.s->eve, NULL, NULL, TS, 0, &h, &jw);
     recs = run_finish(&r, "keyset");
     assert_int_equal(json_array_size(recs), 0);
     json_decref(recs);

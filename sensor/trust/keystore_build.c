@@ -1,0 +1,80 @@
+/* keystore_build.c — a key store from a configuration (see keystore_build.h).
+ *
+ * Pipeline: start-up, hot reload and check-token, never per packet (config ─► [keystore_build]
+ * ─► keystore). Owns nothing once it returns: the store it built is the caller's. Errors name
+ * the configuration file, line and key at fault, as DESIGN "Errors" asks of bad configuration.
+ */
+#include "keystore_build.h"
+
+#include <stdio.h>
+
+/* Where a key set was configured, for messages: the file, or --set for the command line. */
+static const char *cfg_where(const struct config *cfg)
+{
+    return cfg->path ? cfg->path : "--set";
+}
+
+/* Adds key set k to ks: 0, or -1 with err filled. */
+static int add_keyset(struct keystore *ks, const struct config *cfg, const struct keyset_cfg *k,
+                      char *err, size_t errlen)
+{
+    char kerr[512];
+    if (keystore_add_jwks_file(ks, k->name, k->jwks, (const char *const *)k->issuers,
+                               k->nissuers, kerr, sizeof(kerr)) != 0) {
+        snprintf(err, errlen, "%s:%d: keysets.%s.jwks: %s", cfg_where(cfg), k->line, k->name,
+                 kerr);
+        return -1;
+    }
+    const struct ks_keyset *set = &ks->sets[ks->nsets - 1];
+    /* Refused keys (RSA under 2048 bits, encryption keys, oct, broken members) are not fatal,
+     * but an analyst must know a published key is not being checked. */
+    for (size_t j = 0; j < set->nskips; j++)
+        fprintf(stderr, "tokenwatch: warning: %s: keysets.%s: key %s refused: %s\n", k->jwks,
+                k->name, set->skips[j].kid, set->skips[j].why);
+    /* Keys published but none usable: nothing of this issuer could ever verify, surely a
+     * mistake; refused like a broken file (a reload keeps the running store). A file with no
+     * keys at all may be filled later (and reloaded): only a warning. */
+    if (set->nkeys == 0 && set->nskips) {
+        snprintf(err, errlen, "%s:%d: keysets.%s.jwks: %s: no usable key (%zu refused)",
+                 cfg_where(cfg), k->line, k->name, k->jwks, set->nskips);
+        return -1;
+    }
+    if (set->nkeys == 0)
+        fprintf(stderr, "tokenwatch: warning: %s:%d: keysets.%s.jwks: %s holds no key: "
+                "tokens of its issuers are judged key_unknown\n",
+                cfg_where(cfg), k->line, k->name, k->jwks);
+    if ((k->naudiences || k->ntoken_types) &&
+        keystore_set_expectations(ks, k->name, (const char *const *)k->audiences, k->naudiences,
+                                  (const char *const *)k->token_types, k->ntoken_types) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int keystore_build_from_config(const struct config *cfg, struct keystore **out, char *err,
+                               size_t errlen)
+{
+    struct keystore *ks = keystore_new();
+    if (!ks) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->nkeysets; i++)
+        if (add_keyset(ks, cfg, &cfg->keysets[i], err, errlen) != 0)
+            goto fail;
+    for (size_t i = 0; i < cfg->nclouds; i++)
+        if (keystore_add_cloud(ks, cfg->clouds[i].v1, cfg->clouds[i].v2) != 0) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    for (size_t i = 0; i < cfg->nrevoked; i++) {
+        const struct revoked_cfg *r = &cfg->revoked[i];
+        keystore_add_revoked(ks, r->kid, r->x5t, r->sha1, r->jkt, r->reason);
+    }
+    *out = ks;
+    return 0;
+fail:
+    keystore_free(ks);
+    return -1;
+}
