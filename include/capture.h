@@ -75,20 +75,6 @@ void capture_kstats_update(pcap_t *p, struct capture_kstats *k);
 /* The arithmetic of one sample: now[] as pcap_stats() returned them. */
 void capture_kstats_add(struct capture_kstats *k, const unsigned int now[3]);
 
-/* setgroups, setgid, setuid to user/group (names or numbers; either may be NULL; the user's
- * primary group when only the user is given). First the output files the n sensors sv created
- * are handed to that user and group (output_chown), so SIGHUP can reopen them after the drop.
- * Returns 0, or -1 with one line on stderr: the caller must then refuse to run. */
-struct sensor;
-int capture_drop_privileges(const char *user, const char *group, struct sensor *const *sv,
-                            size_t n);
-/* Before any thread exists, when a privilege drop is coming: sets PR_SET_NO_NEW_PRIVS and
- * empties the capability bounding set (both per thread, inherited by the threads created
- * later), so that nothing the sensor runs after the drop, nor an exec, can gain privileges
- * back. The effective capabilities are untouched (the interfaces are opened later). 0, or -1
- * with one line on stderr. */
-int capture_limit_exec(void);
-
 /* Live housekeeping on a worker's own sensor, between packets: */
 /* SIGHUP: reopens every output; failures are reported on stderr, the old file stays in use. */
 void capture_reopen_outputs(struct sensor *s);

@@ -33,6 +33,7 @@
 #include <openssl/obj_mac.h>
 
 #include "capture.h"
+#include "capture/privs.h"
 #include "config.h"
 #include "config_check.h"
 #include "eve.h"
@@ -591,7 +592,7 @@ int main(int argc, char **argv)
     } else if (jobs > 1 && verbose > 0) {
         fprintf(stderr, "tokenwatch: -j %ld: reading files uses one worker\n", jobs);
     }
-    if (nifaces && (user || group) && capture_limit_exec() != 0) {
+    if (nifaces && (user || group) && privs_limit_exec() != 0) {
         config_free(&cfg);
         rc = 1;
         goto out;

@@ -35,6 +35,7 @@
 #include "defrag.h"
 #include "eve.h"
 #include "hll.h"
+#include "privs.h"
 #include "replay.h"
 #include "siphash.h"
 
@@ -479,7 +480,7 @@ int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t 
         }
         L.c[i].dlt = pcap_datalink(L.c[i].p);
     }
-    if (capture_drop_privileges(o->user, o->group, sensors, nw) != 0) {
+    if (privs_drop(o->user, o->group, sensors, nw) != 0) {
         live_free(&L);
         return 1;
     }
