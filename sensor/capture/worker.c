@@ -354,12 +354,13 @@ static void publish(struct wk *w, uint64_t e)
         }
 }
 
-/* A worker between two batches (now: monotonic ms): what the control side asked for since the
- * last look (SIGHUP: reopen the outputs; a stats epoch: publish), and the once-a-second idle
- * work. */
+/* A worker between two batches (now: monotonic ms): the key store a hot reload published, what
+ * the control side asked for since the last look (SIGHUP: reopen the outputs; a stats epoch:
+ * publish), and the once-a-second idle work. */
 static void housekeep(struct wk *w, uint64_t now)
 {
     struct live *L = w->L;
+    sensor_keystore_sync(w->s);
     uint64_t g = atomic_load_explicit(&L->reopen_gen, memory_order_relaxed);
     if (g != w->reopen_seen) {
         w->reopen_seen = g;
@@ -393,7 +394,6 @@ static void *worker_main(void *arg)
     struct sensor *s = w->s;
     for (;;) {
         size_t got = 0;
-        sensor_keystore_sync(s); /* a hot reload's new store, between two batches */
         for (size_t i = 0; i < L->nc; i++) {
             const struct worker_pkt *p;
             for (int k = 0; k < BATCH && (p = worker_ring_peek(w->rings[i])); k++) {
@@ -569,7 +569,6 @@ static void run_inline(struct live *L, const struct worker_opts *o, volatile sig
             atomic_store(&L->failed, 1);
             return;
         }
-        sensor_keystore_sync(w->s); /* a hot reload's new store, between two reads */
         for (size_t i = 0; i < L->nc; i++)
             if (capture_read(L->c[i].p, L->c[i].iface, -1, L->pfd[i].revents, on_inline_packet,
                              (u_char *)&L->c[i]) < 0) {
