@@ -1,10 +1,11 @@
-/* capture.h — libpcap front end: offline files and directories, live interfaces.
+/* capture.h — libpcap front end: opens, configures and reads capture handles (offline files and
+ * directories, live interfaces) and reports their counters.
  *
- * Pipeline: [capture] ─► decode. Owns the pcap handles it opens; hands each packet to
- * sensor_packet() and closes the handle before returning. Errors are reported on stderr with
- * the file or interface named, counted in the sensor's stats, and never abort an offline run.
- * Live capture with one worker runs here on the calling thread; with several workers
- * (worker.h) the capture threads use the helpers below to open and read the interfaces.
+ * Pipeline: [capture] ─► decode. Owns the pcap handles it opens. It runs none of the sensor's
+ * timers and acts on no signal but the stop flag that ends a read: the run loop (worker.h) calls
+ * in here to read packets and hands them to sensor_packet() itself. Errors are reported on
+ * stderr with the file or interface named; offline they are counted in the sensor's stats and
+ * never abort the run.
  */
 #ifndef TW_CAPTURE_H
 #define TW_CAPTURE_H
@@ -12,6 +13,8 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 #include <pcap/pcap.h>
 
 #include "sensor.h"
@@ -19,15 +22,12 @@
 struct capture_opts {
     const char *bpf;   /* filter expression or NULL */
     int verbose;       /* -v count minus -q count */
-    /* live only (capture.* and engine.stats-interval in the configuration): */
+    /* live only (capture.* in the configuration): */
     uint32_t snaplen;               /* 0 = 262144 */
     uint64_t buffer_size;           /* kernel buffer bytes; 0 = libpcap's default */
     int promisc;
     int immediate;                  /* 0: packets come in blocks, delivered at the latest after
                                        CAPTURE_TIMEOUT_MS (higher throughput) */
-    uint32_t stats_interval;        /* seconds between stats records; 0 = only the final one */
-    const char *user, *group;       /* drop privileges to these once the handles are open */
-    volatile sig_atomic_t *reopen;  /* set by a SIGHUP handler; cleared once outputs reopened */
     int progress;                   /* offline: a progress line per regular file on stderr
                                        (main sets it when stderr is a terminal and not -q) */
 };
@@ -36,21 +36,60 @@ struct capture_opts {
  * half-filled kernel block (TPACKET_V3) before the sensor sees it. */
 #define CAPTURE_TIMEOUT_MS 10
 
-/* Reads every path in order; a directory contributes its regular files in name order.
- * Returns 0 when every file was read (a file damaged part-way is read up to the damage, warned
- * about, and still counts as read), 1 when any could not be opened or used, 2 for a bad filter.
- * Once *stop is non-zero (SIGINT/SIGTERM) it reads no further packet and returns as if every
- * input had ended there; the caller runs sensor_finish() as after the end of the input. */
-int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct capture_opts *o,
-                    volatile sig_atomic_t *stop);
+static inline uint64_t capture_ts_us(const struct pcap_pkthdr *h)
+{
+    return (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+}
 
-/* Captures on the interfaces with one worker (the calling thread) until *stop becomes non-zero,
- * writing a stats record every o->stats_interval seconds and reopening the outputs when
- * *o->reopen is set. Returns 0, or 1 when an interface cannot be opened or disappears (one line
- * on stderr), or privileges cannot be dropped, 2 for a bad filter. The caller runs
- * sensor_finish() afterwards; the final kernel counters are in s->st. */
-int capture_live(struct sensor *s, char *const *ifaces, size_t n, const struct capture_opts *o,
-                 volatile sig_atomic_t *stop);
+/* ---- offline ---------------------------------------------------------------------------- */
+
+#define CAPTURE_PROGRESS_EVERY 512  /* packets between two looks at the clock */
+
+/* The progress line of one file (stderr a terminal): bytes read of its size, MB/s, ETA. */
+struct capture_progress {
+    FILE *f;                 /* the capture's stream, NULL: no progress for this file */
+    const char *name;        /* the file's base name */
+    off_t size;
+    uint64_t start_ms, last_ms;
+};
+
+/* One capture file open for reading, handed to the caller's reader (capture_offline). */
+struct capture_file {
+    pcap_t *p;
+    const char *path;
+    int dlt;
+    uint64_t npkts;          /* packets read so far */
+    int last;                /* what pcap_next_ex last returned (0 before the first read) */
+    struct capture_progress pr;
+};
+
+/* Redraws the progress line when it is due (at most every 250 ms). */
+void capture_progress_tick(struct capture_progress *pr);
+
+/* The next packet of f, as pcap_next_ex(): 1 with *h and *data valid until the next call, -2 at
+ * the end of the file, -1 when it is damaged (capture_offline says so once the reader returns). */
+static inline int capture_file_next(struct capture_file *f, struct pcap_pkthdr **h,
+                                    const u_char **data)
+{
+    f->last = pcap_next_ex(f->p, h, data);
+    if (f->last == 1 && ++f->npkts % CAPTURE_PROGRESS_EVERY == 0 && f->pr.f)
+        capture_progress_tick(&f->pr);
+    return f->last;
+}
+
+/* Reads f's packets (capture_file_next) until it ends or the reader chooses to stop. */
+typedef void (*capture_reader_fn)(void *arg, struct capture_file *f);
+
+/* Opens every path in order (a directory contributes its regular files in name order) and hands
+ * each file, filter set, to read(arg, f); then reports how it ended and closes it. Returns 0 when
+ * every file was read (a file damaged part-way is read up to the damage, warned about, and still
+ * counts as read), 1 when any could not be opened or used, 2 for a bad filter. Once *stop is
+ * non-zero (SIGINT/SIGTERM) it opens no further file, and a reader that looks at it before each
+ * packet ends the run as if every input had ended there. */
+int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct capture_opts *o,
+                    volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg);
+
+/* ---- live ------------------------------------------------------------------------------- */
 
 /* Opens, configures (snaplen, buffer, promisc, immediate/timeout, BPF) and activates one
  * interface in non-blocking mode. Returns the handle (close with pcap_close), or NULL with one
@@ -74,27 +113,6 @@ struct capture_kstats {
 void capture_kstats_update(pcap_t *p, struct capture_kstats *k);
 /* The arithmetic of one sample: now[] as pcap_stats() returned them. */
 void capture_kstats_add(struct capture_kstats *k, const unsigned int now[3]);
-
-/* setgroups, setgid, setuid to user/group (names or numbers; either may be NULL; the user's
- * primary group when only the user is given). First the output files the n sensors sv created
- * are handed to that user and group (output_chown), so SIGHUP can reopen them after the drop.
- * Returns 0, or -1 with one line on stderr: the caller must then refuse to run. */
-struct sensor;
-int capture_drop_privileges(const char *user, const char *group, struct sensor *const *sv,
-                            size_t n);
-/* Before any thread exists, when a privilege drop is coming: sets PR_SET_NO_NEW_PRIVS and
- * empties the capability bounding set (both per thread, inherited by the threads created
- * later), so that nothing the sensor runs after the drop, nor an exec, can gain privileges
- * back. The effective capabilities are untouched (the interfaces are opened later). 0, or -1
- * with one line on stderr. */
-int capture_limit_exec(void);
-
-/* Live housekeeping on a worker's own sensor, between packets: */
-/* SIGHUP: reopens every output; failures are reported on stderr, the old file stays in use. */
-void capture_reopen_outputs(struct sensor *s);
-/* About once a second: expires idle flows at wall-clock time (a live sensor's packet time) so
- * their events are not held back while traffic is quiet, and flushes the outputs. */
-void capture_idle(struct sensor *s, uint64_t wall_us);
 
 uint64_t capture_wall_us(void);  /* CLOCK_REALTIME, microseconds */
 uint64_t capture_mono_ms(void);  /* CLOCK_MONOTONIC, milliseconds */

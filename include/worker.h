@@ -1,17 +1,26 @@
-/* worker.h — live capture with several workers (-j N): capture threads, rings, dispatch.
+/* worker.h — the run loop: the workers that run the sensors, offline and live.
  *
- * Pipeline: capture thread (one per interface) ─► dispatch by a symmetric hash of the IP
- * address pair ─► one single-producer/single-consumer ring per (interface, worker) ─► worker
- * thread (its own struct sensor: flows, cache, outputs) ─► decode ... eve.
+ * Every run is a set of workers, each its own struct sensor (flows, cache, outputs), and one
+ * control side on the caller's thread that turns SIGHUP into an output reopen, the stats interval
+ * into one stats record with every worker's counters summed, and SIGINT/SIGTERM into the end of
+ * the run; every worker picks up a key store a hot reload (reload.h) published between two
+ * batches. The end of a run is one sequence for all: flows flushed, outputs settled, one final
+ * stats record, outputs closed, the summed counters handed back for the exit summary.
+ *
+ * Reading files (worker_offline): one worker, on the caller's thread, reading capture.h's
+ * handles. Live with one worker (-j 1): the caller's thread polls every interface and runs the
+ * worker on the packets in libpcap's buffer, no copy and no hand-over. Live with nw >= 2:
+ *
+ * capture thread (one per interface) ─► dispatch by a symmetric hash of the IP address pair ─►
+ * one single-producer/single-consumer ring per (interface, worker) ─► worker thread ─► decode ...
  *
  * Owns the threads, the rings and the copies of the packets in them. The workers' sensors are
  * the caller's (worker_sensors_new); they share one read-only key store, which a hot reload
- * (reload.h) replaces under them between two batches, one token_replay table (internally
- * locked: a replayed token's clients may be hashed to different workers) and one distinct-token
- * counter (hll.h, lock-free). Nothing is locked per
- * packet: a ring is a byte buffer with two atomic positions, a full ring drops the packet
- * (counted as capture.worker_drops), and a worker only sleeps on its condition variable when all
- * its rings are empty.
+ * replaces under them between two batches, one token_replay table (internally locked: a
+ * replayed token's clients may be hashed to different workers) and one distinct-token counter
+ * (hll.h, lock-free). Nothing is locked per packet: a ring is a byte buffer with two atomic
+ * positions, a full ring drops the packet (counted as capture.worker_drops), and a worker only
+ * sleeps on its condition variable when all its rings are empty.
  */
 #ifndef TW_WORKER_H
 #define TW_WORKER_H
@@ -91,17 +100,42 @@ int worker_sensors_new(struct config *cfg, const char *logdir, struct reload *rl
                        struct sensor **sv, char *err, size_t errlen, int *exit_code);
 void worker_sensors_free(struct sensor **sv, size_t nw);
 
-/* Runs a live capture with nw >= 2 workers until *stop is set or an interface fails; sensors[i]
- * is worker i's (built by the caller with worker_sensors_new). Drops privileges (o->user/group)
- * after the handles are open and before any thread starts. SIGHUP (*o->reopen) makes every
- * worker reopen its outputs between two packets; every o->stats_interval seconds one stats
- * record with the workers' counters summed is written (through whichever worker completes
- * the round). On return every sensor is finished (sensor_finish without its own stats record),
- * one final aggregated stats record has been written through sensors[0], and *total holds the
- * summed counters. Call with SIGINT/SIGTERM/SIGHUP handled by the caller's thread: the threads
- * started here block them. Returns as capture_live(). */
+/* What a run needs beyond the capture settings. */
+struct worker_opts {
+    struct capture_opts cap;
+    uint32_t stats_interval;        /* live: seconds between stats records; 0 = only the final */
+    const char *user, *group;       /* live: drop privileges to these once the handles are open */
+    volatile sig_atomic_t *reopen;  /* set by a SIGHUP handler; cleared once taken */
+};
+
+/* What a run hands back for the exit summary (summary.h). */
+struct worker_result {
+    struct sensor_counters total;   /* every worker's counters after the outputs closed, summed,
+                                       with the capture's own (kernel counters, ring drops) */
+    int outputs_failed;             /* the run went well but an output lost records to a write
+                                       error (said on stderr): the run returns 1 */
+};
+
+/* Reads the capture files (capture_offline) through sensor s until they end or *stop is set,
+ * reopening the outputs when *o->reopen is set; then ends the run (see above; the final stats
+ * record is stamped with the last packet's time). Returns as capture_offline(), or 1 when an
+ * output failed. s stays the caller's (free it after the summary). */
+int worker_offline(struct sensor *s, char *const *paths, size_t n, const struct worker_opts *o,
+                   volatile sig_atomic_t *stop, struct worker_result *res);
+
+/* Captures on the interfaces with nw >= 1 workers until *stop is set or an interface fails;
+ * sensors[i] is worker i's (built by the caller with worker_sensors_new). Drops privileges
+ * (o->user/group) after the handles are open and before any thread starts. SIGHUP (*o->reopen)
+ * makes every worker reopen its outputs between two packets; every o->stats_interval seconds
+ * one stats record with the workers' counters summed is written (through whichever worker
+ * completes the round). On return every sensor is finished and its outputs closed, and the
+ * final stats record has been written through sensors[0]. Call with SIGINT/SIGTERM/SIGHUP
+ * handled by the caller's thread: the threads started here block them. Returns 0, or 1 when an
+ * interface cannot be opened or disappears (one line on stderr), privileges cannot be dropped
+ * or an output failed, 2 for a bad filter; when the capture could not start, no record is
+ * written and res is zero. */
 int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t nif,
-                const struct capture_opts *o, volatile sig_atomic_t *stop,
-                struct sensor_stats *total);
+                const struct worker_opts *o, volatile sig_atomic_t *stop,
+                struct worker_result *res);
 
 #endif

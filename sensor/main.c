@@ -6,16 +6,15 @@
  *   tokenwatch --version | --help | --dump-config
  *
  * Exit status: 0 success (findings are not errors), 1 runtime failure, 2 usage or configuration
- * error. Owns the configuration and the sensors for the run: one for offline reading and for
- * live capture with -j 1, one per worker (sharing one key store and one token_replay table) for
- * live capture with -j N, and the hot-reload control thread (reload.h) that owns the key store.
- * Signal handlers only set flags: SIGINT/SIGTERM end the run (live capture, or reading files:
- * after the current packet, with the open flows' events and the final stats), SIGHUP asks for
- * the outputs
- * to be reopened (logrotate) and for the key sets and revoked keys to be reread (hot reload);
- * the capture loops act on them between packets, the reload thread builds the new store.
- * At exit a one-line summary goes to stderr (summary.h, not with -q); reading files with stderr
- * on a terminal, capture.c draws a progress line per file.
+ * error. Owns the configuration and the sensors for the run, one per worker (reading files and
+ * -j 1: one; live -j N: N, sharing one key store and one token_replay table), and the
+ * hot-reload control thread (reload.h) that owns the key store; the run loop itself is
+ * worker.h's. Signal handlers only set flags: SIGINT/SIGTERM end the run (live capture, or
+ * reading files: after the current packet, with the open flows' events and the final stats),
+ * SIGHUP asks for the outputs to be reopened (logrotate) and for the key sets and revoked keys
+ * to be reread (hot reload); the run loop acts on them between packets, the reload thread
+ * builds the new store. At exit a one-line summary goes to stderr (summary.h, not with -q);
+ * reading files with stderr on a terminal, capture.c draws a progress line per file.
  *
  * check-token prints the token object the sensor would log, plus "key": the key that matched
  * (keyset, identifiers, type and size, JWK issuer, certificate subject and validity).
@@ -32,7 +31,7 @@
 #include <unistd.h>
 #include <openssl/obj_mac.h>
 
-#include "capture.h"
+#include "capture/privs.h"
 #include "config.h"
 #include "config_check.h"
 #include "eve.h"
@@ -45,7 +44,7 @@
 #include "summary.h"
 #include "worker.h"
 
-/* Written by the signal handlers, read by the capture loop (sig_atomic_t) and by the reload
+/* Written by the signal handlers, read by the run loop (sig_atomic_t) and by the reload
  * thread (a lock-free atomic, which a handler may write): the only state a handler can reach,
  * hence file-scope. */
 static volatile sig_atomic_t stop_flag, reopen_flag;
@@ -377,25 +376,31 @@ static struct reload *new_reload(const struct config *cfg, size_t nreaders,
 /* The exit summary (summary.h), unless -q or the run failed: on failure the one error line
  * already printed is all stderr says, except when an output failed (exit 1): then the summary
  * follows that line, naming the output errors and drops with every other loss. */
-static void summary(const struct sensor_counters *c, int live, int verbose, int rc,
-                    int out_failed)
+static void summary(const struct worker_result *res, int live, int verbose, int rc)
 {
-    if (verbose < 0 || (rc != 0 && !out_failed))
+    if (verbose < 0 || (rc != 0 && !res->outputs_failed))
         return;
-    summary_print(stderr, c, live, !live && stop_flag);
+    summary_print(stderr, &res->total, live, !live && stop_flag);
 }
 
-/* Offline, or live with one worker: everything on this thread (and the reload thread). */
-static int run_single(struct config *cfg, const char *logdir, char **reads, size_t nreads,
-                      char **ifaces, size_t nifaces, const struct capture_opts *co,
-                      const struct reload_src *src)
+/* One run: nw sensors (reading files, one), sharing the key store of the hot reload and, live,
+ * the replay table; the reload thread; the run loop (worker.h); the exit summary. */
+static int run(struct config *cfg, const char *logdir, size_t nw, char **reads, size_t nreads,
+               char **ifaces, size_t nifaces, const struct worker_opts *wo,
+               const struct reload_src *src)
 {
     char err[1024];
     int code = 1, rc;
-    struct reload *rl = new_reload(cfg, 1, src, co->verbose, &code);
-    if (!rl)
+    struct sensor **sv = calloc(nw, sizeof(*sv));
+    if (!sv) {
+        fprintf(stderr, "tokenwatch: out of memory\n");
+        return 1;
+    }
+    struct reload *rl = new_reload(cfg, nw, src, wo->cap.verbose, &code);
+    if (!rl) {
+        free(sv);
         return code;
-    struct sensor_shared sh = {.reload = rl, .reload_slot = 0};
+    }
     /* The outputs' writer threads start here: they must not take SIGINT/SIGTERM, which have
      * to interrupt this thread's read of a FIFO given to -r (capture.h). They inherit the
      * mask. */
@@ -405,77 +410,23 @@ static int run_single(struct config *cfg, const char *logdir, char **reads, size
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    struct sensor *s = sensor_new_shared(cfg, logdir, &sh, err, sizeof(err), &code);
+    rc = worker_sensors_new(cfg, logdir, rl, nw, sv, err, sizeof(err), &code);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!s) {
+    if (rc != 0) {
         fprintf(stderr, "tokenwatch: %s\n", err);
+        free(sv);
         reload_free(rl);
         return code;
     }
     install_signals();
-    if (reload_start(rl, &reload_flag) != 0 && co->verbose >= 0)
+    if (reload_start(rl, &reload_flag) != 0 && wo->cap.verbose >= 0)
         fprintf(stderr, "tokenwatch: cannot start the reload thread: SIGHUP reopens only\n");
-    if (nreads)
-        rc = capture_offline(s, reads, nreads, co, &stop_flag);
-    else
-        rc = capture_live(s, ifaces, nifaces, co, &stop_flag);
+    struct worker_result res;
+    rc = nreads ? worker_offline(sv[0], reads, nreads, wo, &stop_flag, &res)
+                : worker_live(sv, nw, ifaces, nifaces, wo, &stop_flag, &res);
     reload_stop(rl);
-    sensor_finish(s);
-    sensor_close_outputs(s); /* the counters below are final */
-    int out_failed = rc == 0 && sensor_outputs_failed(s);
-    if (out_failed)
-        rc = 1; /* records were lost to a write error: said on stderr, exit 1 */
-    struct sensor_counters c;
-    sensor_counters_take(s, s->now_us, &c);
-    summary(&c, nifaces > 0, co->verbose, rc, out_failed);
-    sensor_free(s);
-    reload_free(rl);
-    return rc;
-}
-
-/* Live with nw >= 2 workers, one sensor each, sharing the key store and the replay table. */
-static int run_workers(struct config *cfg, const char *logdir, size_t nw, char **ifaces,
-                       size_t nifaces, const struct capture_opts *co,
-                       const struct reload_src *src)
-{
-    char err[1024];
-    int code = 1, rc = 0;
-    struct sensor **sv = calloc(nw, sizeof(*sv));
-    if (!sv) {
-        fprintf(stderr, "tokenwatch: out of memory\n");
-        return 1;
-    }
-    struct reload *rl = new_reload(cfg, nw, src, co->verbose, &code);
-    if (!rl) {
-        free(sv);
-        return code;
-    }
-    if (worker_sensors_new(cfg, logdir, rl, nw, sv, err, sizeof(err), &code) != 0) {
-        fprintf(stderr, "tokenwatch: %s\n", err);
-        rc = code;
-    }
-    if (!rc) {
-        struct sensor_stats total;
-        install_signals();
-        if (reload_start(rl, &reload_flag) != 0 && co->verbose >= 0)
-            fprintf(stderr, "tokenwatch: cannot start the reload thread: SIGHUP reopens only\n");
-        rc = worker_live(sv, nw, ifaces, nifaces, co, &stop_flag, &total);
-        reload_stop(rl);
-        /* The sensors are finished but alive: flows and cache counters from each, summed;
-         * the packet counters worker_live summed, with the capture threads' own. */
-        struct sensor_counters c, x;
-        memset(&c, 0, sizeof(c));
-        for (size_t j = 0; j < nw; j++) {
-            sensor_counters_take(sv[j], sv[j]->now_us, &x);
-            sensor_counters_add(&c, &x);
-        }
-        c.st = total;
-        int out_failed = 0;
-        for (size_t j = 0; j < nw; j++)
-            out_failed |= sensor_outputs_failed(sv[j]);
-        summary(&c, 1, co->verbose, rc, out_failed && rc == 1);
-        worker_sensors_free(sv, nw);
-    }
+    summary(&res, nifaces > 0, wo->cap.verbose, rc);
+    worker_sensors_free(sv, nw);
     free(sv);
     reload_free(rl);
     return rc;
@@ -570,12 +521,13 @@ int main(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    struct capture_opts co = {
-        .bpf = bpf ? bpf : cfg.bpf, .verbose = verbose, .snaplen = cfg.snaplen,
-        .buffer_size = cfg.buffer_size, .promisc = cfg.promisc, .immediate = cfg.immediate,
+    struct worker_opts wo = {
+        .cap = {.bpf = bpf ? bpf : cfg.bpf, .verbose = verbose, .snaplen = cfg.snaplen,
+                .buffer_size = cfg.buffer_size, .promisc = cfg.promisc,
+                .immediate = cfg.immediate,
+                .progress = nreads && verbose >= 0 && isatty(STDERR_FILENO)},
         .stats_interval = cfg.stats_interval, .user = user, .group = group,
         .reopen = &reopen_flag,
-        .progress = nreads && verbose >= 0 && isatty(STDERR_FILENO),
     };
     size_t nw = 1;
     if (nifaces) {
@@ -592,14 +544,13 @@ int main(int argc, char **argv)
     } else if (jobs > 1 && verbose > 0) {
         fprintf(stderr, "tokenwatch: -j %ld: reading files uses one worker\n", jobs);
     }
-    if (nifaces && (user || group) && capture_limit_exec() != 0) {
+    if (nifaces && (user || group) && privs_limit_exec() != 0) {
         config_free(&cfg);
         rc = 1;
         goto out;
     }
     struct reload_src src = {.path = cfg_file, .sets = sets, .nsets = nsets};
-    rc = nw == 1 ? run_single(&cfg, logdir, reads, nreads, ifaces, nifaces, &co, &src)
-                 : run_workers(&cfg, logdir, nw, ifaces, nifaces, &co, &src);
+    rc = run(&cfg, logdir, nw, reads, nreads, ifaces, nifaces, &wo, &src);
     config_free(&cfg);
 out:
     free(reads);

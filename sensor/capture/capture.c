@@ -1,41 +1,36 @@
-/* capture.c — libpcap offline and live reading (see capture.h).
+/* capture.c — libpcap offline and live reading (see capture.h): opens and configures the
+ * handles, reads them, reports their counters. The run loop (worker.c) drives the reading and
+ * runs the sensor; nothing here looks at a timer or a signal flag other than the stop flag.
  *
  * Offline: pcap and pcapng through pcap_open_offline; a record cut short or a corrupt block ends
  * that file with a warning naming it and the packet count reached, and the run goes on with the
- * next file. A path may be a FIFO (read as it is written; SIGHUP is installed with SA_RESTART so
+ * next file. A path may be a FIFO (read as it is written; main installs SIGHUP with SA_RESTART so
  * a blocked read resumes). SIGINT/SIGTERM are installed without it: the blocked read fails with
- * EINTR, and the loop, which looks at the stop flag before each packet, ends the run as if the
- * input had ended there (the packet being processed is finished first; the caller then flushes
- * the open flows and writes the final stats). Between packets, offline and live, the loop reopens
- * the outputs after SIGHUP and picks up a key store a hot reload published
- * (sensor_keystore_sync). Live: one non-blocking handle per interface, all polled by one thread;
- * kernel counters from pcap_stats land in the periodic and final stats records. Without
- * immediate mode libpcap uses TPACKET_V3 blocks, retired when full or after CAPTURE_TIMEOUT_MS
- * (10 ms: an alert is late by at most that much, and a busy link is read a block at a time, not
- * a packet at a time). Privileges are
- * dropped after every handle is open and activated. Reading files with capture_opts.progress
- * (stderr is a terminal), a progress line per regular file: bytes read of its size (ftello on
- * the capture's stream, looked at every PROGRESS_EVERY packets), MB/s and ETA, redrawn at most
- * every PROGRESS_MS with \r and erased when the file ends.
+ * EINTR, and the reader, which looks at the stop flag before each packet, ends the run as if the
+ * input had ended there; a FIFO's open cut short the same way is no error. Reading files with
+ * capture_opts.progress (stderr is a terminal), a progress line per regular file: bytes read of
+ * its size (ftello on the capture's stream, looked at every CAPTURE_PROGRESS_EVERY packets), MB/s
+ * and ETA, redrawn at most every PROGRESS_MS with \r and erased when the file ends.
+ *
+ * Live: one non-blocking handle per interface, polled by its reader. Without immediate mode
+ * libpcap uses TPACKET_V3 blocks, retired when full or after CAPTURE_TIMEOUT_MS (10 ms: an alert
+ * is late by at most that much, and a busy link is read a block at a time, not a packet at a
+ * time). Kernel counters from pcap_stats are widened to 64 bits here (capture_kstats).
  */
 #include "capture.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <grp.h>
 #include <net/if.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "decode.h"
-#include "eve.h"
 
 static int set_filter(pcap_t *p, const char *bpf, const char *what)
 {
@@ -55,20 +50,7 @@ static int set_filter(pcap_t *p, const char *bpf, const char *what)
     return 0;
 }
 
-static uint64_t ts_of(const struct pcap_pkthdr *h)
-{
-    return (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-}
-
-#define PROGRESS_EVERY 512  /* packets between two looks at the clock */
 #define PROGRESS_MS 250      /* at most 4 redraws a second */
-
-struct progress {
-    FILE *f;                 /* the capture's stream, NULL: no progress for this file */
-    const char *name;        /* the file's base name */
-    off_t size;
-    uint64_t start_ms, last_ms;
-};
 
 /* bytes as "812 B", "16.8 kB", "200.6 MB", "1.42 GB" (SI units, as the rate). */
 static void human(char *buf, size_t len, double b)
@@ -83,7 +65,7 @@ static void human(char *buf, size_t len, double b)
         snprintf(buf, len, "%.2f GB", b / 1e9);
 }
 
-static void progress_show(struct progress *pr, uint64_t now_ms)
+static void progress_show(struct capture_progress *pr, uint64_t now_ms)
 {
     off_t pos = ftello(pr->f);
     if (pos < 0)
@@ -112,7 +94,7 @@ static void progress_show(struct progress *pr, uint64_t now_ms)
 }
 
 /* Shows the first line at once, so that every file read gets one, however short. */
-static void progress_start(struct progress *pr, pcap_t *p, const char *path,
+static void progress_start(struct capture_progress *pr, pcap_t *p, const char *path,
                            const struct capture_opts *o)
 {
     memset(pr, 0, sizeof(*pr));
@@ -128,16 +110,14 @@ static void progress_start(struct progress *pr, pcap_t *p, const char *path,
     progress_show(pr, pr->start_ms);
 }
 
-static inline void progress_tick(struct progress *pr, uint64_t npkts)
+void capture_progress_tick(struct capture_progress *pr)
 {
-    if (!pr->f || npkts % PROGRESS_EVERY)
-        return;
     uint64_t now = capture_mono_ms();
     if (now - pr->last_ms >= PROGRESS_MS)
         progress_show(pr, now);
 }
 
-static void progress_end(struct progress *pr)
+static void progress_end(struct capture_progress *pr)
 {
     if (pr->f)
         fputs("\r\033[K", stderr);
@@ -146,7 +126,7 @@ static void progress_end(struct progress *pr)
 
 /* 0 read (maybe damaged), 1 unusable, 2 bad filter. */
 static int read_file(struct sensor *s, const char *path, const struct capture_opts *o,
-                     volatile sig_atomic_t *stop)
+                     volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
@@ -170,35 +150,21 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
         pcap_close(p);
         return 2;
     }
-    sensor_set_pcap(s, path);
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    uint64_t n = 0;
-    int r;
-    struct progress pr;
-    progress_start(&pr, p, path, o);
-    while (!*stop && (r = pcap_next_ex(p, &h, &data)) == 1) {
-        if (o->reopen && *o->reopen) {
-            *o->reopen = 0;
-            capture_reopen_outputs(s);
-        }
-        sensor_keystore_sync(s);
-        n++;
-        sensor_packet(s, ts_of(h), dlt, data, h->caplen, h->len);
-        progress_tick(&pr, n);
-    }
-    progress_end(&pr);
+    struct capture_file f = {.p = p, .path = path, .dlt = dlt};
+    progress_start(&f.pr, p, path, o);
+    reader(arg, &f);
+    progress_end(&f.pr);
+    unsigned long long n = (unsigned long long)f.npkts;
     if (*stop) {
         /* A read cut short by the signal is no damage. */
         if (o->verbose > 0)
-            fprintf(stderr, "tokenwatch: %s: stopped after %llu packets\n", path,
-                    (unsigned long long)n);
-    } else if (r == -1) {
+            fprintf(stderr, "tokenwatch: %s: stopped after %llu packets\n", path, n);
+    } else if (f.last == -1) {
         fprintf(stderr, "tokenwatch: %s: capture damaged after %llu packets, rest skipped: %s\n",
-                path, (unsigned long long)n, pcap_geterr(p));
+                path, n, pcap_geterr(p));
         s->st.capture_errors++;
     } else if (o->verbose > 0) {
-        fprintf(stderr, "tokenwatch: %s: %llu packets\n", path, (unsigned long long)n);
+        fprintf(stderr, "tokenwatch: %s: %llu packets\n", path, n);
     }
     pcap_close(p);
     return 0;
@@ -210,7 +176,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 static int read_dir(struct sensor *s, const char *dir, const struct capture_opts *o,
-                    volatile sig_atomic_t *stop)
+                    volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -249,7 +215,7 @@ static int read_dir(struct sensor *s, const char *dir, const struct capture_opts
     closedir(d);
     qsort(names, n, sizeof(*names), cmp_str);
     for (size_t i = 0; i < n; i++) {
-        int r = rc == 2 || *stop ? rc : read_file(s, names[i], o, stop);
+        int r = rc == 2 || *stop ? rc : read_file(s, names[i], o, stop, reader, arg);
         if (r > rc)
             rc = r;
         free(names[i]);
@@ -259,14 +225,14 @@ static int read_dir(struct sensor *s, const char *dir, const struct capture_opts
 }
 
 int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct capture_opts *o,
-                    volatile sig_atomic_t *stop)
+                    volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg)
 {
     int rc = 0;
     for (size_t i = 0; i < n && rc != 2 && !*stop; i++) {
         struct stat st;
         int r = (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
-                    ? read_dir(s, paths[i], o, stop)
-                    : read_file(s, paths[i], o, stop);
+                    ? read_dir(s, paths[i], o, stop, reader, arg)
+                    : read_file(s, paths[i], o, stop, reader, arg);
         if (r > rc)
             rc = r;
     }
@@ -380,221 +346,4 @@ void capture_kstats_update(pcap_t *p, struct capture_kstats *k)
         return;
     unsigned int now[3] = {ps.ps_recv, ps.ps_drop, ps.ps_ifdrop};
     capture_kstats_add(k, now);
-}
-
-/* A name or a decimal number. */
-static int parse_id(const char *s, unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || !*s || *end || v > 0xfffffffeul)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int capture_limit_exec(void)
-{
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-        fprintf(stderr, "tokenwatch: cannot set no_new_privs: %s\n", strerror(errno));
-        return -1;
-    }
-    /* up to the kernel's last capability: EINVAL past it */
-    for (int cap = 0; cap < 64; cap++)
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
-            if (errno == EINVAL)
-                break;
-            fprintf(stderr, "tokenwatch: cannot empty the capability bounding set: %s\n",
-                    strerror(errno));
-            return -1;
-        }
-    return 0;
-}
-
-int capture_drop_privileges(const char *user, const char *group, struct sensor *const *sv,
-                            size_t n)
-{
-    if (!user && !group)
-        return 0;
-    uid_t uid = 0;
-    gid_t gid = 0;
-    int have_gid = 0;
-    unsigned long v;
-    if (group) {
-        struct group *gr = getgrnam(group);
-        if (gr)
-            gid = gr->gr_gid;
-        else if (parse_id(group, &v) == 0)
-            gid = (gid_t)v;
-        else {
-            fprintf(stderr, "tokenwatch: --group %s: no such group\n", group);
-            return -1;
-        }
-        have_gid = 1;
-    }
-    if (user) {
-        struct passwd *pw = getpwnam(user);
-        if (pw) {
-            uid = pw->pw_uid;
-            if (!have_gid)
-                gid = pw->pw_gid;
-        } else if (parse_id(user, &v) == 0) {
-            uid = (uid_t)v;
-            if (!have_gid)
-                gid = (gid_t)v;
-        } else {
-            fprintf(stderr, "tokenwatch: --user %s: no such user\n", user);
-            return -1;
-        }
-        have_gid = 1;
-    }
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = 0; i < sv[j]->noutputs; i++) {
-            char err[512];
-            if (output_chown(&sv[j]->outputs[i], user ? uid : geteuid(), gid, err,
-                             sizeof(err)) != 0) {
-                fprintf(stderr, "tokenwatch: %s\n", err);
-                return -1;
-            }
-        }
-    /* Supplementary groups first (root's would survive setgid/setuid), then the group while we
-     * still may, the user last. */
-    if (setgroups(1, &gid) != 0 || setgid(gid) != 0) {
-        fprintf(stderr, "tokenwatch: cannot switch to group %lu: %s\n", (unsigned long)gid,
-                strerror(errno));
-        return -1;
-    }
-    if (user) {
-        if (setuid(uid) != 0) {
-            fprintf(stderr, "tokenwatch: cannot switch to user %s: %s\n", user, strerror(errno));
-            return -1;
-        }
-        if (uid != 0 && (setuid(0) == 0 || geteuid() != uid)) {
-            fprintf(stderr, "tokenwatch: --user %s: root privileges could be regained\n", user);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-void capture_reopen_outputs(struct sensor *s)
-{
-    for (size_t i = 0; i < s->noutputs; i++) {
-        char err[512];
-        if (output_reopen(&s->outputs[i], err, sizeof(err)) != 0)
-            fprintf(stderr, "tokenwatch: %s\n", err);
-    }
-}
-
-void capture_idle(struct sensor *s, uint64_t wall_us)
-{
-    if (s->flows) {
-        if (wall_us > s->now_us)
-            s->now_us = wall_us;
-        flow_expire(s->flows, s->now_us);
-    }
-    for (size_t i = 0; i < s->noutputs; i++)
-        output_flush(&s->outputs[i]);
-}
-
-struct live_ctx {
-    struct sensor *s;
-    const char *iface;
-    int dlt;
-    struct capture_kstats k;
-};
-
-static void on_live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
-{
-    struct live_ctx *c = (struct live_ctx *)user;
-    c->s->eve.in_iface = c->iface;
-    sensor_packet(c->s, ts_of(h), c->dlt, data, h->caplen, h->len);
-}
-
-static void live_stats(struct sensor *s, pcap_t *const *h, struct live_ctx *ctx, size_t n)
-{
-    s->st.kernel_packets = s->st.kernel_drops = s->st.kernel_ifdrops = 0;
-    for (size_t i = 0; i < n; i++) {
-        capture_kstats_update(h[i], &ctx[i].k);
-        s->st.kernel_packets += ctx[i].k.total[0];
-        s->st.kernel_drops += ctx[i].k.total[1];
-        s->st.kernel_ifdrops += ctx[i].k.total[2];
-    }
-}
-
-int capture_live(struct sensor *s, char *const *ifaces, size_t n, const struct capture_opts *o,
-                 volatile sig_atomic_t *stop)
-{
-    pcap_t **h = calloc(n, sizeof(*h));
-    struct live_ctx *ctx = calloc(n, sizeof(*ctx));
-    struct pollfd *pfd = calloc(n, sizeof(*pfd));
-    int rc = 0;
-    if (!h || !ctx || !pfd) {
-        fprintf(stderr, "tokenwatch: out of memory\n");
-        rc = 1;
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!(h[i] = capture_open_iface(ifaces[i], o, &rc)))
-            goto out;
-        ctx[i] = (struct live_ctx){.s = s, .iface = ifaces[i], .dlt = pcap_datalink(h[i])};
-        pfd[i].fd = pcap_get_selectable_fd(h[i]);
-        pfd[i].events = POLLIN;
-    }
-    if (capture_drop_privileges(o->user, o->group, &s, 1) != 0) {
-        rc = 1;
-        goto out;
-    }
-    s->eve.in_iface = ifaces[0];
-    s->start_us = capture_wall_us(); /* uptime counts from the start of capture */
-    s->have_time = 1;
-    uint64_t now = capture_mono_ms();
-    uint64_t next_idle = now + 1000;
-    uint64_t next_stats = o->stats_interval ? now + (uint64_t)o->stats_interval * 1000 : UINT64_MAX;
-    while (!*stop) {
-        if (poll(pfd, (nfds_t)n, 100) < 0 && errno != EINTR) {
-            fprintf(stderr, "tokenwatch: poll: %s\n", strerror(errno));
-            rc = 1;
-            break;
-        }
-        sensor_keystore_sync(s);
-        for (size_t i = 0; i < n && !rc; i++)
-            if (capture_read(h[i], ifaces[i], -1, pfd[i].revents, on_live_packet,
-                             (u_char *)&ctx[i]) < 0)
-                rc = 1;
-        if (rc)
-            break;
-        if (o->reopen && *o->reopen) {
-            *o->reopen = 0;
-            capture_reopen_outputs(s);
-        }
-        now = capture_mono_ms();
-        if (now >= next_stats) {
-            live_stats(s, h, ctx, n);
-            if (s->out_types & EVE_T_STATS)
-                sensor_write_stats(s, capture_wall_us());
-            next_stats += (uint64_t)o->stats_interval * 1000;
-            if (next_stats <= now) /* a stall (suspend) skips the missed records */
-                next_stats = now + (uint64_t)o->stats_interval * 1000;
-        }
-        if (now >= next_idle) {
-            live_stats(s, h, ctx, n); /* often enough that the 32-bit counters cannot lap */
-            capture_idle(s, capture_wall_us());
-            next_idle = now + 1000;
-        }
-    }
-    live_stats(s, h, ctx, n);
-    /* The final stats record is stamped by sensor_finish() with the last packet time; live, the
-     * wall clock is the right one. */
-    if (s->now_us < capture_wall_us())
-        s->now_us = capture_wall_us();
-out:
-    for (size_t i = 0; h && i < n; i++)
-        if (h[i])
-            pcap_close(h[i]);
-    free(h);
-    free(ctx);
-    free(pfd);
-    return rc;
 }

@@ -1,8 +1,9 @@
-/* worker.c — live capture with several workers: capture threads, SPSC rings, dispatch by a
- * symmetric address hash, worker threads, and the aggregated stats record (see worker.h).
+/* worker.c — the run loop (see worker.h): the workers that run the sensors, offline and live,
+ * the control side on the caller's thread, dispatch by a symmetric address hash, and the end of
+ * a run with its aggregated stats record.
  *
- * Threads and what each owns:
- *   caller   — the control loop: turns SIGHUP into a reopen generation and the stats interval
+ * Threads of a live run with nw >= 2 workers, and what each owns:
+ *   caller   — the control side: turns SIGHUP into a reopen generation and the stats interval
  *              into a stats epoch, ends the run on SIGINT/SIGTERM or a failed interface.
  *   reload   — (reload.h, started by the caller) builds a new key store on SIGHUP; each worker
  *              adopts it between two batches (sensor_keystore_sync) and acknowledges, and the
@@ -10,6 +11,11 @@
  *   capture  — one per interface: its pcap handle, the producer side of one ring per worker,
  *              the interface's kernel counters (published as relaxed atomics).
  *   worker   — one per sensor: the consumer side of its rings and everything in its sensor.
+ * With one worker the caller's thread is all three of control, capture and worker: it polls
+ * every handle and runs the sensor on the packets in libpcap's buffer. That keeps -j 1 what it
+ * was before the worker model: no copy into a ring, no hand-over between threads, no thread
+ * for a second CPU to carry, and a 64 MiB ring per interface not allocated. The generation,
+ * epoch and housekeeping code is the same; only who reads the handles differs.
  *
  * Counters across threads: a worker's counters are plain uint64_t written only by that worker.
  * Other threads never read them live; at each stats epoch the worker copies them into its own
@@ -35,94 +41,12 @@
 #include "defrag.h"
 #include "eve.h"
 #include "hll.h"
+#include "privs.h"
 #include "replay.h"
 #include "siphash.h"
 
-#define REC_ALIGN 8u
 #define BATCH 64          /* packets a worker takes from one ring before looking at the next */
 #define SLEEP_MS 20       /* longest a worker sleeps: bounds how late it sees a flag */
-
-struct worker_ring *worker_ring_new(size_t cap)
-{
-    size_t c = 64u << 10;
-    while (c < cap)
-        c <<= 1;
-    struct worker_ring *r = aligned_alloc(64, sizeof(*r));
-    if (!r)
-        return NULL;
-    memset(r, 0, sizeof(*r));
-    r->buf = malloc(c);
-    if (!r->buf) {
-        free(r);
-        return NULL;
-    }
-    r->cap = c;
-    atomic_init(&r->head, 0);
-    atomic_init(&r->tail, 0);
-    atomic_init(&r->drops, 0);
-    return r;
-}
-
-void worker_ring_free(struct worker_ring *r)
-{
-    if (!r)
-        return;
-    free(r->buf);
-    free(r);
-}
-
-int worker_ring_push(struct worker_ring *r, const struct worker_pkt *hdr, const uint8_t *data)
-{
-    size_t need = (sizeof(*hdr) + hdr->caplen + REC_ALIGN - 1) & ~(size_t)(REC_ALIGN - 1);
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    size_t off = head & (r->cap - 1), to_end = r->cap - off;
-    size_t total = need <= to_end ? need : to_end + need;
-    if (need > r->cap / 2)
-        goto full;
-    if (total > r->cap - (head - r->tail_cache)) {
-        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-        if (total > r->cap - (head - r->tail_cache))
-            goto full;
-    }
-    if (need > to_end) {
-        /* Offsets are multiples of 8, so at least the 4-byte size fits before the end. */
-        uint32_t pad = (uint32_t)to_end | WORKER_PAD;
-        memcpy(r->buf + off, &pad, sizeof(pad));
-        head += to_end;
-        off = 0;
-    }
-    struct worker_pkt h = *hdr;
-    h.size = (uint32_t)need;
-    memcpy(r->buf + off, &h, sizeof(h));
-    memcpy(r->buf + off + sizeof(h), data, hdr->caplen);
-    atomic_store_explicit(&r->head, head + need, memory_order_release);
-    return 0;
-full:
-    atomic_fetch_add_explicit(&r->drops, 1, memory_order_relaxed);
-    return -1;
-}
-
-const struct worker_pkt *worker_ring_peek(struct worker_ring *r)
-{
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-    while (tail != head) {
-        size_t off = tail & (r->cap - 1);
-        uint32_t size;
-        memcpy(&size, r->buf + off, sizeof(size));
-        if (!(size & WORKER_PAD))
-            return (const struct worker_pkt *)(const void *)(r->buf + off);
-        tail += size & ~WORKER_PAD;
-        atomic_store_explicit(&r->tail, tail, memory_order_release);
-    }
-    return NULL;
-}
-
-void worker_ring_release(struct worker_ring *r, const struct worker_pkt *p)
-{
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    atomic_store_explicit(&r->tail, tail + p->size, memory_order_release);
-}
 
 size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uint8_t key[16],
                    size_t nworkers, const struct config *cfg)
@@ -199,14 +123,14 @@ void worker_sensors_free(struct sensor **sv, size_t nw)
     }
 }
 
-/* ---- live run ---------------------------------------------------------------------------- */
+/* ---- the state of a live run ------------------------------------------------------------- */
 
 struct live;
 
 struct wk {
     struct live *L;
     struct sensor *s;
-    struct worker_ring **rings;       /* one per interface */
+    struct worker_ring **rings;       /* one per interface; NULL with one worker */
     pthread_t th;
     int started;
     pthread_mutex_t mu;               /* with cv: sleeping while every ring is empty */
@@ -215,6 +139,8 @@ struct wk {
     pthread_mutex_t snap_mu;
     struct sensor_counters snap;
     _Atomic uint64_t snap_epoch;
+    uint64_t reopen_seen, epoch_seen; /* the generation and epoch this worker has acted on */
+    uint64_t next_idle;               /* monotonic ms */
 };
 
 struct cap {
@@ -223,10 +149,12 @@ struct cap {
     uint32_t index;
     pcap_t *p;
     int dlt;
-    struct worker_ring **rings;       /* one per worker */
+    struct sensor *s;                 /* one worker: the sensor its packets go to */
+    struct worker_ring **rings;       /* several workers: one per worker */
     pthread_t th;
     int started;
-    struct capture_kstats k;          /* this thread's own sampling state */
+    struct capture_kstats k;          /* the reading thread's own sampling state */
+    uint64_t next_sample;             /* monotonic ms */
     _Atomic uint64_t kstat[3];        /* packets, drops, ifdrops of this interface */
     _Atomic uint64_t kstat_ack;
 };
@@ -236,24 +164,82 @@ struct live {
     size_t nw;
     struct cap *c;
     size_t nc;
+    int threaded;                     /* nw >= 2: capture and worker threads */
+    struct pollfd *pfd;               /* one worker: every handle, polled together */
     uint8_t key[16];
     _Atomic int cap_stop, wk_stop, failed;
     _Atomic uint64_t reopen_gen, stats_epoch, stats_written, kstat_req;
+    uint64_t stats_iv, next_stats;    /* the control side's, monotonic ms */
 };
 
+/* ---- between packets --------------------------------------------------------------------- */
+
+/* SIGHUP: 1 once per signal. Only the control side takes the flag (the offline reader is its
+ * own control side). */
+static int hup_taken(volatile sig_atomic_t *reopen)
+{
+    if (!reopen || !*reopen)
+        return 0;
+    *reopen = 0;
+    return 1;
+}
+
+/* Reopens every output of s; failures are reported on stderr, the old file stays in use. */
+static void reopen_outputs(struct sensor *s)
+{
+    for (size_t i = 0; i < s->noutputs; i++) {
+        char err[512];
+        if (output_reopen(&s->outputs[i], err, sizeof(err)) != 0)
+            fprintf(stderr, "tokenwatch: %s\n", err);
+    }
+}
+
+/* About once a second, live: expires idle flows at wall-clock time (a live sensor's packet
+ * time) so their events are not held back while traffic is quiet, and flushes the outputs. */
+static void idle(struct sensor *s, uint64_t wall_us)
+{
+    if (s->flows) {
+        if (wall_us > s->now_us)
+            s->now_us = wall_us;
+        flow_expire(s->flows, s->now_us);
+    }
+    for (size_t i = 0; i < s->noutputs; i++)
+        output_flush(&s->outputs[i]);
+}
+
+/* ---- the stats record and the end of a run ----------------------------------------------- */
+
 /* Kernel counters and ring drops, which no worker counts itself. */
-static void add_capture_counters(struct live *L, struct sensor_counters *sum)
+static void add_capture_counters(const struct live *L, struct sensor_counters *sum)
 {
     sum->st.kernel_packets = sum->st.kernel_drops = sum->st.kernel_ifdrops = 0;
     sum->st.worker_drops = 0;
-    for (size_t i = 0; i < L->nc; i++) {
+    for (size_t i = 0; L && i < L->nc; i++) {
         sum->st.kernel_packets += atomic_load_explicit(&L->c[i].kstat[0], memory_order_relaxed);
         sum->st.kernel_drops += atomic_load_explicit(&L->c[i].kstat[1], memory_order_relaxed);
         sum->st.kernel_ifdrops += atomic_load_explicit(&L->c[i].kstat[2], memory_order_relaxed);
-        for (size_t j = 0; j < L->nw; j++)
+        for (size_t j = 0; L->c[i].rings && j < L->nw; j++)
             sum->st.worker_drops +=
                 atomic_load_explicit(&L->c[i].rings[j]->drops, memory_order_relaxed);
     }
+}
+
+/* Every sensor's counters at ts, summed, with the capture's when live (L). say: a line per
+ * worker on stderr (-v with several workers). */
+static void sum_counters(struct sensor **sv, size_t nw, uint64_t ts, const struct live *L,
+                         struct sensor_counters *sum, int say)
+{
+    memset(sum, 0, sizeof(*sum));
+    for (size_t j = 0; j < nw; j++) {
+        struct sensor_counters x;
+        sensor_counters_take(sv[j], ts, &x);
+        sensor_counters_add(sum, &x);
+        if (say)
+            fprintf(stderr, "tokenwatch: worker %zu: %llu packets, %llu tokens\n", j,
+                    (unsigned long long)x.st.pkts, (unsigned long long)x.st.tokens_seen);
+    }
+    if (L)
+        add_capture_counters(L, sum);
 }
 
 /* Writes the summed record through s's outputs, then flushes them. */
@@ -263,6 +249,81 @@ static void write_aggregate(struct sensor *s, const struct sensor_counters *sum,
     for (size_t i = 0; i < s->noutputs; i++)
         output_flush(&s->outputs[i]);
 }
+
+/* The end of every run, once no packet can come: each sensor writes its flows' pending events;
+ * the async outputs get one deadline (2 s) to deliver them, so the final record counts every
+ * record before it; one stats record stamped ts, summed over the workers, goes out through
+ * sv[0]; the outputs close and res gets the final counters. rc is the run's so far; returns it,
+ * or 1 when it was 0 and an output lost records. */
+static int finish(struct sensor **sv, size_t nw, uint64_t ts, const struct live *L, int rc,
+                  const struct worker_opts *o, struct worker_result *res)
+{
+    int stats = (sv[0]->out_types & EVE_T_STATS) != 0;
+    for (size_t j = 0; j < nw; j++) {
+        struct sensor *s = sv[j];
+        uint32_t types = s->out_types;
+        if (s->now_us < ts)
+            s->now_us = ts;
+        s->out_types &= ~EVE_T_STATS; /* the record is written once, below, summed */
+        sensor_finish(s);
+        s->out_types = types;
+    }
+    if (stats) {
+        uint64_t deadline = capture_mono_ms() * 1000000ull + 2000000000ull;
+        for (size_t j = 0; j < nw; j++)
+            sensor_settle_outputs(sv[j], deadline);
+    }
+    struct sensor_counters sum;
+    /* on failure the error line is all stderr says */
+    sum_counters(sv, nw, ts, L, &sum, nw > 1 && o->cap.verbose > 0 && rc == 0);
+    if (stats)
+        write_aggregate(sv[0], &sum, ts);
+    res->outputs_failed = 0;
+    for (size_t j = 0; j < nw; j++) {
+        sensor_close_outputs(sv[j]);
+        if (rc == 0 && sensor_outputs_failed(sv[j])) {
+            rc = 1; /* records were lost to a write error: said on stderr, exit 1 */
+            res->outputs_failed = 1;
+        }
+    }
+    sum_counters(sv, nw, ts, L, &res->total, 0); /* closed: the outputs' counters are final */
+    return rc;
+}
+
+/* ---- reading files ----------------------------------------------------------------------- */
+
+struct offline {
+    struct sensor *s;
+    volatile sig_atomic_t *stop, *reopen;
+};
+
+/* capture_offline's reader: every packet of one file, SIGHUP and a new key store between two. */
+static void read_packets(void *arg, struct capture_file *f)
+{
+    const struct offline *x = arg;
+    struct sensor *s = x->s;
+    volatile sig_atomic_t *stop = x->stop, *reopen = x->reopen;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    sensor_set_pcap(s, f->path);
+    while (!*stop && capture_file_next(f, &h, &data) == 1) {
+        if (hup_taken(reopen))
+            reopen_outputs(s);
+        sensor_keystore_sync(s);
+        sensor_packet(s, capture_ts_us(h), f->dlt, data, h->caplen, h->len);
+    }
+}
+
+int worker_offline(struct sensor *s, char *const *paths, size_t n, const struct worker_opts *o,
+                   volatile sig_atomic_t *stop, struct worker_result *res)
+{
+    struct offline x = {.s = s, .stop = stop, .reopen = o->reopen};
+    int rc = capture_offline(s, paths, n, &o->cap, stop, read_packets, &x);
+    /* The final record is stamped with the last packet's time, as offline every record is. */
+    return finish(&s, 1, s->now_us, NULL, rc, o, res);
+}
+
+/* ---- the workers of a live run ------------------------------------------------------------ */
 
 /* Worker w has seen stats epoch e: publishes its snapshot; the worker that completes the
  * epoch writes the record. */
@@ -292,6 +353,29 @@ static void publish(struct wk *w, uint64_t e)
         }
 }
 
+/* A worker between two batches (now: monotonic ms): the key store a hot reload published, what
+ * the control side asked for since the last look (SIGHUP: reopen the outputs; a stats epoch:
+ * publish), and the once-a-second idle work. */
+static void housekeep(struct wk *w, uint64_t now)
+{
+    struct live *L = w->L;
+    sensor_keystore_sync(w->s);
+    uint64_t g = atomic_load_explicit(&L->reopen_gen, memory_order_relaxed);
+    if (g != w->reopen_seen) {
+        w->reopen_seen = g;
+        reopen_outputs(w->s);
+    }
+    uint64_t e = atomic_load_explicit(&L->stats_epoch, memory_order_relaxed);
+    if (e != w->epoch_seen) {
+        w->epoch_seen = e;
+        publish(w, e);
+    }
+    if (now >= w->next_idle) {
+        idle(w->s, capture_wall_us());
+        w->next_idle = now + 1000;
+    }
+}
+
 static int rings_empty(const struct wk *w)
 {
     for (size_t i = 0; i < w->L->nc; i++) {
@@ -307,10 +391,8 @@ static void *worker_main(void *arg)
     struct wk *w = arg;
     struct live *L = w->L;
     struct sensor *s = w->s;
-    uint64_t reopen_seen = 0, epoch_seen = 0, next_idle = capture_mono_ms() + 1000;
     for (;;) {
         size_t got = 0;
-        sensor_keystore_sync(s); /* a hot reload's new store, between two batches */
         for (size_t i = 0; i < L->nc; i++) {
             const struct worker_pkt *p;
             for (int k = 0; k < BATCH && (p = worker_ring_peek(w->rings[i])); k++) {
@@ -321,21 +403,7 @@ static void *worker_main(void *arg)
                 got++;
             }
         }
-        uint64_t g = atomic_load_explicit(&L->reopen_gen, memory_order_relaxed);
-        if (g != reopen_seen) {
-            reopen_seen = g;
-            capture_reopen_outputs(s);
-        }
-        uint64_t e = atomic_load_explicit(&L->stats_epoch, memory_order_relaxed);
-        if (e != epoch_seen) {
-            epoch_seen = e;
-            publish(w, e);
-        }
-        uint64_t now = capture_mono_ms();
-        if (now >= next_idle) {
-            capture_idle(s, capture_wall_us());
-            next_idle = now + 1000;
-        }
+        housekeep(w, capture_mono_ms());
         if (got)
             continue;
         /* Stop only with every ring drained: the capture threads have ended by then. */
@@ -373,6 +441,18 @@ static void wake(struct wk *w)
     }
 }
 
+static void wake_all(struct live *L)
+{
+    for (size_t i = 0; i < L->nw; i++) {
+        pthread_mutex_lock(&L->w[i].mu);
+        pthread_cond_signal(&L->w[i].cv);
+        pthread_mutex_unlock(&L->w[i].mu);
+    }
+}
+
+/* ---- reading the interfaces -------------------------------------------------------------- */
+
+/* Several workers: the packet goes to its worker's ring. */
 static void on_cap_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
     struct cap *c = (struct cap *)user;
@@ -380,10 +460,18 @@ static void on_cap_packet(u_char *user, const struct pcap_pkthdr *h, const u_cha
     size_t i = worker_pick(data, h->caplen, c->dlt, L->key, L->nw, L->w[0].s->cfg);
     struct worker_pkt hdr = {
         .caplen = h->caplen, .wirelen = h->len, .linktype = c->dlt, .iface = c->index,
-        .ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec,
+        .ts_us = capture_ts_us(h),
     };
     if (worker_ring_push(c->rings[i], &hdr, data) == 0)
         wake(&L->w[i]);
+}
+
+/* One worker: the sensor runs on the packet where libpcap has it. */
+static void on_inline_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    struct cap *c = (struct cap *)user;
+    c->s->eve.in_iface = c->iface;
+    sensor_packet(c->s, capture_ts_us(h), c->dlt, data, h->caplen, h->len);
 }
 
 static void cap_kstats(struct cap *c)
@@ -393,12 +481,24 @@ static void cap_kstats(struct cap *c)
         atomic_store_explicit(&c->kstat[i], c->k.total[i], memory_order_relaxed);
 }
 
+/* Samples the kernel counters when the control side asked (kstat_req), and every second, so
+ * the 32-bit counters cannot lap. */
+static void cap_sample(struct cap *c, uint64_t now)
+{
+    uint64_t req = atomic_load(&c->L->kstat_req);
+    if (req != atomic_load_explicit(&c->kstat_ack, memory_order_relaxed) ||
+        now >= c->next_sample) {
+        cap_kstats(c);
+        atomic_store(&c->kstat_ack, req);
+        c->next_sample = now + 1000;
+    }
+}
+
 static void *capture_main(void *arg)
 {
     struct cap *c = arg;
     struct live *L = c->L;
     struct pollfd pfd = {.fd = pcap_get_selectable_fd(c->p), .events = POLLIN};
-    uint64_t next_sample = capture_mono_ms() + 1000;
     while (!atomic_load(&L->cap_stop)) {
         pfd.revents = 0;
         if (poll(&pfd, 1, 100) < 0 && errno != EINTR) {
@@ -410,22 +510,24 @@ static void *capture_main(void *arg)
             atomic_store(&L->failed, 1);
             break;
         }
-        uint64_t req = atomic_load(&L->kstat_req), now = capture_mono_ms();
-        if (req != atomic_load_explicit(&c->kstat_ack, memory_order_relaxed) ||
-            now >= next_sample) { /* every second, so the 32-bit counters cannot lap */
-            cap_kstats(c);
-            atomic_store(&c->kstat_ack, req);
-            next_sample = now + 1000;
-        }
+        cap_sample(c, capture_mono_ms());
     }
     cap_kstats(c);
     return NULL;
 }
 
-/* Fresh kernel counters for the next stats epoch: asks every capture thread and waits (a
- * capture thread answers within one poll timeout) at most a second. */
+/* ---- the control side -------------------------------------------------------------------- */
+
+/* Fresh kernel counters for the next stats epoch. One worker: this thread reads the handles,
+ * so it samples them. Several: asks every capture thread and waits (a capture thread answers
+ * within one poll timeout) at most a second. */
 static void refresh_kstats(struct live *L)
 {
+    if (!L->threaded) {
+        for (size_t i = 0; i < L->nc; i++)
+            cap_kstats(&L->c[i]);
+        return;
+    }
     uint64_t req = atomic_fetch_add(&L->kstat_req, 1) + 1;
     for (int t = 0; t < 200 && !atomic_load(&L->failed); t++) {
         size_t done = 0;
@@ -437,36 +539,46 @@ static void refresh_kstats(struct live *L)
     }
 }
 
-static void wake_all(struct live *L)
+/* Turns SIGHUP into a reopen generation and the stats interval into a stats epoch, for the
+ * workers to act on between two batches. now: monotonic ms. */
+static void control(struct live *L, const struct worker_opts *o, uint64_t now)
 {
-    for (size_t i = 0; i < L->nw; i++) {
-        pthread_mutex_lock(&L->w[i].mu);
-        pthread_cond_signal(&L->w[i].cv);
-        pthread_mutex_unlock(&L->w[i].mu);
+    if (hup_taken(o->reopen)) {
+        atomic_fetch_add(&L->reopen_gen, 1);
+        wake_all(L);
+    }
+    if (now >= L->next_stats) {
+        refresh_kstats(L);
+        atomic_fetch_add(&L->stats_epoch, 1);
+        wake_all(L);
+        L->next_stats += L->stats_iv;
+        if (L->next_stats <= now) /* a stall (suspend) skips the missed records */
+            L->next_stats = now + L->stats_iv;
     }
 }
 
-static void control_loop(struct live *L, const struct capture_opts *o,
-                         volatile sig_atomic_t *stop)
+/* One worker, all on this thread: poll every handle, run the sensor on what they hold, then
+ * what the control side and the worker do between packets. */
+static void run_inline(struct live *L, const struct worker_opts *o, volatile sig_atomic_t *stop)
 {
-    uint64_t iv = (uint64_t)o->stats_interval * 1000;
-    uint64_t next_stats = iv ? capture_mono_ms() + iv : UINT64_MAX;
-    while (!*stop && !atomic_load(&L->failed)) {
-        nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL); /* a signal cuts it short */
-        if (o->reopen && *o->reopen) {
-            *o->reopen = 0;
-            atomic_fetch_add(&L->reopen_gen, 1);
-            wake_all(L);
+    struct wk *w = &L->w[0];
+    while (!*stop) {
+        if (poll(L->pfd, (nfds_t)L->nc, 100) < 0 && errno != EINTR) {
+            fprintf(stderr, "tokenwatch: poll: %s\n", strerror(errno));
+            atomic_store(&L->failed, 1);
+            return;
         }
+        for (size_t i = 0; i < L->nc; i++)
+            if (capture_read(L->c[i].p, L->c[i].iface, -1, L->pfd[i].revents, on_inline_packet,
+                             (u_char *)&L->c[i]) < 0) {
+                atomic_store(&L->failed, 1);
+                return;
+            }
         uint64_t now = capture_mono_ms();
-        if (now >= next_stats) {
-            refresh_kstats(L);
-            atomic_fetch_add(&L->stats_epoch, 1);
-            wake_all(L);
-            next_stats += iv;
-            if (next_stats <= now)
-                next_stats = now + iv;
-        }
+        for (size_t i = 0; i < L->nc; i++)
+            cap_sample(&L->c[i], now);
+        control(L, o, now);
+        housekeep(w, now);
     }
 }
 
@@ -482,6 +594,39 @@ static int start_thread(pthread_t *th, void *(*fn)(void *), void *arg)
     int r = pthread_create(th, NULL, fn, arg);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return r;
+}
+
+/* Several workers: the threads run; this one is the control side until the run ends, then
+ * stops the capture threads first and the workers once they have drained their rings. */
+static int run_threads(struct live *L, const struct worker_opts *o, volatile sig_atomic_t *stop)
+{
+    int rc = 0;
+    for (size_t j = 0; j < L->nw && !rc; j++)
+        if (start_thread(&L->w[j].th, worker_main, &L->w[j]) == 0)
+            L->w[j].started = 1;
+        else
+            rc = 1;
+    for (size_t i = 0; i < L->nc && !rc; i++)
+        if (start_thread(&L->c[i].th, capture_main, &L->c[i]) == 0)
+            L->c[i].started = 1;
+        else
+            rc = 1;
+    if (rc)
+        fprintf(stderr, "tokenwatch: cannot start threads\n");
+    while (!rc && !*stop && !atomic_load(&L->failed)) {
+        nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL); /* a signal cuts it short */
+        control(L, o, capture_mono_ms());
+    }
+    atomic_store(&L->cap_stop, 1);
+    for (size_t i = 0; i < L->nc; i++)
+        if (L->c[i].started)
+            pthread_join(L->c[i].th, NULL);
+    atomic_store(&L->wk_stop, 1);
+    wake_all(L);
+    for (size_t j = 0; j < L->nw; j++)
+        if (L->w[j].started)
+            pthread_join(L->w[j].th, NULL);
+    return rc;
 }
 
 static void live_free(struct live *L)
@@ -501,6 +646,7 @@ static void live_free(struct live *L)
     }
     free(L->c);
     free(L->w);
+    free(L->pfd);
 }
 
 static int live_init(struct live *L, struct sensor **sensors, size_t nw, char *const *ifaces,
@@ -508,30 +654,34 @@ static int live_init(struct live *L, struct sensor **sensors, size_t nw, char *c
 {
     memset(L, 0, sizeof(*L));
     siphash_random_key(L->key);
+    L->threaded = nw > 1;
     L->w = calloc(nw, sizeof(*L->w));
     L->c = calloc(nif, sizeof(*L->c));
     if (!L->w || !L->c)
         return -1;
     L->nw = nw;
     L->nc = nif;
-    uint64_t wall = capture_wall_us();
     for (size_t j = 0; j < nw; j++) {
         struct wk *w = &L->w[j];
         w->L = L;
         w->s = sensors[j];
-        w->s->start_us = wall; /* uptime counts from the start of capture */
-        w->s->have_time = 1;
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->cv, NULL);
         pthread_mutex_init(&w->snap_mu, NULL);
-        if (!(w->rings = calloc(nif, sizeof(*w->rings))))
+        if (L->threaded && !(w->rings = calloc(nif, sizeof(*w->rings))))
             return -1;
     }
+    if (!L->threaded && !(L->pfd = calloc(nif, sizeof(*L->pfd))))
+        return -1;
     for (size_t i = 0; i < nif; i++) {
         struct cap *c = &L->c[i];
         c->L = L;
         c->iface = ifaces[i];
         c->index = (uint32_t)i;
+        if (!L->threaded) {
+            c->s = sensors[0];
+            continue;
+        }
         if (!(c->rings = calloc(nw, sizeof(*c->rings))))
             return -1;
         size_t bytes = WORKER_RING_TOTAL / nw > WORKER_RING_MIN ? WORKER_RING_TOTAL / nw
@@ -543,89 +693,63 @@ static int live_init(struct live *L, struct sensor **sensors, size_t nw, char *c
     return 0;
 }
 
+/* Opens every interface, then drops privileges. 0, or the run's exit status. */
+static int live_open(struct live *L, struct sensor **sensors, const struct worker_opts *o)
+{
+    int rc = 0;
+    for (size_t i = 0; i < L->nc; i++) {
+        struct cap *c = &L->c[i];
+        if (!(c->p = capture_open_iface(c->iface, &o->cap, &rc)))
+            return rc;
+        c->dlt = pcap_datalink(c->p);
+        if (L->pfd)
+            L->pfd[i] = (struct pollfd){.fd = pcap_get_selectable_fd(c->p), .events = POLLIN};
+    }
+    return privs_drop(o->user, o->group, sensors, L->nw) != 0 ? 1 : 0;
+}
+
 int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t nif,
-                const struct capture_opts *o, volatile sig_atomic_t *stop,
-                struct sensor_stats *total)
+                const struct worker_opts *o, volatile sig_atomic_t *stop,
+                struct worker_result *res)
 {
     struct live L;
-    int rc = 0;
-    memset(total, 0, sizeof(*total));
+    memset(res, 0, sizeof(*res));
     if (live_init(&L, sensors, nw, ifaces, nif) != 0) {
-        fprintf(stderr, "tokenwatch: out of memory for %zu workers\n", nw);
+        if (nw > 1)
+            fprintf(stderr, "tokenwatch: out of memory for %zu workers\n", nw);
+        else
+            fprintf(stderr, "tokenwatch: out of memory\n");
         live_free(&L);
         return 1;
     }
-    for (size_t i = 0; i < nif; i++) {
-        if (!(L.c[i].p = capture_open_iface(ifaces[i], o, &rc))) {
-            live_free(&L);
-            return rc;
-        }
-        L.c[i].dlt = pcap_datalink(L.c[i].p);
+    int rc = live_open(&L, sensors, o);
+    if (rc) {
+        live_free(&L); /* the capture never started: no record; the caller frees the sensors */
+        return rc;
     }
-    if (capture_drop_privileges(o->user, o->group, sensors, nw) != 0) {
-        live_free(&L);
-        return 1;
+    uint64_t wall = capture_wall_us(), now = capture_mono_ms();
+    for (size_t j = 0; j < nw; j++) {
+        sensors[j]->start_us = wall; /* uptime counts from the start of capture */
+        sensors[j]->have_time = 1;
+        sensors[j]->eve.in_iface = ifaces[0];
+        L.w[j].next_idle = now + 1000;
     }
-    for (size_t j = 0; j < nw && !rc; j++)
-        if (start_thread(&L.w[j].th, worker_main, &L.w[j]) == 0)
-            L.w[j].started = 1;
-        else
-            rc = 1;
-    for (size_t i = 0; i < nif && !rc; i++)
-        if (start_thread(&L.c[i].th, capture_main, &L.c[i]) == 0)
-            L.c[i].started = 1;
-        else
-            rc = 1;
-    if (rc)
-        fprintf(stderr, "tokenwatch: cannot start threads\n");
-    else
-        control_loop(&L, o, stop);
+    for (size_t i = 0; i < nif; i++)
+        L.c[i].next_sample = now + 1000;
+    L.stats_iv = (uint64_t)o->stats_interval * 1000;
+    L.next_stats = L.stats_iv ? now + L.stats_iv : UINT64_MAX;
+    if (L.threaded) {
+        rc = run_threads(&L, o, stop);
+    } else {
+        run_inline(&L, o, stop);
+        for (size_t i = 0; i < nif; i++)
+            cap_kstats(&L.c[i]); /* the final kernel counters (a capture thread's last act) */
+    }
     if (atomic_load(&L.failed))
         rc = 1;
-    atomic_store(&L.cap_stop, 1);
-    for (size_t i = 0; i < nif; i++)
-        if (L.c[i].started)
-            pthread_join(L.c[i].th, NULL);
-    atomic_store(&L.wk_stop, 1);
-    wake_all(&L);
-    for (size_t j = 0; j < nw; j++)
-        if (L.w[j].started)
-            pthread_join(L.w[j].th, NULL);
-    /* Every thread has ended: the sensors are ours again. Each writes its flows' pending
-     * events; the stats record is written once, summed. */
-    struct sensor_counters sum;
-    memset(&sum, 0, sizeof(sum));
-    uint64_t now = capture_wall_us();
-    if (sensors[0]->out_types & EVE_T_STATS) {
-        /* one deadline for all workers' outputs (2 s), so the summed record is exact */
-        uint64_t deadline = capture_mono_ms() * 1000000ull + 2000000000ull;
-        for (size_t j = 0; j < nw; j++)
-            sensor_settle_outputs(sensors[j], deadline);
-    }
-    for (size_t j = 0; j < nw; j++) {
-        struct sensor *s = sensors[j];
-        uint32_t types = s->out_types;
-        if (s->now_us < now)
-            s->now_us = now;
-        s->out_types &= ~EVE_T_STATS;
-        sensor_finish(s);
-        s->out_types = types;
-        struct sensor_counters x;
-        sensor_counters_take(s, now, &x);
-        sensor_counters_add(&sum, &x);
-        if (o->verbose > 0 && rc == 0) /* on failure the error line is all stderr says */
-            fprintf(stderr, "tokenwatch: worker %zu: %llu packets, %llu tokens\n", j,
-                    (unsigned long long)x.st.pkts, (unsigned long long)x.st.tokens_seen);
-    }
-    add_capture_counters(&L, &sum);
-    if (sensors[0]->out_types & EVE_T_STATS)
-        write_aggregate(sensors[0], &sum, now);
-    for (size_t j = 0; j < nw; j++) {
-        sensor_close_outputs(sensors[j]);
-        if (rc == 0 && sensor_outputs_failed(sensors[j]))
-            rc = 1; /* records were lost to a write error: said on stderr, exit 1 */
-    }
-    *total = sum.st;
+    /* No packet can come any more: the sensors are this thread's. The final record is stamped
+     * with the wall clock, live packet time. */
+    rc = finish(sensors, nw, capture_wall_us(), &L, rc, o, res);
     live_free(&L);
     return rc;
 }

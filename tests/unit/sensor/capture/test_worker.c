@@ -1,4 +1,4 @@
-/* test_worker.c — the live workers' rings and dispatch (sensor/capture/worker.c).
+/* test_worker.c — the live workers' rings and dispatch (sensor/capture/worker_ring.c, worker.c).
  *
  * Rings: records come out in order and intact, across the wrap-around padding at every offset
  * the sizes reach; a full ring refuses and counts; one producer thread and one consumer thread

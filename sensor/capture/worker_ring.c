@@ -1,0 +1,95 @@
+/* worker_ring.c — the single-producer, single-consumer packet ring between a capture thread and
+ * a worker of a live -j N run (see worker.h for the record layout). Owns the ring's buffer and
+ * the copies of the packets in it. No lock: the producer owns head, the consumer tail; each
+ * publishes its position with a release store and reads the other's with an acquire load. The
+ * producer keeps its last look at tail (tail_cache) so that it reads the consumer's cache line
+ * only when the ring looks full.
+ */
+#include "worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define REC_ALIGN 8u
+
+struct worker_ring *worker_ring_new(size_t cap)
+{
+    size_t c = 64u << 10;
+    while (c < cap)
+        c <<= 1;
+    struct worker_ring *r = aligned_alloc(64, sizeof(*r));
+    if (!r)
+        return NULL;
+    memset(r, 0, sizeof(*r));
+    r->buf = malloc(c);
+    if (!r->buf) {
+        free(r);
+        return NULL;
+    }
+    r->cap = c;
+    atomic_init(&r->head, 0);
+    atomic_init(&r->tail, 0);
+    atomic_init(&r->drops, 0);
+    return r;
+}
+
+void worker_ring_free(struct worker_ring *r)
+{
+    if (!r)
+        return;
+    free(r->buf);
+    free(r);
+}
+
+int worker_ring_push(struct worker_ring *r, const struct worker_pkt *hdr, const uint8_t *data)
+{
+    size_t need = (sizeof(*hdr) + hdr->caplen + REC_ALIGN - 1) & ~(size_t)(REC_ALIGN - 1);
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t off = head & (r->cap - 1), to_end = r->cap - off;
+    size_t total = need <= to_end ? need : to_end + need;
+    if (need > r->cap / 2)
+        goto full;
+    if (total > r->cap - (head - r->tail_cache)) {
+        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (total > r->cap - (head - r->tail_cache))
+            goto full;
+    }
+    if (need > to_end) {
+        /* Offsets are multiples of 8, so at least the 4-byte size fits before the end. */
+        uint32_t pad = (uint32_t)to_end | WORKER_PAD;
+        memcpy(r->buf + off, &pad, sizeof(pad));
+        head += to_end;
+        off = 0;
+    }
+    struct worker_pkt h = *hdr;
+    h.size = (uint32_t)need;
+    memcpy(r->buf + off, &h, sizeof(h));
+    memcpy(r->buf + off + sizeof(h), data, hdr->caplen);
+    atomic_store_explicit(&r->head, head + need, memory_order_release);
+    return 0;
+full:
+    atomic_fetch_add_explicit(&r->drops, 1, memory_order_relaxed);
+    return -1;
+}
+
+const struct worker_pkt *worker_ring_peek(struct worker_ring *r)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    while (tail != head) {
+        size_t off = tail & (r->cap - 1);
+        uint32_t size;
+        memcpy(&size, r->buf + off, sizeof(size));
+        if (!(size & WORKER_PAD))
+            return (const struct worker_pkt *)(const void *)(r->buf + off);
+        tail += size & ~WORKER_PAD;
+        atomic_store_explicit(&r->tail, tail, memory_order_release);
+    }
+    return NULL;
+}
+
+void worker_ring_release(struct worker_ring *r, const struct worker_pkt *p)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    atomic_store_explicit(&r->tail, tail + p->size, memory_order_release);
+}
