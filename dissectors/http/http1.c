@@ -17,6 +17,8 @@
  */
 #include "http1.h"
 
+#include "hex.h"
+
 /* RFC 9110 §5.6.2 tchar. */
 static const uint8_t tchar[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
@@ -525,16 +527,6 @@ void http1_chunked_init(struct http1_chunked *c)
     c->line_len = 0;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* The size line ended: a zero size starts the trailer section. */
 static void size_line_done(struct http1_chunked *c)
 {
@@ -582,7 +574,7 @@ struct parse_result http1_chunked_feed(struct http1_chunked *c, const uint8_t *b
         switch (c->state) {
         case CH_SIZE_FIRST:
         case CH_SIZE: {
-            int h = hexval(ch);
+            int h = hex_digit(ch);
             if (h >= 0) {
                 if (++c->line_len > CHUNK_MAX_HEX_DIGITS)
                     goto fail;

@@ -16,6 +16,8 @@
  */
 #include "token.h"
 
+#include "hex.h"
+
 /* Decodes `in` into out[0..cap); returns the decoded length, or cap + 1 once the output would
  * pass cap (so a caller can decode just a prefix, or learn that a name is too long to match).
  * Decoding never lengthens: with cap >= in.len the whole value always fits. */
@@ -31,16 +33,6 @@ static const char *const form_names[] = {"id_token",      "access_token",     "a
 static const char *const json_names[] = {"access_token", "id_token", "refresh_token", "token",
                                          NULL};
 
-static inline int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* '+' is a space; "%XX" a byte; a '%' not followed by two hex digits stays as it is, as
  * servers (and the WHATWG parser) keep it. */
 size_t token_pct_decode(struct span in, uint8_t *out, size_t cap)
@@ -51,7 +43,7 @@ size_t token_pct_decode(struct span in, uint8_t *out, size_t cap)
         if (c == '+') {
             c = ' ';
         } else if (c == '%' && in.len - i >= 3) {
-            int hi = hexval(in.p[i + 1]), lo = hexval(in.p[i + 2]);
+            int hi = hex_digit(in.p[i + 1]), lo = hex_digit(in.p[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 c = (uint8_t)(hi << 4 | lo);
                 i += 2;
@@ -86,7 +78,7 @@ static size_t json_unescape(struct span in, uint8_t *out, size_t cap)
             case 'u':
                 esc = 0;
                 if (in.len - i >= 6 && in.p[i + 2] == '0' && in.p[i + 3] == '0') {
-                    int hi = hexval(in.p[i + 4]), lo = hexval(in.p[i + 5]);
+                    int hi = hex_digit(in.p[i + 4]), lo = hex_digit(in.p[i + 5]);
                     if (hi >= 0 && hi < 8 && lo >= 0) {
                         c = (uint8_t)(hi << 4 | lo);
                         i += 4;

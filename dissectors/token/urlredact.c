@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
+
 #define MARK "[redacted]"
 #define MARK_JWT "[jwt]"
 
@@ -96,20 +98,12 @@ static void mark(struct out *o, const char *m)
     o->nred++;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* The byte at s[i] as a server decodes it (%XX: that byte) and in *w how many bytes it took:
  * a token whose letters or dots are percent-encoded is still a token. */
 static uint8_t dec_at(const uint8_t *s, size_t n, size_t i, size_t *w)
 {
     if (s[i] == '%' && n - i >= 3) {
-        int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+        int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
         if (hi >= 0 && lo >= 0) {
             *w = 3;
             return (uint8_t)(hi << 4 | lo);

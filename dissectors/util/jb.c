@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+
 void jb_init(struct jb *j, size_t cap)
 {
     j->buf = NULL;
@@ -116,7 +118,6 @@ static const uint8_t plain[256] = {
 
 void jb_escape(struct jb *j, const void *sv, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     const uint8_t *s = sv;
     size_t i = 0;
     /* Worst case every byte becomes \u00XX. */
@@ -158,8 +159,8 @@ void jb_escape(struct jb *j, const void *sv, size_t n)
             *o++ = 'u';
             *o++ = '0';
             *o++ = '0';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
+            *o++ = hex_char(c >> 4);
+            *o++ = hex_char(c);
         }
         i++;
     }

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "b64.h"
+#include "hex.h"
 
 /* Caps that keep a hostile JWKS (or the fuzzer) from making start-up slow; real keys are far
  * below them (RSA 2048-4096, certificates of 1-2 KiB). */
@@ -171,10 +172,8 @@ static char *b64url_dup(const uint8_t *p, size_t len)
 static char *hex_dup(const uint8_t *p, size_t len)
 {
     char *s = malloc(2 * len + 1);
-    if (!s)
-        return NULL;
-    for (size_t i = 0; i < len; i++)
-        snprintf(s + 2 * i, 3, "%02x", p[i]);
+    if (s)
+        hex_encode(p, len, s);
     return s;
 }
 

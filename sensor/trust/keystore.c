@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "hex.h"
 #include "jwk.h"
 
 static const char TENANT[] = "{tenantid}";
@@ -329,8 +330,7 @@ static int x5t_is_sha1(const char *x5t, const char *sha1hex)
         return 0;
     if (b64url_decode(x5t, 27, d) != 20)
         return 0;
-    for (int i = 0; i < 20; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    hex_encode(d, 20, hex);
     return strcmp(hex, sha1hex) == 0;
 }
 

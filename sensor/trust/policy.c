@@ -36,6 +36,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "hex.h"
 #include "verify.h"
 
 #define CAT_PRIV "Attempted User Privilege Gain"
@@ -494,12 +495,7 @@ struct verdict *policy_judge_key(const struct keystore *ks, const struct policy_
     unsigned int mdlen = 0;
     EVP_Digest(tok, len, md, &mdlen, EVP_sha256(), NULL);
     memcpy(v->digest, md, sizeof(v->digest));
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        v->sha256[2 * i] = hex[md[i] >> 4];
-        v->sha256[2 * i + 1] = hex[md[i] & 15];
-    }
-    v->sha256[64] = '\0';
+    hex_encode(md, sizeof(md), v->sha256);
 
     struct arena a;
     arena_init(&a, 4096, 1u << 20);
