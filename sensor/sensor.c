@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "applayer.h"
 #include "classify.h"
@@ -22,6 +21,7 @@
 #include "observed.h"
 #include "reload.h"
 #include "siphash.h"
+#include "timewait.h"
 #include "verify.h"
 
 void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol)
@@ -200,11 +200,7 @@ void sensor_finish(struct sensor *s)
     if (s->out_types & EVE_T_STATS) {
         /* Let the async outputs deliver what is queued (2 s at most, all outputs together), so
          * the final record's stats.eve counts every record before it. */
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        uint64_t deadline = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec +
-                            2000000000ull;
-        sensor_settle_outputs(s, deadline);
+        sensor_settle_outputs(s, timewait_now_ns() + 2000000000ull);
         sensor_write_stats(s, s->now_us);
     }
 }

@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "decode.h"
 #include "defrag.h"
@@ -44,6 +43,7 @@
 #include "privs.h"
 #include "replay.h"
 #include "siphash.h"
+#include "timewait.h"
 
 #define BATCH 64          /* packets a worker takes from one ring before looking at the next */
 #define SLEEP_MS 20       /* longest a worker sleeps: bounds how late it sees a flag */
@@ -412,16 +412,8 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&w->mu);
         atomic_store_explicit(&w->sleeping, 1, memory_order_relaxed);
         atomic_thread_fence(memory_order_seq_cst); /* pairs with the fence in wake() */
-        if (rings_empty(w) && !atomic_load(&L->wk_stop)) {
-            struct timespec t;
-            clock_gettime(CLOCK_REALTIME, &t);
-            t.tv_nsec += SLEEP_MS * 1000000L;
-            if (t.tv_nsec >= 1000000000L) {
-                t.tv_sec++;
-                t.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&w->cv, &w->mu, &t);
-        }
+        if (rings_empty(w) && !atomic_load(&L->wk_stop))
+            timewait_for_ms(&w->cv, &w->mu, SLEEP_MS);
         atomic_store_explicit(&w->sleeping, 0, memory_order_relaxed);
         pthread_mutex_unlock(&w->mu);
     }
@@ -535,7 +527,7 @@ static void refresh_kstats(struct live *L)
             done += atomic_load(&L->c[i].kstat_ack) >= req;
         if (done == L->nc)
             return;
-        nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL);
+        timewait_sleep_ms(5);
     }
 }
 
@@ -614,7 +606,7 @@ static int run_threads(struct live *L, const struct worker_opts *o, volatile sig
     if (rc)
         fprintf(stderr, "tokenwatch: cannot start threads\n");
     while (!rc && !*stop && !atomic_load(&L->failed)) {
-        nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL); /* a signal cuts it short */
+        timewait_sleep_ms(50); /* a signal cuts it short */
         control(L, o, capture_mono_ms());
     }
     atomic_store(&L->cap_stop, 1);
@@ -666,7 +658,7 @@ static int live_init(struct live *L, struct sensor **sensors, size_t nw, char *c
         w->L = L;
         w->s = sensors[j];
         pthread_mutex_init(&w->mu, NULL);
-        pthread_cond_init(&w->cv, NULL);
+        timewait_cond_init(&w->cv);
         pthread_mutex_init(&w->snap_mu, NULL);
         if (L->threaded && !(w->rings = calloc(nif, sizeof(*w->rings))))
             return -1;

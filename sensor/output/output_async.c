@@ -40,9 +40,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "sink.h"
+#include "timewait.h"
 
 #define BACKOFF_MIN_NS (100ull * 1000000ull)
 #define BACKOFF_MAX_NS (5000ull * 1000000ull)
@@ -65,13 +65,6 @@ struct aq {
     char *scratch;                 /* a record that wraps, made contiguous */
     size_t scratch_cap;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void ring_put(struct aq *q, uint64_t pos, const void *src, size_t n)
 {
@@ -148,10 +141,8 @@ static void writer_sleep(struct aq *q, uint64_t until, int wait_data)
     pthread_mutex_lock(&q->mu);
     atomic_store_explicit(&q->sleeping, wait_data, memory_order_seq_cst);
     if (!atomic_load_explicit(&q->stopping, memory_order_relaxed) &&
-        !(wait_data && !queue_empty(q))) {
-        struct timespec ts = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
-        pthread_cond_timedwait(&q->cv, &q->mu, &ts);
-    }
+        !(wait_data && !queue_empty(q)))
+        timewait_until(&q->cv, &q->mu, until);
     atomic_store_explicit(&q->sleeping, 0, memory_order_relaxed);
     pthread_mutex_unlock(&q->mu);
 }
@@ -159,19 +150,19 @@ static void writer_sleep(struct aq *q, uint64_t until, int wait_data)
 static int past_deadline(struct aq *q)
 {
     return atomic_load_explicit(&q->stopping, memory_order_acquire) &&
-           now_ns() >= atomic_load_explicit(&q->deadline_ns, memory_order_relaxed);
+           timewait_now_ns() >= atomic_load_explicit(&q->deadline_ns, memory_order_relaxed);
 }
 
 /* Backoff after a failure: sleeps, bounded by the stop deadline; doubles *backoff. */
 static void backoff_sleep(struct aq *q, uint64_t *backoff)
 {
-    uint64_t until = now_ns() + *backoff;
+    uint64_t until = timewait_now_ns() + *backoff;
     if (atomic_load_explicit(&q->stopping, memory_order_acquire)) {
         uint64_t d = atomic_load_explicit(&q->deadline_ns, memory_order_relaxed);
         if (d < until)
             until = d;
     }
-    while (now_ns() < until && !past_deadline(q) && !atomic_load(&q->discard)) {
+    while (timewait_now_ns() < until && !past_deadline(q) && !atomic_load(&q->discard)) {
         writer_sleep(q, until, 0);
         if (atomic_load_explicit(&q->stopping, memory_order_acquire)) {
             uint64_t d = atomic_load_explicit(&q->deadline_ns, memory_order_relaxed);
@@ -246,7 +237,7 @@ static void *writer_main(void *arg)
         if (queue_empty(q)) {
             if (atomic_load_explicit(&q->stopping, memory_order_acquire))
                 break;
-            writer_sleep(q, now_ns() + IDLE_WAIT_NS, 1);
+            writer_sleep(q, timewait_now_ns() + IDLE_WAIT_NS, 1);
             continue;
         }
         uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
@@ -320,11 +311,7 @@ int sink_async_start(struct sink *k, size_t queue_bytes, const char *label, char
     if (!q->ring || !q->label)
         goto oom;
     pthread_mutex_init(&q->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    timewait_cond_init(&q->cv);
     int rc = pthread_create(&q->th, NULL, writer_main, k);
     if (rc != 0) {
         snprintf(err, errlen, "eve %s: cannot start the writer thread: %s", q->label, strerror(rc));
@@ -354,11 +341,10 @@ int sink_async_settle(struct sink *k, uint64_t deadline_ns)
     if (!q || !q->started)
         return 1;
     sink_async_wake(k);
-    struct timespec pause = {0, 1000000}; /* 1 ms */
     while (atomic_load(&q->head) != atomic_load(&q->tail)) {
-        if (now_ns() >= deadline_ns)
+        if (timewait_now_ns() >= deadline_ns)
             break;
-        nanosleep(&pause, NULL);
+        timewait_sleep_ms(1);
     }
     if (atomic_load(&q->head) == atomic_load(&q->tail))
         return 1;
@@ -367,10 +353,10 @@ int sink_async_settle(struct sink *k, uint64_t deadline_ns)
      * writer stuck in a connect cannot hold the run's end: then stop() counts the rest. */
     atomic_store(&q->discard, 1);
     sink_async_wake(k);
-    uint64_t until = now_ns() + 5000ull * 1000000ull;
-    while (atomic_load(&q->discard) && now_ns() < until) {
+    uint64_t until = timewait_now_ns() + 5000ull * 1000000ull;
+    while (atomic_load(&q->discard) && timewait_now_ns() < until) {
         sink_async_wake(k);
-        nanosleep(&pause, NULL);
+        timewait_sleep_ms(1);
     }
     return 0;
 }
@@ -382,8 +368,8 @@ void sink_async_stop(struct sink *k, unsigned drain_ms)
         return;
     if (q->started) {
         pthread_mutex_lock(&q->mu);
-        atomic_store_explicit(&q->deadline_ns, now_ns() + (uint64_t)drain_ms * 1000000ull,
-                              memory_order_relaxed);
+        uint64_t deadline = timewait_now_ns() + (uint64_t)drain_ms * 1000000ull;
+        atomic_store_explicit(&q->deadline_ns, deadline, memory_order_relaxed);
         atomic_store_explicit(&q->stopping, 1, memory_order_release);
         pthread_cond_signal(&q->cv);
         pthread_mutex_unlock(&q->mu);

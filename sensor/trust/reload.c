@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "keystore_build.h"
+#include "timewait.h"
 
 struct retired {
     struct keystore *ks;
@@ -67,7 +67,7 @@ struct reload *reload_new(struct keystore *ks, size_t nreaders)
     pthread_mutex_init(&r->mu, NULL);
     pthread_mutex_init(&r->build_mu, NULL);
     pthread_mutex_init(&r->wait_mu, NULL);
-    pthread_cond_init(&r->wait_cv, NULL);
+    timewait_cond_init(&r->wait_cv);
     return r;
 }
 
@@ -287,14 +287,7 @@ static void *control_main(void *arg)
     struct reload *r = arg;
     pthread_mutex_lock(&r->wait_mu);
     while (!r->stop) {
-        struct timespec t;
-        clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_nsec += RELOAD_POLL_MS * 1000000L;
-        if (t.tv_nsec >= 1000000000L) {
-            t.tv_sec++;
-            t.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&r->wait_cv, &r->wait_mu, &t);
+        timewait_for_ms(&r->wait_cv, &r->wait_mu, RELOAD_POLL_MS);
         if (r->stop)
             break;
         pthread_mutex_unlock(&r->wait_mu);
