@@ -27,8 +27,7 @@ struct ks_key {
     const char *alg;        /* the JWK's `alg` member, or NULL */
     const char *subject;    /* x5c[0] subject, RFC 2253 one-line form, or NULL */
     enum ks_kty kty;
-    int curve_nid;          /* NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1, NID_ED25519,
-                               NID_ED448; 0 for RSA */
+    int curve_nid;          /* EC/OKP: the curve's NID (struct curve.nid, curve.h); 0 for RSA */
     int bits;               /* key size in bits */
     EVP_PKEY *pkey;
     int has_validity;       /* from x5c[0]: notBefore/notAfter, Unix seconds */

@@ -29,11 +29,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/obj_mac.h>
 
 #include "capture/privs.h"
 #include "config.h"
 #include "config_check.h"
+#include "curve.h"
 #include "eve.h"
 #include "jb.h"
 #include "keystore.h"
@@ -188,23 +188,12 @@ static void iso_time(int64_t t, char *buf, size_t len)
         snprintf(buf, len, "%lld", (long long)t);
 }
 
-static const char *curve_name(int nid)
-{
-    switch (nid) {
-    case NID_X9_62_prime256v1: return "P-256";
-    case NID_secp384r1: return "P-384";
-    case NID_secp521r1: return "P-521";
-    case NID_ED25519: return "Ed25519";
-    case NID_ED448: return "Ed448";
-    default: return NULL;
-    }
-}
-
 /* The key that matched, as check-token's "key" object. */
 static void key_object(struct jb *j, const struct ks_key *k)
 {
     static const char *const kty[] = {[KS_KTY_RSA] = "RSA", [KS_KTY_EC] = "EC",
                                       [KS_KTY_OKP] = "OKP"};
+    const struct curve *cv = curve_by_nid(k->curve_nid);
     char t[40];
     jb_open_object(j, NULL);
     if (k->set && k->set->name)
@@ -221,8 +210,8 @@ static void key_object(struct jb *j, const struct ks_key *k)
         jb_str(j, "kty", kty[k->kty]);
     if (k->kty == KS_KTY_RSA)
         jb_int(j, "bits", k->bits);
-    else if (curve_name(k->curve_nid))
-        jb_str(j, "crv", curve_name(k->curve_nid));
+    else if (cv)
+        jb_str(j, "crv", cv->name);
     if (k->issuer)
         jb_str(j, "issuer", k->issuer);
     if (k->subject)

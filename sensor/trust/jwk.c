@@ -13,7 +13,6 @@
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
-#include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -22,36 +21,12 @@
 #include <time.h>
 
 #include "b64.h"
+#include "curve.h"
 #include "hex.h"
 
 /* Caps that keep a hostile JWKS (or the fuzzer) from making start-up slow; real keys are far
  * below them (RSA 2048-4096, certificates of 1-2 KiB). */
 enum { MAX_RSA_BYTES = 1024, MAX_CERT_TEXT = 65536, MIN_RSA_BITS = 2048 };
-
-struct curve {
-    const char *jwk_name; /* RFC 7518 §6.2.1.1 / RFC 8037 §2 crv value */
-    const char *ossl_group;
-    int nid;
-    size_t field_len;
-};
-
-static const struct curve ec_curves[] = {
-    {"P-256", "prime256v1", NID_X9_62_prime256v1, 32},
-    {"P-384", "secp384r1", NID_secp384r1, 48},
-    {"P-521", "secp521r1", NID_secp521r1, 66},
-};
-
-/* RFC 8037 §2 OKP signature curves: raw public key length and the thumbprint's crv text. */
-struct okp_curve {
-    const char *jwk_name;
-    int evp_type, nid;
-    size_t key_len;
-};
-
-static const struct okp_curve okp_curves[] = {
-    {"Ed25519", EVP_PKEY_ED25519, NID_ED25519, 32},
-    {"Ed448", EVP_PKEY_ED448, NID_ED448, 57},
-};
 
 static int skip(char *why, size_t whylen, const char *reason)
 {
@@ -139,7 +114,7 @@ static EVP_PKEY *rsa_key(const uint8_t *n, size_t nlen, const uint8_t *e, size_t
 static EVP_PKEY *ec_key(const struct curve *cv, const uint8_t *x, const uint8_t *y)
 {
     uint8_t pt[1 + 2 * 66];
-    size_t fl = cv->field_len;
+    size_t fl = cv->len;
     pt[0] = 0x04; /* SEC 1 §2.3.3 uncompressed point */
     memcpy(pt + 1, x, fl);
     memcpy(pt + 1 + fl, y, fl);
@@ -328,19 +303,16 @@ static int read_material(json_t *jwk, const char *kty, struct ks_key *k, char *w
         }
         k->jkt = thumbprint(KS_KTY_RSA, NULL, n, alen, e, blen);
     } else if (strcmp(kty, "EC") == 0) {
-        const struct curve *cv = NULL;
         k->kty = KS_KTY_EC;
-        if (opt_str(jwk, "crv", &crv) == 1)
-            for (size_t i = 0; i < sizeof(ec_curves) / sizeof(ec_curves[0]); i++)
-                if (strcmp(crv, ec_curves[i].jwk_name) == 0)
-                    cv = &ec_curves[i];
+        const struct curve *cv =
+            opt_str(jwk, "crv", &crv) == 1 ? curve_by_name(KS_KTY_EC, crv) : NULL;
         if (!cv) {
             skip(why, whylen, "EC key on an unsupported curve");
             goto done;
         }
         a = member_bytes(jwk, "x", 256, &alen);
         b = member_bytes(jwk, "y", 256, &blen);
-        if (!a || !b || alen != cv->field_len || blen != cv->field_len) {
+        if (!a || !b || alen != cv->len || blen != cv->len) {
             skip(why, whylen, "EC x/y missing or not the curve's field length");
             goto done;
         }
@@ -350,27 +322,24 @@ static int read_material(json_t *jwk, const char *kty, struct ks_key *k, char *w
         }
         k->curve_nid = cv->nid;
         k->bits = EVP_PKEY_get_bits(k->pkey);
-        k->jkt = thumbprint(KS_KTY_EC, cv->jwk_name, a, alen, b, blen);
+        k->jkt = thumbprint(KS_KTY_EC, cv->name, a, alen, b, blen);
     } else if (strcmp(kty, "OKP") == 0) {
-        const struct okp_curve *cv = NULL;
         k->kty = KS_KTY_OKP;
-        if (opt_str(jwk, "crv", &crv) == 1)
-            for (size_t i = 0; i < sizeof(okp_curves) / sizeof(okp_curves[0]); i++)
-                if (strcmp(crv, okp_curves[i].jwk_name) == 0)
-                    cv = &okp_curves[i];
+        const struct curve *cv =
+            opt_str(jwk, "crv", &crv) == 1 ? curve_by_name(KS_KTY_OKP, crv) : NULL;
         if (!cv) { /* X25519/X448 are key-agreement curves (RFC 8037 §3.2), never signers */
             skip(why, whylen, "OKP key on a curve other than Ed25519/Ed448");
             goto done;
         }
         a = member_bytes(jwk, "x", 128, &alen);
-        if (!a || alen != cv->key_len ||
-            !(k->pkey = EVP_PKEY_new_raw_public_key(cv->evp_type, NULL, a, alen))) {
-            snprintf(why, whylen, "%s x is not %zu bytes", cv->jwk_name, cv->key_len);
+        if (!a || alen != cv->len ||
+            !(k->pkey = EVP_PKEY_new_raw_public_key(cv->nid, NULL, a, alen))) {
+            snprintf(why, whylen, "%s x is not %zu bytes", cv->name, cv->len);
             goto done;
         }
         k->curve_nid = cv->nid;
         k->bits = EVP_PKEY_get_bits(k->pkey);
-        k->jkt = thumbprint(KS_KTY_OKP, cv->jwk_name, a, alen, NULL, 0);
+        k->jkt = thumbprint(KS_KTY_OKP, cv->name, a, alen, NULL, 0);
     } else {
         skip(why, whylen, strcmp(kty, "oct") == 0 ? "symmetric (oct) key" : "unsupported kty");
         goto done;

@@ -20,13 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curve.h"
+
 enum family { FAM_RS, FAM_PS, FAM_ES, FAM_ED };
 
 struct alg_info {
     const char *name;
     enum family fam;
     int hash_bits; /* 0 for EdDSA: the curve's own hash (SHA-512, SHAKE256) is internal */
-    int curve_nid; /* ES*: the curve; Ed*: the key type (NID == EVP_PKEY id), 0 = either */
+    enum curve_id curve; /* ES*: the key's group; Ed*: the key type; CURVE_NONE: either */
 };
 
 static const struct alg_info algs[] = {
@@ -36,12 +38,12 @@ static const struct alg_info algs[] = {
     {"PS256", FAM_PS, 256, 0},
     {"PS384", FAM_PS, 384, 0},
     {"PS512", FAM_PS, 512, 0},
-    {"ES256", FAM_ES, 256, NID_X9_62_prime256v1},
-    {"ES384", FAM_ES, 384, NID_secp384r1},
-    {"ES512", FAM_ES, 512, NID_secp521r1},
-    {"EdDSA", FAM_ED, 0, 0},
-    {"Ed25519", FAM_ED, 0, NID_ED25519},
-    {"Ed448", FAM_ED, 0, NID_ED448},
+    {"ES256", FAM_ES, 256, CURVE_P256},
+    {"ES384", FAM_ES, 384, CURVE_P384},
+    {"ES512", FAM_ES, 512, CURVE_P521},
+    {"EdDSA", FAM_ED, 0, CURVE_NONE},
+    {"Ed25519", FAM_ED, 0, CURVE_ED25519},
+    {"Ed448", FAM_ED, 0, CURVE_ED448},
 };
 #define NALGS (sizeof(algs) / sizeof(algs[0]))
 
@@ -92,12 +94,12 @@ static int type_fits(EVP_PKEY *pkey, const struct alg_info *ai)
         /* An RSA-PSS-only key (id-RSASSA-PSS SPKI) may sign PS* but never PKCS#1 v1.5. */
         return id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS;
     case FAM_ES:
-        return id == EVP_PKEY_EC && ec_curve_nid(pkey) == ai->curve_nid;
+        return id == EVP_PKEY_EC && ec_curve_nid(pkey) == curve_get(ai->curve)->nid;
     case FAM_ED:
         /* "EdDSA" (RFC 8037) names either curve; "Ed25519"/"Ed448" (RFC 9864) only its own. */
         if (id != EVP_PKEY_ED25519 && id != EVP_PKEY_ED448)
             return 0;
-        return ai->curve_nid == 0 || id == ai->curve_nid;
+        return ai->curve == CURVE_NONE || id == curve_get(ai->curve)->nid;
     }
     return 0;
 }
