@@ -76,32 +76,15 @@ int body_codings_of(struct span ce, uint8_t codings[BODY_MAX_CODINGS])
     return n;
 }
 
+/* One layer is all this answer can name: a chain of two (RFC 9110 §8.4: the last applied is
+ * undone first) would leave the inner coding in what we scan, so it is not scannable here. */
 int body_encoding_of(struct span ce)
 {
-    int enc = BODY_IDENTITY, codings = 0;
-    size_t i = 0;
-    if (!ce.p || !ce.len) /* no Content-Encoding header (a NULL span): identity */
+    uint8_t codings[BODY_MAX_CODINGS];
+    int n = body_codings_of(ce, codings);
+    if (n == 0)
         return BODY_IDENTITY;
-    while (i <= ce.len) {
-        size_t j = i;
-        while (j < ce.len && ce.p[j] != ',')
-            j++;
-        struct span c = span_trim(span_make(ce.p + i, j - i));
-        i = j + 1;
-        if (c.len == 0 || span_ieq(c, "identity"))
-            continue;
-        /* Codings apply in order, so the last is undone first; two layers ("gzip, gzip",
-         * "deflate, gzip") would leave the inner one encoded after we undo one: not scannable. */
-        if (++codings > 1)
-            return BODY_UNSUPPORTED;
-        if (span_ieq(c, "gzip") || span_ieq(c, "x-gzip"))
-            enc = BODY_GZIP;
-        else if (span_ieq(c, "deflate"))
-            enc = BODY_DEFLATE;
-        else
-            return BODY_UNSUPPORTED; /* br, zstd, compress, anything unknown */
-    }
-    return enc;
+    return n == 1 ? codings[0] : BODY_UNSUPPORTED;
 }
 
 /* zlib 1.2/1.3 allocate a struct inflate_state (7,160 bytes on 64-bit) in inflateInit2 and a
