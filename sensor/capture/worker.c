@@ -43,6 +43,7 @@
 #include "privs.h"
 #include "replay.h"
 #include "siphash.h"
+#include "thread.h"
 #include "timewait.h"
 
 #define BATCH 64          /* packets a worker takes from one ring before looking at the next */
@@ -574,32 +575,18 @@ static void run_inline(struct live *L, const struct worker_opts *o, volatile sig
     }
 }
 
-/* Starts a thread with SIGINT/SIGTERM/SIGHUP blocked, so that they reach the caller's thread. */
-static int start_thread(pthread_t *th, void *(*fn)(void *), void *arg)
-{
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    int r = pthread_create(th, NULL, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return r;
-}
-
 /* Several workers: the threads run; this one is the control side until the run ends, then
  * stops the capture threads first and the workers once they have drained their rings. */
 static int run_threads(struct live *L, const struct worker_opts *o, volatile sig_atomic_t *stop)
 {
     int rc = 0;
     for (size_t j = 0; j < L->nw && !rc; j++)
-        if (start_thread(&L->w[j].th, worker_main, &L->w[j]) == 0)
+        if (thread_start(&L->w[j].th, worker_main, &L->w[j]) == 0)
             L->w[j].started = 1;
         else
             rc = 1;
     for (size_t i = 0; i < L->nc && !rc; i++)
-        if (start_thread(&L->c[i].th, capture_main, &L->c[i]) == 0)
+        if (thread_start(&L->c[i].th, capture_main, &L->c[i]) == 0)
             L->c[i].started = 1;
         else
             rc = 1;

@@ -9,12 +9,12 @@
 #include "reload.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keystore_build.h"
+#include "thread.h"
 #include "timewait.h"
 
 struct retired {
@@ -307,15 +307,7 @@ int reload_start(struct reload *r, atomic_int *request)
     r->request = request;
     r->stop = 0;
     /* The signals stay with the threads that handle them (the capture loop's). */
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    int e = pthread_create(&r->th, NULL, control_main, r);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (e != 0)
+    if (thread_start(&r->th, control_main, r) != 0)
         return -1;
     r->started = 1;
     return 0;
