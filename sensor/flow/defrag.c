@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lru.h"
 #include "siphash.h"
 
 #define DEFAULT_TIMEOUT_S 60
@@ -156,14 +157,7 @@ static void destroy(struct defrag *d, struct dgram *dg)
     while (*link != dg)
         link = &(*link)->hnext;
     *link = dg->hnext;
-    if (dg->older)
-        dg->older->newer = dg->newer;
-    else
-        d->oldest = dg->newer;
-    if (dg->newer)
-        dg->newer->older = dg->older;
-    else
-        d->newest = dg->older;
+    LRU_UNLINK(d, dg);
     release_data(d, dg);
     d->used -= DG_COST;
     free(dg);
@@ -251,12 +245,7 @@ static struct dgram *create(struct defrag *d, const struct dg_key *k, uint64_t h
     /* Appended at the newest end: in expiry order as long as packet time does not step back
      * (the pipeline's does not); if it did, an entry would only wait behind an older one. */
     dg->due_us = now_us + d->timeout_us;
-    dg->older = d->newest;
-    if (d->newest)
-        d->newest->newer = dg;
-    else
-        d->oldest = dg;
-    d->newest = dg;
+    LRU_PUSH_NEWEST(d, dg);
     struct dgram **b = &d->buckets[hash & d->mask];
     dg->hnext = *b;
     *b = dg;

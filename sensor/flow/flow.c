@@ -33,6 +33,7 @@
 
 #include <openssl/evp.h>
 
+#include "lru.h"
 #include "siphash.h"
 
 #define MIN_BUCKETS 1024u
@@ -66,26 +67,12 @@ static struct idle_list *list_of(struct flow_table *ft, const struct flow *f)
 
 static void list_unlink(struct idle_list *l, struct flow *f)
 {
-    if (f->older)
-        f->older->newer = f->newer;
-    else
-        l->oldest = f->newer;
-    if (f->newer)
-        f->newer->older = f->older;
-    else
-        l->newest = f->older;
-    f->older = f->newer = NULL;
+    LRU_UNLINK(l, f);
 }
 
 static void list_append(struct idle_list *l, struct flow *f)
 {
-    f->newer = NULL;
-    f->older = l->newest;
-    if (l->newest)
-        l->newest->newer = f;
-    else
-        l->oldest = f;
-    l->newest = f;
+    LRU_PUSH_NEWEST(l, f);
 }
 
 /* ---- hashing and keys ---------------------------------------------------------------------- */

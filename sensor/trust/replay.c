@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lru.h"
 #include "siphash.h"
 
 #define ID_LEN 16
@@ -155,25 +156,12 @@ void replay_free(struct replay *r)
 
 static void lru_unlink(struct stripe *st, struct entry *e)
 {
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        st->newest = e->older;
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        st->oldest = e->newer;
+    LRU_UNLINK(st, e);
 }
 
 static void lru_push(struct stripe *st, struct entry *e)
 {
-    e->newer = NULL;
-    e->older = st->newest;
-    if (st->newest)
-        st->newest->newer = e;
-    else
-        st->oldest = e;
-    st->newest = e;
+    LRU_PUSH_NEWEST(st, e);
 }
 
 /* A fresh entry for a token not in the table: allocated while the stripe is under its budget,

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lru.h"
 #include "siphash.h"
 
 /* Rendered JSON beyond the claim strings: member names, quotes, the SHA-256, type, times. */
@@ -96,15 +97,7 @@ struct vcache *vcache_new(size_t max_entries, size_t memcap, const uint8_t seed[
 static void seg_unlink(struct vcache *vc, struct vc_entry *e)
 {
     struct vc_seg *s = &vc->seg[e->seg];
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        s->oldest = e->newer;
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        s->newest = e->older;
-    e->older = e->newer = NULL;
+    LRU_UNLINK(s, e);
     s->n--;
     s->bytes -= e->charge;
 }
@@ -113,13 +106,7 @@ static void seg_push(struct vcache *vc, struct vc_entry *e, int which)
 {
     struct vc_seg *s = &vc->seg[which];
     e->seg = (uint8_t)which;
-    e->older = s->newest;
-    e->newer = NULL;
-    if (s->newest)
-        s->newest->newer = e;
-    else
-        s->oldest = e;
-    s->newest = e;
+    LRU_PUSH_NEWEST(s, e);
     s->n++;
     s->bytes += e->charge;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "curve.h"
+#include "lru.h"
 
 enum family { FAM_RS, FAM_PS, FAM_ES, FAM_ED };
 
@@ -280,26 +281,12 @@ static void entry_free(struct vx_entry *e)
 
 static void lru_unlink(struct verify_ctxs *vx, struct vx_entry *e)
 {
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        vx->oldest = e->newer;
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        vx->newest = e->older;
-    e->older = e->newer = NULL;
+    LRU_UNLINK(vx, e);
 }
 
 static void lru_push(struct verify_ctxs *vx, struct vx_entry *e)
 {
-    e->older = vx->newest;
-    e->newer = NULL;
-    if (vx->newest)
-        vx->newest->newer = e;
-    else
-        vx->oldest = e;
-    vx->newest = e;
+    LRU_PUSH_NEWEST(vx, e);
 }
 
 static void drop(struct verify_ctxs *vx, struct vx_entry *e)
