@@ -226,6 +226,17 @@ void jb_str(struct jb *j, const char *key, const char *s)
     jb_strn(j, key, s, strlen(s));
 }
 
+/* Writes v's decimal digits so that they end just before `end`; returns where they start.
+ * Backwards, since the last digit comes out first; 20 digits at most (UINT64_MAX). */
+static inline char *digits_before(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
 void jb_int(struct jb *j, const char *key, int64_t v)
 {
     if (v >= 0) {
@@ -233,12 +244,7 @@ void jb_int(struct jb *j, const char *key, int64_t v)
         return;
     }
     char tmp[24];
-    char *p = tmp + sizeof(tmp);
-    uint64_t u = (uint64_t)0 - (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    char *p = digits_before(tmp + sizeof(tmp), (uint64_t)0 - (uint64_t)v);
     *--p = '-';
     key_prefix(j, key);
     put(j, p, (size_t)(tmp + sizeof(tmp) - p));
@@ -247,11 +253,7 @@ void jb_int(struct jb *j, const char *key, int64_t v)
 void jb_uint(struct jb *j, const char *key, uint64_t v)
 {
     char tmp[24];
-    char *p = tmp + sizeof(tmp);
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    char *p = digits_before(tmp + sizeof(tmp), v);
     key_prefix(j, key);
     put(j, p, (size_t)(tmp + sizeof(tmp) - p));
 }

@@ -154,16 +154,6 @@ void replay_free(struct replay *r)
     free(r);
 }
 
-static void lru_unlink(struct stripe *st, struct entry *e)
-{
-    LRU_UNLINK(st, e);
-}
-
-static void lru_push(struct stripe *st, struct entry *e)
-{
-    LRU_PUSH_NEWEST(st, e);
-}
-
 /* A fresh entry for a token not in the table: allocated while the stripe is under its budget,
  * else its least recently used entry, taken out of its bucket chain. NULL when out of memory
  * with nothing to recycle. */
@@ -177,7 +167,7 @@ static struct entry *entry_get(struct replay *r, struct stripe *st)
     e = st->oldest;
     if (!e)
         return NULL;
-    lru_unlink(st, e);
+    LRU_UNLINK(st, e);
     uint64_t h = siphash13(r->seed, e->id, ID_LEN);
     struct entry **pp = &r->buckets[h & r->bucket_mask];
     while (*pp != e)
@@ -208,7 +198,7 @@ int replay_check(struct replay *r, const uint8_t sha256[32], const uint8_t addr[
     while (e && memcmp(e->id, sha256, ID_LEN) != 0)
         e = e->hnext;
     if (e) {
-        lru_unlink(st, e);
+        LRU_UNLINK(st, e);
     } else {
         e = entry_get(r, st);
         if (!e)
@@ -219,7 +209,7 @@ int replay_check(struct replay *r, const uint8_t sha256[32], const uint8_t addr[
         e->hnext = r->buckets[b];
         r->buckets[b] = e;
     }
-    lru_push(st, e);
+    LRU_PUSH_NEWEST(st, e);
 
     /* This client's slot; else an unused one; else one outside the window (it may count again
      * if time steps back, so unused ones go first); else the stalest. */

@@ -279,23 +279,13 @@ static void entry_free(struct vx_entry *e)
     free(e);
 }
 
-static void lru_unlink(struct verify_ctxs *vx, struct vx_entry *e)
-{
-    LRU_UNLINK(vx, e);
-}
-
-static void lru_push(struct verify_ctxs *vx, struct vx_entry *e)
-{
-    LRU_PUSH_NEWEST(vx, e);
-}
-
 static void drop(struct verify_ctxs *vx, struct vx_entry *e)
 {
     struct vx_entry **pp = &vx->buckets[slot(vx, e->pkey, e->ai)];
     while (*pp != e)
         pp = &(*pp)->hnext;
     *pp = e->hnext;
-    lru_unlink(vx, e);
+    LRU_UNLINK(vx, e);
     entry_free(e);
     vx->n--;
 }
@@ -381,8 +371,8 @@ static struct vx_entry *find(struct verify_ctxs *vx, size_t b, EVP_PKEY *pkey,
     for (struct vx_entry *e = vx->buckets[b]; e; e = e->hnext)
         if (e->pkey == pkey && e->ai == ai) {
             if (vx->newest != e) {
-                lru_unlink(vx, e);
-                lru_push(vx, e);
+                LRU_UNLINK(vx, e);
+                LRU_PUSH_NEWEST(vx, e);
             }
             return e;
         }
@@ -396,7 +386,7 @@ static void insert(struct verify_ctxs *vx, size_t b, struct vx_entry *e)
         drop(vx, vx->oldest);
     e->hnext = vx->buckets[b];
     vx->buckets[b] = e;
-    lru_push(vx, e);
+    LRU_PUSH_NEWEST(vx, e);
     vx->n++;
 }
 
