@@ -97,58 +97,46 @@ int decode_ethertype(struct packet *pkt, uint16_t type, const uint8_t *p, size_t
     }
 }
 
+/* A fixed link header of hlen bytes with the payload's EtherType at type_off: Ethernet II, both
+ * Linux cooked formats and Cisco HDLC differ only in where it sits (nothing else in their
+ * headers changes how the payload is read). Inline: the constants fold at each caller, and
+ * Ethernet is every packet's first read. */
+static inline int ethertype_at(struct packet *pkt, const uint8_t *p, size_t len, size_t type_off,
+                               size_t hlen, enum event_id truncated)
+{
+    struct reader r;
+    rd_init(&r, p, len);
+    rd_skip(&r, type_off);
+    uint16_t type = rd_be16(&r);
+    rd_skip(&r, hlen - type_off - 2);
+    if (r.err) {
+        pkt->event = truncated;
+        return DECODE_INVALID;
+    }
+    return decode_ethertype(pkt, type, p + r.off, rd_left(&r));
+}
+
 /* Fills the link and lower layers from an Ethernet II frame of len bytes at p (no FCS). Reads
  * nothing past len; returns enum decode_status with pkt->event set unless DECODE_OK. */
 int decode_ethernet(struct packet *pkt, const uint8_t *p, size_t len)
 {
-    struct reader r;
-    rd_init(&r, p, len);
-    rd_skip(&r, 12);
-    uint16_t type = rd_be16(&r);
-    if (r.err) {
-        pkt->event = EV_ETHERNET_PKT_TOO_SMALL;
-        return DECODE_INVALID;
-    }
-    return decode_ethertype(pkt, type, p + r.off, rd_left(&r));
+    return ethertype_at(pkt, p, len, 12, 14, EV_ETHERNET_PKT_TOO_SMALL);
 }
 
 static int decode_sll(struct packet *pkt, const uint8_t *p, size_t len)
 {
-    struct reader r;
-    rd_init(&r, p, len);
-    rd_skip(&r, 14);
-    uint16_t proto = rd_be16(&r);
-    if (r.err) {
-        pkt->event = EV_SLL_PKT_TOO_SMALL;
-        return DECODE_INVALID;
-    }
-    return decode_ethertype(pkt, proto, p + r.off, rd_left(&r));
+    return ethertype_at(pkt, p, len, 14, 16, EV_SLL_PKT_TOO_SMALL);
 }
 
 static int decode_sll2(struct packet *pkt, const uint8_t *p, size_t len)
 {
-    struct reader r;
-    rd_init(&r, p, len);
-    uint16_t proto = rd_be16(&r);
-    rd_skip(&r, 18);
-    if (r.err) {
-        pkt->event = EV_SLL2_HEADER_TRUNCATED;
-        return DECODE_INVALID;
-    }
-    return decode_ethertype(pkt, proto, p + r.off, rd_left(&r));
+    return ethertype_at(pkt, p, len, 0, 20, EV_SLL2_HEADER_TRUNCATED);
 }
 
+/* Address and control first: nothing in them changes how the payload is read. */
 static int decode_chdlc(struct packet *pkt, const uint8_t *p, size_t len)
 {
-    struct reader r;
-    rd_init(&r, p, len);
-    rd_skip(&r, 2); /* address, control: nothing in them changes how the payload is read */
-    uint16_t type = rd_be16(&r);
-    if (r.err) {
-        pkt->event = EV_C_HDLC_HEADER_TRUNCATED;
-        return DECODE_INVALID;
-    }
-    return decode_ethertype(pkt, type, p + r.off, rd_left(&r));
+    return ethertype_at(pkt, p, len, 2, 4, EV_C_HDLC_HEADER_TRUNCATED);
 }
 
 static int decode_ppp_link(struct packet *pkt, const uint8_t *p, size_t len)
