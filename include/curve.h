@@ -11,13 +11,16 @@
 
 #include <stddef.h>
 
-#include "keystore.h"
-
 enum curve_id { CURVE_NONE = 0, CURVE_P256, CURVE_P384, CURVE_P521, CURVE_ED25519, CURVE_ED448 };
+
+/* The JWK key type a curve belongs to (RFC 7518 §6.2 "EC", RFC 8037 §2 "OKP"). Its own enum,
+ * not keystore.h's, so that the key store's modules can include this header and not the other
+ * way round. */
+enum curve_kty { CURVE_KTY_EC = 1, CURVE_KTY_OKP };
 
 struct curve {
     const char *name;       /* the JWK crv value, as printed */
-    enum ks_kty kty;        /* KS_KTY_EC or KS_KTY_OKP */
+    enum curve_kty kty;
     const char *ossl_group; /* EC: OpenSSL's group name; OKP: NULL */
     int nid;                /* EC: the group's NID; OKP: the key type (NID == EVP_PKEY id) */
     size_t len;             /* EC: field length in bytes; OKP: raw public key length */
@@ -28,9 +31,9 @@ const struct curve *curve_get(enum curve_id id);
 
 /* The curve a JWK of type kty names by crv (exact, case-sensitive, as RFC 7518 §6.2.1.1 has
  * it), or NULL: crv NULL, unknown, or a curve of the other key type. */
-const struct curve *curve_by_name(enum ks_kty kty, const char *crv);
+const struct curve *curve_by_name(enum curve_kty kty, const char *crv);
 
-/* The curve with that NID (struct ks_key.curve_nid), or NULL (0 for RSA keys, or unknown). */
+/* The curve with that NID (the key store's curve_nid), or NULL (0 for RSA keys, or unknown). */
 const struct curve *curve_by_nid(int nid);
 
 #endif

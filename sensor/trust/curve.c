@@ -10,11 +10,11 @@
 #include <string.h>
 
 static const struct curve curves[] = {
-    [CURVE_P256] = {"P-256", KS_KTY_EC, "prime256v1", NID_X9_62_prime256v1, 32},
-    [CURVE_P384] = {"P-384", KS_KTY_EC, "secp384r1", NID_secp384r1, 48},
-    [CURVE_P521] = {"P-521", KS_KTY_EC, "secp521r1", NID_secp521r1, 66},
-    [CURVE_ED25519] = {"Ed25519", KS_KTY_OKP, NULL, NID_ED25519, 32},
-    [CURVE_ED448] = {"Ed448", KS_KTY_OKP, NULL, NID_ED448, 57},
+    [CURVE_P256] = {"P-256", CURVE_KTY_EC, "prime256v1", NID_X9_62_prime256v1, 32},
+    [CURVE_P384] = {"P-384", CURVE_KTY_EC, "secp384r1", NID_secp384r1, 48},
+    [CURVE_P521] = {"P-521", CURVE_KTY_EC, "secp521r1", NID_secp521r1, 66},
+    [CURVE_ED25519] = {"Ed25519", CURVE_KTY_OKP, NULL, NID_ED25519, 32},
+    [CURVE_ED448] = {"Ed448", CURVE_KTY_OKP, NULL, NID_ED448, 57},
 };
 #define NCURVES (sizeof(curves) / sizeof(curves[0]))
 
@@ -25,7 +25,7 @@ const struct curve *curve_get(enum curve_id id)
     return &curves[id];
 }
 
-const struct curve *curve_by_name(enum ks_kty kty, const char *crv)
+const struct curve *curve_by_name(enum curve_kty kty, const char *crv)
 {
     if (!crv)
         return NULL;

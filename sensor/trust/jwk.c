@@ -305,7 +305,7 @@ static int read_material(json_t *jwk, const char *kty, struct ks_key *k, char *w
     } else if (strcmp(kty, "EC") == 0) {
         k->kty = KS_KTY_EC;
         const struct curve *cv =
-            opt_str(jwk, "crv", &crv) == 1 ? curve_by_name(KS_KTY_EC, crv) : NULL;
+            opt_str(jwk, "crv", &crv) == 1 ? curve_by_name(CURVE_KTY_EC, crv) : NULL;
         if (!cv) {
             skip(why, whylen, "EC key on an unsupported curve");
             goto done;
@@ -326,7 +326,7 @@ static int read_material(json_t *jwk, const char *kty, struct ks_key *k, char *w
     } else if (strcmp(kty, "OKP") == 0) {
         k->kty = KS_KTY_OKP;
         const struct curve *cv =
-            opt_str(jwk, "crv", &crv) == 1 ? curve_by_name(KS_KTY_OKP, crv) : NULL;
+            opt_str(jwk, "crv", &crv) == 1 ? curve_by_name(CURVE_KTY_OKP, crv) : NULL;
         if (!cv) { /* X25519/X448 are key-agreement curves (RFC 8037 §3.2), never signers */
             skip(why, whylen, "OKP key on a curve other than Ed25519/Ed448");
             goto done;

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <string.h>
 
@@ -20,15 +21,15 @@ static void test_table(void **state)
     static const struct {
         enum curve_id id;
         const char *name;
-        enum ks_kty kty;
+        enum curve_kty kty;
         int nid;
         size_t len;
     } want[] = {
-        {CURVE_P256, "P-256", KS_KTY_EC, NID_X9_62_prime256v1, 32},
-        {CURVE_P384, "P-384", KS_KTY_EC, NID_secp384r1, 48},
-        {CURVE_P521, "P-521", KS_KTY_EC, NID_secp521r1, 66},
-        {CURVE_ED25519, "Ed25519", KS_KTY_OKP, NID_ED25519, 32},
-        {CURVE_ED448, "Ed448", KS_KTY_OKP, NID_ED448, 57},
+        {CURVE_P256, "P-256", CURVE_KTY_EC, NID_X9_62_prime256v1, 32},
+        {CURVE_P384, "P-384", CURVE_KTY_EC, NID_secp384r1, 48},
+        {CURVE_P521, "P-521", CURVE_KTY_EC, NID_secp521r1, 66},
+        {CURVE_ED25519, "Ed25519", CURVE_KTY_OKP, NID_ED25519, 32},
+        {CURVE_ED448, "Ed448", CURVE_KTY_OKP, NID_ED448, 57},
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const struct curve *c = curve_get(want[i].id);
@@ -37,7 +38,7 @@ static void test_table(void **state)
         assert_int_equal(c->kty, want[i].kty);
         assert_int_equal(c->nid, want[i].nid);
         assert_int_equal(c->len, want[i].len);
-        if (c->kty == KS_KTY_EC)
+        if (c->kty == CURVE_KTY_EC)
             assert_int_equal(OBJ_sn2nid(c->ossl_group), c->nid);
         else
             assert_null(c->ossl_group);
@@ -52,15 +53,15 @@ static void test_lookups_refuse(void **state)
 {
     (void)state;
     /* Names are exact and bound to their key type. */
-    assert_null(curve_by_name(KS_KTY_EC, NULL));
-    assert_null(curve_by_name(KS_KTY_EC, "p-256"));
-    assert_null(curve_by_name(KS_KTY_EC, "P-256 "));
-    assert_null(curve_by_name(KS_KTY_EC, "secp256k1"));
-    assert_null(curve_by_name(KS_KTY_EC, "Ed25519"));
-    assert_null(curve_by_name(KS_KTY_OKP, "P-256"));
-    assert_null(curve_by_name(KS_KTY_OKP, "X25519"));
-    assert_null(curve_by_name(KS_KTY_OKP, "X448"));
-    assert_null(curve_by_name(KS_KTY_RSA, "P-256"));
+    assert_null(curve_by_name(CURVE_KTY_EC, NULL));
+    assert_null(curve_by_name(CURVE_KTY_EC, "p-256"));
+    assert_null(curve_by_name(CURVE_KTY_EC, "P-256 "));
+    assert_null(curve_by_name(CURVE_KTY_EC, "secp256k1"));
+    assert_null(curve_by_name(CURVE_KTY_EC, "Ed25519"));
+    assert_null(curve_by_name(CURVE_KTY_OKP, "P-256"));
+    assert_null(curve_by_name(CURVE_KTY_OKP, "X25519"));
+    assert_null(curve_by_name(CURVE_KTY_OKP, "X448"));
+    assert_null(curve_by_name((enum curve_kty)0, "P-256"));
     /* RSA keys have curve_nid 0; key-agreement curves are not signers. */
     assert_null(curve_by_nid(0));
     assert_null(curve_by_nid(NID_X25519));
