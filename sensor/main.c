@@ -42,6 +42,7 @@
 #include "reload.h"
 #include "sensor.h"
 #include "summary.h"
+#include "thread.h"
 #include "worker.h"
 
 /* Written by the signal handlers, read by the run loop (sig_atomic_t) and by the reload
@@ -393,12 +394,8 @@ static int run(struct config *cfg, const char *logdir, size_t nw, char **reads, 
     /* The outputs' writer threads start here: they must not take SIGINT/SIGTERM, which have
      * to interrupt this thread's read of a FIFO given to -r (capture.h). They inherit the
      * mask. */
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
+    sigset_t old;
+    thread_block_signals(&old);
     rc = worker_sensors_new(cfg, logdir, rl, nw, sv, err, sizeof(err), &code);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {

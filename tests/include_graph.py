@@ -48,8 +48,6 @@ KNOWN = [
     ({"config", "config_names"},
      "config_names.h (the enum names shared by config.c and config_dump.c) includes config.h "
      "for its enums, and config.c includes config_names.h"),
-    ({"jwk", "keystore"},
-     "jwk.h hands keystore.c a struct ks_key (keystore.h), and keystore.c includes jwk.h"),
 ]
 
 

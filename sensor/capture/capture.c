@@ -18,6 +18,7 @@
  * time). Kernel counters from pcap_stats are widened to 64 bits here (capture_kstats).
  */
 #include "capture.h"
+#include "timewait.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -248,9 +249,7 @@ uint64_t capture_wall_us(void)
 
 uint64_t capture_mono_ms(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+    return timewait_now_ns() / 1000000u;
 }
 
 pcap_t *capture_open_iface(const char *iface, const struct capture_opts *o, int *rc)

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "keystore.h"
+#include "keystore_key.h"
 
 enum jwk_result {
     JWK_LOADED = 0,  /* *out filled; the caller owns it (free with jwk_key_clear) */
