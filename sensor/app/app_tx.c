@@ -445,10 +445,13 @@ void app_tx_close(struct app_ctx *c, struct tx *t)
      * body ends before the response head is handled). */
     app_tx_body_end(c, t, TX_REQUEST);
     app_tx_body_end(c, t, TX_RESPONSE);
-    /* The server took the request's credentials: 2xx, 3xx, or 101 (it switched protocols). */
+    /* The server took the request's credentials: 2xx, 3xx, or 101 (it switched protocols),
+     * unless the entry knows better. */
     int accepted = t->http.status ? ((t->http.status >= 200 && t->http.status < 400) ||
                                      t->http.status == 101)
                                   : -1;
+    if (t->outcome != TX_OUTCOME_BY_STATUS)
+        accepted = t->outcome == TX_OUTCOME_ACCEPTED;
     if (!app->named) {
         /* nDPI's names for the flow, looked up once its verdict is final */
         classify_proto_name(s->cls, &app->cf, app->pfx.ndpi_proto, sizeof(app->pfx.ndpi_proto));

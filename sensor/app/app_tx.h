@@ -23,8 +23,10 @@
  *
  * An entry that answers in order (HTTP/1) takes the oldest queued transaction when its response
  * head arrives; one that multiplexes (HTTP/2 streams) keeps its transactions queued and closes
- * each when its stream ends, in any order. Either way every transaction is closed exactly once:
- * by the entry, or at the latest by app_tx_flush when the flow ends.
+ * each when its stream ends, in any order (mapping its stream ids to transactions in its own
+ * state). Either way every transaction is closed exactly once: one the entry holds by the entry,
+ * at the latest at its final eof; one still queued by the entry or the app layer, at the
+ * latest by app_tx_flush when the flow ends.
  */
 #ifndef TW_APP_TX_H
 #define TW_APP_TX_H
@@ -55,6 +57,13 @@
 /* Which message of a transaction: index of struct tx's bodies. */
 enum { TX_REQUEST = 0, TX_RESPONSE = 1 };
 
+/* Whether the server took the request's credentials (EVE token.accepted). */
+enum tx_outcome {
+    TX_OUTCOME_BY_STATUS = 0, /* by http.status: 2xx, 3xx and 101 accept; none: unknown */
+    TX_OUTCOME_ACCEPTED,      /* the entry knows better: gRPC's grpc-status 0 in the trailers */
+    TX_OUTCOME_REFUSED,       /* ... any other grpc-status, under HTTP 200 */
+};
+
 struct tx_token {
     struct verdict *v;
     enum token_location loc;
@@ -72,6 +81,7 @@ struct tx {
     struct body body[2];         /* request and response bodies being collected for scanning */
     uint8_t body_kind[2];        /* what each body is scanned as; 0: not collected */
     uint8_t queued;              /* in the flow's in-flight queue */
+    uint8_t outcome;             /* enum tx_outcome */
     size_t body_mem[2];          /* what each body being collected is charged to http-memcap */
     size_t mem;                  /* charged to app_mem for the struct and its arena (tx_charge) */
 };
@@ -166,6 +176,13 @@ static inline void app_tx_body(struct tx *t, int which, const uint8_t *p, size_t
 {
     if (n)
         body_feed(&t->body[which], p, n);
+}
+
+/* The entry's word on whether the server took t's credentials, when the status does not say
+ * it (gRPC answers 200 and puts its verdict in the trailers); before t is closed. */
+static inline void app_tx_set_outcome(struct tx *t, enum tx_outcome o)
+{
+    t->outcome = (uint8_t)o;
 }
 
 /* t's body `which` has ended, or can no longer be followed: scans what came of it (tokens; a

@@ -2,9 +2,11 @@
  * fake protocol entry put on a real flow: transactions in flight closed in any order (as HTTP/2
  * streams end), the app layer closing one on its own (too many in flight) and telling the entry
  * to forget it, the flow's end reaching every transaction still open, and a switch handing the
- * rest of a delivery to HTTP/1, named or found again by the probes. Also the registry's probes
+ * rest of a delivery to HTTP/1, named or found again by the probes, and an entry's own word on
+ * whether the credentials were accepted (as gRPC's trailers give it). Also the registry's probes
  * on their own. The fake entry reads one command per line from the client:
- *   O<id>  open a transaction for "/<id>"     R<id> <status>  its response (no body)
+ *   O<id>  open a transaction for "/<id>", with an Authorization: Bearer token
+ *   R<id> <status> [a|r]  its response (no body), accepted/refused as the entry says
  *   C<id>  close it                           S / N  close all, then switch to HTTP/1 / re-probe
  */
 #include <setjmp.h>
@@ -38,10 +40,13 @@ static struct {
 
 static void fake_open(struct app_ctx *c, int id)
 {
-    char target[16];
+    char target[16], auth[32];
     int n = snprintf(target, sizeof(target), "/%d", id);
+    int k = snprintf(auth, sizeof(auth), "Bearer fake-token-%d", id);
+    struct token_field fields[] = {{span_cstr("Authorization"), span_make(auth, (size_t)k)}};
     struct app_head h = {.method = span_cstr("GET"), .target = span_make(target, (size_t)n),
-                         .host = span_cstr("fake.example"), .protocol = span_cstr("FAKE/1")};
+                         .host = span_cstr("fake.example"), .protocol = span_cstr("FAKE/1"),
+                         .fields = fields, .nfields = 1};
     fake.open[id] = app_tx_request(c, &h);
 }
 
@@ -70,7 +75,11 @@ static size_t fake_parse(struct app_ctx *c, void *st, int side, const uint8_t *p
             break;
         case 'R': {
             assert_non_null(fake.open[id]);
-            sscanf(line + 1, "%d %d", &id, &status);
+            char word = 0;
+            sscanf(line + 1, "%d %d %c", &id, &status, &word);
+            if (word)
+                app_tx_set_outcome(fake.open[id],
+                                   word == 'a' ? TX_OUTCOME_ACCEPTED : TX_OUTCOME_REFUSED);
             struct app_head h = {.status = status};
             assert_int_equal(app_tx_response(c, fake.open[id], &h), 0); /* no body: closed */
             assert_null(fake.open[id]); /* ... and forgotten */
@@ -197,7 +206,7 @@ static void run_start(struct run *r)
     snprintf(r->path, sizeof(r->path), "%s/eve.json", r->dir);
     char fn[200];
     snprintf(fn, sizeof(fn), "outputs.eve.filename=%s", r->path);
-    const char *sets[] = {fn, "outputs.eve.types=[http]"};
+    const char *sets[] = {fn, "outputs.eve.types=[http, token]"};
     char err[512];
     config_defaults(&r->cfg);
     if (config_load(&r->cfg, NULL, sets, 2, err, sizeof(err)) != 0)
@@ -230,7 +239,8 @@ static void run_start(struct run *r)
     app->decided = 1;
 }
 
-static json_t *run_finish(struct run *r)
+/* The records of one event type, in the order written. */
+static json_t *run_finish_type(struct run *r, const char *type)
 {
     sensor_finish(r->s);
     sensor_free(r->s);
@@ -244,7 +254,7 @@ static json_t *run_finish(struct run *r)
         json_t *v = json_loads(line, 0, &e);
         if (!v)
             fail_msg("bad EVE line: %s", e.text);
-        if (strcmp(json_string_value(json_object_get(v, "event_type")), "http") == 0)
+        if (strcmp(json_string_value(json_object_get(v, "event_type")), type) == 0)
             json_array_append(all, v);
         json_decref(v);
     }
@@ -252,6 +262,11 @@ static json_t *run_finish(struct run *r)
     unlink(r->path);
     rmdir(r->dir);
     return all;
+}
+
+static json_t *run_finish(struct run *r)
+{
+    return run_finish_type(r, "http");
 }
 
 /* The k-th http record is for `url`, transaction `tx_id`, with this status (0: none). */
@@ -354,6 +369,29 @@ static void test_switch_reprobe(void **state)
     switch_to_http1('N');
 }
 
+/* gRPC answers 200 and says in its trailers whether the call went through: the entry's word
+ * decides token.accepted, http.status stays the status. */
+static void test_outcome(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r);
+    send_pkt(&r, 0, TCP_ACK | TCP_PSH, "O0\nO1\nO2\nO3\n");
+    send_pkt(&r, 0, TCP_ACK | TCP_PSH, "R0 200\nR1 200 r\nR2 401 a\nR3 401\n");
+    json_t *all = run_finish_type(&r, "token");
+    assert_int_equal(json_array_size(all), 4);
+    static const int want[] = {1, 0, 1, 0}, status[] = {200, 200, 401, 401};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *v = json_array_get(all, i);
+        json_t *acc = json_object_get(json_object_get(v, "token"), "accepted");
+        assert_true(json_is_boolean(acc));
+        assert_int_equal(json_is_true(acc), want[i]);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "http"), "status")),
+                         status[i]);
+    }
+    json_decref(all);
+}
+
 /* The registry on its own: HTTP/1 tells the roles from a status line or a request line, claims
  * a flow whose client a SYN named whatever it holds, and says nothing about other bytes. */
 static void test_probe(void **state)
@@ -381,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_app_closes_oldest),
         cmocka_unit_test(test_switch_named),
         cmocka_unit_test(test_switch_reprobe),
+        cmocka_unit_test(test_outcome),
         cmocka_unit_test(test_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
