@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "app_proto.h"
+#include "app_tx.h"
 #include "http1.h"
 #include "http_head_stream.h"
 

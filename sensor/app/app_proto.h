@@ -21,8 +21,9 @@
  * state is reset (what it held is dropped) and the claimer's initialised before it parses.
  * nDPI may rule the flow out before any transaction is seen (not HTTP): then no entry parses it.
  *
- * State. `state_size` bytes (at most APP_PROTO_STATE_SIZE) inside the flow's app state, zeroed,
- * handed to init; reset releases whatever init or parse allocated. Neither is called per packet.
+ * State. `state_size` bytes (at most APP_PROTO_STATE_SIZE) inside the flow's app state
+ * (app_flow.proto_state), zeroed, handed to init; reset releases whatever init or parse
+ * allocated. Neither is called per packet.
  *
  * Bytes. parse gets each direction's bytes in order, once each, after reassembly; a hole in the
  * capture comes as gap(len) instead (the app layer has written the `stream` anomaly). The entry
@@ -58,7 +59,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "app_tx.h"
+/* An entry works with these through app_tx.h; the contract itself needs only their names, so
+ * that app_tx.c can call an entry back (forget) without a loop between the two headers. */
+struct app_ctx;
+struct app_flow;
+struct tx;
 
 enum app_probe {
     APP_PROBE_NO = 0,  /* not this protocol (on these bytes) */
@@ -111,11 +116,5 @@ const struct app_proto_ops *app_proto_probe(const uint8_t *p, size_t n, int clie
 /* From inside an entry's parse: the connection changes protocol after the bytes parse says it
  * consumed (see "Switching protocols" above). `to` NULL: probe the rest as a new connection. */
 void applayer_switch(struct app_ctx *c, const struct app_proto_ops *to);
-
-/* The entry's state inside the flow. */
-static inline void *app_proto_state(struct app_flow *app)
-{
-    return app->proto_state;
-}
 
 #endif

@@ -440,7 +440,7 @@ void app_tx_close(struct app_ctx *c, struct tx *t)
     struct app_flow *app = c->app;
     if (t->queued)
         queue_remove(app, t);
-    app->proto->forget(c, app_proto_state(app), t);
+    app->proto->forget(c, app->proto_state, t);
     /* A body still being collected is scanned as far as it came (at most one is: a request
      * body ends before the response head is handled). */
     app_tx_body_end(c, t, TX_REQUEST);

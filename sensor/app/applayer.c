@@ -47,11 +47,11 @@ void applayer_switch(struct app_ctx *c, const struct app_proto_ops *to)
 static void entry_set(struct app_ctx *c, const struct app_proto_ops *to)
 {
     struct app_flow *app = c->app;
-    app->proto->reset(c, app_proto_state(app));
+    app->proto->reset(c, app->proto_state);
     memset(app->proto_state, 0, sizeof(app->proto_state));
     app->proto = to ? to : app_proto_fallback;
     app->decided = to != NULL;
-    app->proto->init(c, app_proto_state(app));
+    app->proto->init(c, app->proto_state);
 }
 
 /* On an unclaimed flow, the probes look at each delivery (app_proto.h "Selection"); the entry
@@ -84,7 +84,7 @@ static void deliver(void *user, const uint8_t *data, size_t len)
     stream_dir_pair(&app->st[0], &app->st[1]);
     if (!data) {
         app_anomaly(c, d->side, AN_GAP);
-        app->proto->gap(c, app_proto_state(app), d->side, len);
+        app->proto->gap(c, app->proto_state, d->side, len);
         return;
     }
     if (!len)
@@ -97,7 +97,7 @@ static void deliver(void *user, const uint8_t *data, size_t len)
     for (;;) {
         if (!app->decided)
             select_entry(c, d->side, data, len);
-        size_t k = app->proto->parse(c, app_proto_state(app), d->side, data, len);
+        size_t k = app->proto->parse(c, app->proto_state, d->side, data, len);
         if (!c->switching)
             return;
         /* The entry handed the connection over after k bytes (app_proto.h "Switching"). */
@@ -127,7 +127,7 @@ static struct app_flow *app_of(struct sensor *s, struct flow *f, const struct pa
         }
         app->proto = app_proto_fallback;
         struct app_ctx c = {s, f, app, NULL, 0};
-        app->proto->init(&c, app_proto_state(app));
+        app->proto->init(&c, app->proto_state);
         f->app = app;
     }
     return app;
@@ -137,7 +137,7 @@ static struct app_flow *app_of(struct sensor *s, struct flow *f, const struct pa
 static void end_dir(struct delivery *d, int final)
 {
     struct app_flow *app = d->c.app;
-    app->proto->eof(&d->c, app_proto_state(app), d->side, final);
+    app->proto->eof(&d->c, app->proto_state, d->side, final);
 }
 
 void applayer_packet(struct sensor *s, struct flow *f, int side, const struct packet *pkt)
@@ -196,7 +196,7 @@ void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
     }
     struct app_ctx c = {s, f, app, NULL, 0};
     app_tx_flush(&c);
-    app->proto->reset(&c, app_proto_state(app));
+    app->proto->reset(&c, app->proto_state);
     if ((s->out_types & EVE_T_FLOW) && app->had_token)
         eve_write_flow(&s->eve, f, &app->pfx, reason, app->alerted);
     classify_flow_release(s->cls, &app->cf);

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "app_proto.h"
+#include "app_tx.h"
 #include "config.h"
 #include "decode.h"
 #include "sensor.h"
@@ -234,7 +235,7 @@ static void run_start(struct run *r)
     struct app_flow *app = f->app;
     assert_ptr_equal(app->proto, app_proto_fallback);
     struct app_ctx c = {r->s, f, app, NULL, 0};
-    app->proto->reset(&c, app_proto_state(app));
+    app->proto->reset(&c, app->proto_state);
     app->proto = &fake_ops;
     app->decided = 1;
 }
