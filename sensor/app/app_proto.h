@@ -22,8 +22,8 @@
  * nDPI may rule the flow out before any transaction is seen (not HTTP): then no entry parses it.
  *
  * State. `state_size` bytes (at most APP_PROTO_STATE_SIZE) inside the flow's app state
- * (app_flow.proto_state), zeroed, handed to init; reset releases whatever init or parse
- * allocated. Neither is called per packet.
+ * (app_flow.proto_state), zeroed, handed to init; reset closes the transactions the entry
+ * holds and releases whatever init or parse allocated. Neither is called per packet.
  *
  * Bytes. parse gets each direction's bytes in order, once each, after reassembly; a hole in the
  * capture comes as gap(len) instead (the app layer has written the `stream` anomaly). The entry
@@ -33,8 +33,9 @@
  *
  * Transactions. The entry opens them (app_tx_request), feeds their bodies, answers them
  * (app_tx_response) and closes them; several may be in flight at once (pipelining, streams).
- * The app layer may close a queued one on its own (memcap, too many in flight, app_tx_flush): it
- * calls forget(t) first, after which the entry must hold no pointer to t.
+ * The app layer may close a queued one on its own (memcap, too many in flight, app_tx_flush).
+ * Whoever closes t, app_tx_close calls forget(t) before t is recycled: from then on the entry
+ * holds no pointer to t.
  *
  * End of a direction and of the flow. eof(side, 0) when a direction ends (FIN, or a RST, which
  * ends both): what it was sending is complete (a body delimited by the connection's end).
@@ -97,7 +98,7 @@ struct app_proto_ops {
     /* Direction `side` ended; final: the flow is going away (release that direction). */
     void (*eof)(struct app_ctx *c, void *st, int side, int final);
 
-    /* The app layer is closing t on its own: drop every pointer to it. */
+    /* t is being closed (by the entry or by the app layer): drop every pointer to it. */
     void (*forget)(struct app_ctx *c, void *st, struct tx *t);
 };
 

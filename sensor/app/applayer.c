@@ -11,6 +11,7 @@
  */
 #include "applayer.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ static void entry_set(struct app_ctx *c, const struct app_proto_ops *to)
     app->proto->reset(c, app->proto_state);
     memset(app->proto_state, 0, sizeof(app->proto_state));
     app->proto = to ? to : app_proto_fallback;
+    assert(app->proto->state_size <= sizeof(app->proto_state));
     app->decided = to != NULL;
     app->proto->init(c, app->proto_state);
 }
