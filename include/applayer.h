@@ -1,9 +1,11 @@
-/* applayer.h — the HTTP/1.x application layer of one flow, between reassembly and EVE.
+/* applayer.h — the application layer of one flow, between reassembly and EVE.
  *
- * Pipeline: stream ─► [applayer] ─► token scan ─► verdict ─► eve. Owns each flow's two stream
- * directions, the unconsumed head bytes of each side, and the queue of requests waiting for their
- * response (so an alert can carry http.status). A transaction's records are written when its
- * response head arrives, or when the flow ends.
+ * Pipeline: stream ─► [applayer: protocol entry ─► transactions] ─► token scan ─► verdict ─►
+ * eve. Owns each flow's two stream directions, the protocol entry chosen for it by content
+ * (HTTP/1 today: sensor/app/app_proto.h is the contract an entry keeps) with that entry's
+ * framing state, and the transactions in flight (so an alert can carry http.status). A
+ * transaction's records are written when it completes (its response head, or its response body
+ * when that is scanned), or when the flow ends.
  */
 #ifndef TW_APPLAYER_H
 #define TW_APPLAYER_H
@@ -11,14 +13,14 @@
 #include "flow.h"
 #include "sensor.h"
 
-/* Feeds a decoded TCP packet of flow f, sent by `side`, through reassembly and HTTP. */
+/* Feeds a decoded TCP packet of flow f, sent by `side`, through reassembly and its protocol. */
 void applayer_packet(struct sensor *s, struct flow *f, int side, const struct packet *pkt);
 
 /* The flow is going away: flush reassembly, write pending transactions, free the app state. */
 void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason);
 
 /* Bytes one flow's application state takes at most besides struct flow (charged against the
- * flow memcap): the HTTP/stream state plus nDPI's while it inspects. */
+ * flow memcap): the stream, entry and transaction state plus nDPI's while it inspects. */
 size_t applayer_flow_state_size(void);
 
 /* Releases the recycled transaction pool. */

@@ -1,16 +1,28 @@
-/* token.h — finds bearer tokens in an HTTP transaction.
+/* token.h — finds bearer tokens in an HTTP transaction, whatever protocol framed it.
  *
  * Pipeline: applayer ─► [token scan] ─► verdict. Table-driven: each row of the extractor table
  * names a place (a header, later cookies, query, bodies) and a function that pulls token spans
  * from it, so adding a place is one row. Results are spans into the message buffer.
+ * The input is protocol-neutral: a list of header fields (struct token_field), a request target
+ * and bodies. HTTP/1 fills the fields from its parsed head; HTTP/2 would from its decoded HPACK
+ * block (names lower-case there: every name here is matched case-insensitively), its :path
+ * being the target.
  * RFC 6750 §2.1 (Authorization: Bearer), RFC 9110 §11.6.2 (credentials syntax).
  */
 #ifndef TW_TOKEN_H
 #define TW_TOKEN_H
 
 #include "arena.h"
-#include "http1.h"
 #include "parse.h"
+
+/* One header field of a message head, as sent: spans into the caller's buffer, the value
+ * trimmed of surrounding whitespace (an obs-folded HTTP/1 value keeps its inner CR/LF raw). */
+struct token_field {
+    struct span name, value;
+};
+
+/* The value of the first field named `name` (ASCII case-insensitive), or {NULL, 0}. */
+struct span token_field_get(const struct token_field *fields, size_t nfields, const char *name);
 
 enum token_location {
     TOKEN_LOC_AUTHORIZATION = 0,
@@ -30,8 +42,10 @@ struct token_ref {
 /* SPEC §3 name of a location ("authorization", "cookie", ...). */
 const char *token_location_name(enum token_location loc);
 
-/* Scans a request head for tokens; writes at most `max` refs, returns how many were written. */
-size_t token_scan_request(const struct http1_msg *req, struct token_ref *out, size_t max);
+/* Scans a request head's fields (in message order) for Authorization: Bearer tokens; writes at
+ * most `max` refs, returns how many were written. */
+size_t token_scan_request(const struct token_field *fields, size_t nfields, struct token_ref *out,
+                          size_t max);
 
 /* Where else tokens travel (issue "every place a token travels"). Every scanner writes at most
  * `max` refs and returns how many. Token text that had to be decoded (URL-encoding, JSON
@@ -44,8 +58,9 @@ size_t token_scan_request(const struct http1_msg *req, struct token_ref *out, si
  * case-insensitively; value a JWT, or "authorization.bearer.<jwt>" inside a comma list as
  * Sec-WebSocket-Protocol carries it) → TOKEN_LOC_AUTHORIZATION / COOKIE / HEADER. */
 /* (At most the first 64 configured names are matched.) */
-size_t token_scan_headers(const struct http1_msg *req, const char *const *headers,
-                          size_t nheaders, struct arena *a, struct token_ref *out, size_t max);
+size_t token_scan_headers(const struct token_field *fields, size_t nfields,
+                          const char *const *headers, size_t nheaders, struct arena *a,
+                          struct token_ref *out, size_t max);
 
 /* The request target's query string: `access_token`, `id_token`, `token` (any non-empty value)
  * and any other parameter whose URL-decoded value is a JWT → TOKEN_LOC_QUERY. */

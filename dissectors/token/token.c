@@ -1,8 +1,8 @@
-/* token.c — finds bearer tokens in a parsed HTTP request head, and recognises JWT-shaped text.
+/* token.c — finds bearer tokens in a request head's fields, and recognises JWT-shaped text.
  *
- * Pipeline: applayer (http1/http2) ─► [token scan] ─► verdict. Input is a parsed message head
- * (struct http1_msg); output is token spans pointing into the same buffer the head spans point
- * into, so they live exactly as long as that buffer. Owns nothing, allocates nothing (the head
+ * Pipeline: applayer (http1/http2) ─► [token scan] ─► verdict. Input is the head's header fields
+ * (struct token_field, whatever protocol parsed them); output is token spans pointing into the
+ * same buffer the field spans point into, so they live exactly as long as that buffer. Owns nothing, allocates nothing (the head
  * scanners never decode: cookie quotes are stripped by narrowing the span). The body and query
  * scanners, which do decode, are in token_body.c; both files implement include/token.h.
  *
@@ -49,6 +49,15 @@ const char *token_location_name(enum token_location loc)
     return location_names[loc];
 }
 
+/* First match in message order, as a server reads a field it expects once. */
+struct span token_field_get(const struct token_field *fields, size_t nfields, const char *name)
+{
+    for (size_t i = 0; i < nfields; i++)
+        if (span_ieq(fields[i].name, name))
+            return fields[i].value;
+    return span_make(NULL, 0);
+}
+
 /* Linear over out[0..n): n is bounded by the caller's `max` (a handful per transaction), and a
  * hash would cost more than it saves at that size. */
 size_t token_ref_add(struct token_ref *out, size_t n, size_t max, struct span text,
@@ -70,7 +79,7 @@ static inline int is_ws(uint8_t c)
     return c == ' ' || c == '\t';
 }
 
-/* Spaces, tabs and the CR/LF an obs-folded value keeps raw (http1.h). */
+/* Spaces, tabs and the CR/LF an obs-folded HTTP/1 value keeps raw (http1.h). */
 static inline int is_lws(uint8_t c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -260,7 +269,7 @@ static const struct token_place header_places[] = {
     PLACE("cookie", extract_cookies, TOKEN_LOC_COOKIE),
 };
 
-static size_t scan_places(const struct http1_header *hd, const struct token_place *rows,
+static size_t scan_places(const struct token_field *hd, const struct token_place *rows,
                           size_t nrows, struct token_ref *out, size_t n, size_t max)
 {
     for (size_t r = 0; r < nrows && n < max; r++)
@@ -271,19 +280,21 @@ static size_t scan_places(const struct http1_header *hd, const struct token_plac
 
 /* Headers are visited in message order, so repeated headers give tokens in the order sent. A
  * token repeated in several Authorization headers is reported once. Stops when `out` is full. */
-size_t token_scan_request(const struct http1_msg *req, struct token_ref *out, size_t max)
+size_t token_scan_request(const struct token_field *fields, size_t nfields, struct token_ref *out,
+                          size_t max)
 {
     size_t n = 0;
-    for (size_t h = 0; h < req->nheaders && n < max; h++)
-        n = scan_places(&req->headers[h], request_places,
+    for (size_t h = 0; h < nfields && n < max; h++)
+        n = scan_places(&fields[h], request_places,
                         sizeof(request_places) / sizeof(request_places[0]), out, n, max);
     return n;
 }
 
 /* Nothing here decodes, so `a` is not used: every ref points into the request buffer. A NULL
  * entry in `headers` is skipped; a name listed twice is scanned once. */
-size_t token_scan_headers(const struct http1_msg *req, const char *const *headers,
-                          size_t nheaders, struct arena *a, struct token_ref *out, size_t max)
+size_t token_scan_headers(const struct token_field *fields, size_t nfields,
+                          const char *const *headers, size_t nheaders, struct arena *a,
+                          struct token_ref *out, size_t max)
 {
     (void)a;
     size_t n = 0;
@@ -292,8 +303,8 @@ size_t token_scan_headers(const struct http1_msg *req, const char *const *header
     size_t nl = nheaders < 64 ? nheaders : 64;
     for (size_t c = 0; c < nl; c++)
         lens[c] = headers[c] ? strlen(headers[c]) : 0;
-    for (size_t h = 0; h < req->nheaders && n < max; h++) {
-        const struct http1_header *hd = &req->headers[h];
+    for (size_t h = 0; h < nfields && n < max; h++) {
+        const struct token_field *hd = &fields[h];
         n = scan_places(hd, header_places, sizeof(header_places) / sizeof(header_places[0]),
                         out, n, max);
         for (size_t c = 0; c < nl && n < max; c++) {

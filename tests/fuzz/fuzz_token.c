@@ -1,6 +1,7 @@
 /* fuzz_token.c — libFuzzer target for dissectors/token/token.c and dissectors/token/token_body.c.
  *
- * Parses the input as an HTTP request head and runs the head scanners over it (Authorization,
+ * Parses the input as an HTTP request head and runs the head scanners over its fields, as the
+ * app layer hands them over (Authorization,
  * the other headers with a couple of configured names, the target's query); then runs the form
  * and JSON scanners over the whole input, and token_is_jwt against a slow reference. abort() on
  * a broken invariant: a ref out of bounds, empty, duplicated within a call, a header/cookie ref
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "http1.h"
 #include "token.h"
 
 enum { MAX_REFS = 16 };
@@ -114,14 +116,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct arena a;
     arena_init(&a, 4096, 1 << 20);
     struct http1_msg *m = malloc(sizeof(*m));
-    if (m && http1_parse_request(data, size, m).status == PARSE_OK) {
+    struct token_field *fl = malloc(HTTP1_MAX_HEADERS * sizeof(*fl));
+    if (m && fl && http1_parse_request(data, size, m).status == PARSE_OK) {
+        size_t nf = m->nheaders;
+        for (size_t i = 0; i < nf; i++) {
+            fl[i].name = m->headers[i].name;
+            fl[i].value = m->headers[i].value;
+        }
         struct token_ref out[MAX_REFS], two[2];
-        size_t n = token_scan_request(m, out, MAX_REFS);
+        size_t n = token_scan_request(fl, nf, out, MAX_REFS);
         check_refs(out, n, data, size);
         for (size_t i = 0; i < n; i++)
             check_token(out[i].text, data, size);
 
-        n = token_scan_headers(m, configured, 2, &a, out, MAX_REFS);
+        n = token_scan_headers(fl, nf, configured, 2, &a, out, MAX_REFS);
         check_refs(out, n, data, size);
         for (size_t i = 0; i < n; i++) {
             if (!inside(out[i].text, data, size))
@@ -129,12 +137,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (out[i].loc != TOKEN_LOC_AUTHORIZATION && !token_is_jwt(out[i].text))
                 abort();
         }
-        check_prefix(out, n, two, token_scan_headers(m, configured, 2, &a, two, 2));
+        check_prefix(out, n, two, token_scan_headers(fl, nf, configured, 2, &a, two, 2));
 
         n = token_scan_query(m->uri, &a, out, MAX_REFS);
         check_refs(out, n, data, size);
         check_prefix(out, n, two, token_scan_query(m->uri, &a, two, 2));
     }
+    free(fl);
     free(m);
     scan_body(0, data, size, &a);
     scan_body(1, data, size, &a);

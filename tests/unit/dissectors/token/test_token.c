@@ -1,9 +1,11 @@
 /* test_token.c — unit tests for dissectors/token/token.c: Bearer credentials parsing, the request
  * scan over parsed heads (repeated headers, other schemes, output bound, dedupe), location
- * names, JWT recognition (token_is_jwt), and the header scan (Proxy-Authorization, DPoP/PoP,
- * cookies, configured headers, WebSocket protocol lists). The scanners are not incremental, so
- * instead of splits every prefix of every input runs from an exact-size heap buffer (ASan then
- * catches any read past the end). */
+ * names, JWT recognition (token_is_jwt), the header scan (Proxy-Authorization, DPoP/PoP,
+ * cookies, configured headers, WebSocket protocol lists) and field lookup. Heads are written as
+ * HTTP/1 text, parsed by http1 and handed to the scanners as the neutral field list the app
+ * layer builds from them. The scanners are not incremental, so instead of splits every prefix
+ * of every input runs from an exact-size heap buffer (ASan then catches any read past the
+ * end). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +15,39 @@
 
 #include <cmocka.h>
 
+#include "http1.h"
 #include "token.h"
+
+/* A parsed HTTP/1 head's fields as the app layer hands them to the scanners. */
+struct fields {
+    struct token_field f[HTTP1_MAX_HEADERS];
+    size_t n;
+};
+
+static const struct fields *fields_of(const struct http1_msg *m)
+{
+    static struct fields fl;
+    fl.n = m->nheaders;
+    for (size_t i = 0; i < m->nheaders; i++) {
+        fl.f[i].name = m->headers[i].name;
+        fl.f[i].value = m->headers[i].value;
+    }
+    return &fl;
+}
+
+static size_t scan_request_msg(const struct http1_msg *m, struct token_ref *out, size_t max)
+{
+    const struct fields *fl = fields_of(m);
+    return token_scan_request(fl->f, fl->n, out, max);
+}
+
+static size_t scan_headers_msg(const struct http1_msg *m, const char *const *headers,
+                               size_t nheaders, struct arena *a, struct token_ref *out,
+                               size_t max)
+{
+    const struct fields *fl = fields_of(m);
+    return token_scan_headers(fl->f, fl->n, headers, nheaders, a, out, max);
+}
 
 /* token_bearer on a C string; `want` NULL means no token. */
 static void bearer(const char *value, const char *want)
@@ -67,7 +101,7 @@ static size_t scan(const char *raw, struct token_ref *out, size_t max, struct ht
 {
     struct parse_result r = http1_parse_request((const uint8_t *)raw, strlen(raw), m);
     assert_int_equal(r.status, PARSE_OK);
-    return token_scan_request(m, out, max);
+    return scan_request_msg(m, out, max);
 }
 
 static void assert_ref(struct token_ref r, const char *want)
@@ -283,7 +317,7 @@ static size_t scan_hdrs(const char *raw, struct token_ref *out, size_t max, stru
     assert_int_equal(r.status, PARSE_OK);
     struct arena a;
     arena_init(&a, 0, 0);
-    size_t n = token_scan_headers(m, default_headers, NDEFAULT, &a, out, max);
+    size_t n = scan_headers_msg(m, default_headers, NDEFAULT, &a, out, max);
     /* nothing in a head needs decoding: the arena stays untouched */
     assert_null(a.head);
     for (size_t i = 0; i < n; i++)
@@ -320,7 +354,7 @@ static void test_headers_authorization(void **state)
     assert_tok(out[2], TOKEN_LOC_AUTHORIZATION, JWT2);
     /* and plain Bearer stays token_scan_request's, once */
     struct token_ref req[8];
-    assert_int_equal(token_scan_request(&m, req, 8), 1);
+    assert_int_equal(scan_request_msg(&m, req, 8), 1);
     assert_tok(req[0], TOKEN_LOC_AUTHORIZATION, "plain-is-scan-request");
 }
 
@@ -374,10 +408,10 @@ static void test_headers_configured(void **state)
     /* without configured names, none of these is looked at */
     struct arena a;
     arena_init(&a, 0, 0);
-    assert_int_equal(token_scan_headers(&m, NULL, 0, &a, out, 8), 0);
+    assert_int_equal(scan_headers_msg(&m, NULL, 0, &a, out, 8), 0);
     /* a NULL entry is skipped, not dereferenced */
     const char *const some[] = {NULL, "x-unlisted"};
-    assert_int_equal(token_scan_headers(&m, some, 2, &a, out, 8), 1);
+    assert_int_equal(scan_headers_msg(&m, some, 2, &a, out, 8), 1);
     assert_tok(out[0], TOKEN_LOC_HEADER, JWE1);
 }
 
@@ -432,22 +466,17 @@ static void test_ref_add(void **state)
  * length. */
 static void header_prefix(const uint8_t *p, size_t len, const void *ctx)
 {
-    struct http1_msg *m = calloc(1, sizeof(*m));
-    assert_non_null(m);
-    m->headers[0].name = span_cstr(ctx);
-    m->headers[0].value = span_make(p, len);
-    m->nheaders = 1;
+    struct token_field f = {span_cstr(ctx), span_make(p, len)};
     struct arena a;
     arena_init(&a, 0, 0);
     struct token_ref out[8];
-    size_t n = token_scan_headers(m, default_headers, NDEFAULT, &a, out, 8);
+    size_t n = token_scan_headers(&f, 1, default_headers, NDEFAULT, &a, out, 8);
     assert_true(n <= 8);
     for (size_t i = 0; i < n; i++)
         assert_true(inside(out[i].text, p, len));
-    n = token_scan_request(m, out, 8);
+    n = token_scan_request(&f, 1, out, 8);
     for (size_t i = 0; i < n; i++)
         assert_true(inside(out[i].text, p, len));
-    free(m);
 }
 
 static void test_headers_prefixes(void **state)
@@ -470,6 +499,26 @@ static void test_headers_prefixes(void **state)
     }
 }
 
+/* The first field of a name, in any letter case; absent: an empty span with a NULL pointer. */
+static void test_field_get(void **state)
+{
+    (void)state;
+    static const char raw[] = "GET / HTTP/1.1\r\nHost: a\r\ncontent-type: x/y\r\n"
+                              "Content-Type: second\r\nX-Empty:\r\n\r\n";
+    struct http1_msg m;
+    assert_int_equal(http1_parse_request((const uint8_t *)raw, strlen(raw), &m).status, PARSE_OK);
+    const struct fields *fl = fields_of(&m);
+    assert_true(span_eq(token_field_get(fl->f, fl->n, "Content-Type"), "x/y"));
+    assert_true(span_eq(token_field_get(fl->f, fl->n, "HOST"), "a"));
+    struct span e = token_field_get(fl->f, fl->n, "X-Empty");
+    assert_non_null(e.p);
+    assert_int_equal(e.len, 0);
+    e = token_field_get(fl->f, fl->n, "Content-Length");
+    assert_null(e.p);
+    assert_int_equal(e.len, 0);
+    assert_null(token_field_get(NULL, 0, "Host").p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_headers_configured),
         cmocka_unit_test(test_headers_one_token_many_places),
         cmocka_unit_test(test_headers_prefixes),
+        cmocka_unit_test(test_field_get),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
