@@ -11,7 +11,7 @@
 #define TW_APPLAYER_H
 
 #include "flow.h"
-#include "sensor.h"
+#include "sensor_ctx.h"
 
 /* Feeds a decoded TCP packet of flow f, sent by `side`, through reassembly and its protocol. */
 void applayer_packet(struct sensor *s, struct flow *f, int side, const struct packet *pkt);

@@ -1,6 +1,7 @@
-/* sensor.h — one worker's whole state, passed down the pipeline (no globals).
+/* sensor.h — the sensor's life: building one worker's state (struct sensor, sensor_ctx.h),
+ * feeding it packets, taking its counters, finishing and freeing it.
  *
- * Owns the key store, the verification cache, the flow table (and through it every stream and
+ * The sensor owns the key store, the verification cache, the flow table (and through it every stream and
  * HTTP state), the EVE outputs and the EVE writer that writes to them, and the counters behind
  * the `stats` record (sensor_counters.h). sensor_new() builds
  * it from a loaded configuration; sensor_free() tears it down, writing pending events first
@@ -12,55 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "defrag.h"
-#include "eve_writer.h"
-#include "flow.h"
-#include "keystore.h"
-#include "output.h"
-#include "policy.h"
-#include "replay.h"
-#include "sensor_counters.h"
-#include "stream.h"
-#include "vcache.h"
-
-struct tx;
-struct reload;
-struct hll;
-
-struct sensor {
-    struct config *cfg;                /* borrowed */
-    struct keystore *ks;
-    int ks_borrowed;                   /* ks is shared with other workers: not freed here */
-    struct reload *reload;             /* hot reload: where a new ks comes from, or NULL */
-    size_t reload_slot;                /* this sensor's acknowledgement slot in reload */
-    uint64_t ks_gen;                   /* the reload generation ks belongs to */
-    struct policy_cfg pol;
-    struct vcache *vc;
-    struct verify_ctxs *vx;            /* this worker's OpenSSL verification contexts */
-    struct replay *replay;             /* token_replay table, NULL when policy.replay is off */
-    int replay_borrowed;               /* shared with other workers: not freed here */
-    struct hll *distinct;              /* the run's distinct tokens (hll.h), never reset */
-    int distinct_borrowed;             /* shared with other workers: not freed here */
-    struct classify *cls;              /* nDPI, one module per worker */
-    struct defrag *defrag;             /* IP fragments being reassembled */
-    struct observed *obs;              /* key sets seen in responses (JWKS, discovery) */
-    struct flow_table *flows;          /* NULL after sensor_finish */
-    struct flow_stats final_flow_stats; /* the table's counters when it was torn down */
-    struct stream_ctx streams;
-    struct output *outputs;
-    size_t noutputs;
-    uint32_t out_types;                /* union of the outputs' types (as eve.types): the
-                                          stages' quick check before building a record */
-    struct tx *tx_free;                /* recycled transactions */
-    uint64_t app_mem;                  /* bytes in head buffers and pending transactions */
-    struct sensor_stats st;
-    uint64_t now_us;                   /* time of the packet being processed (eve reads it) */
-    uint64_t start_us;                 /* first packet time */
-    int have_time;
-    struct eve_writer eve;             /* EVE records (eve.h): their builder, the capture's
-                                          names, the packet being processed; writes to outputs */
-};
+#include "sensor_ctx.h"
 
 /* A snapshot of s's counters at time ts_us (uptime counts to it); sensor_counters_add() sums
  * snapshots of several workers. */

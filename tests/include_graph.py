@@ -41,11 +41,6 @@ ALLOWED = []
 
 # Cycles left to undo (issue 11), each the set of its modules and why it is there.
 KNOWN = [
-    ({"applayer", "app_tx", "sensor"},
-     "the app layer (applayer.c, and app_tx.c, its transaction path) takes the whole struct "
-     "sensor (sensor.h) while sensor.c sets up and tears down the app layer (applayer_flow_end "
-     "as the flow table's callback, applayer_flow_state_size, applayer_free_pool); undone when "
-     "the app layer gets a context of its own"),
     ({"config", "config_names"},
      "config_names.h (the enum names shared by config.c and config_dump.c) includes config.h "
      "for its enums, and config.c includes config_names.h"),

@@ -9,7 +9,7 @@
  *
  * Owns, per flow (struct app_flow, one allocation with the reassembly state): the transactions
  * in flight, the hashes of tokens already reported, the flow's EVE prefix and nDPI state.
- * A transaction is recycled through the sensor's free list (sensor.h tx_free), so the steady
+ * A transaction is recycled through the sensor's free list (sensor_ctx.h tx_free), so the steady
  * state allocates nothing per request; each is charged to engine.http-memcap (app_mem) for the
  * struct, its arena and the bodies it collects.
  *
@@ -40,7 +40,7 @@
 #include "eve.h"
 #include "flow.h"
 #include "parse.h"
-#include "sensor.h"
+#include "sensor_ctx.h"
 #include "stream.h"
 #include "token.h"
 
