@@ -5,6 +5,9 @@
  * keys, wrong types and bad values stop start-up with "FILE:LINE: KEY: what is wrong".
  * `--set a.b.c=VALUE` overrides are applied to the parsed document before validation, so they go
  * through the same checks (and an override of an unknown key is an error naming "--set").
+ *
+ * Each key is one row of the table in sensor/config/config.c (its type, field, default,
+ * bounds and how --dump-config writes it): a new key is its field here plus that one row.
  */
 #ifndef TW_CONFIG_H
 #define TW_CONFIG_H
@@ -53,7 +56,13 @@ struct eve_output_cfg {
      * default 16 MiB) for a writer thread; when full, records are dropped and counted */
     uint64_t queue_size;
     int ethernet;          /* outputs.eve.ethernet: `ether` object with MAC addresses, default no */
+    int enabled;           /* outputs.eve.enabled: read while loading; a disabled output is
+                              dropped, so every loaded output has 1 */
 };
+
+/* The name of filetype as configured ("regular", "unix_dgram", ...), or "?" for a value no
+ * configuration gives. */
+const char *config_filetype_name(int filetype);
 
 /* syslog facility and level names, as configured (index = code). */
 #define SYSLOG_FACILITY_NAMES {"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", \
@@ -149,7 +158,8 @@ struct config {
     uint32_t stats_interval;        /* engine.stats-interval seconds (live), default 60 */
     /* capture (optional section `capture:`): */
     char *bpf;                      /* capture.bpf, default NULL */
-    int bpf_line;                   /* its line, 0 from --set (messages name it) */
+    int bpf_line;                   /* its line, 0 from --set, -1 not given (messages name
+                                       it) */
     uint32_t snaplen;               /* capture.snaplen, default 262144 (libpcap's maximum) */
     uint64_t buffer_size;           /* capture.buffer-size bytes, default 0 = libpcap's default */
     int promisc;                    /* capture.promisc, default 1 */

@@ -1,5 +1,10 @@
 /* config_dump.c — `tokenwatch --dump-config`: the effective configuration as YAML that
- * config_load() reads back (see config.h). Start-up only; split from config.c, which parses.
+ * config_load() reads back (see config.h), written row by row from the key table
+ * (config.c): the table's order, each row as its `dump` column says.
+ *
+ * Start-up only; split from config.c, which parses. A mapping (`engine:`, an output's
+ * `redis:`) is opened before the first row written under it; a list item starts "- " on its
+ * first line, its keys indented past the dash.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -9,29 +14,63 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "config_names.h"
+#include "config_keys.h"
 #include "yaml_doc.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+/* Where the writer is, in one struct's rows: the mapping it last wrote into (dotted, relative
+ * to the rows' prefix: "replay" in policy), the indent of the struct's outermost keys, and
+ * whether the next line starts a list item. */
+struct dump {
+    FILE *f;
+    char open[256];
+    int indent;
+    int item;
+};
 
-/* ---- dump ------------------------------------------------------------------------------- */
-
-static const char *name_of(const char *const *names, size_t n, int i)
+static void line_start(struct dump *d, int indent)
 {
-    return i >= 0 && (size_t)i < n ? names[i] : "invalid";
+    if (d->item) {
+        fprintf(d->f, "%*s- ", indent - 2, "");
+        d->item = 0;
+    } else {
+        fprintf(d->f, "%*s", indent, "");
+    }
 }
 
-static void dump_mask(FILE *f, const char *const *names, size_t n, uint32_t mask)
+/* Opens the mappings on the way to rel ("replay.memcap": `replay:`) that are not open yet
+ * and returns the indent of rel's own key. */
+static int open_to(struct dump *d, const char *rel)
 {
-    const char *sep = "";
-    fputc('[', f);
-    for (size_t i = 0; i < n; i++) {
-        if (mask & (1u << i)) {
-            fprintf(f, "%s%s", sep, names[i]);
-            sep = ", ";
-        }
+    const char *leaf = strrchr(rel, '.');
+    size_t plen = leaf ? (size_t)(leaf - rel) : 0, olen = strlen(d->open), i = 0;
+    int level = 0;
+    while (i < plen && i <= olen) { /* past the components still open */
+        size_t j = i, k = i;
+        while (j < plen && rel[j] != '.')
+            j++;
+        while (k < olen && d->open[k] != '.')
+            k++;
+        if (j != k || memcmp(rel + i, d->open + i, j - i) != 0)
+            break;
+        level++;
+        i = j + 1;
     }
-    fputs("]\n", f);
+    while (i < plen) {
+        size_t j = i;
+        while (j < plen && rel[j] != '.')
+            j++;
+        line_start(d, d->indent + 2 * level++);
+        fprintf(d->f, "%.*s:\n", (int)(j - i), rel + i);
+        i = j + 1;
+    }
+    snprintf(d->open, sizeof(d->open), "%.*s", (int)plen, rel);
+    return d->indent + 2 * level;
+}
+
+static const char *name_of(const struct config_key *k, uint64_t v)
+{
+    int i = (int)(uint32_t)v;
+    return i >= 0 && (size_t)i < k->nnames ? k->names[i] : "invalid";
 }
 
 /* Relative paths were resolved against the working directory; anchor them so the dump means
@@ -54,137 +93,132 @@ static void dump_path(FILE *f, const char *p)
     }
 }
 
-/* "    KEY:\n      - a\n ..." for a list that is set; nothing when it is not. */
-static void dump_list(FILE *f, const char *key, char *const *items, size_t n)
+static int is_list(const struct config_key *k)
 {
-    if (!n)
-        return;
-    fprintf(f, "%s:\n", key);
-    for (size_t i = 0; i < n; i++) {
-        fputs("      - ", f);
-        yaml_doc_write_string(f, items[i]);
-        fputc('\n', f);
+    return k->kind == CK_PORTS || k->kind == CK_STRS || k->kind == CK_LIST;
+}
+
+static size_t items_of(const struct config_key *k, const void *p)
+{
+    if (k->kind == CK_PORTS)
+        return *((const uint8_t *)p + k->count);
+    return *(const size_t *)((const char *)p + k->count);
+}
+
+static const char *str_of(const struct config_key *k, const void *p)
+{
+    return *(char *const *)((const char *)p + k->off);
+}
+
+/* Whether row k of the struct at p is written. */
+static int written(const struct config_key *k, const void *p)
+{
+    int str = k->kind == CK_STR || k->kind == CK_PATH;
+    if (str && !str_of(k, p))
+        return 0;
+    switch (k->dump) {
+    case CD_NEVER:
+        return 0;
+    case CD_SET:
+        return is_list(k) ? items_of(k, p) != 0 : str || config_key_get(k, p) != 0;
+    case CD_FILETYPE:
+        /* the rows of one filetype are an output's (base CB_OUTPUT) */
+        if (((const struct eve_output_cfg *)p)->filetype == k->filetype)
+            return 1;
+        for (size_t i = 0; i < config_keys_count; i++) {
+            const struct config_key *o = &config_keys[i];
+            if (o->base == k->base && o->dump == CD_FILETYPE && o->filetype == k->filetype &&
+                !config_key_is_default(o, p))
+                return 1;
+        }
+        return 0;
+    default:
+        return 1;
     }
 }
 
-static void dump_opt(FILE *f, const char *indent, const char *key, const char *s)
+static void dump_rows(struct dump *d, int base, const void *p, const char *prefix);
+
+/* What follows "KEY:" for row k of the struct at p, whose key is at `indent`. */
+static void dump_value(const struct config_key *k, const void *p, FILE *f, int indent)
 {
-    if (!s)
+    const char *at = (const char *)p + k->off;
+    if (is_list(k) && items_of(k, p) == 0) {
+        fputs(" []\n", f);
         return;
-    fprintf(f, "%s%s: ", indent, key);
-    yaml_doc_write_string(f, s);
+    }
+    if (k->kind != CK_STRS && k->kind != CK_LIST) /* block lists start on the next line */
+        fputc(' ', f);
+    switch (k->kind) {
+    case CK_BOOL:
+        fputs(config_key_get(k, p) ? "yes" : "no", f);
+        break;
+    case CK_ENUM:
+        fputs(name_of(k, config_key_get(k, p)), f);
+        break;
+    case CK_STR:
+        yaml_doc_write_string(f, str_of(k, p));
+        break;
+    case CK_PATH:
+        dump_path(f, str_of(k, p));
+        break;
+    case CK_MASK: {
+        const char *sep = "";
+        uint64_t mask = config_key_get(k, p);
+        fputc('[', f);
+        for (size_t i = 0; i < k->nnames; i++) {
+            if (mask & (1u << i)) {
+                fprintf(f, "%s%s", sep, k->names[i]);
+                sep = ", ";
+            }
+        }
+        fputc(']', f);
+        break;
+    }
+    case CK_PORTS:
+        for (size_t i = 0; i < items_of(k, p); i++)
+            fprintf(f, "%s%u", i ? ", " : "[", (unsigned)((const uint16_t *)at)[i]);
+        fputc(']', f);
+        break;
+    case CK_STRS:
+        for (size_t i = 0; i < items_of(k, p); i++) {
+            fprintf(f, "\n%*s- ", k->item_indent ? k->item_indent : indent + 2, "");
+            yaml_doc_write_string(f, (*(char **const *)at)[i]);
+        }
+        break;
+    case CK_LIST:
+        fputc('\n', f);
+        for (size_t i = 0; i < items_of(k, p); i++) {
+            struct dump item = {.f = f, .indent = indent + 4, .item = 1};
+            dump_rows(&item, k->list->base, *(const char *const *)at + i * k->list->size,
+                      k->name);
+        }
+        return; /* each item ended its lines */
+    default:
+        fprintf(f, "%" PRIu64, config_key_get(k, p));
+    }
     fputc('\n', f);
+}
+
+/* The rows of `base` of the struct at p; their names less `prefix` are relative to d. */
+static void dump_rows(struct dump *d, int base, const void *p, const char *prefix)
+{
+    size_t skip = *prefix ? strlen(prefix) + 1 : 0;
+    for (size_t i = 0; i < config_keys_count; i++) {
+        const struct config_key *k = &config_keys[i];
+        if (k->base != base || !written(k, p))
+            continue;
+        const char *rel = k->name + skip, *leaf = strrchr(rel, '.');
+        int indent = open_to(d, rel);
+        line_start(d, indent);
+        fprintf(d->f, "%s:", leaf ? leaf + 1 : rel);
+        dump_value(k, p, d->f, indent);
+    }
 }
 
 void config_dump(const struct config *c, FILE *f)
 {
+    struct dump d = {.f = f};
     fputs("%YAML 1.1\n---\n# tokenwatch: effective configuration\n", f);
-    dump_opt(f, "", "sensor-name", c->sensor_name);
-    dump_list(f, "sensor-tags", c->sensor_tags, c->nsensor_tags);
-    fputs(c->noutputs ? "outputs:\n" : "outputs: []\n", f);
-    for (size_t i = 0; i < c->noutputs; i++) {
-        const struct eve_output_cfg *o = &c->outputs[i];
-        fprintf(f, "  - eve:\n      filetype: %s\n",
-                name_of(cfg_filetype_names, NELEM(cfg_filetype_names), o->filetype));
-        dump_opt(f, "      ", "filename", o->filename);
-        fputs("      types: ", f);
-        dump_mask(f, cfg_type_names, NELEM(cfg_type_names), o->types);
-        fprintf(f, "      token-events: %s\n      raw-tokens: %s\n",
-                name_of(cfg_token_event_names, NELEM(cfg_token_event_names), o->token_events),
-                o->raw_tokens ? "yes" : "no");
-        fprintf(f, "      ethernet: %s\n      queue-size: %" PRIu64 "\n", o->ethernet ? "yes" : "no",
-                o->queue_size);
-        if (o->rotate_size)
-            fprintf(f, "      rotate-size: %" PRIu64 "\n", o->rotate_size);
-        if (o->rotate_interval)
-            fprintf(f, "      rotate-interval: %" PRIu32 "\n", o->rotate_interval);
-        if (o->filetype == EVE_FT_SYSLOG || o->syslog_identity || o->syslog_socket ||
-            o->syslog_facility != 21 || o->syslog_level != 6) {
-            fprintf(f, "      facility: %s\n      level: %s\n",
-                    name_of(cfg_syslog_facility_names, SYSLOG_FACILITY_COUNT, o->syslog_facility),
-                    name_of(cfg_syslog_level_names, SYSLOG_LEVEL_COUNT, o->syslog_level));
-            dump_opt(f, "      ", "identity", o->syslog_identity);
-            dump_opt(f, "      ", "syslog-socket", o->syslog_socket);
-        }
-        if (o->filetype != EVE_FT_REDIS && !o->redis_server && !o->redis_key &&
-            o->redis_port == 6379 && o->redis_mode == EVE_REDIS_LIST)
-            continue;
-        fprintf(f, "      redis:\n        port: %d\n        mode: %s\n", o->redis_port,
-                name_of(cfg_redis_mode_names, NELEM(cfg_redis_mode_names), o->redis_mode));
-        dump_opt(f, "        ", "server", o->redis_server);
-        dump_opt(f, "        ", "key", o->redis_key);
-    }
-    fputs(c->nkeysets ? "keysets:\n" : "keysets: []\n", f);
-    for (size_t i = 0; i < c->nkeysets; i++) {
-        const struct keyset_cfg *k = &c->keysets[i];
-        dump_opt(f, "  - ", "name", k->name);
-        fputs("    jwks: ", f);
-        dump_path(f, k->jwks ? k->jwks : "");
-        fputs("\n    issuers:\n", f);
-        for (size_t j = 0; j < k->nissuers; j++) {
-            fputs("      - ", f);
-            yaml_doc_write_string(f, k->issuers[j]);
-            fputc('\n', f);
-        }
-        dump_list(f, "    audiences", k->audiences, k->naudiences);
-        dump_list(f, "    token-types", k->token_types, k->ntoken_types);
-    }
-    fputs(c->nrevoked ? "revoked-keys:\n" : "revoked-keys: []\n", f);
-    for (size_t i = 0; i < c->nrevoked; i++) {
-        const struct revoked_cfg *r = &c->revoked[i];
-        const char *keys[] = {"kid", "x5t", "sha1", "jkt", "reason"};
-        const char *vals[] = {r->kid, r->x5t, r->sha1, r->jkt, r->reason};
-        const char *indent = "  - ";
-        for (size_t j = 0; j < NELEM(keys); j++) {
-            dump_opt(f, indent, keys[j], vals[j]);
-            indent = vals[j] ? "    " : indent;
-        }
-    }
-    fprintf(f, "policy:\n  verify-observed-keys: %s\n", c->verify_observed ? "yes" : "no");
-    fprintf(f, "  clock-skew: %" PRId64 "\n  max-lifetime: %" PRId64 "\n  algorithms: ",
-            c->clock_skew, c->max_lifetime);
-    dump_mask(f, cfg_alg_names, POLICY_ALG_COUNT, c->alg_mask);
-    fprintf(f, "  replay:\n    clients: %" PRIu32 "\n    window: %" PRIu32 "\n    memcap: %" PRIu64
-               "\n",
-            c->replay_clients, c->replay_window, c->replay_memcap);
-    fputs(c->nclouds ? "  entra-clouds:\n" : "  entra-clouds: []\n", f);
-    for (size_t i = 0; i < c->nclouds; i++) {
-        fputs("    - v1: ", f);
-        yaml_doc_write_string(f, c->clouds[i].v1);
-        fputs("\n      v2: ", f);
-        yaml_doc_write_string(f, c->clouds[i].v2);
-        fputc('\n', f);
-    }
-    fprintf(f,
-            "engine:\n  flow-memcap: %" PRIu64 "\n  flow-timeout: %" PRIu32
-            "\n  flow-closed-timeout: %" PRIu32 "\n  stream-memcap: %" PRIu64
-            "\n  stream-ooo-limit: %" PRIu64 "\n  http-max-head: %" PRIu64
-            "\n  http-memcap: %" PRIu64 "\n  body-limit: %" PRIu64 "\n  inflate-ratio: %" PRIu32
-            "\n  observed-sets: %" PRIu32 "\n  defrag-memcap: %" PRIu64 "\n  defrag-timeout: %" PRIu32
-            "\n  verify-cache-entries: %" PRIu64 "\n  verify-cache-memcap: %" PRIu64
-            "\n  stats-interval: %" PRIu32 "\n",
-            c->flow_memcap, c->flow_timeout, c->flow_closed_timeout, c->stream_memcap,
-            c->stream_dir_limit, c->http_max_head, c->http_memcap, c->body_limit,
-            c->inflate_ratio, c->observed_sets, c->defrag_memcap,
-            c->defrag_timeout, c->vcache_entries, c->vcache_memcap, c->stats_interval);
-    fputs("capture:\n", f);
-    dump_opt(f, "  ", "bpf", c->bpf);
-    fprintf(f, "  snaplen: %" PRIu32 "\n  buffer-size: %" PRIu64 "\n  promisc: %s\n"
-               "  immediate: %s\n",
-            c->snaplen, c->buffer_size, c->promisc ? "yes" : "no", c->immediate ? "yes" : "no");
-    fputs("decode:\n  vxlan-ports: [", f);
-    for (uint8_t i = 0; i < c->nvxlan_ports; i++)
-        fprintf(f, "%s%u", i ? ", " : "", (unsigned)c->vxlan_ports[i]);
-    fputs("]\n  geneve-ports: [", f);
-    for (uint8_t i = 0; i < c->ngeneve_ports; i++)
-        fprintf(f, "%s%u", i ? ", " : "", (unsigned)c->geneve_ports[i]);
-    fputs("]\n", f);
-    fputs("tokens:\n  headers:", f);
-    if (!c->ntoken_headers)
-        fputs(" []", f);
-    for (size_t i = 0; i < c->ntoken_headers; i++) {
-        fputs("\n    - ", f);
-        yaml_doc_write_string(f, c->token_headers[i]);
-    }
-    fputs("\n", f);
+    dump_rows(&d, CB_CONFIG, c, "");
 }

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "config_names.h"
+#include "config.h"
 #include "output.h"
 #include "sensor_counters.h"
 
@@ -142,8 +142,7 @@ static void outputs_array(struct eve_writer *w, const char *key, const struct se
         const struct eve_output_cfg *oc = w->outputs[i].cfg;
         const struct output_stats *x = &c->os_out[i];
         jb_open_object(j, NULL);
-        jb_str(j, "filetype", oc->filetype >= 0 && oc->filetype < CFG_NFILETYPES
-                                  ? cfg_filetype_names[oc->filetype] : "?");
+        jb_str(j, "filetype", config_filetype_name(oc->filetype));
         if (oc->filetype <= EVE_FT_UNIX_STREAM)
             jb_str(j, "filename", oc->filename ? oc->filename : "eve.json");
         jb_uint(j, "written", x->written);
