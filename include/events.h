@@ -1,7 +1,9 @@
-/* events.h — the packet decoder's events: one id per thing that can be wrong with (or skipped
- * in) a packet, and one table giving each id its Suricata event name, EVE layer and text.
+/* events.h — every event an anomaly record can carry: the packet decoder's (one id per thing
+ * that can be wrong with, or skipped in, a packet), TCP reassembly's and the app layer's; one
+ * table gives each id its Suricata event name, EVE layer, text and anomaly type.
  *
- * Pipeline: [decode] sets pkt->event ─► pipeline ─► eve (anomaly records, by id). The table
+ * Pipeline: [decode] sets pkt->event ─► pipeline ─► eve (anomaly records, by id); the app layer
+ * names its stream and protocol anomalies by id the same way (app_tx.c). The table
  * (dissectors/decode/events.c) is the only place a name or a text is spelled: decoders set an
  * id, EVE indexes the table with it, rate limiting keys on it, tests compare ids. So the text
  * can be reworded without touching EVE, and EVE's names cannot drift apart from the decoders
@@ -78,6 +80,20 @@ enum event_id {
     EV_UDP_PKT_TOO_SMALL,
     EV_UDP_HLEN_INVALID,
 
+    /* TCP reassembly: anomaly type "stream" */
+    EV_STREAM_REASSEMBLY_SEQ_GAP,
+    EV_STREAM_REASSEMBLY_OVERLAP_DIFFERENT_DATA,
+
+    /* the app layer (HTTP): anomaly type "applayer", libhtp's names */
+    EV_HTTP_REQUEST_HEADER_INVALID,
+    EV_HTTP_RESPONSE_HEADER_INVALID,
+    EV_HTTP_REQUEST_FIELD_TOO_LONG,
+    EV_HTTP_RESPONSE_FIELD_TOO_LONG,
+    EV_HTTP_INVALID_REQUEST_CHUNK_LEN,
+    EV_HTTP_INVALID_RESPONSE_CHUNK_LEN,
+    EV_HTTP_UNABLE_TO_MATCH_RESPONSE_TO_REQUEST,
+    EV_HTTP_COMPRESSION_BOMB,
+
     EV__COUNT
 };
 
@@ -88,6 +104,7 @@ struct event_info {
     const char *name;  /* Suricata event name, EVE anomaly.event ("decoder.ipv4.pkt_too_small") */
     const char *layer; /* EVE anomaly.layer ("ipv4"), or NULL */
     const char *text;  /* what went wrong, for people and test failures; not in EVE */
+    const char *type;  /* EVE anomaly.type: "decode", "stream" or "applayer" */
 };
 
 /* The table entry of id. An id out of range gets EV_NONE's entry, so the result is never NULL. */

@@ -17,6 +17,7 @@
 
 #include "app_proto.h"
 #include "eve_keyset.h"
+#include "events.h"
 #include "hll.h"
 #include "observed.h"
 #include "urlredact.h"
@@ -25,19 +26,18 @@ enum body_kind { BK_NONE = 0, BK_FORM, BK_JSON };
 
 /* ---- anomalies ---- */
 
-static const struct {
-    const char *type, *event, *layer, *app_proto;
-} anomaly_names[AN__COUNT] = {
-    [AN_GAP] = {"stream", "stream.reassembly_seq_gap", NULL, NULL},
-    [AN_OVERLAP] = {"stream", "stream.reassembly_overlap_different_data", NULL, NULL},
-    [AN_REQ_HEAD] = {"applayer", "REQUEST_HEADER_INVALID", "proto_parser", "http"},
-    [AN_RESP_HEAD] = {"applayer", "RESPONSE_HEADER_INVALID", "proto_parser", "http"},
-    [AN_REQ_TOO_LONG] = {"applayer", "REQUEST_FIELD_TOO_LONG", "proto_parser", "http"},
-    [AN_RESP_TOO_LONG] = {"applayer", "RESPONSE_FIELD_TOO_LONG", "proto_parser", "http"},
-    [AN_REQ_CHUNK] = {"applayer", "INVALID_REQUEST_CHUNK_LEN", "proto_parser", "http"},
-    [AN_RESP_CHUNK] = {"applayer", "INVALID_RESPONSE_CHUNK_LEN", "proto_parser", "http"},
-    [AN_NO_REQUEST] = {"applayer", "UNABLE_TO_MATCH_RESPONSE_TO_REQUEST", "proto_parser", "http"},
-    [AN_BOMB] = {"applayer", "COMPRESSION_BOMB", "proto_parser", "http"},
+/* Each kind's event (events.h: name, layer and anomaly type come from the one table). */
+static const uint16_t anomaly_event[AN__COUNT] = {
+    [AN_GAP] = EV_STREAM_REASSEMBLY_SEQ_GAP,
+    [AN_OVERLAP] = EV_STREAM_REASSEMBLY_OVERLAP_DIFFERENT_DATA,
+    [AN_REQ_HEAD] = EV_HTTP_REQUEST_HEADER_INVALID,
+    [AN_RESP_HEAD] = EV_HTTP_RESPONSE_HEADER_INVALID,
+    [AN_REQ_TOO_LONG] = EV_HTTP_REQUEST_FIELD_TOO_LONG,
+    [AN_RESP_TOO_LONG] = EV_HTTP_RESPONSE_FIELD_TOO_LONG,
+    [AN_REQ_CHUNK] = EV_HTTP_INVALID_REQUEST_CHUNK_LEN,
+    [AN_RESP_CHUNK] = EV_HTTP_INVALID_RESPONSE_CHUNK_LEN,
+    [AN_NO_REQUEST] = EV_HTTP_UNABLE_TO_MATCH_RESPONSE_TO_REQUEST,
+    [AN_BOMB] = EV_HTTP_COMPRESSION_BOMB,
 };
 _Static_assert(AN__COUNT <= 16, "anom_sent has 16 bits");
 
@@ -49,8 +49,10 @@ void app_anomaly(struct app_ctx *c, int side, enum anomaly_kind kind)
     if (!(s->out_types & EVE_T_ANOMALY) || (app->anom_sent[side] & (1u << kind)))
         return;
     app->anom_sent[side] |= (uint16_t)(1u << kind);
-    eve_write_anomaly(&s->eve, f, &app->pfx, anomaly_names[kind].type, anomaly_names[kind].event,
-                      anomaly_names[kind].layer, anomaly_names[kind].app_proto);
+    const struct event_info *e = events_get(anomaly_event[kind]);
+    /* an applayer event is the flow's protocol's (HTTP/1's entry is the only one yet) */
+    eve_write_anomaly(&s->eve, f, &app->pfx, e->type, e->name, e->layer,
+                      e->type[0] == 'a' ? "http" : NULL);
 }
 
 /* ---- the pool ---- */

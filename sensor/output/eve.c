@@ -509,7 +509,7 @@ void eve_anomaly_decode(struct eve_writer *w, enum event_id event, int linktype,
         jb_uint(j, "pcap_cnt", w->pcap_cnt);
     }
     jb_open_object(j, "anomaly");
-    jb_str(j, "type", "decode");
+    jb_str(j, "type", ev->type);
     jb_str(j, "event", ev->name);
     if (ev->layer)
         jb_str(j, "layer", ev->layer);

@@ -1,7 +1,8 @@
-/* test_events.c — unit tests for dissectors/decode/events.c, the decoder's event table: entry i
- * has id i for every id of enum event_id (dense, unique, in step with the enum); every entry has
- * a Suricata-style name (decoder.<...>, lower case, digits, '_' and '.') and a text; names are
- * unique; a name's layer part is its EVE layer; ids out of range read as EV_NONE; and the names
+/* test_events.c — unit tests for dissectors/decode/events.c, the event table: entry i has id i
+ * for every id of enum event_id (dense, unique, in step with the enum); every entry has a type
+ * (decode, stream, applayer), a Suricata-style name (decoder.<...> or stream.<...>: lower case,
+ * digits, '_' and '.'; applayer: libhtp's upper-case names) and a text; names are unique; a
+ * decoder name's layer part is its EVE layer; ids out of range read as EV_NONE; and the names
  * EVE has always printed for a sample of events, Suricata's among them, stay as they were. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,11 +40,24 @@ static void test_names_texts(void **state)
         assert_non_null(e->text);
         if (!e->text[0])
             fail_msg("event %s has no text", e->name);
-        if (strncmp(e->name, "decoder.", 8) != 0 || !e->name[8])
-            fail_msg("event %u: name \"%s\" is not decoder.<...>", i, e->name);
-        for (const char *p = e->name; *p; p++)
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.'))
-                fail_msg("event %u: name \"%s\" has '%c'", i, e->name, *p);
+        assert_non_null(e->type);
+        if (!strcmp(e->type, "applayer")) {
+            /* libhtp's names, as Suricata prints them: upper case and '_' */
+            for (const char *p = e->name; *p; p++)
+                if (!((*p >= 'A' && *p <= 'Z') || *p == '_'))
+                    fail_msg("event %u: name \"%s\" has '%c'", i, e->name, *p);
+            assert_string_equal(e->layer, "proto_parser");
+        } else {
+            const char *prefix = !strcmp(e->type, "decode") ? "decoder." : "stream.";
+            if (strcmp(e->type, "decode") && strcmp(e->type, "stream"))
+                fail_msg("event %u: type \"%s\" is not decode, stream or applayer", i, e->type);
+            if (strncmp(e->name, prefix, strlen(prefix)) != 0 || !e->name[strlen(prefix)])
+                fail_msg("event %u: name \"%s\" is not %s<...>", i, e->name, prefix);
+            for (const char *p = e->name; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+                      *p == '.'))
+                    fail_msg("event %u: name \"%s\" has '%c'", i, e->name, *p);
+        }
         for (unsigned k = 0; k < i; k++)
             if (!strcmp(events_get(k)->name, e->name))
                 fail_msg("events %u and %u share the name %s", k, i, e->name);
@@ -58,6 +72,11 @@ static void test_layers(void **state)
     assert_null(events_get(EV_NONE)->layer);
     for (unsigned i = 1; i < EV__COUNT; i++) {
         const struct event_info *e = events_get(i);
+        if (strcmp(e->type, "decode")) { /* stream: no layer; applayer: proto_parser */
+            if (!strcmp(e->type, "stream"))
+                assert_null(e->layer);
+            continue;
+        }
         if (!e->layer || !e->layer[0])
             fail_msg("event %s has no layer", e->name);
         if (i == EV_TOO_MANY_LAYERS) {
