@@ -109,7 +109,7 @@ struct app_flow {
     uint8_t ended[2];
     uint8_t decided;             /* an entry claimed the flow: no more probing */
     uint8_t tx_seen;             /* a transaction was opened on this flow */
-    uint8_t not_http;            /* the flow opened as TLS or SSH (app_proto_opaque) before any
+    uint8_t opaque;              /* the flow opened as TLS or SSH (app_proto_opaque) before any
                                     transaction: no entry parses it, nothing is reassembled */
     uint8_t head_len[2];         /* per direction: first bytes kept for app_proto_opaque, or
                                     APP_HEAD_DONE once it has answered */

@@ -3,9 +3,11 @@
  *
  * Pipeline: stream ─► [applayer ─► entry (app_proto.h) ─► app_tx (token ─► vcache ─► eve)].
  * Owns per flow (struct app_flow, app_tx.h): both stream directions, which entry parses the
- * flow and that entry's state, nDPI's state and the EVE prefix. Picks the entry by content
- * (app_proto.c), delivers each direction's bytes and holes to it, tells it when a direction
- * ends, and at the flow's end reaches every transaction still open before the `flow` record.
+ * flow and that entry's state, nDPI's state (which only names the flow) and the EVE prefix.
+ * Takes a flow from every entry when a direction starts as TLS or SSH does (app_proto_opaque),
+ * picks the entry by content (app_proto.c), delivers each direction's bytes and holes to it,
+ * tells it when a direction ends, and at the flow's end reaches every transaction still open
+ * before the `flow` record.
  * What happens between bytes and records is the entry's (framing) and app_tx's (everything
  * else); nothing here knows HTTP.
  */
@@ -146,7 +148,7 @@ static void head_parse(struct app_ctx *c, int side)
     struct app_flow *app = c->app;
     size_t have = app->head_len[side];
     app->head_len[side] = APP_HEAD_DONE;
-    if (have == APP_HEAD_DONE || !have || app->not_http)
+    if (have == APP_HEAD_DONE || !have || app->opaque)
         return;
     parse_bytes(c, side, app->head[side], have); /* head[side] is not written again */
 }
@@ -159,7 +161,7 @@ static void deliver(void *user, const uint8_t *data, size_t len)
     /* Each direction reads the other's ACKs (stream.h: ACK-based gaps, RST before any data).
      * Here because this is the first point that has the flow's app state in hand; idempotent. */
     stream_dir_pair(&app->st[0], &app->st[1]);
-    if (app->not_http)
+    if (app->opaque)
         return; /* found opaque earlier in this packet's deliveries */
     if (!data) {
         head_parse(c, d->side); /* the direction's start is lost */
@@ -180,7 +182,7 @@ static void deliver(void *user, const uint8_t *data, size_t len)
             return;
         if (h == HEAD_OPAQUE) {
             app->head_len[d->side] = APP_HEAD_DONE;
-            app->not_http = 1; /* applayer_packet stops reassembly once this delivery returns */
+            app->opaque = 1; /* applayer_packet stops reassembly once this delivery returns */
             return;
         }
         head_parse(c, d->side);
@@ -228,12 +230,12 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
      * above all), the bytes decide what is parsed (app_proto.h "Opaque flows"). */
     if (!app->cf.done)
         classify_packet_charged(s->cls, &app->cf, s->flows, f, pkt, s->now_us);
-    if (app->not_http)
+    if (app->opaque)
         return;
     struct delivery d = {{s, f, app, NULL, 0}, side};
     uint64_t diff0 = s->streams.stats.overlap_diff;
     int ended = stream_segment(&s->streams, &app->st[side], pkt, deliver, &d);
-    if (app->not_http) {
+    if (app->opaque) {
         /* TLS or SSH from the first bytes: nothing for the entries; stop reassembling. */
         stream_dir_reset(&s->streams, &app->st[0]);
         stream_dir_reset(&s->streams, &app->st[1]);
