@@ -5,6 +5,7 @@
  * and, per flow, nDPI's flow state only until the flow is classified (or given up on after a few
  * packets): then the state is freed and only the two protocol ids are kept, so a classified flow
  * costs a few bytes. nDPI is fed the first packets of each flow, both directions, at layer 3.
+ * Its answer names the flow in the records (app_proto); it never decides what is parsed.
  */
 #ifndef TW_CLASSIFY_H
 #define TW_CLASSIFY_H
@@ -57,9 +58,5 @@ void classify_flow_release(struct classify *c, struct classify_flow *cf);
 void classify_proto_name(struct classify *c, const struct classify_flow *cf, char *buf,
                          size_t buflen);
 const char *classify_category_name(struct classify *c, const struct classify_flow *cf);
-
-/* The flow is known to speak a protocol whose bytes cannot be HTTP/1 (TLS, SSH, ...). */
-int classify_is_not_http(const struct classify_flow *cf);
-int classify_is_http(const struct classify_flow *cf);
 
 #endif

@@ -19,7 +19,13 @@
  * later entries are not asked. While unclaimed, the bytes go to the fallback; the probes run
  * again on the next delivery. When the claiming entry is not the one parsing, the parsing one's
  * state is reset (what it held is dropped) and the claimer's initialised before it parses.
- * nDPI may rule the flow out before any transaction is seen (not HTTP): then no entry parses it.
+ *
+ * Opaque flows. Whatever the entries say, the first bytes of each direction are also checked by
+ * app_proto_opaque: a TLS ClientHello (from the client) or ServerHello (from the server), or an
+ * SSH banner, before any transaction was opened, and no entry parses the flow any more (nor is
+ * it reassembled). Nothing else stops the parsers: nDPI only names the flow for the records,
+ * whatever it says and however it decided (a guess by port above all), so an HTTP request on
+ * port 443 is parsed like one on port 80.
  *
  * State. `state_size` bytes (at most APP_PROTO_STATE_SIZE) inside the flow's app state
  * (app_flow.proto_state), zeroed, handed to init; reset closes the transactions the entry
@@ -113,6 +119,15 @@ extern const struct app_proto_ops app_http1_ops;
  * claims the flow and sets *role (APP_PROBE_CLIENT/SERVER/YES), or NULL when none does yet. */
 const struct app_proto_ops *app_proto_probe(const uint8_t *p, size_t n, int client_known,
                                             enum app_probe *role);
+
+/* The first bytes p[0..n) of a direction (n may be short) start a TLS or SSH session, whose
+ * bytes are for no entry: APP_PROBE_CLIENT (a ClientHello: the sender is the client),
+ * APP_PROBE_SERVER (a ServerHello), APP_PROBE_YES (an SSH banner, which both sides send);
+ * APP_PROBE_MORE: what there is could still be one (ask again with at least
+ * APP_PROTO_OPAQUE_HEAD bytes); APP_PROBE_NO: not one. Pure, and reads at most
+ * APP_PROTO_OPAQUE_HEAD bytes. */
+#define APP_PROTO_OPAQUE_HEAD 8
+enum app_probe app_proto_opaque(const uint8_t *p, size_t n);
 
 /* From inside an entry's parse: the connection changes protocol after the bytes parse says it
  * consumed (see "Switching protocols" above). `to` NULL: probe the rest as a new connection. */

@@ -88,6 +88,8 @@ struct tx {
 
 struct app_proto_ops;
 
+#define APP_HEAD_DONE 0xff
+
 /* A flow's application state: reassembly and protocol selection (applayer.c), the selected
  * entry's state, and the transaction path's per-flow part (app_tx.c). One allocation, whose
  * size is the flow's fixed app-layer footprint: 8-byte members first, so that it has no holes. */
@@ -107,7 +109,11 @@ struct app_flow {
     uint8_t ended[2];
     uint8_t decided;             /* an entry claimed the flow: no more probing */
     uint8_t tx_seen;             /* a transaction was opened on this flow */
-    uint8_t not_http;            /* nDPI says another protocol and no transaction was seen */
+    uint8_t opaque;              /* the flow opened as TLS or SSH (app_proto_opaque) before any
+                                    transaction: no entry parses it, nothing is reassembled */
+    uint8_t head_len[2];         /* per direction: first bytes kept for app_proto_opaque, or
+                                    APP_HEAD_DONE once it has answered */
+    uint8_t head[2][8];          /* ... those bytes (APP_PROTO_OPAQUE_HEAD) */
     uint8_t named;               /* pfx carries nDPI's final names */
     uint8_t had_token;           /* a token was reported on this flow: it gets a `flow` record */
     uint8_t alerted;             /* ... and one of them raised an alert */

@@ -3,9 +3,11 @@
  *
  * Pipeline: stream ─► [applayer ─► entry (app_proto.h) ─► app_tx (token ─► vcache ─► eve)].
  * Owns per flow (struct app_flow, app_tx.h): both stream directions, which entry parses the
- * flow and that entry's state, nDPI's state and the EVE prefix. Picks the entry by content
- * (app_proto.c), delivers each direction's bytes and holes to it, tells it when a direction
- * ends, and at the flow's end reaches every transaction still open before the `flow` record.
+ * flow and that entry's state, nDPI's state (which only names the flow) and the EVE prefix.
+ * Takes a flow from every entry when a direction starts as TLS or SSH does (app_proto_opaque),
+ * picks the entry by content (app_proto.c), delivers each direction's bytes and holes to it,
+ * tells it when a direction ends, and at the flow's end reaches every transaction still open
+ * before the `flow` record.
  * What happens between bytes and records is the entry's (framing) and app_tx's (everything
  * else); nothing here knows HTTP.
  */
@@ -76,6 +78,81 @@ static void select_entry(struct app_ctx *c, int side, const uint8_t *data, size_
 
 /* ---- delivery ---- */
 
+/* Bytes of direction `side` for the entry, in order, following its switches (app_proto.h). */
+static void parse_bytes(struct app_ctx *c, int side, const uint8_t *data, size_t len)
+{
+    struct app_flow *app = c->app;
+    for (;;) {
+        if (!app->decided)
+            select_entry(c, side, data, len);
+        size_t k = app->proto->parse(c, app->proto_state, side, data, len);
+        if (!c->switching)
+            return;
+        /* The entry handed the connection over after k bytes (app_proto.h "Switching"). */
+        c->switching = 0;
+        entry_set(c, c->switch_to);
+        data += k;
+        len -= k;
+        if (!len)
+            return;
+    }
+}
+
+_Static_assert(sizeof(((struct app_flow *)0)->head[0]) >= APP_PROTO_OPAQUE_HEAD,
+               "app_flow.head holds what app_proto_opaque reads");
+
+enum head { HEAD_PARSE, HEAD_HELD, HEAD_OPAQUE };
+
+/* The first bytes of direction `side` (app_proto.h "Opaque flows"). HEAD_OPAQUE: they open a
+ * TLS or SSH session and the flow has carried no transaction, so no entry parses it. HEAD_HELD:
+ * too few yet to tell; they are kept in app->head, and not parsed until it is told, so that a
+ * ClientHello cut short is no parser error. HEAD_PARSE: for the entry, after the bytes held
+ * (head_parse). Only the start of each direction is looked at. */
+static enum head head_check(struct app_ctx *c, int side, const uint8_t *data, size_t len)
+{
+    struct app_flow *app = c->app;
+    uint8_t buf[sizeof(app->head[0])];
+    size_t have = app->head_len[side];
+    const uint8_t *p = data;
+    size_t n = len;
+    if (have) { /* an earlier delivery was too short to tell */
+        size_t k = len < sizeof(buf) - have ? len : sizeof(buf) - have;
+        memcpy(buf, app->head[side], have);
+        memcpy(buf + have, data, k);
+        p = buf;
+        n = have + k;
+    }
+    enum app_probe r = app_proto_opaque(p, n);
+    if (r == APP_PROBE_MORE) { /* then n < APP_PROTO_OPAQUE_HEAD: all of it fits */
+        memcpy(app->head[side], p, n);
+        app->head_len[side] = (uint8_t)n;
+        return HEAD_HELD;
+    }
+    if (r == APP_PROBE_NO || app->tx_seen)
+        return HEAD_PARSE;
+    struct flow *f = c->f;
+    if (r != APP_PROBE_YES) {
+        int client = r == APP_PROBE_CLIENT ? side : !side;
+        if (!f->client_known)
+            flow_set_client(f, client);
+        else if (f->client != client)
+            return HEAD_PARSE; /* a ClientHello from the server opens no TLS session */
+    }
+    return HEAD_OPAQUE;
+}
+
+/* The direction's start is told (or it ends, or a hole follows it): the bytes held go to the
+ * entry first. */
+static void head_parse(struct app_ctx *c, int side)
+{
+    struct app_flow *app = c->app;
+    size_t have = app->head_len[side];
+    app->head_len[side] = APP_HEAD_DONE;
+    if (have == APP_HEAD_DONE || !have || app->opaque)
+        return;
+    parse_bytes(c, side, app->head[side], have); /* head[side] is not written again */
+}
+
 static void deliver(void *user, const uint8_t *data, size_t len)
 {
     struct delivery *d = user;
@@ -84,7 +161,10 @@ static void deliver(void *user, const uint8_t *data, size_t len)
     /* Each direction reads the other's ACKs (stream.h: ACK-based gaps, RST before any data).
      * Here because this is the first point that has the flow's app state in hand; idempotent. */
     stream_dir_pair(&app->st[0], &app->st[1]);
+    if (app->opaque)
+        return; /* found opaque earlier in this packet's deliveries */
     if (!data) {
+        head_parse(c, d->side); /* the direction's start is lost */
         app_anomaly(c, d->side, AN_GAP);
         app->proto->gap(c, app->proto_state, d->side, len);
         return;
@@ -96,20 +176,18 @@ static void deliver(void *user, const uint8_t *data, size_t len)
      * the next request is queued, and cannot take that request's status. */
     struct delivery o = {{c->s, c->f, app, NULL, 0}, !d->side};
     stream_ack_gaps(&c->s->streams, &app->st[!d->side], deliver, &o);
-    for (;;) {
-        if (!app->decided)
-            select_entry(c, d->side, data, len);
-        size_t k = app->proto->parse(c, app->proto_state, d->side, data, len);
-        if (!c->switching)
+    if (app->head_len[d->side] != APP_HEAD_DONE) {
+        enum head h = head_check(c, d->side, data, len);
+        if (h == HEAD_HELD)
             return;
-        /* The entry handed the connection over after k bytes (app_proto.h "Switching"). */
-        c->switching = 0;
-        entry_set(c, c->switch_to);
-        data += k;
-        len -= k;
-        if (!len)
+        if (h == HEAD_OPAQUE) {
+            app->head_len[d->side] = APP_HEAD_DONE;
+            app->opaque = 1; /* applayer_packet stops reassembly once this delivery returns */
             return;
+        }
+        head_parse(c, d->side);
     }
+    parse_bytes(c, d->side, data, len);
 }
 
 /* ---- flow glue ---- */
@@ -139,6 +217,7 @@ static struct app_flow *app_of(struct sensor *s, struct flow *f, const struct pa
 static void end_dir(struct delivery *d, int final)
 {
     struct app_flow *app = d->c.app;
+    head_parse(&d->c, d->side); /* a short direction that was no TLS or SSH start */
     app->proto->eof(&d->c, app->proto_state, d->side, final);
 }
 
@@ -147,21 +226,21 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
     struct app_flow *app = app_of(s, f, pkt);
     if (!app)
         return;
-    if (!app->cf.done &&
-        classify_packet_charged(s->cls, &app->cf, s->flows, f, pkt, s->now_us) &&
-        classify_is_not_http(&app->cf) && !app->tx_seen) {
-        /* TLS, SSH, ...: nothing for the HTTP parser; stop reassembling the flow. A flow that
-         * has already carried an HTTP request stays parsed whatever nDPI says, so a crafted
-         * first packet cannot blind us to the requests behind it. */
-        app->not_http = 1;
-        stream_dir_reset(&s->streams, &app->st[0]);
-        stream_dir_reset(&s->streams, &app->st[1]);
-    }
-    if (app->not_http)
+    /* nDPI names the flow for the records and nothing more: whatever it says (a guess by port
+     * above all), the bytes decide what is parsed (app_proto.h "Opaque flows"). */
+    if (!app->cf.done)
+        classify_packet_charged(s->cls, &app->cf, s->flows, f, pkt, s->now_us);
+    if (app->opaque)
         return;
     struct delivery d = {{s, f, app, NULL, 0}, side};
     uint64_t diff0 = s->streams.stats.overlap_diff;
     int ended = stream_segment(&s->streams, &app->st[side], pkt, deliver, &d);
+    if (app->opaque) {
+        /* TLS or SSH from the first bytes: nothing for the entries; stop reassembling. */
+        stream_dir_reset(&s->streams, &app->st[0]);
+        stream_dir_reset(&s->streams, &app->st[1]);
+        return;
+    }
     if (s->streams.stats.overlap_diff != diff0)
         app_anomaly(&d.c, side, AN_OVERLAP); /* a retransmission that differs: evasion? */
     if (ended && !app->ended[side]) {

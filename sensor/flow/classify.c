@@ -107,33 +107,6 @@ const char *classify_category_name(struct classify *c, const struct classify_flo
     return ndpi_category_get_name(c->mod, (ndpi_protocol_category_t)cf->category);
 }
 
-static int is_proto(const struct classify_flow *cf, uint16_t id)
-{
-    return cf->master == id || cf->app == id;
-}
-
-int classify_is_http(const struct classify_flow *cf)
-{
-    return is_proto(cf, NDPI_PROTOCOL_HTTP) || is_proto(cf, NDPI_PROTOCOL_HTTP_CONNECT) ||
-           is_proto(cf, NDPI_PROTOCOL_HTTP_PROXY);
-}
-
-/* Only protocols whose bytes cannot be an HTTP/1 request: TLS and its relatives, SSH. nDPI also
- * names flows by address ranges and by weaker hints; none of those may switch the parser off. */
-int classify_is_not_http(const struct classify_flow *cf)
-{
-    static const uint16_t opaque[] = {NDPI_PROTOCOL_TLS, NDPI_PROTOCOL_SSH, NDPI_PROTOCOL_DTLS,
-                                      NDPI_PROTOCOL_MAIL_SMTPS, NDPI_PROTOCOL_MAIL_IMAPS,
-                                      NDPI_PROTOCOL_MAIL_POPS};
-    if (!cf->done || classify_is_http(cf))
-        return 0;
-    for (size_t i = 0; i < sizeof(opaque) / sizeof(opaque[0]); i++)
-        if (cf->master == opaque[i])
-            return 1;
-    return cf->master == NDPI_PROTOCOL_UNKNOWN && (cf->app == NDPI_PROTOCOL_TLS ||
-                                                   cf->app == NDPI_PROTOCOL_SSH);
-}
-
 int classify_packet_charged(struct classify *c, struct classify_flow *cf, struct flow_table *ft,
                             struct flow *f, const struct packet *pkt, uint64_t ts_us)
 {

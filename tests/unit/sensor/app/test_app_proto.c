@@ -4,7 +4,7 @@
  * to forget it, the flow's end reaching every transaction still open, and a switch handing the
  * rest of a delivery to HTTP/1, named or found again by the probes, and an entry's own word on
  * whether the credentials were accepted (as gRPC's trailers give it). Also the registry's probes
- * on their own. The fake entry reads one command per line from the client:
+ * on their own, and the check that takes TLS and SSH flows away from every entry. The fake entry reads one command per line from the client:
  *   O<id>  open a transaction for "/<id>", with an Authorization: Bearer token
  *   R<id> <status> [a|r]  its response (no body), accepted/refused as the entry says
  *   C<id>  close it                           S / N  close all, then switch to HTTP/1 / re-probe
@@ -413,6 +413,63 @@ static void test_probe(void **state)
         assert_true(app_proto_table[i]->state_size <= APP_PROTO_STATE_SIZE);
 }
 
+/* op(p[0..n)) for every prefix p[0..k) of a header, k < n: MORE, as the answer is not in yet. */
+static void assert_more_until(const uint8_t *p, size_t n)
+{
+    for (size_t k = 1; k < n; k++)
+        assert_int_equal(app_proto_opaque(p, k), APP_PROBE_MORE);
+}
+
+/* TLS and SSH starts, from their first bytes only: every TLS version's ClientHello and
+ * ServerHello record header, SSH banners; and near misses that must leave the flow parsed. */
+static void test_opaque(void **state)
+{
+    (void)state;
+    for (uint8_t minor = 0; minor <= 4; minor++) { /* SSL 3.0, TLS 1.0 .. 1.3 (and 3.4) */
+        const uint8_t ch[] = {22, 3, minor, 0x02, 0x00, 1, 0x00, 0x01};
+        const uint8_t sh[] = {22, 3, minor, 0x00, 0x5a, 2, 0x00, 0x00};
+        assert_int_equal(app_proto_opaque(ch, sizeof(ch)), APP_PROBE_CLIENT);
+        assert_int_equal(app_proto_opaque(sh, sizeof(sh)), APP_PROBE_SERVER);
+        assert_int_equal(app_proto_opaque(ch, 6), APP_PROBE_CLIENT); /* 6 bytes are enough */
+        assert_more_until(ch, 6);
+        assert_more_until(sh, 6);
+    }
+    static const char *ssh[] = {"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", "SSH-1.99-Cisco-1.25\r\n",
+                                "SSH-1.5-old\r\n", "SSH-2.0-"};
+    for (size_t i = 0; i < sizeof(ssh) / sizeof(ssh[0]); i++) {
+        const uint8_t *p = (const uint8_t *)ssh[i];
+        assert_int_equal(app_proto_opaque(p, strlen(ssh[i])), APP_PROBE_YES);
+        assert_more_until(p, 6);
+    }
+    assert_int_equal(app_proto_opaque((const uint8_t *)"SSH-2.0", 7), APP_PROBE_MORE);
+
+    /* near misses */
+    static const char *http[] = {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 200 OK\r\n",
+                                 "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "SSH / HTTP/1.1\r\n",
+                                 "SSH-3.0-future\r\n", "S", ""};
+    for (size_t i = 0; i < sizeof(http) / sizeof(http[0]); i++) {
+        enum app_probe want = i == 5 ? APP_PROBE_MORE : APP_PROBE_NO;
+        assert_int_equal(app_proto_opaque((const uint8_t *)http[i], strlen(http[i])), want);
+    }
+    const uint8_t alert[] = {21, 3, 3, 0x00, 0x02, 2, 40};            /* fatal alert */
+    const uint8_t appdata[] = {23, 3, 3, 0x00, 0x20, 1, 2, 3};        /* application data */
+    const uint8_t ccs[] = {20, 3, 3, 0x00, 0x01, 1};                  /* change cipher spec */
+    const uint8_t finished[] = {22, 3, 3, 0x00, 0x28, 20, 0, 0};      /* other handshake */
+    const uint8_t tls2[] = {22, 2, 0, 0x00, 0x30, 1};                 /* no such version */
+    const uint8_t tls35[] = {22, 3, 5, 0x00, 0x30, 1};
+    const uint8_t empty[] = {22, 3, 1, 0x00, 0x03, 1, 0, 0};          /* too short for a hello */
+    const uint8_t trunc[] = {22, 3, 1, 0x02};                         /* header cut short */
+    assert_int_equal(app_proto_opaque(alert, sizeof(alert)), APP_PROBE_NO);
+    assert_int_equal(app_proto_opaque(appdata, sizeof(appdata)), APP_PROBE_NO);
+    assert_int_equal(app_proto_opaque(ccs, sizeof(ccs)), APP_PROBE_NO);
+    assert_int_equal(app_proto_opaque(finished, sizeof(finished)), APP_PROBE_NO);
+    assert_int_equal(app_proto_opaque(tls2, sizeof(tls2)), APP_PROBE_NO);
+    assert_int_equal(app_proto_opaque(tls35, sizeof(tls35)), APP_PROBE_NO);
+    assert_int_equal(app_proto_opaque(empty, sizeof(empty)), APP_PROBE_NO);
+    assert_int_equal(app_proto_opaque(trunc, sizeof(trunc)), APP_PROBE_MORE);
+    assert_int_equal(app_proto_opaque(trunc, 0), APP_PROBE_NO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_switch_reprobe),
         cmocka_unit_test(test_outcome),
         cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_opaque),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_applayer.c — HTTP over reassembled TCP, through the real pipeline (sensor_packet): every
  * segmentation of a conversation gives the same transaction; pipelining pairs responses in order;
- * mid-stream pickup finds the client; oversized heads are counted and survived. Packets are raw
+ * mid-stream pickup finds the client; oversized heads are counted and survived; a TLS or SSH
+ * start takes a flow away from the parsers, bytes that only begin like one do not. Packets are raw
  * IPv4 (LINKTYPE_RAW) built here; EVE is read back with jansson. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -216,6 +217,50 @@ static void test_byte_by_byte(void **state)
     send_split(&r, 1, RESP, cuts, sl - 1);
     json_t *all = run_finish(&r);
     check_one_tx(all, 200);
+    json_decref(all);
+}
+
+/* The first bytes of a direction decide whether it is TLS or SSH (app_proto_opaque), one byte
+ * per segment: bytes that only begin like a TLS record or an SSH banner are held, then parsed
+ * as they came; a ClientHello takes the flow from the parsers, an HTTP request behind it too. */
+static void test_opaque_start(void **state)
+{
+    (void)state;
+    static const char *starts[] = {"S", "\x16", "\x16\x03", "SSH-2"};
+    for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+        struct run r;
+        run_start(&r, NULL);
+        handshake(&r);
+        size_t n = strlen(starts[i]);
+        for (size_t k = 0; k < n; k++)
+            send_pkt(&r, 0, TCP_ACK | TCP_PSH, r.cseq++, starts[i] + k, 1);
+        /* a line break ends the junk, if any, before the request */
+        const char *rest = i ? "\r\n" : "";
+        send_pkt(&r, 0, TCP_ACK | TCP_PSH, r.cseq, rest, strlen(rest));
+        r.cseq += (uint32_t)strlen(rest);
+        const char *req = i ? REQ : "EARCH /api/items?x=1 HTTP/1.1\r\nHost: api.example.com\r\n"
+                                    "Authorization: Bearer opaque-token-value-123\r\n\r\n";
+        size_t cut = 3;
+        send_split(&r, 0, req, &cut, 1);
+        json_t *all = run_finish(&r);
+        assert_int_equal(count(all, "token"), 1);
+        if (i == 0)
+            assert_string_equal(path_str(nth(all, "token", 0), "http", "http_method"), "SEARCH");
+        json_decref(all);
+    }
+    /* a ClientHello's record header, one byte at a time, then a request */
+    struct run r;
+    run_start(&r, NULL);
+    handshake(&r);
+    static const uint8_t hello[] = {22, 3, 1, 0x00, 0x30, 1, 0x00, 0x00, 0x2c, 0x03, 0x03};
+    for (size_t k = 0; k < sizeof(hello); k++)
+        send_pkt(&r, 0, TCP_ACK | TCP_PSH, r.cseq++, hello + k, 1);
+    send_split(&r, 0, "\r\n", NULL, 0);
+    send_split(&r, 0, REQ, NULL, 0);
+    send_split(&r, 1, RESP, NULL, 0);
+    json_t *all = run_finish(&r);
+    assert_int_equal(count(all, "token"), 0);
+    assert_int_equal(count(all, "http"), 0);
     json_decref(all);
 }
 
@@ -554,6 +599,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_split),
         cmocka_unit_test(test_byte_by_byte),
+        cmocka_unit_test(test_opaque_start),
         cmocka_unit_test(test_pipelining),
         cmocka_unit_test(test_midstream),
         cmocka_unit_test(test_response_lost),
