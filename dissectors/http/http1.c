@@ -452,7 +452,7 @@ struct parse_result http1_parse_response(const uint8_t *buf, size_t len, struct 
     msg_reset(m);
     const uint8_t *q = memchr(buf, '\n', len);
     if (!q) {
-        if (len && buf[0] != 'H')
+        if (len && (buf[0] | 0x20) != 'h') /* the version's name in any case, as below */
             return result(PARSE_ERROR, 0);
         return result(PARSE_NEED_MORE, 0);
     }

@@ -102,7 +102,8 @@ static int append(struct head_stream *hs, const uint8_t *p, size_t n, size_t *bu
         hs->buf = b;
         hs->cap = cap;
     }
-    memcpy(hs->buf + hs->len, p, n);
+    if (n)
+        memcpy(hs->buf + hs->len, p, n);
     hs->len += n;
     return 1;
 }
@@ -124,7 +125,7 @@ static void drop_line(struct head_stream *hs, int cut)
 /* A field line's name is known (or cannot be one we keep): keep it or skip it. */
 static void decide(struct head_stream *hs, int colon_seen)
 {
-    const uint8_t *l = hs->buf + hs->line_start;
+    const uint8_t *l = hs->buf ? hs->buf + hs->line_start : NULL;
     size_t n = hs->len - hs->line_start;
     if (n && is_ws(l[0])) { /* obs-fold: belongs to the field before it */
         if (hs->keep_fold) {
@@ -159,7 +160,7 @@ static void line_end(struct head_stream *hs)
 {
     int mode = mode_of(hs);
     size_t n = hs->len - hs->line_start;
-    const uint8_t *l = hs->buf + hs->line_start;
+    const uint8_t *l = hs->buf ? hs->buf + hs->line_start : NULL; /* nothing kept yet: n is 0 */
     int empty = mode != M_SKIP && (n == 1 || (n == 2 && l[0] == '\r'));
     if ((hs->state & 0x0f) == HS_START) {
         if (empty && hs->request) {
