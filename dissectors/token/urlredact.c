@@ -235,6 +235,28 @@ static int value_end(uint8_t c, int state)
 
 /* At i, just after a ? & ; or #: NAME=value with a listed NAME or a value holding a JWT becomes
  * NAME=[redacted]. Returns where to go on (i when nothing was replaced). */
+/* The name s[i..e) of a parameter whose value is being replaced: written as it is, but for a
+ * JWT in it (a token used as the name, "?<jwt>=1"), which is replaced as anywhere else. */
+static void put_name(struct out *o, const uint8_t *s, size_t i, size_t e)
+{
+    size_t jwt;
+    while (i < e) {
+        if (is_run(s[i]) || s[i] == '%') {
+            size_t r = scan_run(s, e, i, &jwt);
+            if (jwt < e) {
+                put(o, s + i, jwt - i);
+                mark(o, MARK_JWT);
+            } else {
+                put(o, s + i, r - i);
+            }
+            i = r;
+        } else {
+            put(o, s + i, 1);
+            i++;
+        }
+    }
+}
+
 static size_t param(struct out *o, const uint8_t *s, size_t n, size_t i, int state)
 {
     size_t e = i;
@@ -254,7 +276,8 @@ static size_t param(struct out *o, const uint8_t *s, size_t n, size_t i, int sta
         o->kept_end = ve;
         return i;
     }
-    put(o, s + i, v - i);
+    put_name(o, s, i, e);
+    put(o, s + e, 1); /* '=' */
     mark(o, MARK);
     return ve;
 }

@@ -139,6 +139,9 @@ static void test_jwt_anywhere(void **state)
     check(&f->a, "Mozilla/5.0 (X11; Linux x86_64) helper/" JWS " rv:1",
           "Mozilla/5.0 (X11; Linux x86_64) helper/[jwt] rv:1");
     check(&f->a, "https://portal.example/app/" JWS "/home?tab=1", "https://portal.example/app/[jwt]/home?tab=1");
+    /* a JWT as a parameter's name, its value replaced too (found by fuzz_urlredact) */
+    check(&f->a, "/cb?" JWS "=" JWS, "/cb?[jwt]=[redacted]");
+    check(&f->a, "/cb?a=1&" JWS "=" JWS "&b=2", "/cb?a=1&[jwt]=[redacted]&b=2");
     /* too short or too few dots: no JWT */
     check(&f->a, "/x/eyJhbGci.eyJ9", "/x/eyJhbGci.eyJ9");
     check(&f->a, "/x/eyJhbGciOiJSUzI1NiJ9eyJzdWIiOiJ4In0", "/x/eyJhbGciOiJSUzI1NiJ9eyJzdWIiOiJ4In0");
