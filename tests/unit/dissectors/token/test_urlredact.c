@@ -182,8 +182,8 @@ static void test_no_false_redaction(void **state)
     struct fixture *f = *state;
     const char *ordinary[] = {
         "/api/orders?page=2&status=open",
-        "/authorize?response_type=code&client_id=c1&redirect_uri=https%3A%2F%2Fapp%2Fcb&scope=openid"
-        "&state=af0ifjsldkj&nonce=n-0S6_WzA2Mj&RelayState=r1&SAMLRequest=fZJNT8Mw",
+        ("/authorize?response_type=code&client_id=c1&redirect_uri=https%3A%2F%2Fapp%2Fcb&scope=openid"
+         "&state=af0ifjsldkj&nonce=n-0S6_WzA2Mj&RelayState=r1&SAMLRequest=fZJNT8Mw"),
         "/p?tokens=1&codec=h264&keyword=k&passage=3&signed=yes&sessions=4&keys=9&session_state=s",
         "/v1.0/me/messages?$top=10&$select=subject,from",
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)",
