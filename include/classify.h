@@ -37,13 +37,9 @@ struct classify *classify_new(void);
 void classify_free(struct classify *c);
 
 /* Feeds one packet of the flow (pkt->l3 set by decode) at packet time ts_us, unless the flow is
- * done. Returns 1 when this call made the classification final. Packets beyond
- * CLASSIFY_MAX_PACKETS end it with nDPI's give-up guess. */
-int classify_packet(struct classify *c, struct classify_flow *cf, const struct packet *pkt,
-                    uint64_t ts_us);
-
-/* classify_packet, with what nDPI may keep of pkt charged to f's owner state in ft while it
- * inspects: nDPI holds payload it was fed (its TLS dissector grows a buffer up to every byte of
+ * done; returns 1 when this call made the classification final (packets beyond
+ * CLASSIFY_MAX_PACKETS end it with nDPI's give-up guess). What nDPI may keep of pkt is charged
+ * to f's owner state in ft while it inspects: nDPI holds payload it was fed (its TLS dissector grows a buffer up to every byte of
  * it) until it decides, so each fed packet's payload is charged (flow_charge: may evict other
  * flows), and all of it released once cf->done. A charge the memcap refuses ends inspection
  * undecided (counted in the flow table's stats.memcap); returns 1 then, as on a decision. */

@@ -59,11 +59,12 @@ void classify_flow_release(struct classify *c, struct classify_flow *cf)
     cf->done = 1;
 }
 
-int classify_packet(struct classify *c, struct classify_flow *cf, const struct packet *pkt,
-                    uint64_t ts_us)
+/* Feeds one packet of an undecided flow with an IP layer (classify_packet_charged checks both)
+ * at packet time ts_us. Returns 1 when this call made the classification final. Packets beyond
+ * CLASSIFY_MAX_PACKETS end it with nDPI's give-up guess. */
+static int feed(struct classify *c, struct classify_flow *cf, const struct packet *pkt,
+                uint64_t ts_us)
 {
-    if (cf->done || !pkt->l3 || !pkt->l3_len)
-        return 0;
     if (!cf->state) {
         cf->state = ndpi_flow_malloc(ndpi_detection_get_sizeof_ndpi_flow_struct());
         if (!cf->state) {
@@ -121,7 +122,7 @@ int classify_packet_charged(struct classify *c, struct classify_flow *cf, struct
             cf->mem += cost;
         }
     }
-    int r = cf->done ? 1 : classify_packet(c, cf, pkt, ts_us);
+    int r = cf->done ? 1 : feed(c, cf, pkt, ts_us);
     if (cf->done && cf->mem) { /* nDPI's state is freed: so is its charge */
         flow_charge(ft, f, -(long)cf->mem);
         cf->mem = 0;
