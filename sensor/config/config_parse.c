@@ -31,25 +31,6 @@ static int vfail(const struct config_parse *x, int line, const char *key, const 
     return -1;
 }
 
-/* The short names this file uses for config_parse_fail() and config_parse_shown(). */
-static int __attribute__((format(printf, 4, 5)))
-fail(const struct config_parse *x, int line, const char *key, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(x, line, key, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static const char *shown(const struct yaml_doc_node *v, char *buf, size_t n)
-{
-    if (v->kind != YAML_DOC_SCALAR)
-        return yaml_doc_kind_name(v);
-    snprintf(buf, n, "'%.60s%s'", v->str, v->len > 60 ? "..." : "");
-    return buf;
-}
-
 int config_parse_fail(const struct config_parse *x, int line, const char *key, const char *fmt,
                       ...)
 {
@@ -62,8 +43,15 @@ int config_parse_fail(const struct config_parse *x, int line, const char *key, c
 
 const char *config_parse_shown(const struct yaml_doc_node *v, char *buf, size_t n)
 {
-    return shown(v, buf, n);
+    if (v->kind != YAML_DOC_SCALAR)
+        return yaml_doc_kind_name(v);
+    snprintf(buf, n, "'%.60s%s'", v->str, v->len > 60 ? "..." : "");
+    return buf;
 }
+
+/* The short names this file uses for them. */
+#define fail config_parse_fail
+#define shown config_parse_shown
 
 /* Key paths only feed messages: an absurdly long one is cut and marked, not refused. */
 static void mark_cut(char *out, int n)
