@@ -70,7 +70,12 @@ int keystore_build_from_config(const struct config *cfg, struct keystore **out, 
         }
     for (size_t i = 0; i < cfg->nrevoked; i++) {
         const struct revoked_cfg *r = &cfg->revoked[i];
-        keystore_add_revoked(ks, r->kid, r->x5t, r->sha1, r->jkt, r->reason);
+        /* config checked each entry names a key: -1 is out of memory, and a store that
+         * silently lacks a revocation must not be swapped in */
+        if (keystore_add_revoked(ks, r->kid, r->x5t, r->sha1, r->jkt, r->reason) != 0) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
     }
     *out = ks;
     return 0;
