@@ -158,10 +158,7 @@ static void jf_end(struct jwt_find *j, size_t none)
  * where an escape that decodes to anything else breaks the run. */
 static size_t scan_run(const uint8_t *s, size_t n, size_t i, size_t *jwt)
 {
-    struct jwt_find raw, dec;
-    jf_reset(&raw, n);
-    jf_reset(&dec, n);
-    raw.found = dec.found = n;
+    size_t raw_found = n; /* where a JWT starts in the bytes as they are, n: none */
     size_t e = i, w;
     int pct = 0;
     for (; e < n && (is_run(s[e]) || s[e] == '%'); e++)
@@ -174,12 +171,15 @@ static size_t scan_run(const uint8_t *s, size_t n, size_t i, size_t *jwt)
         for (const uint8_t *d = f; dots < 2 && (d = memchr(d, '.', (size_t)(s + e - d))); d++)
             dots++;
         if (dots >= 2)
-            raw.found = (size_t)(f - s);
+            raw_found = (size_t)(f - s);
     }
     if (!pct) { /* nothing percent-encoded: the decoded view is the same bytes */
-        *jwt = raw.found;
+        *jwt = raw_found;
         return e;
     }
+    struct jwt_find dec;
+    jf_reset(&dec, n);
+    dec.found = n;
     for (size_t k = i; k < e; k += w) {
         uint8_t c = dec_at(s, e, k, &w);
         if (is_run(c))
@@ -188,7 +188,7 @@ static size_t scan_run(const uint8_t *s, size_t n, size_t i, size_t *jwt)
             jf_end(&dec, n);
     }
     jf_end(&dec, n);
-    *jwt = raw.found < dec.found ? raw.found : dec.found;
+    *jwt = raw_found < dec.found ? raw_found : dec.found;
     return e;
 }
 
@@ -233,23 +233,27 @@ static int value_end(uint8_t c, int state)
     }
 }
 
-/* At i, just after a ? & ; or #: NAME=value with a listed NAME or a value holding a JWT becomes
- * NAME=[redacted]. Returns where to go on (i when nothing was replaced). */
+/* The run at i (scan_run, ending by n): written as it is up to a JWT in it, which becomes
+ * [jwt]. Returns where the run ends. */
+static size_t put_run(struct out *o, const uint8_t *s, size_t n, size_t i)
+{
+    size_t jwt, e = scan_run(s, n, i, &jwt);
+    if (jwt < n) {
+        put(o, s + i, jwt - i);
+        mark(o, MARK_JWT);
+    } else {
+        put(o, s + i, e - i);
+    }
+    return e;
+}
+
 /* The name s[i..e) of a parameter whose value is being replaced: written as it is, but for a
  * JWT in it (a token used as the name, "?<jwt>=1"), which is replaced as anywhere else. */
 static void put_name(struct out *o, const uint8_t *s, size_t i, size_t e)
 {
-    size_t jwt;
     while (i < e) {
         if (is_run(s[i]) || s[i] == '%') {
-            size_t r = scan_run(s, e, i, &jwt);
-            if (jwt < e) {
-                put(o, s + i, jwt - i);
-                mark(o, MARK_JWT);
-            } else {
-                put(o, s + i, r - i);
-            }
-            i = r;
+            i = put_run(o, s, e, i);
         } else {
             put(o, s + i, 1);
             i++;
@@ -257,6 +261,8 @@ static void put_name(struct out *o, const uint8_t *s, size_t i, size_t e)
     }
 }
 
+/* At i, just after a ? & ; or #: NAME=value with a listed NAME or a value holding a JWT becomes
+ * NAME=[redacted]. Returns where to go on (i when nothing was replaced). */
 static size_t param(struct out *o, const uint8_t *s, size_t n, size_t i, int state)
 {
     size_t e = i;
@@ -343,7 +349,7 @@ static int needs_work(const uint8_t *s, size_t n)
 static void redact(struct out *o, const uint8_t *s, size_t n)
 {
     int state = ST_PATH;
-    size_t i = 0, jwt;
+    size_t i = 0;
     while (i < n) {
         uint8_t c = s[i];
         if (c == '?' || c == '#' || c == '&' || c == ';') {
@@ -368,14 +374,7 @@ static void redact(struct out *o, const uint8_t *s, size_t n)
             }
         }
         if (is_run(c) || c == '%') {
-            size_t e = scan_run(s, n, i, &jwt);
-            if (jwt < n) {
-                put(o, s + i, jwt - i);
-                mark(o, MARK_JWT);
-            } else {
-                put(o, s + i, e - i);
-            }
-            i = e;
+            i = put_run(o, s, n, i);
             continue;
         }
         put(o, s + i, 1);
