@@ -52,7 +52,7 @@ void app_anomaly(struct app_ctx *c, int side, enum anomaly_kind kind)
     const struct event_info *e = events_get(anomaly_event[kind]);
     /* an applayer event is the flow's protocol's (HTTP/1's entry is the only one yet) */
     eve_write_anomaly(&s->eve, f, &app->pfx, e->type, e->name, e->layer,
-                      e->type[0] == 'a' ? "http" : NULL);
+                      !strcmp(e->type, "applayer") ? "http" : NULL);
 }
 
 /* ---- the pool ---- */

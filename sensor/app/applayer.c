@@ -158,9 +158,6 @@ static void deliver(void *user, const uint8_t *data, size_t len)
     struct delivery *d = user;
     struct app_ctx *c = &d->c;
     struct app_flow *app = c->app;
-    /* Each direction reads the other's ACKs (stream.h: ACK-based gaps, RST before any data).
-     * Here because this is the first point that has the flow's app state in hand; idempotent. */
-    stream_dir_pair(&app->st[0], &app->st[1]);
     if (app->opaque)
         return; /* found opaque earlier in this packet's deliveries */
     if (!data) {
@@ -201,6 +198,9 @@ static struct app_flow *app_of(struct sensor *s, struct flow *f, const struct pa
             return NULL;
         stream_dir_init(&app->st[0]);
         stream_dir_init(&app->st[1]);
+        /* Each direction reads the other's ACKs (stream.h: ACK-based gaps, and a RST before any
+         * data is judged against the peer's ACK): paired from the flow's first packet on. */
+        stream_dir_pair(&app->st[0], &app->st[1]);
         if (pkt->tunnel_count) {
             app->pfx.tunnel = pkt->tunnel[0];
             app->pfx.tunnel_depth = pkt->tunnel_count;
