@@ -1,9 +1,9 @@
 /* hll.h — the run's count of distinct tokens (stats.tokens.distinct): a HyperLogLog.
  *
  * Pipeline: applayer (each token occurrence) ─► [hll] ─► eve stats record, exit summary.
- * Flajolet, Fusy, Gandouet & Meunier, "HyperLogLog" (2007), with the linear-counting estimate
- * for small cardinalities (Heule, Nunkesser & Hall, "HyperLogLog in practice", 2013, §5.2) and a
- * 64-bit hash and Ertl's improved estimator (2017). 2^14 one-byte registers (16 KiB): a standard
+ * Flajolet, Fusy, Gandouet & Meunier, "HyperLogLog" (2007), with a 64-bit hash and Ertl's
+ * improved estimator (2017), which needs neither a switch to linear counting for small
+ * cardinalities nor a bias table (hll.c). 2^14 one-byte registers (16 KiB): a standard
  * error of 1.04 / sqrt(2^14) = 0.81 %, so within 2.5 % (3 standard errors) but for 3 runs in
  * 1,000. Up to HLL_EXACT_MAX distinct values the count is exact instead (a lock-free set of the
  * 64-bit hashes beside the registers, 128 KiB): exact but for two tokens whose keyed 64-bit hashes

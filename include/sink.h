@@ -62,13 +62,10 @@ extern const struct sink_ops sink_unix_dgram_ops, sink_unix_stream_ops, sink_sys
 
 /* output_unix.c helpers (also used by output_syslog.c). */
 struct sockaddr_un;
-struct iovec;
 /* Fills sa with path: 0, or -1 with a reason (empty, too long for sun_path). */
 int sink_unix_addr(const char *path, struct sockaddr_un *sa, char *err, size_t errlen);
 /* A socket of type connected to sa, with a send timeout: the fd, or -1 with a reason. */
 int sink_unix_connect(const struct sockaddr_un *sa, int type, char *err, size_t errlen);
-/* Sends all of iov with MSG_NOSIGNAL, looping over partial writes: 0, or -1 with errno. */
-int sink_unix_sendv(int fd, struct iovec *iov, int n);
 
 /* output_async.c: the bounded queue and the writer thread in front of a sink. */
 

@@ -42,7 +42,6 @@
 #include "reload.h"
 #include "sensor.h"
 #include "summary.h"
-#include "thread.h"
 #include "worker.h"
 
 /* Written by the signal handlers, read by the run loop (sig_atomic_t) and by the reload
@@ -391,13 +390,9 @@ static int run(struct config *cfg, const char *logdir, size_t nw, char **reads, 
         free(sv);
         return code;
     }
-    /* The outputs' writer threads start here: they must not take SIGINT/SIGTERM, which have
-     * to interrupt this thread's read of a FIFO given to -r (capture.h). They inherit the
-     * mask. */
-    sigset_t old;
-    thread_block_signals(&old);
+    /* The outputs' writer threads start here, with SIGINT/SIGTERM/SIGHUP blocked
+     * (thread_start): those must interrupt this thread's read of a FIFO given to -r. */
     rc = worker_sensors_new(cfg, logdir, rl, nw, sv, err, sizeof(err), &code);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         fprintf(stderr, "tokenwatch: %s\n", err);
         free(sv);

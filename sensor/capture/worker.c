@@ -270,7 +270,7 @@ static int finish(struct sensor **sv, size_t nw, uint64_t ts, const struct live 
         s->out_types = types;
     }
     if (stats) {
-        uint64_t deadline = capture_mono_ms() * 1000000ull + 2000000000ull;
+        uint64_t deadline = timewait_now_ns() + 2000000000ull;
         for (size_t j = 0; j < nw; j++)
             sensor_settle_outputs(sv[j], deadline);
     }

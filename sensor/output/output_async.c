@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "sink.h"
+#include "thread.h"
 #include "timewait.h"
 
 #define BACKOFF_MIN_NS (100ull * 1000000ull)
@@ -312,7 +313,9 @@ int sink_async_start(struct sink *k, size_t queue_bytes, const char *label, char
         goto oom;
     pthread_mutex_init(&q->mu, NULL);
     timewait_cond_init(&q->cv);
-    int rc = pthread_create(&q->th, NULL, writer_main, k);
+    /* SIGINT/SIGTERM/SIGHUP blocked in the writer: they must reach the thread reading the
+     * capture (a FIFO given to -r is interrupted by them) */
+    int rc = thread_start(&q->th, writer_main, k);
     if (rc != 0) {
         snprintf(err, errlen, "eve %s: cannot start the writer thread: %s", q->label, strerror(rc));
         pthread_mutex_destroy(&q->mu);

@@ -77,29 +77,6 @@ int sink_unix_connect(const struct sockaddr_un *sa, int type, char *err, size_t 
     return fd;
 }
 
-/* Sends all of iov (stream: looping over partial writes). 0, or -1 with errno. */
-int sink_unix_sendv(int fd, struct iovec *iov, int n)
-{
-    struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-    for (;;) {
-        ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        while (m.msg_iovlen && (size_t)w >= m.msg_iov[0].iov_len) {
-            w -= (ssize_t)m.msg_iov[0].iov_len;
-            m.msg_iov++;
-            m.msg_iovlen--;
-        }
-        if (!m.msg_iovlen)
-            return 0;
-        m.msg_iov[0].iov_base = (char *)m.msg_iov[0].iov_base + w;
-        m.msg_iov[0].iov_len -= (size_t)w;
-    }
-}
-
 static int unix_init(struct sink *k, const struct eve_output_cfg *cfg, int type, char *err,
                      size_t errlen)
 {
