@@ -22,6 +22,25 @@
 
 struct sensor_counters;
 
+/* What an HTTP/2 stream adds to its http object (http.http2, Suricata 7's members): per message
+ * ([0] the request, [1] the response) the settings its sender announced before it, the error
+ * code of a RST_STREAM or GOAWAY that ended it, the request's priority weight. */
+#define EVE_H2_SETTINGS 10
+struct eve_h2_msg {
+    uint16_t set_id[EVE_H2_SETTINGS]; /* RFC 9113 §6.5.2 identifiers */
+    uint32_t set_val[EVE_H2_SETTINGS];
+    uint8_t nset;
+    uint8_t has_error, error_goaway; /* error_code set; it came in a GOAWAY (else RST_STREAM) */
+    uint8_t multiple;                /* a second error code or priority came (has_multiple) */
+    uint32_t error_code;
+    int16_t priority;                /* the weight as sent (0..255), -1: none */
+};
+
+struct eve_http2 {
+    uint32_t stream_id;
+    struct eve_h2_msg msg[2];
+};
+
 /* The http object of one transaction; strings NUL-terminated or NULL; status 0 = not seen. */
 struct eve_http {
     const char *hostname, *url, *method, *protocol, *user_agent, *content_type;
@@ -29,6 +48,7 @@ struct eve_http {
     uint64_t length;
     int has_length;
     int head_oversized; /* a head over engine.http-max-head, read streamed (ours, not SPEC) */
+    const struct eve_http2 *http2; /* an HTTP/2 stream's members, or NULL */
 };
 
 /* The members every record of one flow shares (flow_id, pcap_filename, vlan, addresses, ports,
@@ -42,6 +62,9 @@ struct eve_prefix {
     char ndpi_proto[48]; /* nDPI's protocol name, "" while unknown */
     const char *ndpi_category;
     char rendered_proto[48];
+    const char *app_proto;          /* EVE app_proto ("http", "http2"; NULL: "http"): the entry
+                                       parsing the flow; a change re-renders the prefix */
+    const char *rendered_app;
     /* The outermost encapsulation the flow arrived in (tunnel_depth 0: none), noted as
      * Suricata's `tunnel` object. Set by the owner when the flow starts. */
     struct packet_tunnel tunnel;

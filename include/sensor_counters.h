@@ -38,6 +38,17 @@ struct sensor_stats {
                                                  undo (br, zstd, > BODY_MAX_CODINGS layers) */
     uint64_t http_memcap;                     /* heads dropped or transactions written early
                                                  because of engine.http-memcap */
+    uint64_t http2_tx, http2_flows;           /* HTTP/2 streams with a request; connections */
+    uint64_t h2_hpack_unresolved;             /* indexed fields from before a late join: lost */
+    uint64_t h2_hpack_name_unknown;           /* literals whose name was such an entry */
+    uint64_t h2_hpack_errors;                 /* header blocks that did not decode whole */
+    uint64_t h2_blocks_dropped;               /* header blocks over http-max-head or the memcap
+                                                 (their decoder restarted as after a late join) */
+    uint64_t h2_streams_over;                 /* streams past the tracked limit, ignored */
+    uint64_t h2_frames_invalid;               /* frames breaking a rule of RFC 9113 §4-§6 */
+    uint64_t h2_unknown_stream;               /* DATA/HEADERS of a stream whose start was not
+                                                 seen (late join, or not tracked): skipped */
+    uint64_t h2_resync_bytes;                 /* bytes skipped to find a frame boundary */
     uint64_t tokens_seen, tokens_verified;
     uint64_t alerts[F__COUNT];                /* each finding of each alert */
     uint64_t alerts_total;

@@ -110,6 +110,27 @@ static const struct event_info events[] = {
      "proto_parser", "http response without a request", "applayer"},
     {EV_HTTP_COMPRESSION_BOMB, "COMPRESSION_BOMB", "proto_parser",
      "http body inflates past engine.inflate-ratio", "applayer"},
+
+    /* HTTP/2 (sensor/app/app_http2*.c): Suricata's http2 events, named as its EVE prints them
+     * (rust/src/http2/http2.rs HTTP2Event, in snake case) */
+    {EV_HTTP2_INVALID_FRAME_HEADER, "invalid_frame_header", "proto_parser",
+     "http2 frame header breaks a stream id or sequence rule", "applayer"},
+    {EV_HTTP2_INVALID_CLIENT_MAGIC, "invalid_client_magic", "proto_parser",
+     "http2 client preface missing or wrong", "applayer"},
+    {EV_HTTP2_INVALID_FRAME_DATA, "invalid_frame_data", "proto_parser",
+     "http2 frame padding longer than its payload", "applayer"},
+    {EV_HTTP2_INVALID_HEADER, "invalid_header", "proto_parser",
+     "http2 header block does not decode (hpack)", "applayer"},
+    {EV_HTTP2_INVALID_FRAME_LENGTH, "invalid_frame_length", "proto_parser",
+     "http2 frame length wrong for its type", "applayer"},
+    {EV_HTTP2_LONG_FRAME_DATA, "long_frame_data", "proto_parser",
+     "http2 frame over the receiver's max frame size", "applayer"},
+    {EV_HTTP2_STREAM_ID_REUSE, "stream_id_reuse", "proto_parser",
+     "http2 request on a stream id already used", "applayer"},
+    {EV_HTTP2_TOO_MANY_STREAMS, "too_many_streams", "proto_parser",
+     "http2 streams in flight over the tracked limit", "applayer"},
+    {EV_HTTP2_REASSEMBLY_LIMIT_REACHED, "reassembly_limit_reached", "proto_parser",
+     "http2 header block over engine.http-max-head or the memcap", "applayer"},
 };
 
 _Static_assert(sizeof(events) / sizeof(events[0]) == EV__COUNT,

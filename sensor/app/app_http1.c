@@ -108,6 +108,7 @@ static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
     char proto[16];
     int n = snprintf(proto, sizeof(proto), "HTTP/%d.%d", m->version_major, m->version_minor);
     h.protocol = span_make(proto, (size_t)n);
+    h.tx_counter = &d->s->st.http_tx;
     struct tx *t = app_tx_request(d->c, &h);
     if (t && app_tx_collecting(t, TX_REQUEST))
         d->h1->h[d->side].body_tx = t;
@@ -470,6 +471,7 @@ static void http1_forget(struct app_ctx *c, void *st, struct tx *t)
 
 const struct app_proto_ops app_http1_ops = {
     .name = "http1",
+    .app_proto = "http",
     .state_size = sizeof(struct http1_flow),
     .probe = http1_probe,
     .init = http1_init,

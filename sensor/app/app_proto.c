@@ -27,8 +27,10 @@ const struct app_proto_ops *app_proto_probe(const uint8_t *p, size_t n, int clie
         enum app_probe r = app_proto_table[i]->probe(p, n, client_known);
         if (r == APP_PROBE_NO)
             continue;
-        if (r == APP_PROBE_MORE)
+        if (r == APP_PROBE_MORE) {
+            *role = APP_PROBE_MORE;
             return NULL; /* an earlier entry may yet claim it: later ones must not */
+        }
         *role = r;
         return app_proto_table[i];
     }

@@ -16,8 +16,11 @@
  * bytes: the first answer other than APP_PROBE_NO decides. CLIENT/SERVER: the entry claims the
  * flow, and the answer names its client if no SYN did. YES: claimed, roles as the flow has them
  * (an entry answers YES only when told the client is known). MORE: nothing is claimed yet, and
- * later entries are not asked. While unclaimed, the bytes go to the fallback; the probes run
- * again on the next delivery. When the claiming entry is not the one parsing, the parsing one's
+ * later entries are not asked; the delivery is held back (up to APP_PROBE_HOLD bytes of the
+ * direction) and probed again joined to the next one, so a start split across segments (the
+ * HTTP/2 preface sent a byte at a time) is seen whole. While unclaimed, the bytes go to the
+ * fallback: those held first, once the probes say NO, or the hold is full, or the direction
+ * ends or has a hole. When the claiming entry is not the one parsing, the parsing one's
  * state is reset (what it held is dropped) and the claimer's initialised before it parses.
  *
  * Opaque flows. Whatever the entries say, the first bytes of each direction are also checked by
@@ -53,7 +56,8 @@
  *
  * Switching protocols. An entry that sees the connection change protocol (101 Switching
  * Protocols to h2c or WebSocket; a 2xx answer to CONNECT, after which the bytes are an inner
- * connection) calls applayer_switch(c, to) from parse, closes or hands over what it must, and
+ * connection) calls applayer_switch(c, to) from parse, closes or hands over what it must (h2c:
+ * the upgrade request stays queued, marked in tx.h2c, and HTTP/2's init adopts it as stream 1), and
  * returns the number of bytes of the delivery that were still its own. The app layer then
  * resets the entry, initialises `to` (NULL: the unclaimed state, so the probes pick the inner
  * protocol as on a new flow), and hands it the rest of the delivery; the other direction goes to
@@ -82,6 +86,8 @@ enum app_probe {
 
 struct app_proto_ops {
     const char *name;    /* "http1", for people reading a debugger or a log */
+    const char *app_proto; /* EVE app_proto of the flow's records while it parses ("http",
+                              "http2"); NULL: the flow's keeps what it was */
     size_t state_size;   /* bytes of per-flow state, <= APP_PROTO_STATE_SIZE */
 
     /* Looks at the first bytes `p[0..n)` a direction sent on an unclaimed flow; client_known:
@@ -114,9 +120,11 @@ extern const struct app_proto_ops *const app_proto_fallback;
 
 /* The entries, one file each. */
 extern const struct app_proto_ops app_http1_ops;
+extern const struct app_proto_ops app_http2_ops;
 
 /* Runs the probes of the table over a delivery of an unclaimed flow. Returns the entry that
- * claims the flow and sets *role (APP_PROBE_CLIENT/SERVER/YES), or NULL when none does yet. */
+ * claims the flow and sets *role (APP_PROBE_CLIENT/SERVER/YES), or NULL when none does yet
+ * (*role APP_PROBE_MORE when an entry asked to see more). */
 const struct app_proto_ops *app_proto_probe(const uint8_t *p, size_t n, int client_known,
                                             enum app_probe *role);
 
@@ -127,6 +135,7 @@ const struct app_proto_ops *app_proto_probe(const uint8_t *p, size_t n, int clie
  * APP_PROTO_OPAQUE_HEAD bytes); APP_PROBE_NO: not one. Pure, and reads at most
  * APP_PROTO_OPAQUE_HEAD bytes. */
 #define APP_PROTO_OPAQUE_HEAD 8
+#define APP_PROBE_HOLD 32
 enum app_probe app_proto_opaque(const uint8_t *p, size_t n);
 
 /* From inside an entry's parse: the connection changes protocol after the bytes parse says it

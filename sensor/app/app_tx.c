@@ -38,8 +38,17 @@ static const uint16_t anomaly_event[AN__COUNT] = {
     [AN_RESP_CHUNK] = EV_HTTP_INVALID_RESPONSE_CHUNK_LEN,
     [AN_NO_REQUEST] = EV_HTTP_UNABLE_TO_MATCH_RESPONSE_TO_REQUEST,
     [AN_BOMB] = EV_HTTP_COMPRESSION_BOMB,
+    [AN_H2_FRAME_HEADER] = EV_HTTP2_INVALID_FRAME_HEADER,
+    [AN_H2_CLIENT_MAGIC] = EV_HTTP2_INVALID_CLIENT_MAGIC,
+    [AN_H2_FRAME_DATA] = EV_HTTP2_INVALID_FRAME_DATA,
+    [AN_H2_HEADER] = EV_HTTP2_INVALID_HEADER,
+    [AN_H2_FRAME_LENGTH] = EV_HTTP2_INVALID_FRAME_LENGTH,
+    [AN_H2_LONG_FRAME] = EV_HTTP2_LONG_FRAME_DATA,
+    [AN_H2_STREAM_REUSE] = EV_HTTP2_STREAM_ID_REUSE,
+    [AN_H2_TOO_MANY_STREAMS] = EV_HTTP2_TOO_MANY_STREAMS,
+    [AN_H2_REASSEMBLY_LIMIT] = EV_HTTP2_REASSEMBLY_LIMIT_REACHED,
 };
-_Static_assert(AN__COUNT <= 16, "anom_sent has 16 bits");
+_Static_assert(AN__COUNT <= 32, "anom_sent has 32 bits");
 
 void app_anomaly(struct app_ctx *c, int side, enum anomaly_kind kind)
 {
@@ -48,11 +57,12 @@ void app_anomaly(struct app_ctx *c, int side, enum anomaly_kind kind)
     struct app_flow *app = c->app;
     if (!(s->out_types & EVE_T_ANOMALY) || (app->anom_sent[side] & (1u << kind)))
         return;
-    app->anom_sent[side] |= (uint16_t)(1u << kind);
+    app->anom_sent[side] |= 1u << kind;
     const struct event_info *e = events_get(anomaly_event[kind]);
-    /* an applayer event is the flow's protocol's (HTTP/1's entry is the only one yet) */
+    /* an applayer event is the flow's protocol's: the entry parsing it names it */
+    const char *proto = app->pfx.app_proto ? app->pfx.app_proto : "http";
     eve_write_anomaly(&s->eve, f, &app->pfx, e->type, e->name, e->layer,
-                      !strcmp(e->type, "applayer") ? "http" : NULL);
+                      !strcmp(e->type, "applayer") ? proto : NULL);
 }
 
 /* ---- the pool ---- */
@@ -384,7 +394,8 @@ struct tx *app_tx_request(struct app_ctx *c, const struct app_head *h)
     struct tx *t = tx_get(s);
     if (!t)
         return NULL;
-    s->st.http_tx++;
+    if (h->tx_counter) /* stats.app_layer.tx.<proto>: the entry names its counter */
+        (*h->tx_counter)++;
     t->tx_id = c->app->next_tx_id++;
     t->ts_us = s->now_us;
     t->http.head_oversized = h->oversized;
@@ -427,7 +438,7 @@ int app_tx_response(struct app_ctx *c, struct tx *t, const struct app_head *h)
     /* A request body still coming (the server answered early) is scanned as far as it came. */
     app_tx_body_end(c, t, TX_REQUEST);
     body_start(c->s, t, h, ct, TX_RESPONSE);
-    if (t->body_kind[TX_RESPONSE])
+    if (t->body_kind[TX_RESPONSE] || h->keep)
         return 1;
     app_tx_close(c, t); /* nothing to scan in the body: done at its head */
     return 0;
@@ -453,7 +464,7 @@ void app_tx_close(struct app_ctx *c, struct tx *t)
                                      t->http.status == 101)
                                   : -1;
     if (t->outcome != TX_OUTCOME_BY_STATUS)
-        accepted = t->outcome == TX_OUTCOME_ACCEPTED;
+        accepted = t->outcome == TX_OUTCOME_UNKNOWN ? -1 : t->outcome == TX_OUTCOME_ACCEPTED;
     if (!app->named) {
         /* nDPI's names for the flow, looked up once its verdict is final */
         classify_proto_name(s->cls, &app->cf, app->pfx.ndpi_proto, sizeof(app->pfx.ndpi_proto));

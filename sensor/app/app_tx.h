@@ -57,11 +57,16 @@
 /* Which message of a transaction: index of struct tx's bodies. */
 enum { TX_REQUEST = 0, TX_RESPONSE = 1 };
 
+/* struct tx.h2c: app_http1 marks an Upgrade: h2c request; the mark says what switched. */
+enum { TX_H2C_ASKED = 1, /* switched on the client's preface: the 101 head is still to come */
+       TX_H2C_101 = 2 }; /* switched on the 101: the server's frames come next */
+
 /* Whether the server took the request's credentials (EVE token.accepted). */
 enum tx_outcome {
     TX_OUTCOME_BY_STATUS = 0, /* by http.status: 2xx, 3xx and 101 accept; none: unknown */
     TX_OUTCOME_ACCEPTED,      /* the entry knows better: gRPC's grpc-status 0 in the trailers */
-    TX_OUTCOME_REFUSED,       /* ... any other grpc-status, under HTTP 200 */
+    TX_OUTCOME_REFUSED,       /* ... 16 or 7 (UNAUTHENTICATED, PERMISSION_DENIED) */
+    TX_OUTCOME_UNKNOWN,       /* ... a status that does not tell (14 UNAVAILABLE) */
 };
 
 struct tx_token {
@@ -82,6 +87,8 @@ struct tx {
     uint8_t body_kind[2];        /* what each body is scanned as; 0: not collected */
     uint8_t queued;              /* in the flow's in-flight queue */
     uint8_t outcome;             /* enum tx_outcome */
+    uint8_t h2c;                 /* an HTTP/1 request asking for h2c (TX_H2C_*): the HTTP/2 entry
+                                    adopts it as stream 1 when the connection switches */
     size_t body_mem[2];          /* what each body being collected is charged to http-memcap */
     size_t mem;                  /* charged to app_mem for the struct and its arena (tx_charge) */
 };
@@ -104,7 +111,7 @@ struct app_flow {
     struct classify_flow cf;     /* nDPI's verdict on the flow */
     uint64_t proto_state[APP_PROTO_STATE_SIZE / 8]; /* the entry's state (8-byte aligned) */
     uint32_t nq;
-    uint16_t anom_sent[2];       /* per direction: anomaly kinds already written (bit per kind) */
+    uint32_t anom_sent[2];       /* per direction: anomaly kinds already written (bit per kind) */
     uint8_t nseen, seen_next;
     uint8_t ended[2];
     uint8_t decided;             /* an entry claimed the flow: no more probing */
@@ -114,6 +121,8 @@ struct app_flow {
     uint8_t head_len[2];         /* per direction: first bytes kept for app_proto_opaque, or
                                     APP_HEAD_DONE once it has answered */
     uint8_t head[2][8];          /* ... those bytes (APP_PROTO_OPAQUE_HEAD) */
+    uint8_t hold_len[2];         /* per direction: bytes held while a probe asks for more ... */
+    uint8_t hold[2][32];         /* ... (APP_PROBE_HOLD, app_proto.h "Selection") */
     uint8_t named;               /* pfx carries nDPI's final names */
     uint8_t had_token;           /* a token was reported on this flow: it gets a `flow` record */
     uint8_t alerted;             /* ... and one of them raised an alert */
@@ -143,8 +152,12 @@ struct app_head {
     /* both */
     uint8_t body;                /* a body follows on this message that the entry will feed */
     uint8_t oversized;           /* the head was reduced to fit (http_head_stream.h) */
+    uint8_t keep;                /* response: more of the message follows that the entry must
+                                    see (HTTP/2 trailers): t stays open even with no body */
     const struct token_field *fields; /* the head's fields in message order */
     size_t nfields;
+    uint64_t *tx_counter;        /* request: the protocol's transaction counter in s->st
+                                    (stats.app_layer.tx.<proto>), or NULL */
 };
 
 /* Opens a transaction for a request head the flow's client sent: copies what EVE prints,
@@ -156,8 +169,8 @@ struct tx *app_tx_request(struct app_ctx *c, const struct app_head *h);
 
 /* The response head of t, which the entry has taken off the queue or holds: the status and
  * content type for EVE; a request body still being collected is scanned as far as it came; the
- * response body is collected when worth scanning. Returns 1 when it is: t stays open for the
- * entry to feed and close; 0 when t was closed (written and recycled) here. */
+ * response body is collected when worth scanning. Returns 1 when it is, or when h->keep: t
+ * stays open for the entry to feed and close; 0 when t was closed (written and recycled) here. */
 int app_tx_response(struct app_ctx *c, struct tx *t, const struct app_head *h);
 
 /* The oldest transaction in flight, or NULL. */
@@ -209,11 +222,16 @@ void app_tx_flush(struct app_ctx *c);
 void app_tx_free_pool(struct sensor *s);
 
 /* Anomalies this layer writes (`anomaly` records), with Suricata's names: stream events and
- * libhtp's HTTP events. One of each kind per flow and direction at most, so that hostile
- * traffic cannot multiply output. A new protocol adds its kinds here (anom_sent has 16 bits). */
+ * libhtp's HTTP events, Suricata's http2 events. One of each kind per flow and direction at most,
+ * so that hostile traffic cannot multiply output. A new protocol adds its kinds here (anom_sent
+ * has 32 bits). */
 enum anomaly_kind {
     AN_GAP, AN_OVERLAP, AN_REQ_HEAD, AN_RESP_HEAD, AN_REQ_TOO_LONG, AN_RESP_TOO_LONG,
-    AN_REQ_CHUNK, AN_RESP_CHUNK, AN_NO_REQUEST, AN_BOMB, AN__COUNT
+    AN_REQ_CHUNK, AN_RESP_CHUNK, AN_NO_REQUEST, AN_BOMB,
+    /* HTTP/2 (app_http2*.c) */
+    AN_H2_FRAME_HEADER, AN_H2_CLIENT_MAGIC, AN_H2_FRAME_DATA, AN_H2_HEADER, AN_H2_FRAME_LENGTH,
+    AN_H2_LONG_FRAME, AN_H2_STREAM_REUSE, AN_H2_TOO_MANY_STREAMS, AN_H2_REASSEMBLY_LIMIT,
+    AN__COUNT
 };
 
 /* Writes one `anomaly` record of this kind for direction `side`, unless one was already. */

@@ -46,6 +46,13 @@ void applayer_switch(struct app_ctx *c, const struct app_proto_ops *to)
     c->switch_to = to;
 }
 
+/* The entry parsing the flow names the flow's records (EVE app_proto). */
+static void name_flow(struct app_flow *app)
+{
+    if (app->proto->app_proto)
+        app->pfx.app_proto = app->proto->app_proto;
+}
+
 /* Hands the flow from the entry parsing it to `to` (NULL: unclaimed, the fallback parsing). */
 static void entry_set(struct app_ctx *c, const struct app_proto_ops *to)
 {
@@ -55,36 +62,58 @@ static void entry_set(struct app_ctx *c, const struct app_proto_ops *to)
     app->proto = to ? to : app_proto_fallback;
     assert(app->proto->state_size <= sizeof(app->proto_state));
     app->decided = to != NULL;
+    name_flow(app);
     app->proto->init(c, app->proto_state);
 }
 
-/* On an unclaimed flow, the probes look at each delivery (app_proto.h "Selection"); the entry
- * that claims it may also tell which side is the client, when no SYN did. */
-static void select_entry(struct app_ctx *c, int side, const uint8_t *data, size_t len)
+/* On an unclaimed flow, the probes look at each delivery (app_proto.h "Selection"), joined to
+ * what an earlier one left held; the entry that claims it may also tell which side is the
+ * client, when no SYN did. Returns 1 when the delivery was held back (a probe wants more). */
+static int select_entry(struct app_ctx *c, int side, const uint8_t *data, size_t len)
 {
     struct flow *f = c->f;
+    struct app_flow *app = c->app;
+    uint8_t buf[sizeof(app->hold[0])];
+    size_t have = app->hold_len[side];
+    const uint8_t *p = data;
+    size_t n = len;
+    if (have) {
+        size_t k = len < sizeof(buf) - have ? len : sizeof(buf) - have;
+        memcpy(buf, app->hold[side], have);
+        memcpy(buf + have, data, k);
+        p = buf;
+        n = have + k;
+    }
     enum app_probe role = APP_PROBE_NO;
-    const struct app_proto_ops *p = app_proto_probe(data, len, f->client_known, &role);
-    if (!p)
-        return;
+    const struct app_proto_ops *e = app_proto_probe(p, n, f->client_known, &role);
+    if (!e) {
+        if (role != APP_PROBE_MORE || have + len > sizeof(app->hold[0]))
+            return 0;
+        memcpy(app->hold[side] + have, data, len);
+        app->hold_len[side] = (uint8_t)(have + len);
+        return 1;
+    }
     if (!f->client_known && role == APP_PROBE_SERVER)
         flow_set_client(f, !side);
     else if (!f->client_known && role == APP_PROBE_CLIENT)
         flow_set_client(f, side);
-    if (p != c->app->proto)
-        entry_set(c, p);
-    c->app->decided = 1;
+    if (e != app->proto)
+        entry_set(c, e);
+    app->decided = 1;
+    return 0;
 }
 
 /* ---- delivery ---- */
 
-/* Bytes of direction `side` for the entry, in order, following its switches (app_proto.h). */
-static void parse_bytes(struct app_ctx *c, int side, const uint8_t *data, size_t len)
+/* Bytes of direction `side` for the entry, in order, following its switches (app_proto.h);
+ * probed: the probes have seen them already. */
+static void parse_run(struct app_ctx *c, int side, const uint8_t *data, size_t len, int probed)
 {
     struct app_flow *app = c->app;
     for (;;) {
-        if (!app->decided)
-            select_entry(c, side, data, len);
+        if (!app->decided && !probed)
+            select_entry(c, side, data, len); /* after a switch: too late to hold them */
+        probed = 0;
         size_t k = app->proto->parse(c, app->proto_state, side, data, len);
         if (!c->switching)
             return;
@@ -98,8 +127,31 @@ static void parse_bytes(struct app_ctx *c, int side, const uint8_t *data, size_t
     }
 }
 
+/* The bytes a probe had held back go to the entry (before later ones, a hole, or the end). */
+static void hold_flush(struct app_ctx *c, int side)
+{
+    struct app_flow *app = c->app;
+    size_t n = app->hold_len[side];
+    if (!n)
+        return;
+    uint8_t held[sizeof(app->hold[0])];
+    memcpy(held, app->hold[side], n);
+    app->hold_len[side] = 0;
+    parse_run(c, side, held, n, 1);
+}
+
+static void parse_bytes(struct app_ctx *c, int side, const uint8_t *data, size_t len)
+{
+    if (!c->app->decided && select_entry(c, side, data, len))
+        return;
+    hold_flush(c, side);
+    parse_run(c, side, data, len, 1);
+}
+
 _Static_assert(sizeof(((struct app_flow *)0)->head[0]) >= APP_PROTO_OPAQUE_HEAD,
                "app_flow.head holds what app_proto_opaque reads");
+_Static_assert(sizeof(((struct app_flow *)0)->hold[0]) == APP_PROBE_HOLD,
+               "app_flow.hold holds what a probe may ask to see");
 
 enum head { HEAD_PARSE, HEAD_HELD, HEAD_OPAQUE };
 
@@ -162,6 +214,7 @@ static void deliver(void *user, const uint8_t *data, size_t len)
         return; /* found opaque earlier in this packet's deliveries */
     if (!data) {
         head_parse(c, d->side); /* the direction's start is lost */
+        hold_flush(c, d->side);
         app_anomaly(c, d->side, AN_GAP);
         app->proto->gap(c, app->proto_state, d->side, len);
         return;
@@ -206,6 +259,7 @@ static struct app_flow *app_of(struct sensor *s, struct flow *f, const struct pa
             app->pfx.tunnel_depth = pkt->tunnel_count;
         }
         app->proto = app_proto_fallback;
+        name_flow(app);
         struct app_ctx c = {s, f, app, NULL, 0};
         app->proto->init(&c, app->proto_state);
         f->app = app;
@@ -218,6 +272,7 @@ static void end_dir(struct delivery *d, int final)
 {
     struct app_flow *app = d->c.app;
     head_parse(&d->c, d->side); /* a short direction that was no TLS or SSH start */
+    hold_flush(&d->c, d->side);
     app->proto->eof(&d->c, app->proto_state, d->side, final);
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "events.h"
+#include "h2frame.h"
 #include "output.h"
 #include "urlredact.h"
 
@@ -68,7 +69,7 @@ static void render_prefix(struct eve_writer *w, const struct flow *f, struct eve
     jb_str(&j, "proto", "TCP");
     flow_community_id(f, cid, sizeof(cid));
     jb_str(&j, "community_id", cid);
-    jb_str(&j, "app_proto", "http");
+    jb_str(&j, "app_proto", pfx->app_proto ? pfx->app_proto : "http");
     if (pfx->tunnel_depth) {
         static const char *const names[] = {
             [TUNNEL_MPLS] = "MPLS",     [TUNNEL_PPPOE] = "PPPOE",   [TUNNEL_GRE] = "GRE",
@@ -98,6 +99,7 @@ static void render_prefix(struct eve_writer *w, const struct flow *f, struct eve
         jb_close(&j);
     }
     memcpy(pfx->rendered_proto, pfx->ndpi_proto, sizeof(pfx->rendered_proto));
+    pfx->rendered_app = pfx->app_proto;
     free(pfx->buf);
     pfx->buf = NULL;
     pfx->len = 0;
@@ -151,7 +153,7 @@ void eve_begin(struct eve_writer *w, const struct flow *f, struct eve_prefix *pf
     w->rec_ether = 0;
     if (!f)
         return;
-    if (!pfx->buf || pfx->client != f->client ||
+    if (!pfx->buf || pfx->client != f->client || pfx->rendered_app != pfx->app_proto ||
         strcmp(pfx->rendered_proto, pfx->ndpi_proto) != 0)
         render_prefix(w, f, pfx);
     jb_members(j, pfx->buf, pfx->len);
@@ -199,6 +201,63 @@ static void write_one(struct eve_writer *w, struct output *o)
     j->depth = 0;
 }
 
+/* An RFC 9113 §7 / §6.5.2 name as Suricata's logger spells it: its Rust enum's name, from the
+ * RFC's words ("NO_ERROR" is NoError), upper-cased whole for GOAWAY error codes and settings
+ * ("NOERROR", "SETTINGS" "HEADERTABLESIZE"); a value without a name as its number. */
+static void h2_name(char *out, size_t cap, const char *rfc, uint32_t value, int upper)
+{
+    if (!rfc) {
+        snprintf(out, cap, "%u", value);
+        return;
+    }
+    size_t n = 0;
+    int word_start = 1;
+    for (const char *p = rfc; *p && n + 1 < cap; p++) {
+        if (*p == '_') {
+            word_start = 1;
+            continue;
+        }
+        char ch = *p;
+        if (!upper && !word_start && ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        out[n++] = ch;
+        word_start = 0;
+    }
+    out[n] = '\0';
+}
+
+static void http2_msg(struct jb *j, const char *key, const struct eve_h2_msg *m, int request)
+{
+    int prio = request && m->priority >= 0;
+    if (!m->nset && !m->has_error && !prio)
+        return; /* the schema wants at least one member */
+    char name[48];
+    jb_open_object(j, key);
+    if (m->nset) {
+        jb_open_array(j, "settings");
+        for (uint8_t i = 0; i < m->nset; i++) {
+            const char *rfc = h2_setting_name(m->set_id[i]);
+            jb_open_object(j, NULL);
+            /* "SETTINGS_HEADER_TABLE_SIZE" is "SETTINGS" + HeaderTableSize, upper-cased */
+            h2_name(name, sizeof(name), rfc, m->set_id[i], 1);
+            jb_str(j, "settings_id", name);
+            jb_uint(j, "settings_value", m->set_val[i]);
+            jb_close(j);
+        }
+        jb_close(j);
+    }
+    if (m->has_error) {
+        h2_name(name, sizeof(name), h2_error_name(m->error_code), m->error_code,
+                m->error_goaway);
+        jb_str(j, "error_code", name);
+    }
+    if (prio)
+        jb_uint(j, "priority", (uint64_t)m->priority);
+    if (m->multiple)
+        jb_str(j, "has_multiple", m->has_error ? "error_code" : "priority");
+    jb_close(j);
+}
+
 void eve_http_object(struct jb *j, const struct eve_http *h)
 {
     jb_open_object(j, "http");
@@ -220,6 +279,13 @@ void eve_http_object(struct jb *j, const struct eve_http *h)
         jb_uint(j, "length", h->length);
     if (h->head_oversized)
         jb_bool(j, "head_oversized", 1);
+    if (h->http2) {
+        jb_open_object(j, "http2");
+        jb_uint(j, "stream_id", h->http2->stream_id);
+        http2_msg(j, "request", &h->http2->msg[0], 1);
+        http2_msg(j, "response", &h->http2->msg[1], 0);
+        jb_close(j);
+    }
     jb_close(j);
 }
 

@@ -60,7 +60,9 @@ static const struct stat_row stat_rows[] = {
     ROW("tcp.overlap", ss.overlaps),
     ROW("tcp.overlap_diff_data", ss.overlap_diff),
     ROW("tcp.rst_invalid", ss.rst_invalid),
+    ROW("app_layer.flow.http2", st.http2_flows),
     ROW("app_layer.tx.http", st.http_tx),
+    ROW("app_layer.tx.http2", st.http2_tx),
     ROW("app_layer.error.http.parser", st.http_errors),
     ROW("app_layer.error.http.head_overflow", st.http_head_overflow),
     ROW("app_layer.error.http.head_fields_cut", st.http_head_fields_cut),
@@ -90,6 +92,15 @@ static const struct stat_row stat_rows[] = {
     {"eve.outputs", ROW_OUTPUTS},
     ROW("alerts.total", st.alerts_total),
     {"alerts.*", ROW_FINDINGS},
+    /* HTTP/2 (app_http2*.c): our own counters, under our own object */
+    ROW("tokenwatch.http2.hpack_unresolved", st.h2_hpack_unresolved),
+    ROW("tokenwatch.http2.hpack_name_unknown", st.h2_hpack_name_unknown),
+    ROW("tokenwatch.http2.hpack_errors", st.h2_hpack_errors),
+    ROW("tokenwatch.http2.header_blocks_dropped", st.h2_blocks_dropped),
+    ROW("tokenwatch.http2.streams_over_limit", st.h2_streams_over),
+    ROW("tokenwatch.http2.frames_invalid", st.h2_frames_invalid),
+    ROW("tokenwatch.http2.unknown_stream_frames", st.h2_unknown_stream),
+    ROW("tokenwatch.http2.resync_bytes", st.h2_resync_bytes),
 };
 
 #define STATS_MAX_DEPTH 4 /* objects open under "stats" at most (app_layer.error.http) */

@@ -1,7 +1,8 @@
 /* test_events.c — unit tests for dissectors/decode/events.c, the event table: entry i has id i
  * for every id of enum event_id (dense, unique, in step with the enum); every entry has a type
  * (decode, stream, applayer), a Suricata-style name (decoder.<...> or stream.<...>: lower case,
- * digits, '_' and '.'; applayer: libhtp's upper-case names) and a text; names are unique; a
+ * digits, '_' and '.'; applayer: libhtp's upper-case names for HTTP/1, the snake-case names of
+ * Suricata's Rust parsers for HTTP/2) and a text; names are unique; a
  * decoder name's layer part is its EVE layer; ids out of range read as EV_NONE; and the names
  * EVE has always printed for a sample of events, Suricata's among them, stay as they were. */
 #include <setjmp.h>
@@ -42,9 +43,12 @@ static void test_names_texts(void **state)
             fail_msg("event %s has no text", e->name);
         assert_non_null(e->type);
         if (!strcmp(e->type, "applayer")) {
-            /* libhtp's names, as Suricata prints them: upper case and '_' */
+            /* as Suricata prints them: libhtp's in upper case and '_', its Rust parsers' (HTTP/2)
+             * in lower case and '_'; one case per name */
+            int upper = e->name[0] >= 'A' && e->name[0] <= 'Z';
             for (const char *p = e->name; *p; p++)
-                if (!((*p >= 'A' && *p <= 'Z') || *p == '_'))
+                if (!((upper ? (*p >= 'A' && *p <= 'Z') : (*p >= 'a' && *p <= 'z')) ||
+                      *p == '_'))
                     fail_msg("event %u: name \"%s\" has '%c'", i, e->name, *p);
             assert_string_equal(e->layer, "proto_parser");
         } else {
@@ -120,6 +124,10 @@ static void test_names_kept(void **state)
         {EV_GRE_VERSION_1_PPTP, "decoder.gre.version_1__pptp_", "gre"},
         {EV_GENEVE_OPTIONS_TRUNCATED, "decoder.geneve.options_truncated", "geneve"},
         {EV_IP_VERSION_INVALID, "decoder.ip.version_invalid", "ip"},
+        {EV_HTTP_REQUEST_HEADER_INVALID, "REQUEST_HEADER_INVALID", "proto_parser"},
+        {EV_HTTP2_INVALID_FRAME_HEADER, "invalid_frame_header", "proto_parser"},
+        {EV_HTTP2_TOO_MANY_STREAMS, "too_many_streams", "proto_parser"},
+        {EV_HTTP2_REASSEMBLY_LIMIT_REACHED, "reassembly_limit_reached", "proto_parser"},
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         assert_string_equal(events_get(want[i].id)->name, want[i].name);
