@@ -17,6 +17,7 @@
 
 #include "app_proto.h"
 #include "app_tx.h"
+#include "h2frame.h"
 #include "http1.h"
 #include "http_head_stream.h"
 
@@ -81,6 +82,45 @@ static void body_end(struct deliver_ctx *d)
         app_tx_close(d->c, t);
 }
 
+/* ---- h2c (RFC 7540 §3.2) ---- */
+
+/* A request with "Upgrade: h2c" is marked (tx.h2c): its transaction stays queued for the HTTP/2
+ * entry, which adopts it as stream 1. The connection switches after the server's 101 head, or
+ * at the client's preface when that is parsed first (the directions come independently), the
+ * 101 then reaching HTTP/2's entry, which skips it. m: a request head (mark t) or a response
+ * head (101?); NULL: the bytes p[0..n) at a request head's start (the preface?). Returns 1 when
+ * the connection switched: what follows the head (or p) is HTTP/2's. */
+static int h2c(struct deliver_ctx *d, const struct http1_msg *m, struct tx *t,
+               const uint8_t *p, size_t n)
+{
+    if (m && t) {
+        struct span up = http1_header_get(m, "Upgrade");
+        for (size_t i = 0; i + 3 <= up.len; i++)
+            if (span_ieq(span_make(up.p + i, 3), "h2c") &&
+                (i + 3 == up.len || up.p[i + 3] == ',' || up.p[i + 3] == ' '))
+                t->h2c = TX_H2C_ASKED;
+        return 0;
+    }
+    struct tx *asked = NULL;
+    if (m) {
+        asked = app_tx_oldest(d->c->app);
+        struct span up = http1_header_get(m, "Upgrade");
+        if (m->status != 101 || !asked || !asked->h2c || !span_istarts(span_trim(up), "h2c"))
+            return 0;
+        asked->h2c = TX_H2C_101;
+    } else {
+        if (!n || p[0] != 'P' || !h2_preface(p, n))
+            return 0;
+        for (struct tx *q = app_tx_oldest(d->c->app); q; q = q->next)
+            if (q->h2c)
+                asked = q;
+        if (!asked)
+            return 0;
+    }
+    applayer_switch(d->c, &app_http2_ops);
+    return 1;
+}
+
 /* ---- message heads ---- */
 
 /* The head as app_tx reads it; `fields` must hold HTTP1_MAX_HEADERS. */
@@ -110,6 +150,7 @@ static void on_request(struct deliver_ctx *d, const struct http1_msg *m)
     h.protocol = span_make(proto, (size_t)n);
     h.tx_counter = &d->s->st.http_tx;
     struct tx *t = app_tx_request(d->c, &h);
+    h2c(d, m, t, NULL, 0);
     if (t && app_tx_collecting(t, TX_REQUEST))
         d->h1->h[d->side].body_tx = t;
 }
@@ -168,6 +209,8 @@ static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
             struct http1_msg m;
             struct parse_result r;
             int req = is_request_side(d);
+            if (req && h2c(d, NULL, NULL, p + off, n - off))
+                return off; /* the client's HTTP/2 preface, an upgrade pending */
             if (req) {
                 r = http1_parse_request(p + off, n - off, &m);
             } else {
@@ -206,6 +249,8 @@ static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
                 on_request_reduced(d, p + off, r.consumed, &m);
             else if (req)
                 on_request(d, &m);
+            else if (h2c(d, &m, NULL, NULL, 0))
+                return off + r.consumed; /* 101 to h2c: the rest is HTTP/2 */
             else
                 on_response(d, &m);
             off += r.consumed;
@@ -360,6 +405,8 @@ static size_t http1_parse(struct app_ctx *c, void *st, int side, const uint8_t *
         int fresh = h->len == 0;
         if (fresh) {
             size_t k = process(d, data, len);
+            if (c->switching)
+                return all - len + k; /* the rest is the next entry's */
             data += k;
             len -= k;
             if (!len)
@@ -404,6 +451,11 @@ static size_t http1_parse(struct app_ctx *c, void *st, int side, const uint8_t *
     if (fresh || !memchr(data, '\n', len))
         return all;
     size_t k = process(d, h->buf, h->len);
+    if (c->switching) { /* what follows the head in buf is the end of this delivery */
+        size_t rest = h->len - k;
+        h->len = 0;
+        return rest < all ? all - rest : 0;
+    }
     if (k) {
         memmove(h->buf, h->buf + k, h->len - k);
         h->len -= k;

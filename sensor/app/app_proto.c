@@ -12,6 +12,7 @@
 #include <string.h>
 
 const struct app_proto_ops *const app_proto_table[] = {
+    &app_http2_ops, /* before HTTP/1, which would take its preface for a request */
     &app_http1_ops,
     NULL,
 };
