@@ -406,6 +406,14 @@ static size_t http2_parse(struct app_ctx *c, void *st, int side, const uint8_t *
         switch (d->mode) {
         case H2M_PREFACE: {
             long k = preface(d, p + off, n - off);
+            if (k < 0 && !h->upgraded && !d->pmatch &&
+                app_http1_ops.probe(p + off, n - off, 0) == APP_PROBE_CLIENT) {
+                /* an HTTP/1 request where the preface should be: the server's frames (a server
+                 * that speaks first) claimed the flow, but its client speaks HTTP/1 (an h2c
+                 * upgrade the server will not take): HTTP/1 parses from here */
+                applayer_switch(c, &app_http1_ops);
+                return off;
+            }
             if (k < 0) {
                 app_anomaly(c, side, AN_H2_CLIENT_MAGIC);
                 d->mode = H2M_RESYNC;

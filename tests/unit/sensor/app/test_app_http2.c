@@ -591,6 +591,27 @@ static void test_upgrade_bytewise(void **state)
     upgrade(1, 1);
 }
 
+/* A server that speaks first (nghttpd sends its SETTINGS at once) has HTTP/2 claim the flow;
+ * its client then asks for h2c in HTTP/1, which the server never takes: HTTP/1 parses it. */
+static void test_server_first_http1_client(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r);
+    put_frame(&r, S, H2_SETTINGS, 0, 0, settings_pl, 6);
+    flush(&r, S);
+    put_str(&r, C, "GET /h1 HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                   "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n"
+                   "Authorization: Bearer tok-h1\r\n\r\n");
+    flush(&r, C);
+    json_t *all = run_finish_type(&r, "token");
+    assert_int_equal(json_array_size(all), 1);
+    json_t *v = json_array_get(all, 0);
+    assert_string_equal(json_string_value(get(v, "app_proto")), "http");
+    assert_string_equal(json_string_value(get(v, "http.url")), "/h1");
+    json_decref(all);
+}
+
 /* A capture that starts mid-connection: no SYN, no preface, the decoders' tables unknown. The
  * server speaks first (an answer to a stream never seen: skipped, counted); then a request whose
  * authorization travels as a literal is found whole. */
@@ -724,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_upgrade_101_first),
         cmocka_unit_test(test_upgrade_preface_first),
         cmocka_unit_test(test_upgrade_bytewise),
+        cmocka_unit_test(test_server_first_http1_client),
         cmocka_unit_test(test_late_join),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_probe),
