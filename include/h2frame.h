@@ -107,7 +107,8 @@ const char *h2_type_name(uint8_t type);
 /* Whether p[0..n) looks like HTTP/2 frames from a frame boundary, for a capture that joined
  * the connection late: consecutive frames of known types, each passing h2_frame_check against
  * H2_PROBE_MAX_FRAME, with no reserved bit and no flag the type does not define. YES: at least
- * two whole frames, or one ending exactly at n; MORE: what there is fits (one frame cut short,
+ * two whole frames, or one ending exactly at n (after 8 whole frames, and the role when asked,
+ * the rest is not read); MORE: what there is fits (one frame cut short,
  * or a header cut short); NO otherwise. `role` (may be NULL) is set from the first representation
  * of a whole HEADERS block: a request pseudo-header (:authority, :method, :path, :scheme) says
  * CLIENT, :status says SERVER, a PUSH_PROMISE says SERVER; else 0. */

@@ -281,6 +281,10 @@ enum h2_role h2_block_role(const uint8_t *p, size_t n)
     return H2_ROLE_UNKNOWN;
 }
 
+/* Whole frames after which the check says YES without reading further (a search at every
+ * offset of a delivery stays linear). */
+#define H2_PLAUS_ENOUGH 8
+
 /* One frame header as the plausibility check wants it. */
 static int header_plausible(const struct h2_frame_hdr *h)
 {
@@ -332,6 +336,8 @@ enum h2_plausible h2_plausible(const uint8_t *p, size_t n, enum h2_role *role)
         if (h.length > avail)
             return headers >= 2 ? H2_PLAUS_YES : H2_PLAUS_MORE;
         off += H2_FRAME_HEADER_LEN + h.length;
+        if (headers == H2_PLAUS_ENOUGH && (!role || *role))
+            return H2_PLAUS_YES; /* enough: the cost per call stays bounded */
     }
     return H2_PLAUS_YES; /* whole frames, the last ending exactly at n */
 }

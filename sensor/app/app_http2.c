@@ -533,11 +533,15 @@ static void dir_release(struct app_ctx *c, struct h2_conn *h, int side)
     d->dec_mem = 0;
 }
 
+/* Streams still open are closed (a switch away: the next entry must not take them for its
+ * own); at the flow's end app_tx_flush has closed them already. */
 static void http2_reset(struct app_ctx *c, void *st)
 {
     struct h2_conn *h = *(struct h2_conn **)st;
     if (!h)
         return;
+    while (h->nst)
+        app_tx_close(c, h->st[0].t); /* forget drops the slot */
     dir_release(c, h, 0);
     dir_release(c, h, 1);
     c->s->app_mem -= h->mem + h->fcap;

@@ -416,7 +416,8 @@ void h2_block_done(struct app_ctx *c, struct h2_conn *h, int side)
     struct hpack_counts cnt;
     memset(&cnt, 0, sizeof(cnt));
     s->app_mem -= d->dec_mem;
-    enum hpack_status r = hpack_decode(&d->dec, d->blk, d->blen, emit, &e, &cnt);
+    static const uint8_t none[1];
+    enum hpack_status r = hpack_decode(&d->dec, d->blen ? d->blk : none, d->blen, emit, &e, &cnt);
     d->dec_mem = hpack_dec_mem(&d->dec);
     s->app_mem += d->dec_mem;
     s->st.h2_hpack_unresolved += cnt.unresolved;
