@@ -109,14 +109,15 @@ const char *h2_type_name(uint8_t type);
  * H2_PROBE_MAX_FRAME, with no reserved bit and no flag the type does not define. YES: at least
  * two whole frames, or one ending exactly at n (after 8 whole frames, and the role when asked,
  * the rest is not read); MORE: what there is fits (one frame cut short,
- * or a header cut short); NO otherwise. `role` (may be NULL) is set from the first representation
- * of a whole HEADERS block: a request pseudo-header (:authority, :method, :path, :scheme) says
- * CLIENT, :status says SERVER, a PUSH_PROMISE says SERVER; else 0. */
+ * or a header cut short); NO otherwise. `role` (may be NULL) is set from the HEADERS blocks
+ * (h2_block_role: a request pseudo-header (:authority, :method, :path, :scheme) says CLIENT,
+ * :status says SERVER), or by a PUSH_PROMISE (SERVER); else 0. */
 enum h2_plausible { H2_PLAUS_NO = 0, H2_PLAUS_MORE, H2_PLAUS_YES };
 enum h2_role { H2_ROLE_UNKNOWN = 0, H2_ROLE_CLIENT, H2_ROLE_SERVER };
 enum h2_plausible h2_plausible(const uint8_t *p, size_t n, enum h2_role *role);
 
-/* The role a header block fragment's first representation shows (see h2_plausible). */
+/* The role a header block (fragment) shows: the first of its representations that names a
+ * pseudo-header by a static index, or by a literal name not Huffman-coded. */
 enum h2_role h2_block_role(const uint8_t *p, size_t n);
 
 #endif

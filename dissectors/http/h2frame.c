@@ -251,33 +251,67 @@ static enum h2_role role_of_index(long idx)
     return H2_ROLE_UNKNOWN;
 }
 
-enum h2_role h2_block_role(const uint8_t *p, size_t n)
+/* A string literal at p[*off] (H bit, 7-bit length, bytes): its span (a Huffman one is empty);
+ * -1 when cut short. */
+static int hpack_str(const uint8_t *p, size_t n, size_t *off, struct span *out)
 {
-    size_t off = 0;
-    while (off < n && (p[off] & 0xe0) == 0x20) /* dynamic table size updates come first */
-        if (hpack_int(p, n, &off, 5) < 0)
-            return H2_ROLE_UNKNOWN;
-    if (off >= n)
-        return H2_ROLE_UNKNOWN;
-    uint8_t b = p[off];
-    long idx;
-    if (b & 0x80)
-        return role_of_index(hpack_int(p, n, &off, 7));
-    idx = hpack_int(p, n, &off, (b & 0x40) ? 6 : 4);
-    if (idx != 0)
-        return role_of_index(idx);
-    /* a literal name: readable only when not Huffman-coded (encoders index pseudo-headers) */
-    if (off >= n || (p[off] & 0x80))
-        return H2_ROLE_UNKNOWN;
-    long len = hpack_int(p, n, &off, 7);
-    if (len < 0 || (size_t)len > n - off)
-        return H2_ROLE_UNKNOWN;
-    struct span name = span_make(p + off, (size_t)len);
+    if (*off >= n)
+        return -1;
+    int huff = p[*off] & 0x80;
+    long len = hpack_int(p, n, off, 7);
+    if (len < 0 || (size_t)len > n - *off)
+        return -1;
+    *out = huff ? span_make(p + *off, 0) : span_make(p + *off, (size_t)len);
+    *off += (size_t)len;
+    return 0;
+}
+
+static enum h2_role role_of_name(struct span name)
+{
     if (span_eq(name, ":status"))
         return H2_ROLE_SERVER;
     if (span_eq(name, ":method") || span_eq(name, ":path") || span_eq(name, ":authority") ||
         span_eq(name, ":scheme"))
         return H2_ROLE_CLIENT;
+    return H2_ROLE_UNKNOWN;
+}
+
+/* The first representation of the block that names a pseudo-header by a static index (or by a
+ * literal name not Huffman-coded): encoders index pseudo-headers, and a request has none of
+ * :status, a response none of the others. Entries of the dynamic table are unknown here. */
+enum h2_role h2_block_role(const uint8_t *p, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        uint8_t b = p[off];
+        enum h2_role r = H2_ROLE_UNKNOWN;
+        struct span str;
+        if (b & 0x80) { /* indexed field */
+            r = role_of_index(hpack_int(p, n, &off, 7));
+            if (r)
+                return r;
+            continue;
+        }
+        if ((b & 0xe0) == 0x20) { /* dynamic table size update */
+            if (hpack_int(p, n, &off, 5) < 0)
+                return H2_ROLE_UNKNOWN;
+            continue;
+        }
+        long idx = hpack_int(p, n, &off, (b & 0x40) ? 6 : 4);
+        if (idx < 0)
+            return H2_ROLE_UNKNOWN;
+        if (idx == 0) {
+            if (hpack_str(p, n, &off, &str) < 0)
+                return H2_ROLE_UNKNOWN;
+            r = role_of_name(str);
+        } else {
+            r = role_of_index(idx);
+        }
+        if (r)
+            return r;
+        if (hpack_str(p, n, &off, &str) < 0) /* the value */
+            return H2_ROLE_UNKNOWN;
+    }
     return H2_ROLE_UNKNOWN;
 }
 

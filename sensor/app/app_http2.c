@@ -502,7 +502,7 @@ static void http2_init(struct app_ctx *c, void *st)
     s->st.http2_flows++;
     struct tx *up = upgrade_tx(c->app);
     h->upgraded = up != NULL;
-    h->from_start = up || c->f->client_known;
+    h->from_start = up || c->f->syn_seen; /* not client_known: a probe may have set it */
     for (int side = 0; side < 2; side++) {
         struct h2_dir *d = &h->d[side];
         /* the sizes a peer may send until it hears otherwise (§6.5.2); unknown when late */

@@ -204,6 +204,11 @@ static void test_roles(void **state)
     assert_int_equal(h2_block_role(trailer, sizeof(trailer)), H2_ROLE_UNKNOWN);
     assert_int_equal(h2_block_role(dyn, sizeof(dyn)), H2_ROLE_UNKNOWN);
     assert_int_equal(h2_block_role(upd_then, 2), H2_ROLE_UNKNOWN); /* cut short */
+    /* the pseudo-header after fields the table knows, or after a literal: still read */
+    const uint8_t later[] = {0xbe, 0xc0, 0x40, 0x01, 'x', 0x01, 'y', 0x0f, 0x2b, 0x01, 'z', 0x83};
+    assert_int_equal(h2_block_role(later, sizeof(later)), H2_ROLE_CLIENT);
+    const uint8_t huff_name[] = {0x00, 0x85, 1, 2, 3, 4, 5, 0x01, 'v', 0x8c}; /* then :status */
+    assert_int_equal(h2_block_role(huff_name, sizeof(huff_name)), H2_ROLE_SERVER);
 }
 
 static void test_plausible(void **state)
