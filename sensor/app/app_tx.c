@@ -319,6 +319,8 @@ static int at(const uint8_t *buf, size_t len, const uint8_t *p, int back, const 
 static struct body_hints body_hints(const uint8_t *buf, size_t len)
 {
     struct body_hints h = {0, 0, 0};
+    if (!len)
+        return h; /* an empty body (HTTP/2: END_STREAM on an empty DATA) has no buffer */
     for (const uint8_t *p = buf; p < buf + len && (p = memchr(p, 'J', (size_t)(buf + len - p)));
          p++)
         if (at(buf, len, p, 2, "eyJ")) {
@@ -416,7 +418,7 @@ struct tx *app_tx_request(struct app_ctx *c, const struct app_head *h)
     nref = token_scan_headers(h->fields, h->nfields, (const char *const *)s->cfg->token_headers,
                               s->cfg->ntoken_headers, &t->a, refs, TX_MAX_TOKENS);
     add_tokens(s, t, refs, nref);
-    if (memchr(h->target.p, '?', h->target.len)) {
+    if (h->target.p && memchr(h->target.p, '?', h->target.len)) {
         nref = token_scan_query(h->target, &t->a, refs, TX_MAX_TOKENS);
         add_tokens(s, t, refs, nref);
     }
