@@ -18,6 +18,7 @@ struct conn {
     struct sensor *s;
     uint64_t ts;
     uint32_t seq[2];
+    uint16_t cport; /* the client's port: a new connection per input */
 };
 
 static void send_pkt(struct conn *k, int from_server, uint8_t flags, const uint8_t *pl,
@@ -34,7 +35,7 @@ static void send_pkt(struct conn *k, int from_server, uint8_t flags, const uint8
     memcpy(p + 12, from_server ? b : a, 4);
     memcpy(p + 16, from_server ? a : b, 4);
     uint8_t *t = p + 20;
-    uint16_t sport = from_server ? 8080 : 40000, dport = from_server ? 40000 : 8080;
+    uint16_t sport = from_server ? 8080 : k->cport, dport = from_server ? k->cport : 8080;
     t[0] = (uint8_t)(sport >> 8), t[1] = (uint8_t)sport;
     t[2] = (uint8_t)(dport >> 8), t[3] = (uint8_t)dport;
     uint32_t seq = k->seq[from_server];
@@ -87,26 +88,57 @@ static void frame_layer(const uint8_t *data, size_t size)
     }
 }
 
+/* Building a sensor (nDPI, the key store) costs far more than an input: one serves many inputs,
+ * each on its own connection (a new client port), and is rebuilt every RUNS_PER_SENSOR inputs so
+ * that what flows leave behind stays bounded (the replay of a corpus runs its files in order). */
+#define RUNS_PER_SENSOR 64
+
+static struct config cfg;
+static struct sensor *sensor;
+static unsigned runs;
+static uint64_t ts = 1685620800ull * 1000000ull;
+
+static void sensor_end(void)
+{
+    if (!sensor)
+        return;
+    sensor_finish(sensor);
+    sensor_free(sensor);
+    config_free(&cfg);
+    sensor = NULL;
+}
+
+static struct sensor *sensor_get(void)
+{
+    if (sensor && runs % RUNS_PER_SENSOR)
+        return sensor;
+    sensor_end();
+    char err[512];
+    const char *sets[] = {"outputs.eve.filename=/dev/null",
+                          "outputs.eve.types=[alert, token, http, anomaly, keyset]",
+                          "engine.http-max-head=4096", "engine.http-memcap=512kb",
+                          "engine.flow-memcap=2mb", "engine.verify-cache-entries=16"};
+    config_defaults(&cfg);
+    if (config_load(&cfg, NULL, sets, sizeof(sets) / sizeof(sets[0]), err, sizeof(err)) != 0)
+        abort();
+    int code;
+    sensor = sensor_new(&cfg, "/tmp", err, sizeof(err), &code);
+    if (!sensor)
+        abort();
+    sensor_set_pcap(sensor, "fuzz.pcap");
+    atexit(sensor_end);
+    return sensor;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
     frame_layer(data, size);
-    struct config cfg;
-    char err[512];
-    const char *sets[] = {"outputs.eve.filename=/dev/null",
-                          "outputs.eve.types=[alert, token, http, anomaly, keyset]",
-                          "engine.http-max-head=4096", "engine.http-memcap=512kb",
-                          "engine.verify-cache-entries=16"};
-    config_defaults(&cfg);
-    if (config_load(&cfg, NULL, sets, sizeof(sets) / sizeof(sets[0]), err, sizeof(err)) != 0)
-        abort();
-    int code;
-    struct sensor *s = sensor_new(&cfg, "/tmp", err, sizeof(err), &code);
-    if (!s)
-        abort();
-    sensor_set_pcap(s, "fuzz.pcap");
-    struct conn k = {s, 1685620800ull * 1000000ull, {1000, 5000}};
+    struct sensor *s = sensor_get();
+    runs++;
+    ts += 3600ull * 1000000ull; /* the last input's flows are long idle */
+    struct conn k = {s, ts, {1000, 5000}, (uint16_t)(1024 + runs % 60000)};
     uint8_t flags = data[0];
     if (flags & 1) {
         send_pkt(&k, 0, TCP_SYN, NULL, 0);
@@ -132,8 +164,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     send_pkt(&k, 0, TCP_ACK | TCP_FIN, NULL, 0);
     send_pkt(&k, 1, TCP_ACK | TCP_FIN, NULL, 0);
-    sensor_finish(s);
-    sensor_free(s);
-    config_free(&cfg);
+    send_pkt(&k, 0, TCP_RST, NULL, 0);
     return 0;
 }
