@@ -137,8 +137,8 @@ struct emit_ctx {
 /* Room for n more bytes in the field scratch (charged); 0 when the memcap has none. */
 static int fbuf_room(struct app_ctx *c, struct h2_conn *h, size_t n)
 {
-    if (h->flen + n <= h->fcap)
-        return 1;
+    if (h->fbuf && h->flen + n <= h->fcap)
+        return 1; /* (an empty field too needs a buffer to point into) */
     size_t cap = h->fcap ? h->fcap : 1024;
     while (cap < h->flen + n)
         cap *= 2;
