@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <nghttp2/nghttp2.h>
+#include <zlib.h>
 
 #include "app_http2.h"
 #include "app_proto.h"
@@ -422,6 +423,43 @@ static void test_continuation_padding(void **state)
     json_decref(all);
 }
 
+/* A gzip-coded JSON response body, split over three DATA frames: decoded as for HTTP/1. */
+static void test_gzip_body(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r);
+    prefaces(&r);
+    const char *const q[] = {":method", "POST", ":scheme", "http", ":authority", "idp.example",
+                             ":path", "/oauth2/token", NULL};
+    headers(&r, C, 1, H2_F_END_STREAM, q);
+    flush(&r, C);
+    const char *json = "{\"access_token\":\"gz-issued-token\",\"expires_in\":3600}";
+    uint8_t gz[256];
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)json;
+    z.avail_in = (uInt)strlen(json);
+    z.next_out = gz;
+    z.avail_out = sizeof(gz);
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t n = z.total_out;
+    deflateEnd(&z);
+    const char *const ok[] = {":status", "200", "content-type", "application/json",
+                              "content-encoding", "gzip", NULL};
+    headers(&r, S, 1, 0, ok);
+    put_frame(&r, S, H2_DATA, 0, 1, gz, n / 3);
+    put_frame(&r, S, H2_DATA, 0, 1, gz + n / 3, n / 3);
+    put_frame(&r, S, H2_DATA, H2_F_END_STREAM, 1, gz + 2 * (n / 3), n - 2 * (n / 3));
+    flush(&r, S);
+    json_t *all = run_finish_type(&r, "token");
+    assert_int_equal(json_array_size(all), 1);
+    assert_string_equal(json_string_value(get(json_array_get(all, 0), "token.location")),
+                        "response_body");
+    json_decref(all);
+}
+
 /* RST_STREAM from the client ends its stream (error code kept); GOAWAY from the server ends the
  * streams above its last stream id; PUSH_PROMISE opens the promised stream. */
 static void test_rst_goaway_push(void **state)
@@ -740,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_byte_at_a_time),
         cmocka_unit_test(test_continuation_padding),
+        cmocka_unit_test(test_gzip_body),
         cmocka_unit_test(test_rst_goaway_push),
         cmocka_unit_test(test_grpc),
         cmocka_unit_test(test_upgrade_101_first),
