@@ -131,6 +131,8 @@ static const struct event_info events[] = {
      "http2 streams in flight over the tracked limit", "applayer"},
     {EV_HTTP2_REASSEMBLY_LIMIT_REACHED, "reassembly_limit_reached", "proto_parser",
      "http2 header block over engine.http-max-head or the memcap", "applayer"},
+    {EV_HTTP2_INVALID_HTTP1_SETTINGS, "invalid_http1_settings", "proto_parser",
+     "h2c upgrade's HTTP2-Settings is not a base64url SETTINGS payload", "applayer"},
 };
 
 _Static_assert(sizeof(events) / sizeof(events[0]) == EV__COUNT,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_http2.h"
 #include "app_proto.h"
 #include "app_tx.h"
 #include "h2frame.h"
@@ -95,10 +96,12 @@ static int h2c(struct deliver_ctx *d, const struct http1_msg *m, struct tx *t,
 {
     if (m && t) {
         struct span up = http1_header_get(m, "Upgrade");
-        for (size_t i = 0; i + 3 <= up.len; i++)
+        for (size_t i = 0; i + 3 <= up.len && !t->h2c; i++)
             if (span_ieq(span_make(up.p + i, 3), "h2c") &&
-                (i + 3 == up.len || up.p[i + 3] == ',' || up.p[i + 3] == ' '))
+                (i + 3 == up.len || up.p[i + 3] == ',' || up.p[i + 3] == ' ')) {
                 t->h2c = TX_H2C_ASKED;
+                h2_upgrade_settings(d->c, t, span_trim(http1_header_get(m, "HTTP2-Settings")));
+            }
         return 0;
     }
     struct tx *asked = NULL;

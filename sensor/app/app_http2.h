@@ -107,6 +107,10 @@ struct h2_stream *h2_stream_find(struct h2_conn *h, uint32_t id);
 void h2_adopt(struct app_ctx *c, struct h2_conn *h, struct tx *t);
 /* Drops the slot of t (forget). */
 void h2_stream_forget(struct h2_conn *h, struct tx *t);
+/* For app_http1's h2c handover: the HTTP2-Settings field of the upgrade request t (base64url of a
+ * SETTINGS payload, RFC 7540 §3.2.1), noted as stream 1's request settings for EVE; HTTP/2's
+ * init applies them when it adopts t. An invalid value: the invalid_http1_settings anomaly. */
+void h2_upgrade_settings(struct app_ctx *c, struct tx *t, struct span value);
 /* (Re)starts direction side's HPACK decoder, charging its memory. */
 void h2_dec_restart(struct app_ctx *c, struct h2_conn *h, int side, int from_start);
 

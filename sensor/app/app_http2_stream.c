@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "app_http2.h"
+#include "b64.h"
 
 static int is_client(const struct app_ctx *c, int side)
 {
@@ -99,13 +100,47 @@ static void note_error(struct eve_h2_msg *m, uint32_t code, int goaway)
     m->error_goaway = (uint8_t)goaway;
 }
 
+void h2_upgrade_settings(struct app_ctx *c, struct tx *t, struct span value)
+{
+    uint8_t buf[b64_decoded_max(8 * 6 * 2)];
+    long n = value.len <= 8 * 6 * 2 ? b64url_decode((const char *)value.p, value.len, buf) : -1;
+    struct eve_h2_msg *m = h2_msg(t, 1, 0);
+    if (n < 0 || n % 6) {
+        app_anomaly(c, c->f->client, AN_H2_HTTP1_SETTINGS);
+        return;
+    }
+    for (long i = 0; m && i < n / 6 && m->nset < EVE_H2_SETTINGS; i++) {
+        uint16_t id;
+        uint32_t v;
+        h2_setting_at(buf, (size_t)i, &id, &v);
+        if (h2_setting_name(id)) {
+            m->set_id[m->nset] = id;
+            m->set_val[m->nset++] = v;
+        }
+    }
+}
+
+/* The upgrade request is stream 1, half-closed by its client; the settings its HTTP2-Settings
+ * field carried bound what the server sends, as a SETTINGS frame's would. */
 void h2_adopt(struct app_ctx *c, struct h2_conn *h, struct tx *t)
 {
-    (void)c;
+    int server = !c->f->client;
     t->h2c = 0;
     stream_add(h, 1, t);
     h->max_client_stream = 1;
-    h2_msg(t, 1, 0);
+    struct eve_h2_msg *m = h2_msg(t, 1, 0);
+    for (uint8_t i = 0; m && i < m->nset; i++) {
+        struct h2_dir *d = &h->d[server];
+        if (m->set_id[i] == H2_SET_HEADER_TABLE_SIZE && d->dec_ready) {
+            c->s->app_mem -= d->dec_mem;
+            hpack_dec_set_limit(&d->dec, m->set_val[i]);
+            d->dec_mem = hpack_dec_mem(&d->dec);
+            c->s->app_mem += d->dec_mem;
+        } else if (m->set_id[i] == H2_SET_MAX_FRAME_SIZE && m->set_val[i] >= H2_DEFAULT_MAX_FRAME &&
+                   m->set_val[i] <= H2_LIMIT_MAX_FRAME) {
+            d->max_frame = m->set_val[i];
+        }
+    }
 }
 
 /* ---- decoding a block into fields ---- */

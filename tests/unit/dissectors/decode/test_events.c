@@ -44,10 +44,11 @@ static void test_names_texts(void **state)
         assert_non_null(e->type);
         if (!strcmp(e->type, "applayer")) {
             /* as Suricata prints them: libhtp's in upper case and '_', its Rust parsers' (HTTP/2)
-             * in lower case and '_'; one case per name */
+             * in lower case, digits and '_' (invalid_http1_settings); one case per name */
             int upper = e->name[0] >= 'A' && e->name[0] <= 'Z';
             for (const char *p = e->name; *p; p++)
-                if (!((upper ? (*p >= 'A' && *p <= 'Z') : (*p >= 'a' && *p <= 'z')) ||
+                if (!((upper ? (*p >= 'A' && *p <= 'Z')
+                             : ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) ||
                       *p == '_'))
                     fail_msg("event %u: name \"%s\" has '%c'", i, e->name, *p);
             assert_string_equal(e->layer, "proto_parser");

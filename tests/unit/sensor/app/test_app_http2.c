@@ -605,6 +605,11 @@ static void upgrade(int preface_first, size_t chunk)
     check_http(all, "/up", 1, 200);
     assert_int_equal(json_integer_value(get(up, "tx_id")), 0);
     assert_string_equal(json_string_value(get(up, "http.http_content_type")), "text/plain");
+    json_t *set = get(up, "http.http2.request.settings"); /* from HTTP2-Settings */
+    assert_int_equal(json_array_size(set), 2);
+    assert_string_equal(json_string_value(get(json_array_get(set, 1), "settings_id")),
+                        "SETTINGSINITIALWINDOWSIZE");
+    assert_int_equal(json_integer_value(get(json_array_get(set, 1), "settings_value")), 65535);
     check_http(all, "/next", 3, 404);
     assert_int_equal(json_integer_value(get(http_of(all, "/next"), "tx_id")), 1);
     json_decref(all);
