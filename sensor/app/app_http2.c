@@ -362,7 +362,7 @@ static long preface(struct h2_dir *d, const uint8_t *p, size_t n)
     if (!d->pmatch) { /* where in the preface do these bytes start? */
         for (size_t at = 0; at < H2_PREFACE_LEN; at++) {
             size_t k = H2_PREFACE_LEN - at < n ? H2_PREFACE_LEN - at : n;
-            if (!memcmp(p, H2_PREFACE + at, k)) {
+            if (!memcmp(p, &H2_PREFACE[at], k)) {
                 d->pmatch = (uint8_t)at;
                 break;
             }
@@ -371,7 +371,7 @@ static long preface(struct h2_dir *d, const uint8_t *p, size_t n)
         }
     }
     size_t k = H2_PREFACE_LEN - d->pmatch < n ? H2_PREFACE_LEN - d->pmatch : n;
-    if (memcmp(p, H2_PREFACE + d->pmatch, k) != 0)
+    if (memcmp(p, &H2_PREFACE[d->pmatch], k) != 0)
         return -1;
     d->pmatch = (uint8_t)(d->pmatch + k);
     return (long)k;
