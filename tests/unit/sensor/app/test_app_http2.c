@@ -192,6 +192,7 @@ static json_t *run_finish_type(struct run *r, const char *type)
     nghttp2_hd_deflate_del(r->enc[C]);
     nghttp2_hd_deflate_del(r->enc[S]);
     sensor_finish(r->s);
+    assert_int_equal(r->s->app_mem, 0); /* every charge to http-memcap given back */
     sensor_free(r->s);
     config_free(&r->cfg);
     json_t *all = json_array();
