@@ -364,6 +364,11 @@ def main():
         skip(f"`ip netns add` fails here: {r.stderr.strip()}")
     subprocess.run(["ip", "netns", "del", probe], capture_output=True)
 
+    # The clients talk to 127.0.0.1 in their namespace: a proxy from the environment (curl and
+    # gRPC honour http(s)_proxy) would send them elsewhere.
+    for k in [k for k in os.environ if k.lower() in ("http_proxy", "https_proxy", "all_proxy",
+                                                     "grpc_proxy")]:
+        del os.environ[k]
     # ctest's timeout or ^C: still run the finally below (processes, namespaces).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     sensor = os.path.abspath(a.sensor)
