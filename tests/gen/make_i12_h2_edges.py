@@ -18,12 +18,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import h2gen as H  # noqa: E402
 import pcapgen as P  # noqa: E402
 import tokens as T  # noqa: E402
-from make_captures import (STORM_MATCH, UA_EDGE, UA_OUTLOOK, UA_STORM, Case,  # noqa: E402
-                           tok_alg_none, tok_storm_kid, tok_storm_style, tok_valid_org,
-                           DEMO_DIR, ENT_ISS)
+from make_captures import (ENT_ISS, STORM_MATCH, UA_EDGE, UA_OUTLOOK, UA_STORM, Case,  # noqa: E402
+                           tok_alg_none, tok_storm_kid, tok_storm_style, tok_valid_org)
 from make_i12_h2 import (ARGS, COUNTS, JSON_CT, TYPES, UA_CURL, H2Tx, alert, bearer,  # noqa: E402
                          close, finish, http_records, new_case, new_h2, no_anomaly, req, resp)
-from make_places import STORM, UA_SPA, VALID, idp_token, place, storm, totals  # noqa: E402
+from make_places import STORM, UA_SPA, VALID, place, storm, totals  # noqa: E402
 
 
 def case_rst_goaway(t):
