@@ -16,10 +16,18 @@
 
 #include "decode.h"
 
-struct defrag_stats {
-    uint64_t fragments;        /* fragments seen */
-    uint64_t reassembled;      /* datagrams completed */
+/* Per IP version, as Suricata counts them (stats.defrag.ipv4.* / ipv6.*). */
+struct defrag_ip_stats {
+    uint64_t fragments;        /* fragments seen (atomic ones apart: see `atomic`) */
+    uint64_t reassembled;      /* datagrams completed from fragments */
     uint64_t timeouts;         /* datagrams dropped incomplete at their timeout */
+};
+
+struct defrag_stats {
+    struct defrag_ip_stats ipv4, ipv6;
+    uint64_t atomic;           /* atomic fragments (RFC 6946: offset 0, no MF), each a datagram
+                                  by itself; Suricata decodes them in place, counting neither a
+                                  fragment nor a reassembly, so neither do `ipv4`/`ipv6` */
     uint64_t memcap_drops;     /* fragments dropped at the memcap */
     uint64_t overlaps;         /* fragments overlapping held data */
     uint64_t overlap_diff;     /* ... whose overlapping bytes differed (anomaly) */

@@ -51,10 +51,15 @@ struct stream_stats {
     uint64_t gaps;            /* stats.tcp.reassembly_gap */
     uint64_t gap_bytes;
     uint64_t memcap_drops;    /* stats.tcp.segment_memcap_drop */
-    uint64_t overlaps;        /* retransmitted/overlapping bytes seen again */
-    uint64_t overlap_diff;    /* overlaps whose content differed (anomaly) */
+    uint64_t overlaps;        /* retransmitted/overlapping bytes seen again
+                                 (stats.tokenwatch.tcp.overlap_bytes) */
+    uint64_t overlap_diff;    /* segments whose overlapping bytes differed (anomaly;
+                                 stats.tcp.overlap_diff_data) */
     uint64_t ooo_segments;    /* segments buffered out of order */
-    uint64_t rst_invalid;     /* RSTs outside the window, ignored (stats.tcp.rst_invalid) */
+    uint64_t rst_invalid;     /* RSTs outside the window, ignored
+                                 (stats.tokenwatch.tcp.rst_invalid) */
+    uint64_t overlap_segs;    /* segments carrying bytes seen again (stats.tcp.overlap, which
+                                 Suricata counts per segment) */
 };
 
 /* Shared by every stream of one worker: the memcap and the counters. */

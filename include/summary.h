@@ -18,11 +18,12 @@
 
 /* Every kind of loss, in the order the summary names them (count, unit; stats record member):
  * kernel (packets; capture.kernel_drops), interface (packets; capture.kernel_ifdrops), worker
- * queue (packets; capture.worker_drops), flow memcap (flows; flow.memcap), stream memcap
- * (segments; tcp.segment_memcap_drop), defrag memcap (fragments; defrag.memcap_drops), body
- * limit (bodies cut; app_layer.body.truncated), http memcap (heads or transactions;
- * app_layer.error.http.memcap), http head overflow (heads; app_layer.error.http.head_overflow),
- * output dropped (records; eve.dropped), output errors (records; eve.errors). */
+ * queue (packets; tokenwatch.capture.worker_drops), flow memcap (flows; flow.memcap), stream
+ * memcap (segments; tcp.segment_memcap_drop), defrag memcap (fragments;
+ * tokenwatch.defrag.memcap_drops), body limit (bodies cut; tokenwatch.body.truncated), http
+ * memcap (heads or transactions; tokenwatch.http.memcap), http head overflow (heads;
+ * tokenwatch.http.head_overflow), output dropped (records; eve.dropped), output errors
+ * (records; eve.errors). */
 #define SUMMARY_NLOSSES 11
 
 struct summary_loss {

@@ -19,8 +19,8 @@
  * replaces under them between two batches, one token_replay table (internally locked: a
  * replayed token's clients may be hashed to different workers) and one distinct-token counter
  * (hll.h, lock-free). Nothing is locked per packet: a ring is a byte buffer with two atomic
- * positions, a full ring drops the packet (counted as capture.worker_drops), and a worker only
- * sleeps on its condition variable when all its rings are empty.
+ * positions, a full ring drops the packet (counted as tokenwatch.capture.worker_drops), and a
+ * worker only sleeps on its condition variable when all its rings are empty.
  */
 #ifndef TW_WORKER_H
 #define TW_WORKER_H

@@ -42,6 +42,10 @@
  * `memcap_drops`; a fragment still not fitting adds one. The output buffer (at most one
  * datagram, < 128 KiB) is outside the memcap. A fragment cut short by the snaplen is `invalid`:
  * where its data ends is unknown.
+ *
+ * Counting, as Suricata does: fragments, reassembled datagrams and timeouts per IP version; an
+ * atomic fragment (offset 0, no MF) is neither a fragment nor a reassembly there (Suricata
+ * decodes it in place), so it is counted apart (`atomic`).
  */
 #include "defrag.h"
 
@@ -109,6 +113,12 @@ struct defrag {
     size_t out_cap;
     struct defrag_stats st;
 };
+
+/* The counters of one IP version (Suricata's stats.defrag.ipv4 / ipv6). */
+static struct defrag_ip_stats *ip_stats(struct defrag *d, int v6)
+{
+    return v6 ? &d->st.ipv6 : &d->st.ipv4;
+}
 
 /* ---- table and age list --------------------------------------------------------------------- */
 
@@ -186,7 +196,7 @@ void defrag_expire(struct defrag *d, uint64_t now_us)
 {
     while (d->oldest && now_us >= d->oldest->due_us) {
         if (!d->oldest->dead)
-            d->st.timeouts++;
+            ip_stats(d, d->oldest->key.version == 6)->timeouts++;
         destroy(d, d->oldest);
     }
 }
@@ -415,7 +425,7 @@ static int build(struct defrag *d, struct dgram *dg, const uint8_t **out, size_t
     }
     for (const struct piece *p = dg->pieces; p; p = p->next)
         memcpy(o + dg->hdr_len + p->off, p->data, p->len);
-    d->st.reassembled++;
+    ip_stats(d, v6)->reassembled++;
     destroy(d, dg);
     *out = o;
     *out_len = n;
@@ -441,7 +451,6 @@ static int atomic(struct defrag *d, const struct packet_frag *fr, const uint8_t 
     }
     if (fr->data_len)
         memcpy(o + fr->hdr_len, fr->data, fr->data_len);
-    d->st.reassembled++;
     *out = o;
     *out_len = n;
     return 1;
@@ -466,14 +475,17 @@ int defrag_add(struct defrag *d, const struct packet *pkt, uint64_t now_us, cons
     const struct packet_frag *fr = &pkt->frag;
     *out = NULL;
     *out_len = 0;
-    d->st.fragments++;
+    int v6 = fr->ip_version == 6;
+    if (fr->offset == 0 && !fr->more)
+        d->st.atomic++;
+    else
+        ip_stats(d, v6)->fragments++;
     defrag_expire(d, now_us);
     /* A fragment cut short by the snaplen cannot be put back: where its data ends is unknown. */
     if (!header_ok(fr) || pkt->truncated) {
         d->st.invalid++;
         return 0;
     }
-    int v6 = fr->ip_version == 6;
     if (fr->offset == 0 && !fr->more)
         return atomic(d, fr, out, out_len);
 

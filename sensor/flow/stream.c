@@ -14,7 +14,8 @@
  * and the packet's copy of those bytes is only compared. Bytes of the packet that precede
  * next_seq were delivered already and are dropped.
  *
- * Counting: stats.overlaps counts bytes seen again (retransmitted or overlapping);
+ * Counting: stats.overlaps counts bytes seen again (retransmitted or overlapping), overlap_segs
+ * the segments that carried any (Suricata's tcp.overlap counts segments);
  * stats.overlap_diff counts segments in which some overlapping byte differed from the held
  * copy (delivered bytes are gone, so a retransmission of delivered data cannot be compared).
  *
@@ -336,6 +337,7 @@ int stream_segment(struct stream_ctx *ctx, struct stream_dir *d, const struct pa
         d->high_seq = end;
 
     if (len > 0) {
+        uint64_t seen_again = ctx->stats.overlaps;
         int32_t diff = seq_diff(seq, d->next_seq);
         if (diff < 0) { /* starts in data already delivered */
             uint32_t old = (uint32_t)(-(int64_t)diff);
@@ -358,6 +360,8 @@ int stream_segment(struct stream_ctx *ctx, struct stream_dir *d, const struct pa
             while (d->ooo && d->ooo_bytes > ctx->dir_limit)
                 force_gap(ctx, d, cb, user);
         }
+        if (ctx->stats.overlaps != seen_again)
+            ctx->stats.overlap_segs++;
     }
     stream_ack_gaps(ctx, d, cb, user);
     return !was_done && fin_reached(d);

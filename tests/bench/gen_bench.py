@@ -13,7 +13,13 @@ Everything is drawn from a seeded RNG; RSA PKCS#1 v1.5 signatures are determinis
 same parameters give the same file. A .meta JSON beside the output records the parameters and
 counts (requests, packets, bytes); when it matches, generation is skipped (--force redoes it).
 
-Only the Python standard library plus python3-cryptography (Debian's 38 is enough).
+With --h2c-out it also writes the h2c twin (gen_bench_h2c.py): the same connections, requests,
+tokens and responses over HTTP/2 with prior knowledge, replayed from a plan recorded while the
+HTTP/1.1 capture is written (which stays byte for byte what it is without the option); both are
+regenerated together when either's .meta does not match.
+
+Only the Python standard library plus python3-cryptography (Debian's 38 is enough); the twin
+needs python3-hpack, and --check python3-h2.
 """
 import argparse
 import base64
@@ -26,7 +32,8 @@ import sys
 import time
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_JWKS = os.path.join(ROOT, "etc", "keys", "demo-organizations.jwks.json")
 DEFAULT_KEY = os.path.join(ROOT, "tests", "gen", "keys", "TEST-ONLY-org-1.key.pem")
 START_TS = 1685610000  # 2023-06-01T09:00:00Z
@@ -247,24 +254,30 @@ def make_request(rng, conn):
         method = "POST"
         path = path.split("?")[0]
         body = json.dumps({"quantity": rng.randint(1, 50), "note": "bench"}).encode()
+    crid = guid(rng)
     head = (f"{method} {path} HTTP/1.1\r\nHost: {conn.host}\r\nUser-Agent: {conn.ua}\r\n"
             f"Accept: application/json\r\nAuthorization: Bearer ").encode()
-    tail = f"\r\nclient-request-id: {guid(rng)}\r\n".encode()
+    tail = f"\r\nclient-request-id: {crid}\r\n".encode()
     if body:
         tail += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n".encode()
-    return head + conn.token + tail + b"\r\n" + body
+    # the request as the h2c twin sends it (gen_bench_h2c.py): the same fields, in this order
+    return head + conn.token + tail + b"\r\n" + body, (method, path, conn.token, crid, body)
 
 
 def make_response(rng, bodies, ts):
     body = rng.choice(bodies)
     date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(ts))
+    rid = guid(rng)
     head = (f"HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Type: application/json; "
             f"odata.metadata=minimal\r\nContent-Length: {len(body)}\r\n"
-            f"request-id: {guid(rng)}\r\nCache-Control: no-cache\r\n\r\n").encode()
-    return head + body
+            f"request-id: {rid}\r\nCache-Control: no-cache\r\n\r\n").encode()
+    return head + body, (date, rid, body)
 
 
-def generate(args, out_path, sign, kid):
+def generate(args, out_path, sign, kid, plan=None):
+    """Writes the HTTP/1.1 capture. plan: a list with one (empty) list per client, filled with
+    that client's connections in order, each {server, port, host, ua, exchanges: [(request
+    fields, response fields)]}: what the h2c twin carries (gen_bench_h2c.py)."""
     rng = random.Random(args.seed)
     tokens = make_tokens(rng, args.tokens, sign, kid)
     bodies = make_bodies(rng, 256)
@@ -302,6 +315,10 @@ def generate(args, out_path, sign, kid):
                                               rng.choice(USER_AGENTS), tok, rng.randint(25, 75))
                     frames = conn.open()
                     stats["connections"] += 1
+                    if plan is not None:
+                        plan[slot].append({"client": clients[slot][0], "server": servers[srv],
+                                           "port": port, "host": conn.host,
+                                           "ua": conn.ua, "exchanges": []})
                 elif draining or conn.left == 0:
                     frames = conn.close()
                     slots[slot] = None
@@ -316,8 +333,11 @@ def generate(args, out_path, sign, kid):
                     conn.left -= 1
                     used_tokens.add(conn.token)
                     stats["requests"] += 1
-                    frames = conn.exchange(make_request(rng, conn),
-                                           make_response(rng, bodies, ts_us // 1000000))
+                    request, req_fields = make_request(rng, conn)
+                    response, resp_fields = make_response(rng, bodies, ts_us // 1000000)
+                    frames = conn.exchange(request, response)
+                    if plan is not None:
+                        plan[slot][-1]["exchanges"].append((req_fields, resp_fields))
                 inflight.append([slot, frames, 0])
             if not inflight:
                 break
@@ -361,6 +381,10 @@ def main():
     ap.add_argument("--kid", help="kid of that key (default: looked up in --jwks by modulus)")
     ap.add_argument("--jwks", default=DEFAULT_JWKS, help="JWKS holding the public key")
     ap.add_argument("--force", action="store_true", help="regenerate even if cached")
+    ap.add_argument("--h2c-out", help="also write the h2c twin (gen_bench_h2c.py): the same "
+                    "requests, tokens and responses over HTTP/2 with prior knowledge")
+    ap.add_argument("--check", type=int, default=0, metavar="N",
+                    help="read the twin's first N connections back with python3-h2 (after writing)")
     args = ap.parse_args()
 
     key = args.key
@@ -373,29 +397,60 @@ def main():
         gen_sha = hashlib.sha256(f.read()).hexdigest()[:16]  # a changed generator regenerates
     params = {"generator": gen_sha, "size_mb": args.size_mb, "clients": args.clients,
               "tokens": args.tokens, "seed": args.seed, "key_sha256": key_sha, "kid": kid}
-    meta_path = args.out + ".meta"
-    if not args.force and os.path.exists(args.out) and os.path.exists(meta_path):
-        try:
-            with open(meta_path) as f:
+    outs = [(args.out, params)]
+    if args.h2c_out:
+        with open(os.path.join(HERE, "gen_bench_h2c.py"), "rb") as f:
+            twin = dict(params, h2c=hashlib.sha256(f.read()).hexdigest()[:16])
+        outs.append((args.h2c_out, twin))
+    if not args.force and all(up_to_date(path, p) for path, p in outs):
+        for path, _ in outs:
+            with open(path + ".meta") as f:
                 meta = json.load(f)
-            if meta.get("params") == params and meta.get("bytes") == os.path.getsize(args.out):
-                print(f"gen_bench: {args.out} is up to date ({meta['bytes']} bytes, "
-                      f"{meta['requests']} requests)")
-                return 0
-        except (OSError, ValueError):
-            pass
+            print(f"gen_bench: {path} is up to date ({meta['bytes']} bytes, "
+                  f"{meta['requests']} requests)")
+        return 0
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     t0 = time.perf_counter()
-    stats = generate(args, args.out, sign, kid)
+    plan = [[] for _ in range(args.clients)] if args.h2c_out else None
+    stats = generate(args, args.out, sign, kid, plan)
+    write_meta(args.out, stats, params, key, t0)
+    if args.h2c_out:
+        import gen_bench_h2c
+        t1 = time.perf_counter()
+        twin_stats = gen_bench_h2c.write(args.h2c_out, plan, args.seed, Conn, MSS, INFLIGHT, START_TS)
+        os.replace(args.h2c_out + ".tmp", args.h2c_out)
+        twin_stats["bytes"] = os.path.getsize(args.h2c_out)
+        twin_stats["tokens_distinct"] = stats["tokens_distinct"]
+        twin_stats["twin_of"] = os.path.abspath(args.out)
+        write_meta(args.h2c_out, twin_stats, twin, key, t1)
+        if args.check:
+            t2 = time.perf_counter()
+            n = gen_bench_h2c.check(args.h2c_out, plan, args.check)
+            print(f"gen_bench: {args.h2c_out}: the first {args.check} connections read back "
+                  f"with python3-h2: {n} requests and responses as planned "
+                  f"({time.perf_counter() - t2:.1f} s)")
+    return 0
+
+
+def up_to_date(path, params):
+    try:
+        with open(path + ".meta") as f:
+            meta = json.load(f)
+        return meta.get("params") == params and meta.get("bytes") == os.path.getsize(path)
+    except (OSError, ValueError):
+        return False
+
+
+def write_meta(path, stats, params, key, t0):
     meta = dict(stats, params=params, key=os.path.abspath(key),
                 generate_s=round(time.perf_counter() - t0, 1))
-    with open(meta_path, "w") as f:
+    with open(path + ".meta", "w") as f:
         json.dump(meta, f, indent=1)
         f.write("\n")
-    print(f"gen_bench: wrote {args.out}: {stats['bytes']} bytes, {stats['packets']} packets, "
-          f"{stats['connections']} connections, {stats['requests']} requests, "
-          f"{stats['tokens_distinct']} distinct tokens, kid {kid}, {meta['generate_s']} s")
-    return 0
+    extra = f", {stats['batches']} batches of streams" if "batches" in stats else ""
+    print(f"gen_bench: wrote {path}: {stats['bytes']} bytes, {stats['packets']} packets, "
+          f"{stats['connections']} connections, {stats['requests']} requests{extra}, "
+          f"{stats['tokens_distinct']} distinct tokens, {meta['generate_s']} s")
 
 
 if __name__ == "__main__":

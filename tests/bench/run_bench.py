@@ -8,6 +8,14 @@ RSS (ru_maxrss from os.wait4, KiB on Linux). Prints medians, the ratio tokenwatc
 and bit rates, the token/alert counts of the last run's eve.json, and a Markdown table for
 tests/bench/README.md.
 
+The h2c twin (unless --no-h2c): gen_bench.py also writes the same requests, tokens and responses
+over HTTP/2 with prior knowledge (gen_bench_h2c.py), and each run reads it too (rawloop, then
+tokenwatch), interleaved with the HTTP/1.1 runs. Reported: its own row of the table, the ratio of
+tokenwatch's CPU time over the twin to that over the HTTP/1.1 capture (medians; goal <= 1.3),
+and whether the token records of both last runs are the same multiset of (token sha256,
+findings, location, status) (tx ids and the protocol differ by design). A sensor that does not
+parse HTTP/2 gives no http2 record: said so plainly.
+
 Then the verification section (tw_bench_verify, built next to the sensor): verifications/s per
 JOSE algorithm through the verify layer with and without pre-built contexts, against
 `openssl speed` on the same machine in the same run (goal: within 10%), and the verification
@@ -32,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 GOAL_RATIO = 2.5
 GOAL_RSS_MIB = 64
 GOAL_VERIFY = 0.90  # ours / openssl speed, verifications per second
+GOAL_H2C = 1.3      # tokenwatch CPU over the h2c twin / over the HTTP/1.1 capture
 OPENSSL_ALGS = ["rsa2048", "ecdsap256", "ecdsap384", "ecdsap521", "ed25519", "ed448"]
 
 
@@ -69,6 +78,46 @@ def count_records(eve_path):
             if kind == "stats":
                 stats = rec.get("stats")
     return counts, stats
+
+
+def token_set(eve_path):
+    """The token records of an eve.json as a multiset of (sha256, findings, location, status),
+    what must not depend on the protocol that carried them (tx ids and http.protocol do), and
+    how many records of any kind have app_proto http2."""
+    tokens, h2 = {}, 0
+    with open(eve_path, "rb") as f:
+        for line in f:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            h2 += rec.get("app_proto") == "http2"
+            if rec.get("event_type") != "token":
+                continue
+            tok = rec.get("token", {})
+            key = (tok.get("sha256"), tuple(tok.get("findings", [])), tok.get("location"),
+                   rec.get("http", {}).get("status"))
+            tokens[key] = tokens.get(key, 0) + 1
+    return tokens, h2
+
+
+def compare_twin(eve1, eve2):
+    """Prints whether the h2c twin's tokens are the HTTP/1.1 capture's; returns (identical,
+    number of http2 records in the twin's eve.json)."""
+    t1, _ = token_set(eve1)
+    t2, h2 = token_set(eve2)
+    n1, n2 = sum(t1.values()), sum(t2.values())
+    if not h2:
+        print(f"h2c twin     NO HTTP/2 RECORDS in its eve.json ({n2} token records): this sensor "
+              f"does not parse HTTP/2; its CPU time is that of passing the bytes by, not of "
+              f"parsing them")
+    only1 = sum((t1[k] - t2.get(k, 0)) for k in t1 if t1[k] > t2.get(k, 0))
+    only2 = sum((t2[k] - t1.get(k, 0)) for k in t2 if t2[k] > t1.get(k, 0))
+    same = t1 == t2
+    print(f"tokens       HTTP/1.1 {n1} token records, h2c {n2}; (sha256, findings, location, "
+          f"status) {'IDENTICAL' if same else 'DIFFERENT'}"
+          + ("" if same else f": {only1} only over HTTP/1.1, {only2} only over h2c"))
+    return same, h2
 
 
 def cpu_model():
@@ -223,6 +272,8 @@ def main():
     ap.add_argument("--verify-only", action="store_true",
                     help="run only the verification section")
     ap.add_argument("--no-verify", action="store_true", help="skip the verification section")
+    ap.add_argument("--no-h2c", action="store_true",
+                    help="skip the h2c twin (the same traffic over HTTP/2, gen_bench_h2c.py)")
     args = ap.parse_args()
     if args.verify_only:
         verify_section(args)
@@ -233,8 +284,9 @@ def main():
             sys.exit(f"run_bench: {binary} is not an executable")
     os.makedirs(args.workdir, exist_ok=True)
     pcap = os.path.join(args.workdir, f"bench-{args.size_mb}mb.pcap")
+    twin = None if args.no_h2c else os.path.join(args.workdir, f"bench-{args.size_mb}mb-h2c.pcap")
     gen = [sys.executable, os.path.join(HERE, "gen_bench.py"), "--out", pcap,
-           "--size-mb", str(args.size_mb)]
+           "--size-mb", str(args.size_mb)] + (["--h2c-out", twin] if twin else [])
     for opt in ("key", "kid", "jwks"):
         if getattr(args, opt):
             gen += [f"--{opt}", getattr(args, opt)]
@@ -242,28 +294,34 @@ def main():
         sys.exit("run_bench: capture generation failed")
     with open(pcap + ".meta") as f:
         meta = json.load(f)
+    twin_meta = None
+    if twin:
+        with open(twin + ".meta") as f:
+            twin_meta = json.load(f)
 
     logs = os.path.join(args.workdir, "logs")
     os.makedirs(logs, exist_ok=True)
     raw_out, raw_err = os.path.join(logs, "rawloop.out"), os.path.join(logs, "rawloop.err")
     eve_dir = os.path.join(args.workdir, "eve")
-    tw_cmd = [args.sensor, "-c", args.config, "-r", pcap, "-l", eve_dir]
+    twin_eve = os.path.join(args.workdir, "eve-h2c")
+    sets = []
     for kv in args.set:
-        tw_cmd += ["--set", kv]
+        sets += ["--set", kv]
 
-    def rawloop():
-        rc, secs, cpu, rss = run_timed([args.rawloop, pcap], raw_out, raw_err)
+    def rawloop(path=pcap):
+        rc, secs, cpu, rss = run_timed([args.rawloop, path], raw_out, raw_err)
         with open(raw_out) as f:
             m = re.search(r"packets (\d+) bytes (\d+)", f.read())
         if rc != 0 or not m:
             sys.exit(f"run_bench: rawloop failed (exit {rc}): {tail(raw_err)}")
         return secs, cpu, rss, int(m.group(1)), int(m.group(2))
 
-    def tokenwatch(i):
-        shutil.rmtree(eve_dir, ignore_errors=True)  # each run writes a fresh eve.json
-        os.makedirs(eve_dir)
-        err = os.path.join(logs, f"tokenwatch-{i}.err")
-        rc, secs, cpu, rss = run_timed(tw_cmd, os.path.join(logs, f"tokenwatch-{i}.out"), err)
+    def tokenwatch(i, path=pcap, out=eve_dir, tag=""):
+        shutil.rmtree(out, ignore_errors=True)  # each run writes a fresh eve.json
+        os.makedirs(out)
+        tw_cmd = [args.sensor, "-c", args.config, "-r", path, "-l", out] + sets
+        err = os.path.join(logs, f"tokenwatch{tag}-{i}.err")
+        rc, secs, cpu, rss = run_timed(tw_cmd, os.path.join(logs, f"tokenwatch{tag}-{i}.out"), err)
         if rc != 0:
             sys.exit(f"run_bench: tokenwatch failed (exit {rc}): {' '.join(tw_cmd)}\n{tail(err)}")
         return secs, cpu, rss
@@ -271,7 +329,8 @@ def main():
     print(f"run_bench: warming the page cache ({meta['bytes'] / 1e6:.0f} MB)", flush=True)
     rawloop()
     raw_times, tw_times, raw_cpu, tw_cpu, raw_rss, tw_rss = [], [], [], [], [], []
-    packets = nbytes = 0
+    packets = nbytes = h2_pkts = h2_bytes = 0
+    h2_runs = ([], [], [], [], [])   # h2c twin: raw wall, raw CPU, tokenwatch wall, CPU, RSS
     for i in range(args.runs):
         secs, cpu, rss, packets, nbytes = rawloop()
         raw_times.append(secs)
@@ -283,6 +342,14 @@ def main():
         tw_rss.append(rss)
         print(f"  run {i + 1}/{args.runs}: rawloop {raw_times[-1]:.3f} s (CPU {raw_cpu[-1]:.3f} s), "
               f"tokenwatch {secs:.3f} s (CPU {cpu:.3f} s), RSS {rss / 1024:.1f} MiB", flush=True)
+        if twin:
+            t_raw = rawloop(twin)
+            t_tw = tokenwatch(i, twin, twin_eve, "-h2c")
+            for lst, v in zip(h2_runs, (t_raw[0], t_raw[1], t_tw[0], t_tw[1], t_tw[2])):
+                lst.append(v)
+            h2_pkts, h2_bytes = t_raw[3], t_raw[4]
+            print(f"           h2c twin: rawloop {t_raw[0]:.3f} s (CPU {t_raw[1]:.3f} s), tokenwatch "
+                  f"{t_tw[0]:.3f} s (CPU {t_tw[1]:.3f} s), RSS {t_tw[2] / 1024:.1f} MiB", flush=True)
 
     raw_med, tw_med = statistics.median(raw_times), statistics.median(tw_times)
     ratio = tw_med / raw_med if raw_med > 0 else float("inf")
@@ -330,6 +397,26 @@ def main():
     print(f"| {nbytes / 1e6:.0f} MB, {meta['connections']} conns, {meta['requests']} req "
           f"| {packets:,} | {raw_med:.2f} s | {tw_med:.2f} s | {ratio:.2f} | {cpu_ratio:.2f} "
           f"| {packets / tw_med:,.0f} | {nbytes * 8 / tw_med / 1e9:.2f} | {peak_mib:.1f} MiB |")
+    if twin:
+        med = statistics.median
+        t_raw, t_raw_cpu, t_tw, t_cpu = (med(x) for x in h2_runs[:4])
+        t_peak = max(h2_runs[4]) / 1024
+        vs = t_cpu / tw_cpu_med if tw_cpu_med > 0 else float("inf")
+        print(f"| {h2_bytes / 1e6:.0f} MB h2c twin, {twin_meta['connections']} conns, "
+              f"{twin_meta['requests']} req | {h2_pkts:,} | {t_raw:.2f} s | {t_tw:.2f} s "
+              f"| {t_tw / t_raw:.2f} | {t_cpu / t_raw_cpu:.2f} | {h2_pkts / t_tw:,.0f} "
+              f"| {h2_bytes * 8 / t_tw / 1e9:.2f} | {t_peak:.1f} MiB |")
+        print()
+        print(f"h2c twin     {twin}")
+        print(f"             {h2_pkts} packets, {h2_bytes} bytes, {twin_meta['connections']} "
+              f"connections, {twin_meta['requests']} requests in {twin_meta['batches']} batches of "
+              f"concurrent streams")
+        same, h2 = compare_twin(os.path.join(eve_dir, "eve.json"), os.path.join(twin_eve, "eve.json"))
+        verdict = ("not judged: no HTTP/2 was parsed" if not h2 else
+                   "met" if vs <= GOAL_H2C else "NOT met")
+        print(f"CPU h2c/1.1  tokenwatch CPU {t_cpu:.3f} s over h2c, {tw_cpu_med:.3f} s over "
+              f"HTTP/1.1 (medians, interleaved runs): ratio {vs:.2f} (goal <= {GOAL_H2C}: "
+              f"{verdict})")
     print()
     print(f"Median of {args.runs} runs each, alternating, page cache warm; {cpu_model()}, "
           f"{time.strftime('%Y-%m-%d')}.")

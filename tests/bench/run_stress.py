@@ -199,6 +199,8 @@ def run_shape(a, shape, flows, frags, caps_kb, extra):
         print("http         tx %s, errors %s" % (app.get("tx", {}).get("http"),
                                                  app.get("error", {}).get("http")))
         print("decoder      " + ", ".join("%s %s" % kv for kv in stats.get("decoder", {}).items()))
+        for k, v in stats.get("tokenwatch", {}).items():  # our own counters, by stage
+            print("%-12s " % ("ours." + k) + ", ".join("%s %s" % kv for kv in v.items()))
     n = len(meta["real_tokens_sha256"])
     print("real alerts  %d of %d found (%d with http.status): %s"
           % (len(found), n, len(with_status), "all found" if len(found) == n else "MISSING"))

@@ -53,10 +53,11 @@ def get(d, path):
 
 # The summary's kinds of loss and the stats record members that count them (summary.h).
 LOSSES = [("kernel", "capture.kernel_drops"), ("interface", "capture.kernel_ifdrops"),
-          ("worker queue", "capture.worker_drops"), ("flow memcap", "flow.memcap"),
-          ("stream memcap", "tcp.segment_memcap_drop"), ("defrag memcap", "defrag.memcap_drops"),
-          ("body limit", "app_layer.body.truncated"), ("http memcap", "app_layer.error.http.memcap"),
-          ("http head overflow", "app_layer.error.http.head_overflow"),
+          ("worker queue", "tokenwatch.capture.worker_drops"), ("flow memcap", "flow.memcap"),
+          ("stream memcap", "tcp.segment_memcap_drop"),
+          ("defrag memcap", "tokenwatch.defrag.memcap_drops"),
+          ("body limit", "tokenwatch.body.truncated"), ("http memcap", "tokenwatch.http.memcap"),
+          ("http head overflow", "tokenwatch.http.head_overflow"),
           ("output dropped", "eve.dropped"), ("output errors", "eve.errors")]
 
 

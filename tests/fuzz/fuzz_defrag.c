@@ -141,7 +141,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     const struct defrag_stats *st = defrag_stats(d);
-    if (st->fragments != (size - 1) / REC || st->overlap_diff > st->overlaps)
+    if (st->ipv4.fragments + st->ipv6.fragments + st->atomic != (size - 1) / REC ||
+        st->overlap_diff > st->overlaps)
         abort();
     defrag_free(d);
     return 0;

@@ -146,6 +146,11 @@ def main():
             # checker reads only Bearer headers
             print("%-34s skipped (token places beyond Authorization)" % n)
             continue
+        if n.startswith("h2_"):
+            # HTTP/2: make_i12_h2.py reads its own frames back with python3-h2 and an HPACK
+            # decoder before writing them; this checker reads HTTP/1 only
+            print("%-34s skipped (HTTP/2: read back by h2gen.check)" % n)
+            continue
         probs = check_case(os.path.join(ROOT, "tests/e2e", n))
         note = " (token text not compared: %s)" % TSHARK_DIFFERS[n] if n in TSHARK_DIFFERS else ""
         print("%-34s %s%s" % (n, "ok" if not probs else "MISMATCH", note))

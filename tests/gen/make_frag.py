@@ -7,7 +7,8 @@ under a small memcap (the request still alerts). Each request carries a Storm-pa
 (key_issuer_mismatch), so an alert proves the reassembled datagram went the whole way.
 
 Writes pcaps/tests/frag_*.pcap and tests/e2e/frag_*/case.json. The stats expectations name the
-counters of struct defrag_stats (include/defrag.h) under "stats.defrag". Deterministic.
+counters of struct defrag_stats (include/defrag.h): Suricata's per IP version under
+"stats.defrag.ipv4"/"ipv6", ours under "stats.tokenwatch.defrag". Deterministic.
 Run: /usr/bin/python3 tests/gen/make_frag.py (make_captures.py clears pcaps/tests first, so run
 this after it, or from it).
 """
@@ -42,10 +43,12 @@ def request_conn(t, cport, client, server):
     return c, r, segs[0]
 
 
-def stats(fragments, reassembled=1, overlaps=0, overlap_diff=0, invalid=0):
-    return {"event_type": "stats", "stats.defrag.fragments": fragments,
-            "stats.defrag.reassembled": reassembled, "stats.defrag.overlaps": overlaps,
-            "stats.defrag.overlap_diff": overlap_diff, "stats.defrag.invalid": invalid}
+def stats(fragments, reassembled=1, overlaps=0, overlap_diff=0, invalid=0, v6=False):
+    ip = "stats.defrag.ipv6." if v6 else "stats.defrag.ipv4."
+    return {"event_type": "stats", ip + "fragments": fragments,
+            ip + "reassembled": reassembled, "stats.tokenwatch.defrag.overlaps": overlaps,
+            "stats.tokenwatch.defrag.overlap_diff": overlap_diff,
+            "stats.tokenwatch.defrag.invalid": invalid}
 
 
 def frag_case(name, description, t, cport, arrange, v6=False, args=(), before=None):
@@ -102,7 +105,7 @@ def make_order_cases(t):
     case, r, n = frag_case("frag_ipv6_reverse", "An HTTP request's TCP segment as 4 IPv6 fragments "
                            "(Fragment header, RFC 8200 §4.5), last first.", t, 40200,
                            lambda frs, l3, r: frs[::-1], v6=True)
-    alert_expectations(case, r, n)
+    alert_expectations(case, r, n, v6=True)
     case.write()
 
 
@@ -131,8 +134,8 @@ def make_overlap_case(t):
     name = "frag_ipv4_overlap"
     case, r, n = frag_case(name, "IPv4 fragments of a request, plus a later fragment overlapping 64 bytes of "
                            "the token already received with DIFFERENT bytes: the first copy wins (an "
-                           "anomaly counted in stats.defrag.overlap_diff), so the genuine token is "
-                           "reported and the forged one never.", t, 40300, arrange)
+                           "anomaly counted in stats.tokenwatch.defrag.overlap_diff), so the genuine "
+                           "token is reported and the forged one never.", t, 40300, arrange)
     alert_expectations(case, r, n, overlaps=1, overlap_diff=1)
     tok_b = forged["token"]
     assert tok_b != r.token and len(tok_b) == len(r.token)

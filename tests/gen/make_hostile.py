@@ -239,7 +239,7 @@ def zero_window(t):
     c.close()
     finish(case, c, t, rs, {0: True},
            {"stats.tcp.reassembly_gap": 0, "stats.tcp.overlap": 3 + 1 + 1,
-            "stats.tcp.overlap_diff_data": 0})
+            "stats.tokenwatch.tcp.overlap_bytes": 3 + 1 + 1, "stats.tcp.overlap_diff_data": 0})
 
 
 def syn_flood(t):

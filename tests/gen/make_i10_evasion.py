@@ -79,7 +79,7 @@ def case_head_padding(t):
     place(case, tx2, after, "authorization", ["signature_invalid"], dict(FORGED, **OVERSIZED))
     case.expect({"event_type": "anomaly", "anomaly.event": "REQUEST_FIELD_TOO_LONG"}, count=1)
     case.expect({"event_type": "anomaly", "anomaly.event": "RESPONSE_FIELD_TOO_LONG"}, count=1)
-    totals(case, 2, 2, app_layer__error__http__head_overflow=3)
+    totals(case, 2, 2, tokenwatch__http__head_overflow=3)
     case.write()
 
 
@@ -98,7 +98,7 @@ def case_head_line(t):
     run(c, [tx])
     capture(case, [c], t)
     place(case, tx, tok, "authorization", ["key_issuer_mismatch"], dict(STORM, **OVERSIZED))
-    totals(case, 1, 1, app_layer__error__http__head_overflow=1)
+    totals(case, 1, 1, tokenwatch__http__head_overflow=1)
     case.write()
 
 
@@ -127,7 +127,7 @@ def case_head_fields(t):
     place(case, tx2, tok2, "authorization", ["key_issuer_mismatch"], STORM)
     case.expect({"event_type": "alert", "token.sha256": T.sha256_hex(tok2)}, count=1,
                 absent=["http.head_oversized"])
-    totals(case, 2, 2, app_layer__error__http__head_overflow=1)
+    totals(case, 2, 2, tokenwatch__http__head_overflow=1)
     case.write()
 
 
@@ -146,7 +146,7 @@ def case_head_big_jwt(t):
     run(c, [tx])
     capture(case, [c], t)
     place(case, tx, tok, "authorization", ["signature_invalid"], dict(FORGED, **OVERSIZED))
-    totals(case, 1, 1, app_layer__error__http__head_overflow=1)
+    totals(case, 1, 1, tokenwatch__http__head_overflow=1)
     case.write()
 
 

@@ -176,7 +176,7 @@ def case_chunked_gzip(t):
 
 def case_gzip_bomb(t):
     case = new_case("place_gzip_bomb", "A gzip bomb in a JSON response (4 MiB from ~4 KiB): "
-                    "inflation stops and is counted (stats.app_layer.body.inflate_bombs), the token "
+                    "inflation stops and is counted (stats.tokenwatch.body.inflate_bombs), the token "
                     "placed after the padding is never reached; the transactions before, the bomb's "
                     "own request and the one after on the same connection are reported intact.")
     host = "outlook.example.com"
@@ -201,7 +201,7 @@ def case_gzip_bomb(t):
     place(case, tx3, after, "authorization", ["key_issuer_mismatch"], dict(STORM, tx_id=2))
     case.expect({"token.sha256": T.sha256_hex(hidden)}, count=0)
     case.secret(hidden)
-    totals(case, 3, 2, app_layer__body__inflate_bombs=1)
+    totals(case, 3, 2, tokenwatch__body__inflate_bombs=1)
     case.write()
 
 

@@ -347,7 +347,7 @@ static void test_head_overflow(void **state)
     send_split(&r, 1, RESP, NULL, 0);
     json_t *all = run_finish(&r);
     json_t *st = json_object_get(nth(all, "stats", 0), "stats");
-    json_t *err = json_object_get(json_object_get(json_object_get(st, "app_layer"), "error"), "http");
+    json_t *err = json_object_get(json_object_get(st, "tokenwatch"), "http");
     assert_true(json_integer_value(json_object_get(err, "head_overflow")) >= 1);
     assert_int_equal(count(all, "token"), 1);
     json_decref(all);
@@ -418,7 +418,7 @@ static void test_http_memcap(void **state)
     json_t *all = run_finish(&r);
     check_one_tx(all, 0);
     json_t *st = json_object_get(nth(all, "stats", 0), "stats");
-    json_t *err = json_object_get(json_object_get(json_object_get(st, "app_layer"), "error"), "http");
+    json_t *err = json_object_get(json_object_get(st, "tokenwatch"), "http");
     assert_true(json_integer_value(json_object_get(err, "memcap")) >= 1);
     json_decref(all);
 }
@@ -445,7 +445,7 @@ static void test_tx_charge(void **state)
     json_t *all = run_finish(&r);
     assert_int_equal(count(all, "http"), N); /* every request is reported, one way or the other */
     json_t *st = json_object_get(nth(all, "stats", 0), "stats");
-    json_t *err = json_object_get(json_object_get(json_object_get(st, "app_layer"), "error"), "http");
+    json_t *err = json_object_get(json_object_get(st, "tokenwatch"), "http");
     assert_true(json_integer_value(json_object_get(err, "memcap")) >= N - 65536 / URL);
     json_decref(all);
 }
@@ -467,7 +467,7 @@ static void test_undecodable_coding(void **state)
     json_t *all = run_finish(&r);
     assert_int_equal(count(all, "http"), 1);
     json_t *st = json_object_get(nth(all, "stats", 0), "stats");
-    json_t *body = json_object_get(json_object_get(st, "app_layer"), "body");
+    json_t *body = json_object_get(json_object_get(st, "tokenwatch"), "body");
     assert_int_equal(json_integer_value(json_object_get(body, "undecodable")), 1);
     json_decref(all);
 }

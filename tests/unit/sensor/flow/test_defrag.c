@@ -41,9 +41,10 @@ static void test_v4_in_order_and_reverse(void **state)
     assert_int_equal(add(d, v4(7, 0, 40, 1, pl), T0, &o, &n), 1);
     check_v4(o, n, 20, pl, 100);
     const struct defrag_stats *st = defrag_stats(d);
-    assert_int_equal(st->fragments, 6);
-    assert_int_equal(st->reassembled, 2);
-    assert_int_equal(st->overlaps + st->invalid + st->memcap_drops + st->timeouts, 0);
+    assert_int_equal(st->ipv4.fragments, 6);
+    assert_int_equal(st->ipv4.reassembled, 2);
+    assert_int_equal(st->ipv6.fragments + st->ipv6.reassembled + st->atomic, 0);
+    assert_int_equal(st->overlaps + st->invalid + st->memcap_drops + st->ipv4.timeouts, 0);
     size_t empty = defrag_memuse(d);
     add(d, v4(8, 0, 40, 1, pl), T0, NULL, NULL);
     assert_true(defrag_memuse(d) > empty + 40);
@@ -83,9 +84,12 @@ static void run_permutations(int ipv6, int ext)
     }
     assert_int_equal(perms, 24);
     const struct defrag_stats *st = defrag_stats(d);
-    assert_int_equal(st->reassembled, 24);
-    assert_int_equal(st->fragments, 96);
-    assert_int_equal(st->overlaps + st->invalid + st->memcap_drops + st->timeouts, 0);
+    const struct defrag_ip_stats *ip = ipv6 ? &st->ipv6 : &st->ipv4;
+    const struct defrag_ip_stats *other = ipv6 ? &st->ipv4 : &st->ipv6;
+    assert_int_equal(ip->reassembled, 24);
+    assert_int_equal(ip->fragments, 96);
+    assert_int_equal(other->fragments + other->reassembled + st->atomic, 0);
+    assert_int_equal(st->overlaps + st->invalid + st->memcap_drops + ip->timeouts, 0);
     defrag_free(d);
 }
 
@@ -147,7 +151,7 @@ static void test_v4_overlap_first_wins(void **state)
     const struct defrag_stats *st = defrag_stats(d);
     assert_int_equal(st->overlaps, 2);     /* X over A; then A [0,16) over X [8,16) */
     assert_int_equal(st->overlap_diff, 2);
-    assert_int_equal(st->reassembled, 1);
+    assert_int_equal(st->ipv4.reassembled, 1);
     defrag_free(d);
 }
 
@@ -190,7 +194,7 @@ static void test_v6_overlap_drops_datagram(void **state)
     /* The rest of it, including not yet received fragments, is discarded. */
     assert_int_equal(add(d, v6(5, 24, 24, 0, pl), T0, &o, &n), 0);
     assert_int_equal(add(d, v6(5, 0, 24, 1, pl), T0, &o, &n), 0);
-    assert_int_equal(st->reassembled, 0);
+    assert_int_equal(st->ipv6.reassembled, 0);
     assert_int_equal(st->invalid, 1);
     /* Different bytes: counted as overlap_diff too. */
     assert_int_equal(add(d, v6(6, 0, 24, 1, pl), T0, &o, &n), 0);
@@ -199,7 +203,7 @@ static void test_v6_overlap_drops_datagram(void **state)
     assert_int_equal(st->overlap_diff, 1);
     /* The tombstone goes at the timeout; the id can then be used again. */
     defrag_expire(d, T0 + TIMEOUT_S * SEC);
-    assert_int_equal(st->timeouts, 0); /* tombstones are not incomplete datagrams */
+    assert_int_equal(st->ipv6.timeouts, 0); /* tombstones are not incomplete datagrams */
     assert_int_equal(add(d, v6(5, 0, 24, 1, pl), T0 + TIMEOUT_S * SEC, &o, &n), 0);
     assert_int_equal(add(d, v6(5, 24, 24, 0, pl), T0 + TIMEOUT_S * SEC, &o, &n), 1);
     check_v6(o, n, 0, 6, pl, 48);
@@ -264,11 +268,16 @@ static void test_atomic_fragment(void **state)
     check_v6(o, n, 16, 6, x, 40);
     assert_int_equal(add(d, v6(81, 24, 24, 0, pl), T0, &o, &n), 1);
     check_v6(o, n, 0, 6, pl, 48);
-    assert_int_equal(st->reassembled, 2);
+    /* Suricata's counting: the atomic one is neither a fragment nor a reassembly. */
+    assert_int_equal(st->ipv6.fragments, 2);
+    assert_int_equal(st->ipv6.reassembled, 1);
+    assert_int_equal(st->atomic, 1);
     assert_int_equal(st->overlaps + st->invalid, 0);
     /* An empty one is a bare header. */
     assert_int_equal(add(d, v4(82, 0, 0, 0, pl), T0, &o, &n), 1);
     check_v4(o, n, 20, pl, 0);
+    assert_int_equal(st->atomic, 2);
+    assert_int_equal(st->ipv4.fragments + st->ipv4.reassembled, 0);
     assert_int_equal(defrag_memuse(d), empty);
     defrag_free(d);
 }

@@ -32,22 +32,27 @@ static void test_timeout(void **state)
     add(d, v4(4, 0, 16, 1, pl), T0, &o, &n);
     add(d, v4(4, 32, 16, 0, pl), T0 + 20 * SEC, &o, &n);
     defrag_expire(d, T0 + TIMEOUT_S * SEC - 1);
-    assert_int_equal(st->timeouts, 0);
+    assert_int_equal(st->ipv4.timeouts, 0);
     defrag_expire(d, T0 + TIMEOUT_S * SEC);
-    assert_int_equal(st->timeouts, 1);
+    assert_int_equal(st->ipv4.timeouts, 1);
     assert_int_equal(defrag_memuse(d), empty);
     /* The missing piece arriving late starts a datagram of its own, which cannot complete. */
     assert_int_equal(add(d, v4(4, 16, 16, 1, pl), T0 + 31 * SEC, &o, &n), 0);
-    assert_int_equal(st->reassembled, 0);
+    assert_int_equal(st->ipv4.reassembled, 0);
     /* defrag_add expires by itself too. */
     add(d, v4(5, 0, 16, 1, pl), T0 + 100 * SEC, &o, &n);
-    assert_int_equal(st->timeouts, 2);
+    assert_int_equal(st->ipv4.timeouts, 2);
     /* A clock that steps back does not expire anything early. */
     add(d, v4(6, 0, 16, 1, pl), T0 + 50 * SEC, &o, &n);
     defrag_expire(d, T0 + 129 * SEC);
-    assert_int_equal(st->timeouts, 2);
+    assert_int_equal(st->ipv4.timeouts, 2);
     defrag_expire(d, T0 + 130 * SEC);
-    assert_int_equal(st->timeouts, 4);
+    assert_int_equal(st->ipv4.timeouts, 4);
+    /* An IPv6 datagram's timeout is counted as IPv6. */
+    add(d, v6(7, 0, 16, 1, pl), T0 + 200 * SEC, &o, &n);
+    defrag_expire(d, T0 + 260 * SEC);
+    assert_int_equal(st->ipv6.timeouts, 1);
+    assert_int_equal(st->ipv4.timeouts, 4);
     assert_int_equal(defrag_memuse(d), empty);
     defrag_free(d);
 }
@@ -72,8 +77,8 @@ static void test_memcap_flood(void **state)
         assert_int_equal(add(d, f, T0 + (uint64_t)i, &o, &n), 0);
         assert_true(defrag_memuse(d) <= MEMCAP);
     }
-    assert_int_equal(st->fragments, N);
-    assert_int_equal(st->timeouts, 0);
+    assert_int_equal(st->ipv4.fragments, N);
+    assert_int_equal(st->ipv4.timeouts, 0);
     /* Each datagram costs more than 1000 bytes, so at most MEMCAP/1000 are held. */
     assert_true(st->memcap_drops >= N - MEMCAP / 1000);
     assert_true(st->memcap_drops < N);
@@ -89,7 +94,7 @@ static void test_memcap_flood(void **state)
     assert_int_equal(add(d, v4(77, 0, 512, 1, pl), T0 + N, &o, &n), 0);
     assert_int_equal(add(d, v4(77, 512, 512, 0, pl), T0 + N, &o, &n), 1);
     check_v4(o, n, 20, pl, 1024);
-    assert_int_equal(st->reassembled, 2);
+    assert_int_equal(st->ipv4.reassembled, 2);
     assert_true(defrag_memuse(d) <= MEMCAP);
     defrag_free(d); /* with ~250 datagrams held: ASan reports any leak */
 }
@@ -135,7 +140,7 @@ static void test_memcap_tiny(void **state)
     assert_int_equal(add(d, v4(1, 0, 1016, 1, pl), T0, &o, &n), 0);
     assert_true(defrag_memuse(d) <= 1536);
     assert_int_equal(st->memcap_drops, 2); /* the two 1016-byte copies; the small one is held */
-    assert_int_equal(st->reassembled, 0);
+    assert_int_equal(st->ipv4.reassembled, 0);
     defrag_free(d);
 }
 
@@ -166,7 +171,7 @@ static void test_v4_size_limit(void **state)
                          0);
     }
     assert_int_equal(st->invalid, 1);
-    assert_int_equal(st->reassembled, 1);
+    assert_int_equal(st->ipv4.reassembled, 1);
     /* The offset alone past the limit, as the first fragment seen. */
     struct frag big = v4(23, 65528, 8, 0, pl);
     big.data = pl;
@@ -213,7 +218,7 @@ static void test_conflicting_ends(void **state)
     assert_int_equal(add(d, v4(34, 0, 32, 1, pl), T0, &o, &n), 1);
     check_v4(o, n, 20, pl, 64);
     assert_int_equal(st->invalid, 3);
-    assert_int_equal(st->reassembled, 1);
+    assert_int_equal(st->ipv4.reassembled, 1);
     defrag_free(d);
 }
 
@@ -287,7 +292,11 @@ static void test_bad_fragments(void **state)
     assert_int_equal(add(d, v4(52, 0, 64, 1, pl), T0, &o, &n), 0);
     assert_int_equal(add(d, v4(52, 64, 0, 0, pl), T0, &o, &n), 1);
     check_v4(o, n, 20, pl, 64);
-    assert_int_equal(st->fragments, 9);
+    /* 9 fragments: the 4 with offset 0 and no MF (both headerless ones, the version-5 one
+     * and the IPv6 one) are atomic; the other 5 are IPv4 fragments. */
+    assert_int_equal(st->ipv4.fragments, 5);
+    assert_int_equal(st->atomic, 4);
+    assert_int_equal(st->ipv6.fragments, 0);
     defrag_free(d);
 }
 

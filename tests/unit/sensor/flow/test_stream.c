@@ -128,11 +128,13 @@ static void test_retransmission(void **state)
     assert_int_equal(s.calls, calls); /* nothing new */
     assert_int_equal(s.len, 20);
     assert_int_equal(ctx.stats.overlaps, 30);
+    assert_int_equal(ctx.stats.overlap_segs, 2); /* Suricata's tcp.overlap: per segment */
     /* partly old: only the new tail comes out */
     feed(&ctx, &d, &s, 5, MSG, 15, 15, 0);
     assert_int_equal(s.len, 30);
     assert_memory_equal(s.buf, MSG, 30);
     assert_int_equal(ctx.stats.overlaps, 35);
+    assert_int_equal(ctx.stats.overlap_segs, 3);
     /* a retransmitted SYN changes nothing */
     struct packet p = mk(5, TCP_SYN, NULL, 0);
     stream_segment(&ctx, &d, &p, sink_cb, &s);
@@ -152,10 +154,12 @@ static void test_overlap_same(void **state)
     feed(&ctx, &d, &s, 100, MSG, 15, 10, 0);  /* [15,25): 5 held already */
     feed(&ctx, &d, &s, 100, MSG, 12, 3, 0);   /* inside held: nothing new */
     assert_int_equal(ctx.stats.overlaps, 8);
+    assert_int_equal(ctx.stats.overlap_segs, 2);
     assert_int_equal(d.ooo_bytes, 15);
     assert_int_equal(s.len, 0);
     feed(&ctx, &d, &s, 100, MSG, 0, 14, 0);   /* in order, runs into held data */
     assert_int_equal(ctx.stats.overlaps, 12);
+    assert_int_equal(ctx.stats.overlap_segs, 3);
     feed(&ctx, &d, &s, 100, MSG, 25, MSGLEN - 25, 0);
     assert_int_equal(s.len, MSGLEN);
     assert_memory_equal(s.buf, MSG, MSGLEN);
@@ -180,6 +184,7 @@ static void test_overlap_diff(void **state)
     feed(&ctx, &d, &s, 7, MSG, 0, 20, 0);
     assert_int_equal(ctx.stats.overlap_diff, 1);
     assert_int_equal(ctx.stats.overlaps, 5);
+    assert_int_equal(ctx.stats.overlap_segs, 1);
     /* first copy of [30,40) is genuine: a later X copy over it loses */
     feed(&ctx, &d, &s, 7, MSG, 30, 10, 0);
     feed(&ctx, &d, &s, 7, evil, 25, 20, 0);   /* new X bytes [25,30) and [40,45) are held */

@@ -180,6 +180,7 @@ static void test_zero_window_probes(void **state)
     assert_int_equal(s.len, MSGLEN);
     assert_memory_equal(s.buf, MSG, MSGLEN);
     assert_int_equal(ctx.stats.overlaps, 5 + 3 + 1);
+    assert_int_equal(ctx.stats.overlap_segs, 5 + 3 + 1); /* one byte each */
     assert_int_equal(ctx.stats.gaps, 0);
     assert_int_equal(ctx.used, 0);
 }
