@@ -126,6 +126,7 @@ void h2_adopt(struct app_ctx *c, struct h2_conn *h, struct tx *t)
 {
     int server = !c->f->client;
     t->h2c = 0;
+    t->http.protocol = "HTTP/2"; /* its answer, and the stream's records, are HTTP/2's */
     stream_add(h, 1, t);
     h->max_client_stream = 1;
     struct eve_h2_msg *m = h2_msg(t, 1, 0);

@@ -31,8 +31,7 @@
 #define T0 1685620800ull
 #define CLIENT 0x0a000001u
 #define SERVER 0x0a000002u
-#define C 0 /* from the client */
-#define S 1 /* from the server */
+enum { C = 0, S = 1 }; /* from the client, from the server */
 
 /* ---- a connection through the real pipeline ---- */
 
@@ -605,6 +604,7 @@ static void upgrade(int preface_first, size_t chunk)
     json_t *up = http_of(all, "/up");
     check_http(all, "/up", 1, 200);
     assert_int_equal(json_integer_value(get(up, "tx_id")), 0);
+    assert_string_equal(json_string_value(get(up, "http.protocol")), "HTTP/2");
     assert_string_equal(json_string_value(get(up, "http.http_content_type")), "text/plain");
     json_t *set = get(up, "http.http2.request.settings"); /* from HTTP2-Settings */
     assert_int_equal(json_array_size(set), 2);
