@@ -49,6 +49,12 @@ int classify_packet_charged(struct classify *c, struct classify_flow *cf, struct
 /* Ends inspection now (flow teardown, or the caller has seen enough): frees nDPI's state. */
 void classify_flow_release(struct classify *c, struct classify_flow *cf);
 
+/* Ends inspection now with nDPI's give-up guess (as after CLASSIFY_MAX_PACKETS), releasing what
+ * was charged to f's owner state in ft: for a flow whose protocol nDPI cannot name (cleartext
+ * HTTP/2) and would otherwise inspect to the limit. Nothing when already done. */
+void classify_giveup(struct classify *c, struct classify_flow *cf, struct flow_table *ft,
+                     struct flow *f);
+
 /* Names for EVE: "HTTP", "TLS", "HTTP.Google"...; nDPI's category name ("Web"...). Write into buf
  * (NUL-terminated). The protocol name is empty while unknown. */
 void classify_proto_name(struct classify *c, const struct classify_flow *cf, char *buf,

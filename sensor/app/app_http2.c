@@ -597,6 +597,7 @@ static void http2_forget(struct app_ctx *c, void *st, struct tx *t)
 const struct app_proto_ops app_http2_ops = {
     .name = "http2",
     .app_proto = "http2",
+    .ndpi_packets = 6, /* nDPI 4.2 does not name cleartext HTTP/2: its port guess after 6 */
     .state_size = sizeof(struct h2_conn *),
     .probe = http2_probe,
     .init = http2_init,

@@ -464,11 +464,7 @@ void h2_block_done(struct app_ctx *c, struct h2_conn *h, int side)
     }
     s->st.http_head_fields_cut += h->cut;
     join_cookies(c, h);
-    struct block *b = malloc(sizeof(*b)); /* 4 KiB of spans: off the stack, briefly */
-    if (!b) {
-        s->st.http_memcap++;
-        return;
-    }
+    struct block blk, *b = &blk; /* 4 KiB of spans, as HTTP/1's head on the stack */
     block_of(h, b);
     if (d->blk_type == H2_PUSH_PROMISE) {
         if (!is_client(c, side))
@@ -478,7 +474,6 @@ void h2_block_done(struct app_ctx *c, struct h2_conn *h, int side)
     } else {
         response_block(c, h, side, b);
     }
-    free(b);
 }
 
 /* ---- bodies and stream ends ---- */

@@ -88,6 +88,9 @@ struct app_proto_ops {
     const char *name;    /* "http1", for people reading a debugger or a log */
     const char *app_proto; /* EVE app_proto of the flow's records while it parses ("http",
                               "http2"); NULL: the flow's keeps what it was */
+    uint8_t ndpi_packets;  /* nDPI gives up (with its guess) once it has had this many packets
+                              of a flow this entry parses; 0: CLASSIFY_MAX_PACKETS. For a
+                              protocol nDPI cannot name, which it would inspect to the limit */
     size_t state_size;   /* bytes of per-flow state, <= APP_PROTO_STATE_SIZE */
 
     /* Looks at the first bytes `p[0..n)` a direction sent on an unclaimed flow; client_known:

@@ -283,8 +283,11 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
         return;
     /* nDPI names the flow for the records and nothing more: whatever it says (a guess by port
      * above all), the bytes decide what is parsed (app_proto.h "Opaque flows"). */
-    if (!app->cf.done)
+    if (!app->cf.done) {
         classify_packet_charged(s->cls, &app->cf, s->flows, f, pkt, s->now_us);
+        if (!app->cf.done && app->proto->ndpi_packets && app->cf.packets >= app->proto->ndpi_packets)
+            classify_giveup(s->cls, &app->cf, s->flows, f);
+    }
     if (app->opaque)
         return;
     struct delivery d = {{s, f, app, NULL, 0}, side};

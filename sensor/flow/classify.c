@@ -91,6 +91,22 @@ static int feed(struct classify *c, struct classify_flow *cf, const struct packe
     return 0;
 }
 
+void classify_giveup(struct classify *c, struct classify_flow *cf, struct flow_table *ft,
+                     struct flow *f)
+{
+    if (cf->done)
+        return;
+    if (cf->state) {
+        uint8_t guessed = 0;
+        set_result(cf, ndpi_detection_giveup(c->mod, cf->state, 1, &guessed));
+    }
+    classify_flow_release(c, cf);
+    if (cf->mem) {
+        flow_charge(ft, f, -(long)cf->mem);
+        cf->mem = 0;
+    }
+}
+
 void classify_proto_name(struct classify *c, const struct classify_flow *cf, char *buf,
                          size_t buflen)
 {
