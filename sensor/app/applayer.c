@@ -68,8 +68,10 @@ static void entry_set(struct app_ctx *c, const struct app_proto_ops *to)
 
 /* On an unclaimed flow, the probes look at each delivery (app_proto.h "Selection"), joined to
  * what an earlier one left held; the entry that claims it may also tell which side is the
- * client, when no SYN did. Returns 1 when the delivery was held back (a probe wants more). */
-static int select_entry(struct app_ctx *c, int side, const uint8_t *data, size_t len)
+ * client, when no SYN did. Returns 1 when the delivery was held back (a probe wants more and
+ * may_hold). */
+static int select_entry(struct app_ctx *c, int side, const uint8_t *data, size_t len,
+                        int may_hold)
 {
     struct flow *f = c->f;
     struct app_flow *app = c->app;
@@ -87,7 +89,7 @@ static int select_entry(struct app_ctx *c, int side, const uint8_t *data, size_t
     enum app_probe role = APP_PROBE_NO;
     const struct app_proto_ops *e = app_proto_probe(p, n, f->client_known, &role);
     if (!e) {
-        if (role != APP_PROBE_MORE || have + len > sizeof(app->hold[0]))
+        if (!may_hold || role != APP_PROBE_MORE || have + len > sizeof(app->hold[0]))
             return 0;
         memcpy(app->hold[side] + have, data, len);
         app->hold_len[side] = (uint8_t)(have + len);
@@ -112,7 +114,7 @@ static void parse_run(struct app_ctx *c, int side, const uint8_t *data, size_t l
     struct app_flow *app = c->app;
     for (;;) {
         if (!app->decided && !probed)
-            select_entry(c, side, data, len); /* after a switch: too late to hold them */
+            select_entry(c, side, data, len, 0); /* after a switch: too late to hold them */
         probed = 0;
         size_t k = app->proto->parse(c, app->proto_state, side, data, len);
         if (!c->switching)
@@ -142,7 +144,7 @@ static void hold_flush(struct app_ctx *c, int side)
 
 static void parse_bytes(struct app_ctx *c, int side, const uint8_t *data, size_t len)
 {
-    if (!c->app->decided && select_entry(c, side, data, len))
+    if (!c->app->decided && select_entry(c, side, data, len, 1))
         return;
     hold_flush(c, side);
     parse_run(c, side, data, len, 1);
