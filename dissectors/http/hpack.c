@@ -628,6 +628,17 @@ size_t hpack_dec_recount(const struct hpack_dec *d)
            cost(d->scratch_cap);
 }
 
+void hpack_dec_entry(const struct hpack_dec *d, uint32_t k, const uint8_t **name, size_t *name_len,
+                     const uint8_t **value, size_t *value_len, unsigned *flags)
+{
+    const struct hpack_entry *e = entry(d, k);
+    *name = bytes_at(d, e->off);
+    *name_len = e->name_len;
+    *value = bytes_at(d, e->off + e->name_len);
+    *value_len = e->value_len;
+    *flags = e->flags;
+}
+
 int hpack_static_owns(const uint8_t *p)
 {
     for (unsigned i = 0; i < STATIC_COUNT; i++)

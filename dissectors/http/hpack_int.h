@@ -37,6 +37,11 @@ size_t hpack_dec_recount(const struct hpack_dec *d);
  * overlap, count within the ring. -1 (and the first broken rule in *why) otherwise. */
 int hpack_dec_check(const struct hpack_dec *d, const char **why);
 
+/* The k-th newest known dynamic entry (k < d->count): its name (empty when unknown), value and
+ * flags (HPACK_F_NAME_UNKNOWN or 0). */
+void hpack_dec_entry(const struct hpack_dec *d, uint32_t k, const uint8_t **name, size_t *name_len,
+                     const uint8_t **value, size_t *value_len, unsigned *flags);
+
 /* 1 when p is the first byte of a static-table name or value (spans the decoder emits point into
  * the block, the decoder's buffers, or these). */
 int hpack_static_owns(const uint8_t *p);
