@@ -99,6 +99,7 @@ struct hpack_dec {
 /* from_start: 1 when the connection's first block will be the first decoded (prior knowledge,
  * h2c upgrade); 0 when the capture joined mid-way. */
 void hpack_dec_init(struct hpack_dec *d, int from_start);
+/* Frees all the decoder holds (hpack_dec_mem is then 0); hpack_dec_init before using it again. */
 void hpack_dec_free(struct hpack_dec *d);
 
 /* SETTINGS_HEADER_TABLE_SIZE the decoder's side announced (acknowledged): the upper bound of the

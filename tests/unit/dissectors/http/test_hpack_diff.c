@@ -8,7 +8,8 @@
  * equal the full decoder's; once the encoder's table has turned over nothing is unresolved (a
  * name the encoder keeps taking from a chain of entries older than the join stays unknown: it
  * never travels again), and once the table is emptied (size updates) everything decodes; a
- * table larger than HPACK_TABLE_CAP: what is emitted is right, the rest unresolved, no error.
+ * table larger than HPACK_TABLE_CAP: what is emitted is right, the rest unresolved, no error;
+ * random Huffman strings accepted or refused as nghttp2's inflater does.
  * Also prints the decoding speed (MB/s of header blocks, ours and nghttp2's inflater) and the
  * Huffman decoder's, for the record: no bound is asserted (speed is measured, not tested). */
 #include <time.h>
@@ -149,6 +150,51 @@ static void test_differential(void **state)
     hpack_dec_free(&d);
     nghttp2_hd_deflate_del(def);
     nghttp2_hd_inflate_del(inf);
+}
+
+/* Random Huffman strings (bytes biased towards ones, so that long codes, EOS and every kind of
+ * padding come up) in a literal: accepted or refused exactly as nghttp2's inflater does, with
+ * the same value. */
+static void test_huffman_random(void **state)
+{
+    (void)state;
+    uint64_t seed = 3;
+    struct tfields t = {0}, ref = {0};
+    int refused = 0;
+    for (int i = 0; i < 20000; i++) {
+        uint8_t blk[64] = {0x00, 0x01, 'x'};
+        size_t len = t_rand(&seed) % 40;
+        blk[3] = (uint8_t)(0x80 | len);
+        for (size_t k = 0; k < len; k++) {
+            uint64_t r = t_rand(&seed);
+            blk[4 + k] = (uint8_t)(r % 3 ? r | (r >> 8) | (r >> 16) : r);
+        }
+        if (len && t_rand(&seed) % 2)
+            blk[3 + len] |= (uint8_t)((1u << (t_rand(&seed) % 8)) - 1); /* ones at the end */
+        nghttp2_hd_inflater *inf;
+        assert_int_equal(nghttp2_hd_inflate_new(&inf), 0);
+        nghttp2_nv nv;
+        int fl = 0;
+        ssize_t r = nghttp2_hd_inflate_hd2(inf, &nv, &fl, blk, 4 + len, 1);
+        struct hpack_dec d;
+        hpack_dec_init(&d, 1);
+        enum hpack_status st = t_decode(&d, blk, 4 + len, &t);
+        if (r < 0) {
+            assert_int_equal(st, HPACK_ERR_HUFFMAN);
+            refused++;
+        } else {
+            assert_true(fl & NGHTTP2_HD_INFLATE_EMIT);
+            assert_int_equal(st, HPACK_OK);
+            assert_int_equal(t.n, 1);
+            assert_int_equal(t.f[0].value_len, nv.valuelen);
+            assert_memory_equal(t.f[0].value, nv.value, nv.valuelen);
+        }
+        hpack_dec_free(&d);
+        nghttp2_hd_inflate_del(inf);
+    }
+    assert_true(refused > 1000 && refused < 19000);
+    t_free(&t);
+    t_free(&ref);
 }
 
 /* ---- late joins ---- */
@@ -457,6 +503,7 @@ int main(void)
     pool = malloc(POOL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_differential),
+        cmocka_unit_test(test_huffman_random),
         cmocka_unit_test(test_late_join),
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_speed),
