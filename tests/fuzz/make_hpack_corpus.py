@@ -6,7 +6,8 @@ index in its limits[], bits 4-5 how blocks are cut, bit 6 the late-join differen
 lowered limit mid-way; byte 1: the seed or the join block) and then header blocks: RFC 7541
 Appendix C's examples, request and response sequences coded by python3-hpack (Huffman, dynamic
 table, never-indexed tokens, size updates) and hand-made broken blocks (EOS, bad padding,
-integer overflow, truncation, index 0, late size updates). Deterministic:
+integer overflow, truncation, index 0, late size updates). Files named fuzzed_* and late_join_*
+are inputs libFuzzer found and are kept when this script rewrites the rest. Deterministic:
     /usr/bin/python3 tests/fuzz/make_hpack_corpus.py
 """
 import os
@@ -88,8 +89,9 @@ def requests(rng, n, size=None):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for f in os.listdir(OUT):
-        os.remove(os.path.join(OUT, f))
+    for f in os.listdir(OUT):  # inputs libFuzzer found (fuzzed_*, late_join_*) are kept
+        if not f.startswith(("fuzzed_", "late_join_")):
+            os.remove(os.path.join(OUT, f))
     rng = random.Random(12)
     files = {
         "c3": ctl() + len2(C3),
