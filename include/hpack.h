@@ -13,10 +13,12 @@
  * reference to an index beyond the known entries is one of the unknown older ones: that field is
  * counted as unresolved and never invented; a literal whose name is such an index comes out with
  * its value and HPACK_F_NAME_UNKNOWN (and, when indexed, is inserted with its name unknown: a
- * later reference to it comes out the same way, INDEXED | NAME_UNKNOWN). Fields sent as literals
- * (authorization is usually "never indexed") always decode. After a late join the encoder's
- * table size is taken to be the default until an update says otherwise, and an update above the
- * limit is accepted until hpack_dec_set_limit says the limit (the SETTINGS may predate the join).
+ * later reference to it comes out the same way, INDEXED | NAME_UNKNOWN; a name the encoder keeps
+ * taking from such entries, each new one naming the last, never travels again and stays unknown
+ * until the table is emptied). Fields sent as literals (authorization is usually "never
+ * indexed") always decode. After a late join the encoder's table size is taken to be the default
+ * until an update says otherwise, and an update above the limit is accepted until
+ * hpack_dec_set_limit says the limit (the SETTINGS may predate the join).
  * The unit tests check it field for field against nghttp2's deflater and inflater.
  *
  * Memory: the dynamic table is bounded by min(the encoder's table size, HPACK_TABLE_CAP) (its
@@ -99,6 +101,7 @@ struct hpack_dec {
 /* from_start: 1 when the connection's first block will be the first decoded (prior knowledge,
  * h2c upgrade); 0 when the capture joined mid-way. */
 void hpack_dec_init(struct hpack_dec *d, int from_start);
+/* Frees all the decoder holds (hpack_dec_mem is then 0); hpack_dec_init before using it again. */
 void hpack_dec_free(struct hpack_dec *d);
 
 /* SETTINGS_HEADER_TABLE_SIZE the decoder's side announced (acknowledged): the upper bound of the

@@ -1,6 +1,7 @@
 /* hpack.c — HPACK header block decoding (RFC 7541) for a passive observer (see hpack.h).
  *
  * Pipeline: app_http2 (HEADERS + CONTINUATION joined) ─► [hpack] ─► header fields (callback).
+ * Huffman decoding: 12 bits a lookup (hpack_huffman.c, generated from RFC 7541 Appendix B).
  * Owns one direction's dynamic table and a scratch buffer for Huffman output; every allocation is
  * counted in d->mem with the allocator's overhead.
  *
@@ -78,26 +79,68 @@ static const struct {
 
 static const uint8_t empty[1];
 
+/* The next input bits sit at the top of a 64-bit word (`avail` of them real; below them zeros, or
+ * the same bits again from an 8-byte load, which the next load ORs in unchanged). A lookup of the
+ * top 12 bits decodes one or two symbols at a time; longer codes go through the canonical
+ * tables. A decision never rests on bits beyond `avail`: a code is taken only when it fits, so
+ * at the end what is left must be under 8 bits, all ones (the most significant bits of EOS). */
 long hpack_huffman_decode(const uint8_t *src, size_t n, uint8_t *dst)
 {
-    /* Two nibbles a byte. A symbol byte is stored at o whether or not one was completed, and o
-     * advances only when it was: every completed symbol took at least 5 bits, so o never passes
-     * n * 8 / 5 and the store stays inside the room the caller gives. */
+    const uint8_t *end = src + n;
     uint8_t *o = dst;
-    unsigned st = 0, flags = HUF_ACCEPT, fail = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct hpack_huf *e = &hpack_huf_table[st][src[i] >> 4];
-        *o = e->sym;
-        o += e->flags & HUF_SYM;
-        fail |= e->flags;
-        e = &hpack_huf_table[e->state][src[i] & 15];
-        *o = e->sym;
-        o += e->flags & HUF_SYM;
-        fail |= e->flags;
-        st = e->state;
-        flags = e->flags;
+    uint64_t bits = 0;
+    unsigned avail = 0;
+    for (;;) {
+        if (avail < 32) {
+            if (end - src >= 8) {
+                uint64_t w;
+                memcpy(&w, src, 8);
+                bits |= __builtin_bswap64(w) >> avail;
+                unsigned k = (63 - avail) >> 3;
+                src += k;
+                avail += k * 8;
+            } else {
+                while (avail <= 56 && src < end) {
+                    bits |= (uint64_t)*src++ << (56 - avail);
+                    avail += 8;
+                }
+                if (avail == 0)
+                    break;
+            }
+        }
+        uint32_t e = hpack_huf_fast[bits >> 52];
+        unsigned len = HUF_LEN(e);
+        if (len && len <= avail) {
+            /* both stores stay inside n * 8 / 5 + 1: each symbol emitted took 5 bits or more */
+            o[0] = HUF_SYM0(e);
+            o[1] = HUF_SYM1(e);
+            o += HUF_NSYM(e);
+            bits <<= len;
+            avail -= len;
+            continue;
+        }
+        unsigned l, sym;
+        if (len) { /* the second code, or the only one, runs past the input */
+            l = HUF_LEN1(e);
+            sym = HUF_SYM0(e);
+        } else {
+            for (l = 13;; l++) {
+                uint32_t code = (uint32_t)(bits >> (64 - l));
+                if (code < hpack_huf_limit[l]) {
+                    sym = hpack_huf_sym[(int32_t)code + hpack_huf_off[l]];
+                    break;
+                }
+            }
+        }
+        if (l > avail)
+            break; /* what is left does not hold a code: padding */
+        if (sym == 256)
+            return -1; /* EOS */
+        *o++ = (uint8_t)sym;
+        bits <<= l;
+        avail -= l;
     }
-    if ((fail & HUF_FAIL) || !(flags & HUF_ACCEPT))
+    if (avail > 7 || (avail && (bits >> (64 - avail)) != (1u << avail) - 1))
         return -1;
     return (long)(o - dst);
 }
@@ -626,6 +669,17 @@ size_t hpack_dec_recount(const struct hpack_dec *d)
 {
     return cost((size_t)d->ring_cap * sizeof(struct hpack_entry)) + cost(d->buf_cap) +
            cost(d->scratch_cap);
+}
+
+void hpack_dec_entry(const struct hpack_dec *d, uint32_t k, const uint8_t **name, size_t *name_len,
+                     const uint8_t **value, size_t *value_len, unsigned *flags)
+{
+    const struct hpack_entry *e = entry(d, k);
+    *name = bytes_at(d, e->off);
+    *name_len = e->name_len;
+    *value = bytes_at(d, e->off + e->name_len);
+    *value_len = e->value_len;
+    *flags = e->flags;
 }
 
 int hpack_static_owns(const uint8_t *p)

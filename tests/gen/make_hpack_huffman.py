@@ -1,19 +1,21 @@
 #!/usr/bin/python3
 """make_hpack_huffman.py — generates dissectors/http/hpack_huffman.c, the HPACK Huffman decoding
-state machine (RFC 7541 §5.2), from the code table of RFC 7541 Appendix B transcribed below.
+tables (RFC 7541 §5.2), from the code table of RFC 7541 Appendix B transcribed below.
 
-The machine reads 4 bits at a time. Its states are the 256 inner nodes of the code tree (257
-leaves: the 256 byte values and EOS), state 0 the root. For each state and nibble, one entry:
-the state reached after those 4 bits, the symbol completed on the way (at most one: no code is
-shorter than 5 bits), and flags:
-  HUF_SYM     a symbol was completed (its value in `sym`)
-  HUF_FAIL    EOS was completed: a decoding error (§5.2)
-  HUF_ACCEPT  the state reached may end a string: the root, or a node on the all-ones path at
-              most 7 bits deep (padding is the most significant bits of EOS, under 8 bits)
+Two tables, for a decoder that keeps the input's next bits at the top of a 64-bit word:
+  hpack_huf_fast[4096]  indexed by the next 12 bits: the one or two symbols whose codes fit in
+                        them, first code first (no code is shorter than 5 bits, so at most two).
+                        Each entry: sym0 | sym1 << 8 | len1 << 16 | len << 21 | nsym << 26, len1
+                        the first code's length, len the bits both take; nsym 0 when the first
+                        code is longer than 12 bits.
+  canonical tables      for codes of 13 to 30 bits: the appendix's code is canonical (codes of
+                        one length are consecutive, assigned by length, then by symbol), so the
+                        top L bits are a code of length L when they are below hpack_huf_limit[L],
+                        and its symbol is hpack_huf_sym[code + hpack_huf_off[L]] (symbols sorted
+                        by length, then value; 256 is EOS).
 The table is checked before it is written: prefix-free, complete (Kraft sum exactly 1), the
-code canonical (assigned by length, then by symbol, as the appendix's is), EOS all ones; and,
-when Debian's python3-hpack is installed, equal to its table (a cross-check only: the source
-is the appendix). Deterministic. Rerun after editing:
+code canonical, EOS all ones; and, when Debian's python3-hpack is installed, equal to its table
+(a cross-check only: the source is the appendix). Deterministic. Rerun after editing:
     /usr/bin/python3 tests/gen/make_hpack_huffman.py
 """
 import os
@@ -61,7 +63,7 @@ fffec 20  fffff3 24  fffed 20  1fffe6 21  3fffe9 22  1fffe7 21  1fffe8 21  7ffff
 """
 
 EOS = 256
-HUF_SYM, HUF_FAIL, HUF_ACCEPT = 1, 2, 4
+FAST = 12
 
 
 def table():
@@ -97,82 +99,87 @@ def check(codes):
 
 
 def build(codes):
-    # inner nodes as [child0, child1]; a child is ("n", node) or ("s", symbol)
-    nodes = [[None, None]]
-    for s, (c, n) in enumerate(codes):
-        at = 0
-        for i in range(n - 1, -1, -1):
-            b = (c >> i) & 1
-            if i == 0:
-                assert nodes[at][b] is None
-                nodes[at][b] = ("s", s)
-            else:
-                if nodes[at][b] is None:
-                    nodes.append([None, None])
-                    nodes[at][b] = ("n", len(nodes) - 1)
-                assert nodes[at][b][0] == "n"
-                at = nodes[at][b][1]
-    assert len(nodes) == 256 and all(x is not None for nd in nodes for x in nd)
-    # states that may end a string: the root and the all-ones path up to 7 bits deep
-    accept, at = {0}, 0
-    for _ in range(7):
-        kind, at = nodes[at][1]
-        assert kind == "n"
-        accept.add(at)
-    machine = []
-    for st in range(256):
-        row = []
-        for nib in range(16):
-            at, sym, flags = st, 0, 0
-            for i in range(3, -1, -1):
-                kind, v = nodes[at][(nib >> i) & 1]
-                if kind == "n":
-                    at = v
-                    continue
-                at = 0
-                if v == EOS:
-                    flags |= HUF_FAIL
-                else:
-                    assert not flags & HUF_SYM
-                    sym, flags = v, flags | HUF_SYM
-            if at in accept:
-                flags |= HUF_ACCEPT
-            row.append((at, flags, sym))
-        machine.append(row)
-    return machine
+    by_code = {(c, n): sym for sym, (c, n) in enumerate(codes)}
+
+    def first_code(bits, width):
+        """The symbol and length of the code at the top of `bits` (width bits), or None."""
+        for n in range(5, width + 1):
+            sym = by_code.get((bits >> (width - n), n))
+            if sym is not None:
+                return sym, n
+        return None
+
+    fast = []
+    for i in range(1 << FAST):
+        a = first_code(i, FAST)
+        if a is None:
+            fast.append(0)
+            continue
+        s0, n0 = a
+        assert s0 != EOS
+        rest = FAST - n0
+        b = first_code(i & ((1 << rest) - 1), rest) if rest >= 5 else None
+        if b is None:
+            fast.append(s0 | n0 << 16 | n0 << 21 | 1 << 26)
+        else:
+            s1, n1 = b
+            fast.append(s0 | s1 << 8 | n0 << 16 | (n0 + n1) << 21 | 2 << 26)
+    order = sorted(range(257), key=lambda s: (codes[s][1], s))
+    limit, off = [0] * 31, [0] * 31
+    k, first = 0, 0
+    for n in range(1, 31):
+        count = sum(1 for s in order if codes[s][1] == n)
+        if count:
+            assert codes[order[k]][0] == first  # canonical: the first code of each length
+        limit[n] = first + count
+        off[n] = k - first
+        k += count
+        first = (first + count) << 1
+    # every code longer than 12 bits decodes to its symbol through these tables
+    for sym, (c, n) in enumerate(codes):
+        if n <= FAST:
+            continue
+        top = c << (30 - n)
+        for m in range(FAST + 1, 31):
+            if (top >> (30 - m)) < limit[m]:
+                assert m == n and order[(top >> (30 - m)) + off[m]] == sym, sym
+                break
+        else:
+            assert False, sym
+    return fast, limit, off, order
 
 
-HEAD = """/* hpack_huffman.c — the HPACK Huffman decoding state machine (RFC 7541 §5.2, Appendix B).
+HEAD = """/* hpack_huffman.c — the HPACK Huffman decoding tables (RFC 7541 §5.2, Appendix B).
  *
  * GENERATED by tests/gen/make_hpack_huffman.py from the code table of RFC 7541 Appendix B, which
  * that script holds and checks; do not edit, rerun it:
  *     /usr/bin/python3 tests/gen/make_hpack_huffman.py
  *
- * Pipeline: app_http2 ─► hpack (hpack.c: hpack_huffman_decode) ─► [this table]. Owns nothing but
- * the table: 256 states (the inner nodes of the code tree, 0 the root) times 16 nibbles, each
- * entry {state reached, flags, symbol completed}; flags in hpack_int.h. Constant data.
+ * Pipeline: app_http2 ─► hpack (hpack.c: hpack_huffman_decode) ─► [these tables]. Constant data:
+ * hpack_huf_fast, the one or two symbols the next 12 bits hold (layout in hpack_int.h); for the
+ * codes of 13 to 30 bits, the canonical code's limits, offsets and symbols in code order.
  */
 #include "hpack_int.h"
 
-const struct hpack_huf hpack_huf_table[256][16] = {
 """
 
 
 def main():
     codes = table()
     check(codes)
-    machine = build(codes)
-    out = [HEAD]
-    for st, row in enumerate(machine):
-        cells = ["{%d,%d,%d}" % e for e in row]
-        line = "    /* %d */ {" % st
-        for k, c in enumerate(cells):
-            c += "}," if k == 15 else ","
-            if len(line) + len(c) > 100:
-                out.append(line.rstrip() + "\n")
-                line = "        "
-            line += c
-        out.append(line + "\n")
+    fast, limit, off, order = build(codes)
+    out = [HEAD, "const uint32_t hpack_huf_fast[4096] = {\n"]
+    for i in range(0, 4096, 8):
+        out.append("    " + " ".join("0x%07x," % e for e in fast[i:i + 8]) + "\n")
+    out.append("};\n\nconst uint32_t hpack_huf_limit[31] = {\n")
+    for i in range(0, 31, 6):
+        out.append("    " + " ".join("0x%08x," % e for e in limit[i:i + 6]) + "\n")
+    out.append("};\n\nconst int32_t hpack_huf_off[31] = {\n")
+    for i in range(0, 31, 6):
+        out.append("    " + " ".join("%d," % e for e in off[i:i + 6]) + "\n")
+    out.append("};\n\nconst uint16_t hpack_huf_sym[257] = {\n")
+    for i in range(0, 257, 16):
+        out.append("    " + " ".join("%d," % e for e in order[i:i + 16]) + "\n")
     out.append("};\n")
     with open(OUT, "w") as f:
         f.write("".join(out))

@@ -85,8 +85,8 @@ static void test_c2(void **state)
 static const char *const req[3] = {
     ":method: GET\n:scheme: http\n:path: /\n:authority: www.example.com\n",
     ":method: GET\n:scheme: http\n:path: /\n:authority: www.example.com\ncache-control: no-cache\n",
-    ":method: GET\n:scheme: https\n:path: /index.html\n:authority: www.example.com\n"
-    "custom-key: custom-value\n",
+    (":method: GET\n:scheme: https\n:path: /index.html\n:authority: www.example.com\n"
+     "custom-key: custom-value\n"),
 };
 static const size_t req_size[3] = {57, 110, 164};
 
@@ -127,13 +127,13 @@ static void test_c4(void **state)
 }
 
 static const char *const resp[3] = {
-    ":status: 302\ncache-control: private\ndate: Mon, 21 Oct 2013 20:13:21 GMT\n"
-    "location: https://www.example.com\n",
-    ":status: 307\ncache-control: private\ndate: Mon, 21 Oct 2013 20:13:21 GMT\n"
-    "location: https://www.example.com\n",
-    ":status: 200\ncache-control: private\ndate: Mon, 21 Oct 2013 20:13:22 GMT\n"
-    "location: https://www.example.com\ncontent-encoding: gzip\n"
-    "set-cookie: foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1\n",
+    (":status: 302\ncache-control: private\ndate: Mon, 21 Oct 2013 20:13:21 GMT\n"
+     "location: https://www.example.com\n"),
+    (":status: 307\ncache-control: private\ndate: Mon, 21 Oct 2013 20:13:21 GMT\n"
+     "location: https://www.example.com\n"),
+    (":status: 200\ncache-control: private\ndate: Mon, 21 Oct 2013 20:13:22 GMT\n"
+     "location: https://www.example.com\ncontent-encoding: gzip\n"
+     "set-cookie: foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1\n"),
 };
 static const size_t resp_size[3] = {222, 222, 215};
 static const uint32_t resp_count[3] = {4, 4, 3};
