@@ -38,6 +38,13 @@ struct sensor_stats {
                                                  undo (br, zstd, > BODY_MAX_CODINGS layers) */
     uint64_t http_memcap;                     /* heads dropped or transactions written early
                                                  because of engine.http-memcap */
+    uint64_t http_hold_overflow;              /* a client's bytes after a CONNECT or Upgrade
+                                                 request, before its answer, past
+                                                 http-max-head: parsed as HTTP/1 unanswered */
+    uint64_t ws_messages;                     /* WebSocket messages read for tokens */
+    uint64_t ws_truncated;                    /* ... cut at body-limit or by http-memcap */
+    uint64_t ws_inflate_errors;               /* ... whose permessage-deflate data was not
+                                                 inflated: corrupt, a bomb, the window lost */
     uint64_t tokens_seen, tokens_verified;
     uint64_t alerts[F__COUNT];                /* each finding of each alert */
     uint64_t alerts_total;

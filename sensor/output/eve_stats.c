@@ -70,6 +70,11 @@ static const struct stat_row stat_rows[] = {
     ROW("app_layer.body.inflate_bombs", st.inflate_bombs),
     ROW("app_layer.body.inflate_errors", st.inflate_errors),
     ROW("app_layer.body.undecodable", st.body_undecodable),
+    /* ours, where Suricata has no counter (SPEC §5: under stats.tokenwatch) */
+    ROW("tokenwatch.http.hold_overflow", st.http_hold_overflow),
+    ROW("tokenwatch.websocket.messages", st.ws_messages),
+    ROW("tokenwatch.websocket.truncated", st.ws_truncated),
+    ROW("tokenwatch.websocket.inflate_errors", st.ws_inflate_errors),
     ROW("tokens.seen", st.tokens_seen),
     ROW("tokens.distinct", tokens_distinct),
     ROW("tokens.verified", st.tokens_verified),

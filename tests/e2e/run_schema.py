@@ -63,6 +63,7 @@ EXTENSIONS = {
         "stats.app_layer.error.http.memcap",
         "stats.app_layer.error.http.head_fields_cut",  # fields of a streamed head cut by a bound
         "stats.app_layer.body",       # bodies scanned for tokens, truncated, inflate bombs
+        "stats.tokenwatch",           # SPEC §5: our counters (CONNECT holds, WebSocket messages)
     ],
 }
 
