@@ -27,6 +27,8 @@ struct log {
 
 static void log_add(struct log *l, const void *p, size_t n)
 {
+    if (!n)
+        return;
     if (l->len + n > l->cap) {
         size_t cap = (l->len + n) * 2;
         uint8_t *q = realloc(l->p, cap);
@@ -35,7 +37,8 @@ static void log_add(struct log *l, const void *p, size_t n)
         l->p = q;
         l->cap = cap;
     }
-    memcpy(l->p + l->len, p, n);
+    if (n)
+        memcpy(l->p + l->len, p, n);
     l->len += n;
 }
 
