@@ -125,7 +125,7 @@ static int deflate_params(struct span s, struct ws_deflate *d)
 {
     uint8_t seen = 0;
     size_t i = 0;
-    while (i <= s.len) {
+    while (s.p && i <= s.len) {
         size_t j = i;
         while (j < s.len && s.p[j] != ';')
             j++;

@@ -67,7 +67,7 @@ EXTENSIONS = {
     ],
 }
 
-CASE_PREFIXES = ("place_", "transport_", "hostile_", "encap_")
+CASE_PREFIXES = ("place_", "transport_", "hostile_", "encap_", "ws_", "connect_")
 
 
 def remove_path(rec, path):

@@ -484,6 +484,7 @@ def main():
     __import__("make_i10_memory").make_all()
     __import__("make_i10_evasion").make_all()
     __import__("make_i12_detect").make_all()
+    __import__("make_i12_ws").make_all()
     for p, n in WRITTEN:
         print("%7d  %s" % (n, p))
 
