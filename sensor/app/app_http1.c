@@ -6,10 +6,14 @@
  * Owns per flow and direction: the unconsumed bytes of an incomplete message head (only heads
  * are ever copied; bodies are skipped by length in place), the body framing state, the
  * transaction whose body this direction is sending, and the head_stream state of a head over
- * http-max-head. Requests go to app_tx as they come; responses take the oldest request in
- * flight, since HTTP/1 answers in order.
+ * http-max-head; on the client's side after a CONNECT or Upgrade request, the bytes it sends
+ * before the answer (held, not parsed: the answer says whose they are). Requests go to app_tx
+ * as they come; responses take the oldest request in flight, since HTTP/1 answers in order. A
+ * 101 or a 2xx to CONNECT hands the connection on (http1_switch, applayer_switch): to
+ * WebSocket's entry, to the probes as a new connection inside, or to nothing.
  * RFC 9112 §2.2 (message parsing robustness), §6 (body framing), §7.1 (chunked), §9.3
- * (persistent connections, pipelining: responses come in request order).
+ * (persistent connections, pipelining: responses come in request order); RFC 9110 §7.8
+ * (Upgrade, 101), §9.3.6 (CONNECT); RFC 6455 §4 (the WebSocket handshake).
  */
 #include <stdio.h>
 #include <stdlib.h>

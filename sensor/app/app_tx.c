@@ -7,7 +7,9 @@
  * of recycled transactions. Each transaction owns an arena for the strings EVE prints, one
  * reference per verdict, and the bodies it collects; closing it writes its records and
  * recycles it, so the steady state allocates nothing per request. The life of a transaction
- * and who closes it: app_tx.h.
+ * and who closes it: app_tx.h. Also the transactions of a protocol a connection switched to
+ * (a WebSocket message's tokens: app_tx_message) and the copy of the switching transaction's
+ * http object they are reported under (struct tx_origin).
  * RFC 9110 §8.3 (Content-Type), §8.4 (Content-Encoding); RFC 4291 §2.5.5.2 (replay keys).
  */
 #include "app_tx.h"

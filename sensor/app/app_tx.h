@@ -8,7 +8,8 @@
  * alert counting, and the EVE records (token/alert, http, keyset, anomaly).
  *
  * Owns, per flow (struct app_flow, one allocation with the reassembly state): the transactions
- * in flight, the hashes of tokens already reported, the flow's EVE prefix and nDPI state.
+ * in flight, the hashes of tokens already reported, the flow's EVE prefix and nDPI state. The
+ * app_ctx of a call carries what an entry hands the next at a switch (struct app_handover).
  * A transaction is recycled through the sensor's free list (sensor_ctx.h tx_free), so the steady
  * state allocates nothing per request; each is charged to engine.http-memcap (app_mem) for the
  * struct, its arena and the bodies it collects.
