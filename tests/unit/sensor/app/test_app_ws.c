@@ -4,7 +4,7 @@
  * record of its own); a message split over frames and packets with a ping between them;
  * permessage-deflate with the window taken over between messages; frames the client sent before
  * the 101 was parsed; binary garbage after the 101 (no anomaly, no parser error); the bound on
- * messages per direction; a 101 to an unknown protocol; CONNECT answered 200 (the inner HTTP
+ * messages per direction; a hole in one direction; a 101 to an unknown protocol; CONNECT answered 200 (the inner HTTP
  * request parsed), its inner request sent before the 200, a 407 (the held request is HTTP/1
  * again), an inner TLS session (left alone), the hold's bound. Every test ends with all of
  * engine.http-memcap's charge given back. */
@@ -383,6 +383,29 @@ static void test_message_bound(void **state)
     run_free(&r);
 }
 
+/* A hole in the client's frames: where the next frame starts is unknown, so nothing more of
+ * that direction is read (a token after it is not invented from misframed bytes); the server's
+ * direction goes on. */
+static void test_gap(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, NULL);
+    upgrade(&r, UPGRADE_RESP);
+    uint8_t f[512];
+    size_t n = ws_frame(f, 0x81, "{\"a\":1}", 7, MASK);
+    send_raw(&r, 0, TCP_ACK | TCP_PSH, f, n);
+    r.cseq += 50; /* 50 bytes the capture lost */
+    send_raw(&r, 0, TCP_ACK | TCP_PSH, f, ws_frame(f, 0x81, INIT, strlen(INIT), MASK));
+    static const char msg[] = "{\"type\":\"next\",\"payload\":{\"token\":\"ws-opaque-s\"}}";
+    send_raw(&r, 1, TCP_ACK | TCP_PSH, f, ws_frame(f, 0x81, msg, strlen(msg), NULL));
+    run_finish(&r);
+    assert_int_equal(count(&r, "token", 0, NULL), 1); /* the server's */
+    check_token(&r, 0, "websocket", 1, "/graphql", 101);
+    assert_int_equal(stat(&r, "stats.tokenwatch.websocket.messages"), 2);
+    run_free(&r);
+}
+
 /* ---- CONNECT ---- */
 
 static const char CONNECT_REQ[] = "CONNECT api.example:80 HTTP/1.1\r\nHost: api.example:80\r\n"
@@ -507,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_graphql_init),    cmocka_unit_test(test_fragmented),
         cmocka_unit_test(test_deflate),         cmocka_unit_test(test_frames_before_101),
         cmocka_unit_test(test_garbage),         cmocka_unit_test(test_message_bound),
+        cmocka_unit_test(test_gap),
         cmocka_unit_test(test_connect),         cmocka_unit_test(test_connect_early),
         cmocka_unit_test(test_connect_refused), cmocka_unit_test(test_connect_tls),
         cmocka_unit_test(test_hold_bound),
