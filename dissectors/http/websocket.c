@@ -10,7 +10,9 @@
  *     control frame ─► ctl[] ─► callback at its end
  *     data frame    ─► identity: straight into buf (up to limit)
  *                   ─► compressed: unmasked into a stack scratch, inflated into buf; past the
- *                      limit into a discard buffer while the sliding window must stay in step
+ *                      limit into a discard buffer: until a byte lands there when each message
+ *                      stands alone (no context takeover), else while the sliding window must
+ *                      stay in step
  *     FIN           ─► (compressed: the 00 00 ff ff tail inflated) ─► callback
  *
  * Work is linear in the input, and inflation is bounded by the bomb ratio: a truncated
@@ -289,12 +291,14 @@ static int z_ready(struct ws_reader *r)
     return 1;
 }
 
-/* Inflates in[0..n) of the message into buf, or past the limit into a discard buffer when the
- * sliding window must stay in step. Stops the message on corrupt data or a bomb. */
+/* Inflates in[0..n) of the message into buf, then past the limit into a discard buffer: with
+ * context takeover to the message's end (later messages refer into its window), without it
+ * until one byte lands there (`truncated`: then it stops). Stops the message on corrupt data
+ * or a bomb. Inflating is split-independent, and so is where it stops (but for a bomb). */
 static void inflate_in(struct ws_reader *r, const uint8_t *in, size_t n)
 {
     r->msg_in += n;
-    if (r->zerror || r->bomb)
+    if (r->zerror || r->bomb || (r->truncated && r->no_context_takeover))
         return;
     uint8_t discard[WS_SCRATCH];
     z_stream *s = zs(r);
@@ -310,10 +314,6 @@ static void inflate_in(struct ws_reader *r, const uint8_t *in, size_t n)
                 room = cap - r->len;
             }
         }
-        if (out == discard && r->no_context_takeover) {
-            r->truncated = 1; /* nothing later needs this window: stop here */
-            return;
-        }
         if (room > UINT_MAX)
             room = UINT_MAX;
         s->next_out = out;
@@ -325,6 +325,8 @@ static void inflate_in(struct ws_reader *r, const uint8_t *in, size_t n)
             r->truncated |= made != 0;
         else
             r->len += made;
+        if (r->truncated && r->no_context_takeover)
+            return; /* longer than the limit, and no later message needs this window: stop */
         if (ret == Z_STREAM_END) {
             /* a block with BFINAL set ended the stream: what follows starts a new one */
             inflateReset(s);
