@@ -49,6 +49,13 @@ struct sensor_stats {
     uint64_t h2_unknown_stream;               /* DATA/HEADERS of a stream whose start was not
                                                  seen (late join, or not tracked): skipped */
     uint64_t h2_resync_bytes;                 /* bytes skipped to find a frame boundary */
+    uint64_t http_hold_overflow;              /* a client's bytes after a CONNECT or Upgrade
+                                                 request, before its answer, past
+                                                 http-max-head: parsed as HTTP/1 unanswered */
+    uint64_t ws_messages;                     /* WebSocket messages read for tokens */
+    uint64_t ws_truncated;                    /* ... cut at body-limit or by http-memcap */
+    uint64_t ws_inflate_errors;               /* ... whose permessage-deflate data was not
+                                                 inflated: corrupt, a bomb, the window lost */
     uint64_t tokens_seen, tokens_verified;
     uint64_t alerts[F__COUNT];                /* each finding of each alert */
     uint64_t alerts_total;

@@ -31,6 +31,7 @@ enum token_location {
     TOKEN_LOC_BODY,
     TOKEN_LOC_RESPONSE_BODY,
     TOKEN_LOC_HEADER,
+    TOKEN_LOC_WEBSOCKET,      /* a message of a WebSocket the connection switched to (a 101) */
     TOKEN_LOC__COUNT
 };
 
@@ -77,6 +78,17 @@ size_t token_scan_form(struct span body, enum token_location loc, struct arena *
  * not a validating parser: it never fails, it finds what it can within `body`. */
 size_t token_scan_json(struct span body, enum token_location loc, struct arena *a,
                        struct token_ref *out, size_t max);
+
+/* A JSON message of a protocol that carries credentials inside its messages (GraphQL over
+ * WebSocket: the `connection_init` payload of graphql-ws and subscriptions-transport-ws, e.g.
+ * {"payload":{"Authorization":"Bearer <jwt>"}} or {"payload":{"authToken":"<jwt>"}}): what
+ * token_scan_json finds, and also the values of members named authorization, authToken,
+ * accessToken, auth_token, jwt (and token_scan_json's names; all in any letter case), any
+ * non-empty value; a value "Bearer <token>" (any case and spacing), named or not, gives
+ * <token>; a named value with another scheme ("Basic ...") counts only when what follows the
+ * scheme is a JWT (DPoP). Same contract as token_scan_json. */
+size_t token_scan_json_auth(struct span msg, enum token_location loc, struct arena *a,
+                            struct token_ref *out, size_t max);
 
 /* Appends {text, loc} as out[n] unless n == max, text is empty, or out[0..n) already holds the
  * same bytes at the same location; returns the new count. The one dedupe every scanner uses;

@@ -39,6 +39,7 @@ static const char *const location_names[TOKEN_LOC__COUNT] = {
     [TOKEN_LOC_BODY] = "body",
     [TOKEN_LOC_RESPONSE_BODY] = "response_body",
     [TOKEN_LOC_HEADER] = "header",
+    [TOKEN_LOC_WEBSOCKET] = "websocket",
 };
 
 /* Returns the static SPEC §3 name, or "unknown" for a value outside the enum. */

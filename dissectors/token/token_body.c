@@ -1,4 +1,5 @@
-/* token_body.c — finds tokens in a request target's query, in form bodies and in JSON bodies.
+/* token_body.c — finds tokens in a request target's query, in form bodies, in JSON bodies and in
+ * JSON messages that carry credentials (token_scan_json_auth: GraphQL over WebSocket).
  *
  * Pipeline: applayer (http1/http2, after body decoding) ─► [token scan] ─► verdict. The public
  * functions are declared in include/token.h next to the head scanners of token.c. Input is a
@@ -32,6 +33,11 @@ static const char *const form_names[] = {"id_token",      "access_token",     "a
                                          "refresh_token", "token",            NULL};
 static const char *const json_names[] = {"access_token", "id_token", "refresh_token", "token",
                                          NULL};
+/* Credential members of JSON messages (token_scan_json_auth), compared in any letter case. */
+static const char *const json_auth_names[] = {"access_token", "id_token",  "refresh_token",
+                                              "token",        "accesstoken", "authtoken",
+                                              "auth_token",   "authorization", "jwt",
+                                              NULL};
 
 /* '+' is a space; "%XX" a byte; a '%' not followed by two hex digits stays as it is, as
  * servers (and the WHATWG parser) keep it. */
@@ -97,7 +103,8 @@ static size_t json_unescape(struct span in, uint8_t *out, size_t cap)
     return o;
 }
 
-static int name_listed(struct span name, int encoded, decode_fn dec, const char *const *names)
+static int name_listed_case(struct span name, int encoded, decode_fn dec,
+                            const char *const *names, int icase)
 {
     uint8_t buf[NAME_MAX_DECODED];
     if (encoded) {
@@ -107,9 +114,14 @@ static int name_listed(struct span name, int encoded, decode_fn dec, const char 
         name = span_make(buf, len);
     }
     for (size_t i = 0; names[i]; i++)
-        if (span_eq(name, names[i]))
+        if (icase ? span_ieq(name, names[i]) : span_eq(name, names[i]))
             return 1;
     return 0;
+}
+
+static int name_listed(struct span name, int encoded, decode_fn dec, const char *const *names)
+{
+    return name_listed_case(name, encoded, dec, names, 0);
 }
 
 /* Reports one value: a listed name's value when non-empty, any other value when it is a JWT.
@@ -220,14 +232,55 @@ static size_t skip_ws(struct span b, size_t i)
     return i;
 }
 
+/* A JSON string value of a credential-carrying message (token_scan_json_auth): decoded like
+ * consider() does (an unnamed escaped value only when it starts "eyJ" or "Bearer"), then a
+ * "Bearer <token>" value gives <token>, and any other "<scheme> <credentials>" counts only when
+ * the credentials are a JWT. */
+static size_t consider_auth(struct span raw, int escaped, int named, enum token_location loc,
+                            struct arena *a, struct token_ref *out, size_t n, size_t max)
+{
+    if (raw.len == 0)
+        return n;
+    struct span v = raw;
+    if (escaped) {
+        uint8_t pre[6];
+        size_t k = json_unescape(raw, pre, sizeof(pre));
+        struct span ps = span_make(pre, k < sizeof(pre) ? k : sizeof(pre));
+        if (!named && !(ps.len >= 3 && memcmp(pre, "eyJ", 3) == 0) &&
+            !span_istarts(ps, "bearer"))
+            return n;
+        uint8_t *buf = a ? arena_alloc(a, raw.len) : NULL;
+        if (!buf)
+            return n;
+        v = span_make(buf, json_unescape(raw, buf, raw.len));
+    }
+    struct span tok;
+    if (span_ieq(v, "bearer"))
+        return n; /* the scheme without its credentials */
+    if (token_bearer(v, &tok)) {
+        v = tok;
+    } else {
+        size_t sp = v.len;
+        while (sp && v.p[sp - 1] != ' ' && v.p[sp - 1] != '\t')
+            sp--;
+        if (sp) { /* another scheme: only a JWT after it */
+            v = span_make(v.p + sp, v.len - sp);
+            named = 0;
+        }
+    }
+    if (named ? v.len > 0 : token_is_jwt(v))
+        n = token_ref_add(out, n, max, v, loc);
+    return n;
+}
+
 /* One pass from string literal to string literal (memchr between them). A string followed by
  * ':' is a member name; it names the value only when a string comes right after the ':' (any
  * other value — number, object, array — ends its claim, so no depth stack is needed: nested
  * members are named by their own names). An unterminated string ends the scan: a token cut by
  * a body limit is not the token that was sent. Every byte is looked at a bounded number of
  * times, so the work is O(body.len) for any input. */
-size_t token_scan_json(struct span body, enum token_location loc, struct arena *a,
-                       struct token_ref *out, size_t max)
+static size_t scan_json(struct span body, enum token_location loc, int auth, struct arena *a,
+                        struct token_ref *out, size_t max)
 {
     size_t n = 0, i = 0;
     int named = 0; /* the next string is the value of a listed member */
@@ -244,11 +297,27 @@ size_t token_scan_json(struct span body, enum token_location loc, struct arena *
         if (i < body.len && body.p[i] == ':') {
             i = skip_ws(body, i + 1);
             named = i < body.len && body.p[i] == '"' &&
-                    name_listed(raw, escaped, json_unescape, json_names);
+                    name_listed_case(raw, escaped, json_unescape,
+                                     auth ? json_auth_names : json_names, auth);
             continue;
         }
-        n = consider(raw, escaped, named, json_unescape, loc, a, out, n, max);
+        if (auth)
+            n = consider_auth(raw, escaped, named, loc, a, out, n, max);
+        else
+            n = consider(raw, escaped, named, json_unescape, loc, a, out, n, max);
         named = 0;
     }
     return n;
+}
+
+size_t token_scan_json(struct span body, enum token_location loc, struct arena *a,
+                       struct token_ref *out, size_t max)
+{
+    return scan_json(body, loc, 0, a, out, max);
+}
+
+size_t token_scan_json_auth(struct span msg, enum token_location loc, struct arena *a,
+                            struct token_ref *out, size_t max)
+{
+    return scan_json(msg, loc, 1, a, out, max);
 }

@@ -6,10 +6,14 @@
  * Owns per flow and direction: the unconsumed bytes of an incomplete message head (only heads
  * are ever copied; bodies are skipped by length in place), the body framing state, the
  * transaction whose body this direction is sending, and the head_stream state of a head over
- * http-max-head. Requests go to app_tx as they come; responses take the oldest request in
- * flight, since HTTP/1 answers in order.
+ * http-max-head; on the client's side after a CONNECT or Upgrade request, the bytes it sends
+ * before the answer (held, not parsed: the answer says whose they are). Requests go to app_tx
+ * as they come; responses take the oldest request in flight, since HTTP/1 answers in order. A
+ * 101 or a 2xx to CONNECT hands the connection on (http1_switch, applayer_switch): to
+ * WebSocket's entry, to the probes as a new connection inside, or to nothing.
  * RFC 9112 §2.2 (message parsing robustness), §6 (body framing), §7.1 (chunked), §9.3
- * (persistent connections, pipelining: responses come in request order).
+ * (persistent connections, pipelining: responses come in request order); RFC 9110 §7.8
+ * (Upgrade, 101), §9.3.6 (CONNECT); RFC 6455 §4 (the WebSocket handshake).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +25,16 @@
 #include "h2frame.h"
 #include "http1.h"
 #include "http_head_stream.h"
+#include "websocket.h"
 
-enum half_state { H_HEAD = 0, H_BODY_LEN, H_BODY_CHUNKED, H_BODY_CLOSE, H_TUNNEL };
+/* H_HOLD (the client's side only): a request that may switch the connection (CONNECT, Upgrade)
+ * was sent; what the client sends next is the new protocol's if the answer switches, HTTP/1's
+ * if not, so it is held in buf, unparsed, until the answer comes (http1_switch). */
+enum half_state { H_HEAD = 0, H_BODY_LEN, H_BODY_CHUNKED, H_BODY_CLOSE, H_HOLD };
 
 struct http_half {
-    uint8_t *buf;          /* an incomplete message head carried to the next delivery */
+    uint8_t *buf;          /* an incomplete message head carried to the next delivery; in
+                              H_HOLD, the bytes held */
     size_t len, cap;
     uint8_t state;         /* enum half_state */
     uint64_t body_left;
@@ -59,6 +68,11 @@ static int is_request_side(struct deliver_ctx *d)
 {
     return d->side == d->f->client;
 }
+
+static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n);
+static int may_switch(const struct http1_msg *m);
+static int upgrade_is(struct span v, const char *proto);
+static void http1_switch(struct deliver_ctx *d, const struct http1_msg *m, struct tx *t);
 
 /* ---- bodies ---- */
 
@@ -163,6 +177,7 @@ static void on_response(struct deliver_ctx *d, const struct http1_msg *m)
     if (m->status >= 100 && m->status < 200 && m->status != 101)
         return; /* interim response: the final one follows */
     struct tx *t = app_tx_take(d->c->app);
+    http1_switch(d, m, t);
     if (!t) {
         app_anomaly(d->c, d->side, AN_NO_REQUEST);
         return; /* a response to a request we never saw */
@@ -257,8 +272,11 @@ static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
             else
                 on_response(d, &m);
             off += r.consumed;
-            if (m.upgrade) {
-                h->state = H_TUNNEL;
+            if (d->c->switching)
+                return off; /* what follows the head is the next protocol's (applayer.c) */
+            if (req && may_switch(&m) && m.body_kind == HTTP1_BODY_NONE) {
+                h->state = H_HOLD;
+                return off;
             } else if (m.body_kind == HTTP1_BODY_LENGTH && m.content_length) {
                 h->state = H_BODY_LEN;
                 h->body_left = m.content_length;
@@ -307,8 +325,8 @@ static size_t process(struct deliver_ctx *d, const uint8_t *p, size_t n)
         case H_BODY_CLOSE: /* a response delimited by the connection's end */
             body_data(h, p + off, n - off, TX_RESPONSE);
             return n;
-        default: /* a tunnel: nothing more to parse */
-            return n;
+        default: /* H_HOLD: kept by the caller until the answer */
+            return off;
         }
     }
     return off;
@@ -366,6 +384,121 @@ static size_t head_stream_deliver(struct deliver_ctx *d, const uint8_t *p, size_
     return k;
 }
 
+/* ---- switching protocols: 101, CONNECT (app_proto.h "Switching protocols") ---- */
+
+/* Appends p[0..n) to h->buf under engine.http-memcap; 0 when there was no room (counted: what
+ * was kept is dropped and the side waits for a head). */
+static int buf_append(struct deliver_ctx *d, struct http_half *h, const uint8_t *p, size_t n)
+{
+    struct sensor *s = d->s;
+    if (h->len + n > h->cap) {
+        size_t cap = h->cap ? h->cap : 1024;
+        while (cap < h->len + n)
+            cap *= 2;
+        uint8_t *b = s->app_mem + (cap - h->cap) <= s->cfg->http_memcap ? realloc(h->buf, cap)
+                                                                        : NULL;
+        if (!b) {
+            s->st.http_memcap++;
+            h->len = 0;
+            h->state = H_HEAD;
+            return 0;
+        }
+        s->app_mem += cap - h->cap;
+        h->buf = b;
+        h->cap = cap;
+    }
+    if (n)
+        memcpy(h->buf + h->len, p, n);
+    h->len += n;
+    return 1;
+}
+
+/* A request whose answer may switch the connection: a CONNECT, or one offering an Upgrade. */
+static int may_switch(const struct http1_msg *m)
+{
+    /* h2c is not held: the client's preface, parsed as a head would be, is the switch (h2c()) */
+    struct span up = http1_header_get(m, "Upgrade");
+    return span_eq(m->method, "CONNECT") || (up.p && !upgrade_is(up, "h2c"));
+}
+
+/* The bytes the client side held are HTTP/1 after all: parsed now (a request among them may
+ * start another hold, with what follows it). */
+static void hold_parse(struct deliver_ctx *d)
+{
+    struct http_half *h = &d->h1->h[d->side];
+    h->state = H_HEAD;
+    size_t k = process(d, h->buf, h->len);
+    if (k) {
+        memmove(h->buf, h->buf + k, h->len - k);
+        h->len -= k;
+    }
+}
+
+/* In H_HOLD: keeps p[0..n) after the bytes held, within engine.http-max-head (the hold is a
+ * head buffer). Past it the answer is not waited for (counted): the bytes held are parsed as
+ * HTTP/1 now. Returns n when all of p is held; 0 when the hold ended (the bound, or the
+ * memcap), and p is then for the usual path. */
+static size_t hold_take(struct deliver_ctx *d, const uint8_t *p, size_t n)
+{
+    struct http_half *h = &d->h1->h[d->side];
+    while (h->state == H_HOLD) {
+        if (h->len + n <= d->s->cfg->http_max_head)
+            return buf_append(d, h, p, n) ? n : 0;
+        d->s->st.http_hold_overflow++;
+        hold_parse(d); /* shrinks what is held, or ends the hold */
+    }
+    return 0;
+}
+
+/* Whether an Upgrade field names `proto` (any version) first: a 101's Upgrade names the
+ * protocol the connection switches to (RFC 9110 §7.8). */
+static int upgrade_is(struct span v, const char *proto)
+{
+    const uint8_t *comma = v.len ? memchr(v.p, ',', v.len) : NULL;
+    struct span first = span_trim(span_make(v.p, comma ? (size_t)(comma - v.p) : v.len));
+    const uint8_t *slash = first.len ? memchr(first.p, '/', first.len) : NULL;
+    if (slash)
+        first.len = (size_t)(slash - first.p);
+    return span_ieq(first, proto);
+}
+
+/* A final response m to the oldest request (t, or NULL when none was in flight). When it
+ * switches the connection (m->upgrade: a 101, or a 2xx to CONNECT) the app layer is asked to
+ * hand the connection on after this head: to WebSocket for a 101 with `Upgrade: websocket`
+ * (with the 101's Sec-WebSocket-Extensions and the upgrade request's http object), to the
+ * probes as a new connection after a CONNECT, to app_ignore_ops after a 101 to anything else;
+ * the client's bytes not yet parsed (held since the request) go with it. Otherwise, once the
+ * request that started a hold is answered (nothing left in flight), what was held is parsed
+ * as HTTP/1. */
+static void http1_switch(struct deliver_ctx *d, const struct http1_msg *m, struct tx *t)
+{
+    struct app_ctx *c = d->c;
+    struct deliver_ctx cd = deliver_ctx_of(c, d->h1, d->f->client);
+    struct http_half *cl = &d->h1->h[d->f->client];
+    if (!m->upgrade) {
+        if (cl->state == H_HOLD && !app_tx_oldest(c->app))
+            hold_parse(&cd);
+        return;
+    }
+    const struct app_proto_ops *to = &app_ignore_ops;
+    if (m->status != 101) {
+        to = NULL; /* a 2xx to CONNECT: a new connection inside this one */
+    } else if (upgrade_is(http1_header_get(m, "Upgrade"), "websocket")) {
+        to = &app_ws_ops;
+        ws_extensions_parse(http1_header_get(m, "Sec-WebSocket-Extensions"), &c->ho.ws);
+        if (t)
+            c->ho.origin = app_tx_origin(c, t, m->status);
+    }
+    if (cl->len && (cl->state == H_HOLD || cl->state == H_HEAD) && !cl->hs) {
+        c->ho.held = cl->buf;
+        c->ho.held_len = cl->len;
+        c->ho.held_mem = cl->cap;
+        cl->buf = NULL;
+        cl->len = cl->cap = 0;
+    }
+    applayer_switch(c, to);
+}
+
 /* ---- the entry's operations ---- */
 
 /* A status line says its sender is the server; a request line (complete, or its head still
@@ -397,11 +530,15 @@ static size_t http1_parse(struct app_ctx *c, void *st, int side, const uint8_t *
     struct sensor *s = d->s;
     struct http_half *h = &d->h1->h[side];
     size_t all = len;
+    if (h->state == H_HOLD && hold_take(d, data, len) == len)
+        return all;
     for (;;) {
         if (h->hs) {
             size_t k = head_stream_deliver(d, data, len);
             data += k;
             len -= k;
+            if (c->switching)
+                return all - len; /* an oversized 101 head: the rest is the next protocol's */
             if (!len || h->hs)
                 return all;
         }
@@ -412,8 +549,15 @@ static size_t http1_parse(struct app_ctx *c, void *st, int side, const uint8_t *
                 return all - len + k; /* the rest is the next entry's */
             data += k;
             len -= k;
+            if (c->switching)
+                return all - len;
             if (!len)
                 return all;
+            if (h->state == H_HOLD) {
+                if (hold_take(d, data, len) == len)
+                    return all;
+                continue; /* the hold ended at once: data is parsed as usual */
+            }
         }
         /* Keep the incomplete head, bounded by http-max-head; past it the head is streamed:
          * reduced line by line to the fields that matter, so padding cannot hide a token. */
@@ -431,24 +575,8 @@ static size_t http1_parse(struct app_ctx *c, void *st, int side, const uint8_t *
         break;
     }
     int fresh = h->len == 0;
-    if (h->len + len > h->cap) {
-        size_t cap = h->cap ? h->cap : 1024;
-        while (cap < h->len + len)
-            cap *= 2;
-        uint8_t *b = s->app_mem + (cap - h->cap) <= s->cfg->http_memcap ? realloc(h->buf, cap)
-                                                                        : NULL;
-        if (!b) {
-            s->st.http_memcap++;
-            h->len = 0;
-            h->state = H_HEAD;
-            return all;
-        }
-        s->app_mem += cap - h->cap;
-        h->buf = b;
-        h->cap = cap;
-    }
-    memcpy(h->buf + h->len, data, len);
-    h->len += len;
+    if (!buf_append(d, h, data, len))
+        return all;
     /* A head can only complete at a line end: without a new '\n' a re-parse would find what
      * the last one found, and a head trickled in byte by byte would cost quadratic time. */
     if (fresh || !memchr(data, '\n', len))
@@ -479,7 +607,9 @@ static void http1_gap(struct app_ctx *c, void *st, int side, size_t len)
              * body end. Left in body_tx, the next message's body would overwrite (leak) it. */
             body_end(d);
         }
-    } else if (h->state != H_TUNNEL && h->state != H_BODY_CLOSE) {
+    } else if (h->state != H_BODY_CLOSE) {
+        if (h->state == H_HOLD)
+            hold_parse(d); /* what was held can no longer be handed on whole: it is HTTP/1 */
         body_end(d); /* a body cut by the gap is scanned as far as it came */
         /* A response head may have been in the gap: the oldest pending request would then
          * take the next response's status, and every later one be shifted. Writing the
@@ -492,27 +622,40 @@ static void http1_gap(struct app_ctx *c, void *st, int side, size_t len)
     }
 }
 
-/* A body delimited by the connection's end is complete now; at the flow's end the direction's
- * buffers go too. */
-static void http1_eof(struct app_ctx *c, void *st, int side, int final)
+/* The direction's body ends where it stands, and its buffers go. */
+static void release(struct deliver_ctx *d)
 {
-    struct deliver_ctx dc = deliver_ctx_of(c, st, side), *d = &dc;
     body_end(d);
-    if (!final)
-        return;
     head_stream_end(d);
-    struct http_half *h = &d->h1->h[side];
-    c->s->app_mem -= h->cap;
+    struct http_half *h = &d->h1->h[d->side];
+    d->s->app_mem -= h->cap;
     free(h->buf);
     h->buf = NULL;
     h->len = h->cap = 0;
 }
 
-/* After both final eofs there is nothing left; on a switch away mid-flow, the same release. */
+/* A body delimited by the connection's end is complete now; at the flow's end what the client
+ * held for an answer that never came is HTTP/1, and the direction's buffers go. */
+static void http1_eof(struct app_ctx *c, void *st, int side, int final)
+{
+    struct deliver_ctx dc = deliver_ctx_of(c, st, side), *d = &dc;
+    if (!final) {
+        body_end(d);
+        return;
+    }
+    if (d->h1->h[side].state == H_HOLD)
+        hold_parse(d);
+    release(d);
+}
+
+/* After both final eofs there is nothing left; on a switch away mid-flow, the same release
+ * (what was held was handed over, or is dropped with the protocol). */
 static void http1_reset(struct app_ctx *c, void *st)
 {
-    for (int side = 0; side < 2; side++)
-        http1_eof(c, st, side, 1);
+    for (int side = 0; side < 2; side++) {
+        struct deliver_ctx dc = deliver_ctx_of(c, st, side);
+        release(&dc);
+    }
 }
 
 static void http1_forget(struct app_ctx *c, void *st, struct tx *t)

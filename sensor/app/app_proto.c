@@ -4,8 +4,9 @@
  * nothing: a constant table. Order matters: the first entry whose probe claims a delivery wins,
  * so an entry whose traffic another would mistake for its own comes first (the HTTP/2
  * connection preface "PRI * HTTP/2.0" parses as an HTTP/1 request line). Also the one test that
- * takes a flow away from every entry: bytes that open a TLS handshake or an SSH session. The
- * contract is in app_proto.h.
+ * takes a flow away from every entry: bytes that open a TLS handshake or an SSH session, and the
+ * entry of a connection switched to a protocol no entry reads (app_ignore_ops). The contract is
+ * in app_proto.h.
  */
 #include "app_proto.h"
 
@@ -20,6 +21,52 @@ const struct app_proto_ops *const app_proto_table[] = {
 /* Parses a flow no entry has claimed yet: it finds its way to the next message head on its
  * own, as the HTTP/1 parser did for every flow before the registry. */
 const struct app_proto_ops *const app_proto_fallback = &app_http1_ops;
+
+/* ---- the entry of protocols no entry reads ---- */
+
+static enum app_probe ignore_probe(const uint8_t *p, size_t n, int client_known)
+{
+    (void)p, (void)n, (void)client_known;
+    return APP_PROBE_NO;
+}
+
+static void ignore_state(struct app_ctx *c, void *st)
+{
+    (void)c, (void)st;
+}
+
+static size_t ignore_parse(struct app_ctx *c, void *st, int side, const uint8_t *p, size_t n)
+{
+    (void)c, (void)st, (void)side, (void)p;
+    return n;
+}
+
+static void ignore_gap(struct app_ctx *c, void *st, int side, size_t len)
+{
+    (void)c, (void)st, (void)side, (void)len;
+}
+
+static void ignore_eof(struct app_ctx *c, void *st, int side, int final)
+{
+    (void)c, (void)st, (void)side, (void)final;
+}
+
+static void ignore_forget(struct app_ctx *c, void *st, struct tx *t)
+{
+    (void)c, (void)st, (void)t;
+}
+
+const struct app_proto_ops app_ignore_ops = {
+    .name = "ignore",
+    .state_size = 0,
+    .probe = ignore_probe,
+    .init = ignore_state,
+    .reset = ignore_state,
+    .parse = ignore_parse,
+    .gap = ignore_gap,
+    .eof = ignore_eof,
+    .forget = ignore_forget,
+};
 
 const struct app_proto_ops *app_proto_probe(const uint8_t *p, size_t n, int client_known,
                                             enum app_probe *role)

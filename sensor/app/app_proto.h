@@ -56,13 +56,24 @@
  *
  * Switching protocols. An entry that sees the connection change protocol (101 Switching
  * Protocols to h2c or WebSocket; a 2xx answer to CONNECT, after which the bytes are an inner
- * connection) calls applayer_switch(c, to) from parse, closes or hands over what it must (h2c:
- * the upgrade request stays queued, marked in tx.h2c, and HTTP/2's init adopts it as stream 1), and
- * returns the number of bytes of the delivery that were still its own. The app layer then
- * resets the entry, initialises `to` (NULL: the unclaimed state, so the probes pick the inner
- * protocol as on a new flow), and hands it the rest of the delivery; the other direction goes to
- * the new entry from its next delivery on. The flow, its transaction ids and its EVE prefix go
- * on.
+ * connection) calls applayer_switch(c, to) from parse, closes or hands over what it must, and
+ * returns the number of bytes of the delivery that were still its own. What it hands the next
+ * entry goes in c->ho (struct app_handover, app_tx.h): bytes of the other direction it held
+ * for the new protocol (a client sends them before the answer is parsed: directions are
+ * delivered independently), the switching transaction's http object, the extension a 101
+ * agreed. The app layer then resets the entry, initialises `to` (which takes from c->ho what
+ * it wants; the app layer releases the rest), delivers the held bytes as the other direction's
+ * first bytes for `to`, then the rest of this delivery; the other direction's later bytes go to
+ * the new entry too. The flow, its transaction ids and its EVE prefix go on.
+ *   h2c: the upgrade request stays queued, marked in tx.h2c, and HTTP/2's init adopts it as
+ * stream 1. Its client is not held (HTTP/2's preface, when it comes before the 101, is itself
+ * the switch), and the 101 that then reaches HTTP/2's entry is skipped there.
+ *   `to` NULL: the bytes after the switch are a new connection inside this one (a CONNECT
+ * tunnel): the unclaimed state, so the probes pick the inner protocol as on a new flow, and the
+ * start of each direction from here on is checked by app_proto_opaque as a flow's first bytes
+ * are (a TLS session inside the tunnel is left alone; earlier transactions do not count).
+ *   `to` &app_ignore_ops: a protocol no entry reads (a 101 to anything unknown): its bytes are
+ * consumed and ignored, so they raise no HTTP anomaly.
  */
 #ifndef TW_APP_PROTO_H
 #define TW_APP_PROTO_H
@@ -124,6 +135,11 @@ extern const struct app_proto_ops *const app_proto_fallback;
 /* The entries, one file each. */
 extern const struct app_proto_ops app_http1_ops;
 extern const struct app_proto_ops app_http2_ops;
+extern const struct app_proto_ops app_ws_ops;     /* WebSocket: only by a 101 (never probed) */
+
+/* Reads nothing, never claims a flow: the entry of a connection switched to a protocol we do
+ * not know (app_proto.c). */
+extern const struct app_proto_ops app_ignore_ops;
 
 /* Runs the probes of the table over a delivery of an unclaimed flow. Returns the entry that
  * claims the flow and sets *role (APP_PROBE_CLIENT/SERVER/YES), or NULL when none does yet
@@ -142,7 +158,8 @@ const struct app_proto_ops *app_proto_probe(const uint8_t *p, size_t n, int clie
 enum app_probe app_proto_opaque(const uint8_t *p, size_t n);
 
 /* From inside an entry's parse: the connection changes protocol after the bytes parse says it
- * consumed (see "Switching protocols" above). `to` NULL: probe the rest as a new connection. */
+ * consumed (see "Switching protocols" above), with what the entry put in c->ho. `to` NULL:
+ * probe the rest as a new connection (its directions' starts checked by app_proto_opaque). */
 void applayer_switch(struct app_ctx *c, const struct app_proto_ops *to);
 
 #endif

@@ -7,7 +7,9 @@
  * of recycled transactions. Each transaction owns an arena for the strings EVE prints, one
  * reference per verdict, and the bodies it collects; closing it writes its records and
  * recycles it, so the steady state allocates nothing per request. The life of a transaction
- * and who closes it: app_tx.h.
+ * and who closes it: app_tx.h. Also the transactions of a protocol a connection switched to
+ * (a WebSocket message's tokens: app_tx_message) and the copy of the switching transaction's
+ * http object they are reported under (struct tx_origin).
  * RFC 9110 §8.3 (Content-Type), §8.4 (Content-Encoding); RFC 4291 §2.5.5.2 (replay keys).
  */
 #include "app_tx.h"
@@ -204,8 +206,10 @@ void app_tx_flush(struct app_ctx *c)
 
 /* ---- tokens ---- */
 
-/* Judges each found token (through the cache) and adds it to the transaction, once per place. */
-static void add_tokens(struct sensor *s, struct tx *t, const struct token_ref *refs, size_t n)
+/* Judges each found token (through the cache) and adds it to the transaction, once per place;
+ * server: the server sent them. */
+static void add_tokens(struct sensor *s, struct tx *t, const struct token_ref *refs, size_t n,
+                       int server)
 {
     for (size_t i = 0; i < n && t->ntokens < TX_MAX_TOKENS; i++) {
         int hit = 0;
@@ -227,6 +231,7 @@ static void add_tokens(struct sensor *s, struct tx *t, const struct token_ref *r
         verdict_ref(v);
         t->tokens[t->ntokens].v = v;
         t->tokens[t->ntokens].loc = refs[i].loc;
+        t->tokens[t->ntokens].server = (uint8_t)server;
         t->ntokens++;
     }
 }
@@ -366,7 +371,7 @@ void app_tx_body_end(struct app_ctx *c, struct tx *t, int which)
     else if (may_hold)
         n = token_scan_json(sp, which == TX_REQUEST ? TOKEN_LOC_BODY : TOKEN_LOC_RESPONSE_BODY,
                             &t->a, refs, TX_MAX_TOKENS);
-    add_tokens(s, t, refs, n);
+    add_tokens(s, t, refs, n, which == TX_RESPONSE);
     tx_charge(s, t); /* the scan decoded tokens into the arena */
     if (which == TX_RESPONSE && t->body_kind[which] == BK_JSON && s->obs &&
         hint.keyset) {
@@ -415,13 +420,13 @@ struct tx *app_tx_request(struct app_ctx *c, const struct app_head *h)
 
     struct token_ref refs[TX_MAX_TOKENS];
     size_t nref = token_scan_request(h->fields, h->nfields, refs, TX_MAX_TOKENS);
-    add_tokens(s, t, refs, nref);
+    add_tokens(s, t, refs, nref, 0);
     nref = token_scan_headers(h->fields, h->nfields, (const char *const *)s->cfg->token_headers,
                               s->cfg->ntoken_headers, &t->a, refs, TX_MAX_TOKENS);
-    add_tokens(s, t, refs, nref);
+    add_tokens(s, t, refs, nref, 0);
     if (h->target.p && memchr(h->target.p, '?', h->target.len)) {
         nref = token_scan_query(h->target, &t->a, refs, TX_MAX_TOKENS);
-        add_tokens(s, t, refs, nref);
+        add_tokens(s, t, refs, nref, 0);
     }
     body_start(s, t, h, token_field_get(h->fields, h->nfields, "Content-Type"), TX_REQUEST);
     return queue_push(c, t) ? t : NULL;
@@ -482,7 +487,7 @@ void app_tx_close(struct app_ctx *c, struct tx *t)
         struct verdict *v = t->tokens[i].v;
         uint32_t findings = v->findings | policy_time_findings(v, &s->pol, now);
         /* token_replay: tokens the client presented, not those the server returned. */
-        if (s->replay && t->tokens[i].loc != TOKEN_LOC_RESPONSE_BODY &&
+        if (s->replay && !t->tokens[i].server &&
             replay_check(s->replay, v->digest, client, now))
             findings |= 1u << F_TOKEN_REPLAY;
         if (findings) {
@@ -495,11 +500,89 @@ void app_tx_close(struct app_ctx *c, struct tx *t)
         app->alerted |= findings != 0;
         int first = !seen_before(app, v->hash);
         /* Accepted speaks of tokens the client presented, not of those the server returned. */
-        int acc = t->tokens[i].loc == TOKEN_LOC_RESPONSE_BODY ? -1 : accepted;
+        int acc = t->tokens[i].server ? -1 : accepted;
         eve_write_token(&s->eve, f, &app->pfx, t->ts_us, t->tx_id, &t->http, v, t->tokens[i].loc,
                         findings, first, acc);
     }
-    if (s->out_types & EVE_T_HTTP)
+    if ((s->out_types & EVE_T_HTTP) && !t->message)
         eve_write_http(&s->eve, f, &app->pfx, t->ts_us, t->tx_id, &t->http);
     tx_put(s, t);
+}
+
+/* ---- the transactions of a protocol the connection switched to ---- */
+
+static size_t str_size(const char *p)
+{
+    return p ? strlen(p) + 1 : 0;
+}
+
+/* Copies p into *at (advanced), or NULL. */
+static const char *str_put(char **at, const char *p)
+{
+    if (!p)
+        return NULL;
+    size_t n = strlen(p) + 1;
+    char *q = memcpy(*at, p, n);
+    *at += n;
+    return q;
+}
+
+struct tx_origin *app_tx_origin(struct app_ctx *c, const struct tx *t, int status)
+{
+    struct sensor *s = c->s;
+    const struct eve_http *h = &t->http;
+    size_t strs = str_size(h->hostname) + str_size(h->url) + str_size(h->method) +
+                  str_size(h->protocol) + str_size(h->user_agent);
+    size_t mem = sizeof(struct tx_origin) + strs + 16;
+    struct tx_origin *o = mem <= app_mem_room(s) ? malloc(sizeof(*o) + strs) : NULL;
+    if (!o) {
+        s->st.http_memcap++;
+        return NULL;
+    }
+    s->app_mem += mem;
+    memset(o, 0, sizeof(*o));
+    o->mem = mem;
+    char *at = (char *)(o + 1);
+    o->http.hostname = str_put(&at, h->hostname);
+    o->http.url = str_put(&at, h->url);
+    o->http.method = str_put(&at, h->method);
+    o->http.protocol = str_put(&at, h->protocol);
+    o->http.user_agent = str_put(&at, h->user_agent);
+    o->http.status = status;
+    o->http.head_oversized = h->head_oversized;
+    return o;
+}
+
+void app_tx_origin_free(struct app_ctx *c, struct tx_origin *o)
+{
+    if (!o)
+        return;
+    c->s->app_mem -= o->mem;
+    free(o);
+}
+
+size_t app_tx_message(struct app_ctx *c, const struct tx_origin *o, struct span msg,
+                      enum token_location loc, int server)
+{
+    struct sensor *s = c->s;
+    struct tx *t = tx_get(s);
+    if (!t)
+        return 0;
+    t->ts_us = s->now_us;
+    t->message = 1;
+    t->outcome = TX_OUTCOME_UNKNOWN; /* what the server made of it is in later messages */
+    struct token_ref refs[TX_MAX_TOKENS];
+    size_t n = token_scan_json_auth(msg, loc, &t->a, refs, TX_MAX_TOKENS);
+    add_tokens(s, t, refs, n, server);
+    n = t->ntokens;
+    if (!n) {
+        tx_put(s, t); /* nothing to say: no record, no tx_id */
+        return 0;
+    }
+    t->tx_id = c->app->next_tx_id++;
+    if (o)
+        t->http = o->http; /* o outlives the records, which are written before this returns */
+    tx_charge(s, t);
+    app_tx_close(c, t);
+    return n;
 }

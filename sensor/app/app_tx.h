@@ -8,7 +8,8 @@
  * alert counting, and the EVE records (token/alert, http, keyset, anomaly).
  *
  * Owns, per flow (struct app_flow, one allocation with the reassembly state): the transactions
- * in flight, the hashes of tokens already reported, the flow's EVE prefix and nDPI state.
+ * in flight, the hashes of tokens already reported, the flow's EVE prefix and nDPI state. The
+ * app_ctx of a call carries what an entry hands the next at a switch (struct app_handover).
  * A transaction is recycled through the sensor's free list (sensor_ctx.h tx_free), so the steady
  * state allocates nothing per request; each is charged to engine.http-memcap (app_mem) for the
  * struct, its arena and the bodies it collects.
@@ -43,6 +44,7 @@
 #include "sensor_ctx.h"
 #include "stream.h"
 #include "token.h"
+#include "websocket.h"
 
 #define TX_MAX_TOKENS 32
 #define TX_MAX_PENDING 64
@@ -66,12 +68,15 @@ enum tx_outcome {
     TX_OUTCOME_BY_STATUS = 0, /* by http.status: 2xx, 3xx and 101 accept; none: unknown */
     TX_OUTCOME_ACCEPTED,      /* the entry knows better: gRPC's grpc-status 0 in the trailers */
     TX_OUTCOME_REFUSED,       /* ... 16 or 7 (UNAUTHENTICATED, PERMISSION_DENIED) */
-    TX_OUTCOME_UNKNOWN,       /* ... a status that does not tell (14 UNAVAILABLE) */
+    TX_OUTCOME_UNKNOWN,       /* nothing tells: a grpc-status that does not (14 UNAVAILABLE),
+                                 a WebSocket message's token (app_tx_message) */
 };
 
 struct tx_token {
     struct verdict *v;
     enum token_location loc;
+    uint8_t server;              /* the server sent it (a response body): not a credential the
+                                    client presented, so neither accepted nor a replay */
 };
 
 struct tx {
@@ -89,6 +94,8 @@ struct tx {
     uint8_t outcome;             /* enum tx_outcome */
     uint8_t h2c;                 /* an HTTP/1 request asking for h2c (TX_H2C_*): the HTTP/2 entry
                                     adopts it as stream 1 when the connection switches */
+    uint8_t message;             /* a message's transaction (app_tx_message): token and alert
+                                    records only, no `http` record */
     size_t body_mem[2];          /* what each body being collected is charged to http-memcap */
     size_t mem;                  /* charged to app_mem for the struct and its arena (tx_charge) */
 };
@@ -128,6 +135,30 @@ struct app_flow {
     uint8_t alerted;             /* ... and one of them raised an alert */
 };
 
+/* The EVE http object of the transaction that switched the connection (a 101), as the entry the
+ * connection switched to reports its own transactions under it (app_tx_message): so an alert
+ * for a token in a WebSocket message names the host and URL of the upgrade. One allocation,
+ * charged to engine.http-memcap (`mem`). */
+struct tx_origin {
+    struct eve_http http;
+    size_t mem;
+};
+
+/* What an entry that asks for a switch (applayer_switch, app_proto.h) hands the next one, set in
+ * the call's context before it returns. The app layer clears it after the switch: what the new
+ * entry's init did not take it releases. */
+struct app_handover {
+    /* Bytes of the other direction that the entry held for the new protocol (a client's bytes
+     * sent after a CONNECT or Upgrade request, before its answer was parsed): a malloc'd buffer,
+     * held_mem of it charged to app_mem. The app layer delivers them as that direction's first
+     * bytes after the switch, before the rest of this delivery, then frees them. */
+    uint8_t *held;
+    size_t held_len, held_mem;
+    struct tx_origin *origin;    /* app_tx_origin of the switching transaction, or NULL: the new
+                                    entry's init takes it (then owns it) */
+    struct ws_deflate ws;        /* WebSocket: the permessage-deflate the 101 agreed */
+};
+
 /* What every call into the app layer's protocol entries and the transaction path carries; made
  * on the stack for each delivery. */
 struct app_ctx {
@@ -136,6 +167,7 @@ struct app_ctx {
     struct app_flow *app;
     const struct app_proto_ops *switch_to; /* applayer_switch() during this call ... */
     int switching;                         /* ... was called */
+    struct app_handover ho;                /* ... and what goes with it */
 };
 
 /* One message head, described by the entry that parsed it. Spans point into the entry's buffer
@@ -217,6 +249,21 @@ void app_tx_close(struct app_ctx *c, struct tx *t);
 /* Closes every transaction in flight, oldest first, without a status when none came: a lost
  * response, or the flow's end. */
 void app_tx_flush(struct app_ctx *c);
+
+/* A copy of t's http object as answered by `status`, for the transactions of the protocol the
+ * connection switched to (struct app_handover); NULL when engine.http-memcap has no room
+ * (counted). Freed with app_tx_origin_free. */
+struct tx_origin *app_tx_origin(struct app_ctx *c, const struct tx *t, int status);
+void app_tx_origin_free(struct app_ctx *c, struct tx_origin *o);
+
+/* One message of a protocol that carries credentials inside its messages (WebSocket): the
+ * tokens of msg read as JSON (token_scan_json_auth) at `loc`, sent by the server when `server`,
+ * are judged and written at once as the records (token, alert) of a transaction of their own:
+ * a new tx_id, the http object of `o` (NULL: none), token.accepted unknown, and no `http`
+ * record, since it is no HTTP transaction. A message without a token writes nothing and takes
+ * no tx_id. Returns the number of tokens. */
+size_t app_tx_message(struct app_ctx *c, const struct tx_origin *o, struct span msg,
+                      enum token_location loc, int server);
 
 /* Releases the recycled transaction pool (sensor teardown). */
 void app_tx_free_pool(struct sensor *s);

@@ -6,8 +6,9 @@
  * flow and that entry's state, nDPI's state (which only names the flow) and the EVE prefix.
  * Takes a flow from every entry when a direction starts as TLS or SSH does (app_proto_opaque),
  * picks the entry by content (app_proto.c), delivers each direction's bytes and holes to it,
- * tells it when a direction ends, and at the flow's end reaches every transaction still open
- * before the `flow` record.
+ * carries out the switches an entry asks for (a 101, a CONNECT tunnel whose inner connection is
+ * probed and checked like a new flow's), tells it when a direction ends, and at the flow's end
+ * reaches every transaction still open before the `flow` record.
  * What happens between bytes and records is the entry's (framing) and app_tx's (everything
  * else); nothing here knows HTTP.
  */
@@ -107,29 +108,43 @@ static int select_entry(struct app_ctx *c, int side, const uint8_t *data, size_t
 
 /* ---- delivery ---- */
 
-/* Bytes of direction `side` for the entry, in order, following its switches (app_proto.h);
- * probed: the probes have seen them already. */
-static void parse_run(struct app_ctx *c, int side, const uint8_t *data, size_t len, int probed)
+static void deliver_run(struct app_ctx *c, int side, const uint8_t *data, size_t len, int probed);
+
+static void deliver_bytes(struct app_ctx *c, int side, const uint8_t *data, size_t len)
+{
+    deliver_run(c, side, data, len, 0);
+}
+
+/* The entry parsing direction `side` asked for a switch (app_proto.h "Switching protocols"): the
+ * next entry takes over with what the old one handed it (c->ho); the bytes it held of the other
+ * direction are that direction's first for the new entry. A switch to NULL starts a connection
+ * inside this one: each direction's start is checked again (app_proto_opaque), and the
+ * transactions before it do not keep a TLS start inside from being recognised. */
+static void switch_entry(struct app_ctx *c, int side)
 {
     struct app_flow *app = c->app;
-    for (;;) {
-        if (!app->decided && !probed)
-            select_entry(c, side, data, len, 0); /* after a switch: too late to hold them */
-        probed = 0;
-        size_t k = app->proto->parse(c, app->proto_state, side, data, len);
-        if (!c->switching)
-            return;
-        /* The entry handed the connection over after k bytes (app_proto.h "Switching"). */
-        c->switching = 0;
-        entry_set(c, c->switch_to);
-        data += k;
-        len -= k;
-        if (!len)
-            return;
+    const struct app_proto_ops *to = c->switch_to;
+    c->switching = 0;
+    c->switch_to = NULL;
+    if (!to) {
+        for (int k = 0; k < 2; k++)
+            if (app->head_len[k] == APP_HEAD_DONE)
+                app->head_len[k] = 0;
+        app->tx_seen = 0;
+    }
+    entry_set(c, to); /* the new entry's init takes from c->ho what it wants */
+    struct app_handover ho = c->ho;
+    memset(&c->ho, 0, sizeof(c->ho));
+    app_tx_origin_free(c, ho.origin);
+    if (ho.held) {
+        deliver_bytes(c, !side, ho.held, ho.held_len);
+        free(ho.held);
+        c->s->app_mem -= ho.held_mem;
     }
 }
 
-/* The bytes a probe had held back go to the entry (before later ones, a hole, or the end). */
+/* The bytes a probe had held back go to the entry (before later ones, a hole, or the end); the
+ * probes have seen them already. */
 static void hold_flush(struct app_ctx *c, int side)
 {
     struct app_flow *app = c->app;
@@ -139,15 +154,7 @@ static void hold_flush(struct app_ctx *c, int side)
     uint8_t held[sizeof(app->hold[0])];
     memcpy(held, app->hold[side], n);
     app->hold_len[side] = 0;
-    parse_run(c, side, held, n, 1);
-}
-
-static void parse_bytes(struct app_ctx *c, int side, const uint8_t *data, size_t len)
-{
-    if (!c->app->decided && select_entry(c, side, data, len, 1))
-        return;
-    hold_flush(c, side);
-    parse_run(c, side, data, len, 1);
+    deliver_run(c, side, held, n, 1);
 }
 
 _Static_assert(sizeof(((struct app_flow *)0)->head[0]) >= APP_PROTO_OPAQUE_HEAD,
@@ -204,7 +211,50 @@ static void head_parse(struct app_ctx *c, int side)
     app->head_len[side] = APP_HEAD_DONE;
     if (have == APP_HEAD_DONE || !have || app->opaque)
         return;
-    parse_bytes(c, side, app->head[side], have); /* head[side] is not written again */
+    uint8_t buf[sizeof(app->head[0])]; /* a switch to a new connection inside may refill head */
+    memcpy(buf, app->head[side], have);
+    deliver_bytes(c, side, buf, have);
+}
+
+/* Bytes of direction `side` for the flow's entries, in order: a direction's start (the flow's,
+ * or an inner connection's after a switch to NULL) is checked first (head_check); on an
+ * unclaimed flow the probes look at them (and may hold a few back until they can tell, but not
+ * after a switch: those bytes are parsed at once); then the entry parses, and its switches are
+ * followed with the rest of the bytes. probed: the probes have seen these bytes already. */
+static void deliver_run(struct app_ctx *c, int side, const uint8_t *data, size_t len, int probed)
+{
+    struct app_flow *app = c->app;
+    int may_hold = 1;
+    while (len && !app->opaque) {
+        if (app->head_len[side] != APP_HEAD_DONE) {
+            enum head h = head_check(c, side, data, len);
+            if (h == HEAD_HELD)
+                return;
+            if (h == HEAD_OPAQUE) {
+                app->head_len[side] = APP_HEAD_DONE;
+                app->opaque = 1; /* applayer_packet stops reassembly once this delivery returns */
+                return;
+            }
+            head_parse(c, side);
+            if (app->head_len[side] != APP_HEAD_DONE)
+                continue; /* the bytes held switched to a new connection: check its start */
+            if (app->opaque)
+                return;
+        }
+        if (!app->decided && !probed && select_entry(c, side, data, len, may_hold))
+            return; /* a probe wants more: held back (app->hold) */
+        probed = 0;
+        hold_flush(c, side);
+        if (app->opaque)
+            return;
+        size_t k = app->proto->parse(c, app->proto_state, side, data, len);
+        if (!c->switching)
+            return;
+        switch_entry(c, side); /* the entry handed the connection over after k bytes */
+        data += k;
+        len -= k;
+        may_hold = 0;
+    }
 }
 
 static void deliver(void *user, const uint8_t *data, size_t len)
@@ -226,20 +276,9 @@ static void deliver(void *user, const uint8_t *data, size_t len)
     /* Before this side's next bytes are parsed, the other side's holes that this side has
      * acknowledged are skipped: a response lost in the capture is then known to be lost before
      * the next request is queued, and cannot take that request's status. */
-    struct delivery o = {{c->s, c->f, app, NULL, 0}, !d->side};
+    struct delivery o = {{.s = c->s, .f = c->f, .app = app}, !d->side};
     stream_ack_gaps(&c->s->streams, &app->st[!d->side], deliver, &o);
-    if (app->head_len[d->side] != APP_HEAD_DONE) {
-        enum head h = head_check(c, d->side, data, len);
-        if (h == HEAD_HELD)
-            return;
-        if (h == HEAD_OPAQUE) {
-            app->head_len[d->side] = APP_HEAD_DONE;
-            app->opaque = 1; /* applayer_packet stops reassembly once this delivery returns */
-            return;
-        }
-        head_parse(c, d->side);
-    }
-    parse_bytes(c, d->side, data, len);
+    deliver_bytes(c, d->side, data, len);
 }
 
 /* ---- flow glue ---- */
@@ -262,7 +301,7 @@ static struct app_flow *app_of(struct sensor *s, struct flow *f, const struct pa
         }
         app->proto = app_proto_fallback;
         name_flow(app);
-        struct app_ctx c = {s, f, app, NULL, 0};
+        struct app_ctx c = {.s = s, .f = f, .app = app};
         app->proto->init(&c, app->proto_state);
         f->app = app;
     }
@@ -292,7 +331,7 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
     }
     if (app->opaque)
         return;
-    struct delivery d = {{s, f, app, NULL, 0}, side};
+    struct delivery d = {{.s = s, .f = f, .app = app}, side};
     uint64_t diff0 = s->streams.stats.overlap_diff;
     int ended = stream_segment(&s->streams, &app->st[side], pkt, deliver, &d);
     if (app->opaque) {
@@ -309,7 +348,7 @@ void applayer_packet(struct sensor *s, struct flow *f, int side, const struct pa
         end_dir(&d, 0); /* a body delimited by the connection's end is complete now */
         if (pkt->tcp_flags & TCP_RST) {
             /* RST ends both directions */
-            struct delivery o = {{s, f, app, NULL, 0}, !side};
+            struct delivery o = {{.s = s, .f = f, .app = app}, !side};
             stream_flush(&s->streams, &app->st[!side], deliver, &o);
             app->ended[!side] = 1;
             end_dir(&o, 0);
@@ -329,13 +368,13 @@ void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
     if (!app)
         return;
     for (int side = 0; side < 2; side++) {
-        struct delivery d = {{s, f, app, NULL, 0}, side};
+        struct delivery d = {{.s = s, .f = f, .app = app}, side};
         if (!app->ended[side])
             stream_flush(&s->streams, &app->st[side], deliver, &d);
         end_dir(&d, 1);
         stream_dir_reset(&s->streams, &app->st[side]);
     }
-    struct app_ctx c = {s, f, app, NULL, 0};
+    struct app_ctx c = {.s = s, .f = f, .app = app};
     app_tx_flush(&c);
     app->proto->reset(&c, app->proto_state);
     if ((s->out_types & EVE_T_FLOW) && app->had_token)

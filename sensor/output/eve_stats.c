@@ -69,8 +69,8 @@ static const struct stat_row stat_rows[] = {
     ROW("app_layer.error.http.parser", st.http_errors),
     /* Ours (SPEC: stats.tokenwatch), grouped by the stage that counts them, named after
      * Suricata's object where there is one (capture, decoder, flow, defrag, tcp), else after
-     * the protocol (http; http2 beside it) or the part (body). Never inside Suricata's objects:
-     * their additionalProperties is false. */
+     * the protocol (http; http2 and websocket beside it) or the part (body). Never inside
+     * Suricata's objects: their additionalProperties is false. */
     ROW("tokenwatch.capture.worker_drops", st.worker_drops),
     ROW("tokenwatch.decoder.skipped", st.skipped),
     ROW("tokenwatch.flow.timeout", fs.timed_out),
@@ -84,6 +84,7 @@ static const struct stat_row stat_rows[] = {
     ROW("tokenwatch.http.head_overflow", st.http_head_overflow),
     ROW("tokenwatch.http.head_fields_cut", st.http_head_fields_cut),
     ROW("tokenwatch.http.memcap", st.http_memcap),
+    ROW("tokenwatch.http.hold_overflow", st.http_hold_overflow),
     /* HTTP/2 (app_http2*.c) */
     ROW("tokenwatch.http2.hpack_unresolved", st.h2_hpack_unresolved),
     ROW("tokenwatch.http2.hpack_name_unknown", st.h2_hpack_name_unknown),
@@ -93,6 +94,10 @@ static const struct stat_row stat_rows[] = {
     ROW("tokenwatch.http2.frames_invalid", st.h2_frames_invalid),
     ROW("tokenwatch.http2.unknown_stream_frames", st.h2_unknown_stream),
     ROW("tokenwatch.http2.resync_bytes", st.h2_resync_bytes),
+    /* WebSocket (app_ws.c) */
+    ROW("tokenwatch.websocket.messages", st.ws_messages),
+    ROW("tokenwatch.websocket.truncated", st.ws_truncated),
+    ROW("tokenwatch.websocket.inflate_errors", st.ws_inflate_errors),
     ROW("tokenwatch.body.scanned", st.body_scanned),
     ROW("tokenwatch.body.truncated", st.body_truncated),
     ROW("tokenwatch.body.inflate_bombs", st.inflate_bombs),

@@ -2,8 +2,8 @@
  *
  * Parses the input as an HTTP request head and runs the head scanners over its fields, as the
  * app layer hands them over (Authorization,
- * the other headers with a couple of configured names, the target's query); then runs the form
- * and JSON scanners over the whole input, and token_is_jwt against a slow reference. abort() on
+ * the other headers with a couple of configured names, the target's query); then runs the form,
+ * JSON and JSON-message (token_scan_json_auth) scanners over the whole input, and token_is_jwt against a slow reference. abort() on
  * a broken invariant: a ref out of bounds, empty, duplicated within a call, a header/cookie ref
  * that is no JWT, more refs than `max`, or a smaller `max` giving other than a prefix. */
 #include <stdint.h>
@@ -99,16 +99,23 @@ static int ref_is_jwt(const uint8_t *p, size_t len)
     return 1;
 }
 
-static void scan_body(int json, const uint8_t *data, size_t size, struct arena *a)
+/* kind 0: form, 1: JSON, 2: a JSON message with credential members (token_scan_json_auth) */
+static size_t scan_kind(int kind, struct span body, struct arena *a, struct token_ref *out,
+                        size_t max)
+{
+    if (kind == 2)
+        return token_scan_json_auth(body, TOKEN_LOC_WEBSOCKET, a, out, max);
+    return kind ? token_scan_json(body, TOKEN_LOC_BODY, a, out, max)
+                : token_scan_form(body, TOKEN_LOC_BODY, a, out, max);
+}
+
+static void scan_body(int kind, const uint8_t *data, size_t size, struct arena *a)
 {
     struct token_ref out[MAX_REFS], two[2];
     struct span body = span_make(data, size);
-    size_t n = json ? token_scan_json(body, TOKEN_LOC_BODY, a, out, MAX_REFS)
-                    : token_scan_form(body, TOKEN_LOC_BODY, a, out, MAX_REFS);
+    size_t n = scan_kind(kind, body, a, out, MAX_REFS);
     check_refs(out, n, data, size);
-    size_t n2 = json ? token_scan_json(body, TOKEN_LOC_BODY, a, two, 2)
-                     : token_scan_form(body, TOKEN_LOC_BODY, a, two, 2);
-    check_prefix(out, n, two, n2);
+    check_prefix(out, n, two, scan_kind(kind, body, a, two, 2));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -147,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(m);
     scan_body(0, data, size, &a);
     scan_body(1, data, size, &a);
+    scan_body(2, data, size, &a);
     arena_release(&a);
 
     struct span tok;

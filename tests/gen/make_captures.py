@@ -485,6 +485,7 @@ def main():
     __import__("make_i10_evasion").make_all()
     __import__("make_i12_detect").make_all()
     __import__("make_i12_h2").make_all()
+    __import__("make_i12_ws").make_all()
     __import__("make_i12_real").make_all()      # from the committed pcaps/real (recorded once)
     for p, n in WRITTEN:
         print("%7d  %s" % (n, p))

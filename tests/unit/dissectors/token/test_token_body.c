@@ -25,7 +25,7 @@
 #define JWT1_PCT JH "%2E" JP "%2e" JS
 #define REFRESH "0.AXoAv4j5cvGGr0GRqy180BHbR1Vx_opaque-refresh/abc=="
 
-enum scanner { Q, FORM, JSON };
+enum scanner { Q, FORM, JSON, JSON_AUTH };
 
 struct run {
     struct arena a;
@@ -43,13 +43,18 @@ static size_t run_on(enum scanner which, struct span in, struct arena *a, struct
         return token_scan_form(in, TOKEN_LOC_BODY, a, out, max);
     case JSON:
         return token_scan_json(in, TOKEN_LOC_RESPONSE_BODY, a, out, max);
+    case JSON_AUTH:
+        return token_scan_json_auth(in, TOKEN_LOC_WEBSOCKET, a, out, max);
     }
     return 0;
 }
 
 static enum token_location loc_of(enum scanner which)
 {
-    return which == Q ? TOKEN_LOC_QUERY : which == FORM ? TOKEN_LOC_BODY : TOKEN_LOC_RESPONSE_BODY;
+    return which == Q      ? TOKEN_LOC_QUERY
+           : which == FORM ? TOKEN_LOC_BODY
+           : which == JSON ? TOKEN_LOC_RESPONSE_BODY
+                           : TOKEN_LOC_WEBSOCKET;
 }
 
 static int inside(struct span t, const void *base, size_t len)
@@ -299,6 +304,36 @@ static void test_no_copy_for_non_tokens(void **state)
     arena_release(&a);
 }
 
+/* GraphQL over WebSocket's connection_init payloads (graphql-ws, subscriptions-transport-ws),
+ * and what a credential member may hold. */
+static void test_json_auth(void **state)
+{
+    (void)state;
+    expect(JSON_AUTH,
+           "{\"type\":\"connection_init\",\"payload\":{\"Authorization\":\"Bearer " JWT1 "\"}}",
+           1, WANT(JWT1));
+    expect(JSON_AUTH, "{\"type\":\"connection_init\",\"payload\":{\"authToken\":\"" JWT2 "\"}}",
+           4, WANT(JWT2));
+    /* the names in any case, opaque values too, Bearer stripped in any case and spacing */
+    expect(JSON_AUTH,
+           "{\"payload\":{\"headers\":{\"authorization\":\"bearer   opaque-1\"},"
+           "\"AccessToken\":\"opaque-2\",\"access_token\":\"opaque-3\",\"token\":\"opaque-4\","
+           "\"JWT\":\"opaque-5\",\"auth_token\":\"opaque-6\"}}",
+           8, WANT("opaque-1", "opaque-2", "opaque-3", "opaque-4", "opaque-5", "opaque-6"));
+    /* unnamed: a JWT, bare or after Bearer; an escaped one is decoded */
+    expect(JSON_AUTH,
+           "{\"a\":[\"Bearer " JWT1 "\",\"" JWT2 "\"],\"b\":\"Bearer \\u0065yJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0."
+           JP ".ZXMyNTYtc2lnbmF0dXJl\",\"c\":\"Bearer not-a-jwt\"}",
+           4, WANT(JWT1, JWT2, "~" JWT3));
+    /* another scheme: only a JWT after it; a chat message's words are no token */
+    expect(JSON_AUTH,
+           "{\"Authorization\":\"Basic dXNlcjpwYXNz\",\"authorization\":\"DPoP " JWT3 "\","
+           "\"text\":\"hello bearer world\",\"authToken\":\"\",\"authToken\":\"Bearer\"}",
+           4, WANT(JWT3));
+    /* what token_scan_json reports for a body stays as it was: no Bearer stripping there */
+    expect(JSON, "{\"Authorization\":\"Bearer " JWT1 "\",\"authToken\":\"opaque\"}", 4, NONE);
+}
+
 /* Every prefix of every input, from an exact-size heap buffer, through every scanner. */
 static void test_prefixes(void **state)
 {
@@ -311,6 +346,8 @@ static void test_prefixes(void **state)
         "\",\"id_token\":\"" JWT2 "\"}",
         "{\"x\":\"\\u0065yJ" "hbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9\\u002e" JP "\\u002E" JS "\"}",
         "{\"a\":\"x\\\\\\\"y\",\"token\":\"t\\/2\",\"b\":[\"\\\\\"],\"u\":\"\\u00",
+        "{\"type\":\"connection_init\",\"payload\":{\"Authorization\":\"Bearer " JWT1
+        "\",\"headers\":{\"authToken\":\"Basic " JWT2 "\",\"x\":\"bearer\\t\\u0065yJ\"}}}",
     };
     for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
         size_t len = strlen(in[i]);
@@ -318,7 +355,7 @@ static void test_prefixes(void **state)
             uint8_t *buf = malloc(k ? k : 1);
             assert_non_null(buf);
             memcpy(buf, in[i], k);
-            for (int s = Q; s <= JSON; s++) {
+            for (int s = Q; s <= JSON_AUTH; s++) {
                 struct arena a;
                 arena_init(&a, 0, 0);
                 struct token_ref out[16];
@@ -350,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_arena_exhausted),
         cmocka_unit_test(test_no_copy_for_non_tokens),
+        cmocka_unit_test(test_json_auth),
         cmocka_unit_test(test_prefixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

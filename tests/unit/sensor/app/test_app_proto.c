@@ -234,7 +234,7 @@ static void run_start(struct run *r)
     assert_non_null(f->app);
     struct app_flow *app = f->app;
     assert_ptr_equal(app->proto, app_proto_fallback);
-    struct app_ctx c = {r->s, f, app, NULL, 0};
+    struct app_ctx c = {.s = r->s, .f = f, .app = app};
     app->proto->reset(&c, app->proto_state);
     app->proto = &fake_ops;
     app->decided = 1;
