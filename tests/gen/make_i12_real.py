@@ -217,12 +217,19 @@ def ws_case(name, man):
                                "client_no_context_takeover" in ext)
         s_msgs = R.ws_messages(conn.s2c.data[resp[2]:], deflate,
                                "server_no_context_takeover" in ext)
+        # The upgrade request is tx 0; each message that carries tokens is a transaction of its
+        # own after it (the flow's transaction ids go on across a switch: app_proto.h).
+        msg_tx = {}
+        for op, msg in c_msgs:
+            if op == 1 and any(t.encode() in msg for t in toks):
+                msg_tx[msg] = 1 + len(msg_tx)
         for tok in toks:
-            n = sum(1 for op, msg in c_msgs if op == 1 and tok.encode() in msg)
-            if not n:
+            found = [m for op, m in c_msgs if op == 1 and tok.encode() in m]
+            if not found:
                 continue
-            assert n == 1
-            case.occurrence(tok, "websocket", {"app_proto": "http", "tx_id": 0, "http.status": 101,
+            assert len(found) == 1
+            case.occurrence(tok, "websocket", {"app_proto": "http", "tx_id": msg_tx[found[0]],
+                                               "http.status": 101,
                                                "http.url": req[0].split(" ")[1],
                                                "src_port": conn.cport, "dest_port": conn.sport})
         kinds = [json.loads(m)["type"] if op == 1 else "close" for op, m in s_msgs]
@@ -258,7 +265,7 @@ def connect_case(name, man):
             status = int(resps[tx][0].split(" ")[1])
             for tok, loc in locate(fields, toks):
                 case.occurrence(tok, loc, dict(base, **{
-                    "tx_id": tx, "http.http_method": start.split(" ")[0],
+                    "tx_id": 1 + tx, "http.http_method": start.split(" ")[0],  # CONNECT is 0
                     "http.url": start.split(" ")[1], "http.protocol": "HTTP/1.1",
                     "http.status": status, "token.accepted": accepted(status, None)}))
     hidden = [tok for tok in toks if tok not in case.found]   # inside TLS: never seen
