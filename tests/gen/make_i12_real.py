@@ -194,6 +194,13 @@ def h2_case(name, man, cut=False):
                 case.occurrence(tok, loc, m)
             tx += 1
     case.totals()
+    if cut:
+        # what this script's own decoder could not resolve after the cut, counted by the sensor
+        case.expect({"event_type": "stats",
+                     "stats.tokenwatch.http2.hpack_unresolved":
+                         unresolved["c"][0] + unresolved["s"][0],
+                     "stats.tokenwatch.http2.hpack_name_unknown":
+                         unresolved["c"][1] + unresolved["s"][1]}, count=1)
     case.write()
     if cut:
         print("  %s: fields a late joiner cannot resolve: client %d (+%d names unknown), "
