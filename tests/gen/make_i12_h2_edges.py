@@ -195,6 +195,9 @@ def case_late_join(t):
                                            (9, "/v1.0/me/todo"), (11, "/v1.0/me/people"),
                                            (13, "/v1.0/me/notes")])}
     case.expect({"token.sha256": T.sha256_hex(x)}, count=0)
+    # the sensor counts exactly the fields the model above could not resolve
+    case.expect({"event_type": "stats",
+                 "stats.tokenwatch.http2.hpack_unresolved": sum(unresolved.values())}, count=1)
     case.secret(x)
     place(case, txs[7], y, "authorization", ["key_issuer_mismatch"], STORM)
     place(case, txs[9], z, "authorization", [], VALID)
