@@ -24,7 +24,9 @@
  * Memory: the dynamic table is bounded by min(the encoder's table size, HPACK_TABLE_CAP) (its
  * bytes in a buffer of at most twice that, grown on demand, so that a steady state allocates
  * nothing); the decoder reports what it holds (hpack_dec_mem) so that the owner charges it to
- * its memcap. Kept between blocks: the table and a scratch buffer of at most 16 KiB.
+ * its memcap. Kept between blocks: the table, a scratch buffer of at most 16 KiB, and the last
+ * Huffman string of 256 to 8,192 coded bytes with its decoding (a client repeats its bearer
+ * token in every request: decoded once per connection, not once per request).
  */
 #ifndef TW_HPACK_H
 #define TW_HPACK_H
@@ -96,6 +98,8 @@ struct hpack_dec {
     size_t mem;       /* bytes allocated (ring, buf, scratch), each with the allocator's overhead */
     uint8_t *scratch; /* Huffman output of the field being decoded (name, then value) */
     size_t scratch_cap;
+    uint8_t *memo;    /* the last long Huffman string: its coded bytes, then its decoded ones */
+    uint32_t memo_in, memo_out, memo_cap; /* (a client repeats its bearer token every request) */
 };
 
 /* from_start: 1 when the connection's first block will be the first decoded (prior knowledge,

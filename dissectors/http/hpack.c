@@ -2,8 +2,9 @@
  *
  * Pipeline: app_http2 (HEADERS + CONTINUATION joined) ─► [hpack] ─► header fields (callback).
  * Huffman decoding: 12 bits a lookup (hpack_huffman.c, generated from RFC 7541 Appendix B).
- * Owns one direction's dynamic table and a scratch buffer for Huffman output; every allocation is
- * counted in d->mem with the allocator's overhead.
+ * Owns one direction's dynamic table, a scratch buffer for Huffman output and the memo of the last
+ * long Huffman string (MEMO_MIN); every allocation is counted in d->mem with the allocator's
+ * overhead.
  *
  * The dynamic table (§2.3.2, §4). Entries live as records in a ring (`ring`, newest at `head`)
  * and their bytes (name then value) in one buffer `buf` laid out as a ring too: a new entry goes
@@ -42,6 +43,11 @@
 #define ENTRY_OVERHEAD 32     /* §4.1 */
 #define ALLOC_SLACK 16        /* glibc's chunk header and rounding, charged per allocation */
 #define SCRATCH_KEEP 16384u   /* a scratch buffer above this is freed at the end of a block */
+/* Huffman strings of MEMO_MIN..MEMO_MAX coded bytes are remembered, the last one per decoder: a
+ * client sends the same bearer token (a never-indexed literal, coded the same way) in every
+ * request of a connection, and decoding it is most of the cost of a request's block. */
+#define MEMO_MIN 256u
+#define MEMO_MAX 8192u
 #define NO_OFF ((size_t)-1)
 
 struct hpack_entry {
@@ -201,6 +207,24 @@ static int scratch_reserve(struct hpack_dec *d, size_t need)
     d->scratch = s;
     d->scratch_cap = cap;
     return 0;
+}
+
+/* Remembers a decoded Huffman string (memo); without memory it is simply not remembered. */
+static void memo_keep(struct hpack_dec *d, const uint8_t *in, size_t n, const uint8_t *out,
+                      size_t m)
+{
+    d->memo_in = 0;
+    if (n + m > d->memo_cap) {
+        uint8_t *q = xrealloc(d, d->memo, d->memo_cap, n + m);
+        if (!q)
+            return;
+        d->memo = q;
+        d->memo_cap = (uint32_t)(n + m);
+    }
+    memcpy(d->memo, in, n);
+    memcpy(d->memo + n, out, m);
+    d->memo_in = (uint32_t)n;
+    d->memo_out = (uint32_t)m;
 }
 
 /* ---- the dynamic table ---- */
@@ -421,6 +445,7 @@ void hpack_dec_free(struct hpack_dec *d)
     free(d->ring);
     free(d->buf);
     free(d->scratch);
+    free(d->memo);
     memset(d, 0, sizeof(*d));
 }
 
@@ -485,7 +510,16 @@ static enum hpack_status get_string(struct hpack_dec *d, const uint8_t *p, size_
     }
     if (scratch_reserve(d, *used + (size_t)len * 8 / 5 + 1) < 0)
         return HPACK_ERR_MEMORY;
-    long m = hpack_huffman_decode(src, len, d->scratch + *used);
+    long m;
+    int memo = len >= MEMO_MIN && len <= MEMO_MAX;
+    if (memo && d->memo_in == len && memcmp(d->memo, src, len) == 0) {
+        m = d->memo_out; /* decoded before: the same bytes give the same string */
+        memcpy(d->scratch + *used, d->memo + len, (size_t)m);
+    } else {
+        m = hpack_huffman_decode(src, len, d->scratch + *used);
+        if (m >= 0 && memo)
+            memo_keep(d, src, len, d->scratch + *used, (size_t)m);
+    }
     if (m < 0)
         return HPACK_ERR_HUFFMAN;
     if ((size_t)m > HPACK_STRING_MAX)
@@ -668,7 +702,7 @@ enum hpack_status hpack_decode(struct hpack_dec *d, const uint8_t *p, size_t n,
 size_t hpack_dec_recount(const struct hpack_dec *d)
 {
     return cost((size_t)d->ring_cap * sizeof(struct hpack_entry)) + cost(d->buf_cap) +
-           cost(d->scratch_cap);
+           cost(d->scratch_cap) + cost(d->memo_cap);
 }
 
 void hpack_dec_entry(const struct hpack_dec *d, uint32_t k, const uint8_t **name, size_t *name_len,

@@ -284,6 +284,44 @@ static void test_huffman_all_bytes(void **state)
     nghttp2_hd_deflate_del(def);
 }
 
+/* A long Huffman string seen again (a bearer token in every request) comes from the decoder's
+ * memo: the same value, and a string of the same length that differs in one byte is decoded
+ * afresh, not taken from the memo; the memory stays counted. */
+static void test_huffman_memo(void **state)
+{
+    (void)state;
+    nghttp2_hd_deflater *def;
+    assert_int_equal(nghttp2_hd_deflate_new(&def, 4096), 0);
+    struct hpack_dec d;
+    hpack_dec_init(&d, 1);
+    struct tfields t = {0};
+    char tok[3][1200];
+    for (int k = 0; k < 3; k++) {
+        memcpy(tok[k], "Bearer ", 7);
+        for (int i = 7; i < 1199; i++)
+            tok[k][i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."[(i * 7 + i / 13) % 65];
+        tok[k][1199] = 0;
+    }
+    tok[1][600] = tok[1][600] == 'A' ? 'B' : 'A'; /* same coded length or not: decoded again */
+    tok[2][1198] = '.';
+    const int order[] = {0, 0, 1, 0, 2, 2, 1};
+    for (size_t r = 0; r < sizeof(order) / sizeof(order[0]); r++) {
+        const char *v = tok[order[r]];
+        nghttp2_nv nv = t_nv("authorization", (const uint8_t *)v, strlen(v), 1);
+        uint8_t *blk;
+        size_t n = t_deflate(def, &nv, 1, &blk);
+        assert_int_equal(t_decode(&d, blk, n, &t), HPACK_OK);
+        t_same(&t, &nv, 1, NULL);
+        assert_int_equal(hpack_dec_mem(&d), hpack_dec_recount(&d));
+        free(blk);
+    }
+    assert_true(d.memo_in >= 256);
+    t_free(&t);
+    hpack_dec_free(&d);
+    assert_int_equal(hpack_dec_mem(&d), 0);
+    nghttp2_hd_deflate_del(def);
+}
+
 /* ---- errors ---- */
 
 /* A block builder: integers (§5.1) and raw strings. */
@@ -658,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_c6),
         cmocka_unit_test(test_huffman_vectors),
         cmocka_unit_test(test_huffman_all_bytes),
+        cmocka_unit_test(test_huffman_memo),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_size_updates),
         cmocka_unit_test(test_long_strings),
