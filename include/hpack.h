@@ -23,10 +23,11 @@
  *
  * Memory: the dynamic table is bounded by min(the encoder's table size, HPACK_TABLE_CAP) (its
  * bytes in a buffer of at most twice that, grown on demand, so that a steady state allocates
- * nothing); the decoder reports what it holds (hpack_dec_mem) so that the owner charges it to
- * its memcap. Kept between blocks: the table, a scratch buffer of at most 16 KiB, and the last
- * Huffman string of 256 to 8,192 coded bytes with its decoding (a client repeats its bearer
- * token in every request: decoded once per connection, not once per request).
+ * nothing for it); the decoder reports what it holds (hpack_dec_mem) so that the owner charges
+ * it to its memcap. Kept between blocks: the table and the last Huffman string of 256 to 8,192
+ * coded bytes with its decoding (a client repeats its bearer token in every request: decoded
+ * once per connection, not once per request); the scratch for a block's Huffman output is
+ * given back at the block's end, since a sensor holds a decoder pair per open connection.
  */
 #ifndef TW_HPACK_H
 #define TW_HPACK_H

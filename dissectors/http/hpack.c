@@ -42,7 +42,8 @@
 
 #define ENTRY_OVERHEAD 32     /* §4.1 */
 #define ALLOC_SLACK 16        /* glibc's chunk header and rounding, charged per allocation */
-#define SCRATCH_KEEP 16384u   /* a scratch buffer above this is freed at the end of a block */
+#define SCRATCH_KEEP 0u       /* a scratch buffer above this is freed at the end of a block:
+                                 none is kept between blocks, as many decoders live at once */
 /* Huffman strings of MEMO_MIN..MEMO_MAX coded bytes are remembered, the last one per decoder: a
  * client sends the same bearer token (a never-indexed literal, coded the same way) in every
  * request of a connection, and decoding it is most of the cost of a request's block. */

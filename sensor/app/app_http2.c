@@ -98,6 +98,13 @@ static void block_end(struct app_ctx *c, struct h2_conn *h, int side)
     else
         h2_block_done(c, h, side);
     block_reset(d);
+    /* given back between blocks, as the fields' buffer is: a connection in between holds none */
+    if (d->bcap) {
+        free(d->blk);
+        c->s->app_mem -= d->bcap;
+        d->blk = NULL;
+        d->bcap = 0;
+    }
 }
 
 /* ---- control frames ---- */
