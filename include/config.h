@@ -87,6 +87,7 @@ struct keyset_cfg {
                               compared case-insensitively, "application/" prefix ignored
                               (RFC 7515 §4.1.9); optional */
     size_t ntoken_types;
+    int64_t max_lifetime;  /* keysets[].max-lifetime seconds; 0 (default) = policy.max-lifetime */
     int line;
 };
 
@@ -125,7 +126,8 @@ struct config {
     size_t nrevoked;
     /* policy: */
     int64_t clock_skew;             /* default 300 */
-    int64_t max_lifetime;           /* default 86400 */
+    int64_t max_lifetime;           /* default 90000 (README "lifetime_excessive") */
+    uint32_t kidless_max;           /* policy.kidless-max-keys, default 8; 0 = off */
     uint32_t alg_mask;              /* bit i = POLICY_ALG_NAMES[i]; default all */
     int verify_observed;            /* policy.verify-observed-keys, default no */
     struct entra_cloud_cfg *clouds; /* policy.entra-clouds; default: public, US Gov, China */

@@ -30,6 +30,11 @@ struct ks_keyset {
     size_t naudiences;
     const char **types;
     size_t ntypes;
+    int64_t max_lifetime;   /* keysets[].max-lifetime, seconds; 0 = policy.max-lifetime */
+    /* Notes on keys that were loaded (a member ignored, a lenient encoding accepted), for
+     * start-up and check-token lines like the refusals; kid (or "#N") and what was noted. */
+    struct ks_skip *notes;
+    size_t nnotes;
 };
 
 /* A JWK the store refused: its kid (or "#N", its index in "keys") and the reason. */

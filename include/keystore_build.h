@@ -10,6 +10,7 @@
 #define TW_KEYSTORE_BUILD_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "keystore.h"
@@ -20,5 +21,17 @@
  * whose every key is refused is. */
 int keystore_build_from_config(const struct config *cfg, struct keystore **out, char *err,
                                size_t errlen);
+
+/* Prints, one line each to out, the keys of `set` that were refused ("tokenwatch: warning:
+ * FILE: LABEL: key KID refused: WHY") and the notes on keys loaded despite an ignored member or
+ * a lenient encoding ("tokenwatch: note: FILE: LABEL: key KID: WHAT"). LABEL: "keysets.NAME",
+ * or "--jwks". The sensor, check-token -c and check-token --jwks all report through it. */
+void keystore_report_keyset(const struct ks_keyset *set, const char *file, const char *label,
+                            FILE *out);
+
+/* check-token --jwks FILE: adds keyset "cli" trusted for any issuer from a JWK Set or a single
+ * JWK object, reporting refusals and notes on stderr. 0, or -1 with a one-line reason in err
+ * (the file, then why; a file whose every key is refused is an error, as in a configuration). */
+int keystore_add_cli_jwks(struct keystore *ks, const char *path, char *err, size_t errlen);
 
 #endif

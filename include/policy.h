@@ -55,6 +55,9 @@ struct policy_cfg {
     int64_t clock_skew;
     int64_t max_lifetime;
     uint32_t alg_mask;  /* bit i = the i-th of POLICY_ALG_NAMES (config.h) */
+    /* policy.kidless-max-keys: a token naming no key (no kid/x5t/x5t#S256) is tried against at
+     * most this many keys of the keysets that may sign for its issuer; 0 = never tried. */
+    uint32_t kidless_max;
     /* policy.verify-observed-keys: key sets learned from the wire, consulted only for a token
      * whose issuer a configured key set trusts and whose key no configured set has; NULL when
      * the switch is off (the default) or nothing was observed. Borrowed. */

@@ -290,8 +290,7 @@ static int cmd_check_token(int argc, char **argv)
         return 2;
     }
     if (jwks) {
-        const char *any[] = {"*"};
-        if (keystore_add_jwks_file(ks, "cli", jwks, any, 1, err, sizeof(err)) != 0) {
+        if (keystore_add_cli_jwks(ks, jwks, err, sizeof(err)) != 0) {
             fprintf(stderr, "tokenwatch: --jwks: %s\n", err);
             keystore_free(ks);
             config_free(&cfg);

@@ -28,6 +28,7 @@ void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol)
 {
     pol->clock_skew = cfg->clock_skew;
     pol->max_lifetime = cfg->max_lifetime;
+    pol->kidless_max = cfg->kidless_max;
     pol->alg_mask = cfg->alg_mask;
     pol->observed = NULL; /* set once keys are observed, when policy.verify-observed-keys */
     pol->vx = NULL;       /* a sensor sets its own; check-token verifies without */

@@ -134,6 +134,7 @@ const struct config_key config_keys[] = {
          .dump = CD_SET),
     STRS(KEYSET, "keysets.token-types", token_types, ntoken_types, 1, "token type", NULL,
          .dump = CD_SET),
+    SECS(KEYSET, "keysets.max-lifetime", max_lifetime, 0, INT64_MAX, 0, .dump = CD_SET),
 
     LIST(CONFIG, "revoked-keys", revoked, nrevoked, config_lists_revoked),
     STR(REVOKED, "revoked-keys.kid",    kid, 1, NULL),
@@ -144,7 +145,8 @@ const struct config_key config_keys[] = {
 
     BOOL(CONFIG, "policy.verify-observed-keys", verify_observed, 0),
     SECS(CONFIG, "policy.clock-skew",           clock_skew, 0, INT64_MAX, 300),
-    SECS(CONFIG, "policy.max-lifetime",         max_lifetime, 1, INT64_MAX, 86400),
+    SECS(CONFIG, "policy.max-lifetime",         max_lifetime, 1, INT64_MAX, 90000),
+    INT(CONFIG,  "policy.kidless-max-keys",     kidless_max, 0, 64, 8),
     MASK(CONFIG, "policy.algorithms",           alg_mask, alg_names, "algorithm", ALL_ALGS),
     INT(CONFIG,  "policy.replay.clients",       replay_clients, 0, 64, 3),
     SECS(CONFIG, "policy.replay.window",        replay_window, 1, 7 * 86400, 600),

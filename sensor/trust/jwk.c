@@ -386,6 +386,66 @@ static int copy_str(json_t *jwk, const char *name, const char **dst)
     return (*dst = strdup(s)) != NULL;
 }
 
+/* A member value as it may appear in a log line: itself when short and plain, else "...". */
+static const char *shown(const char *v)
+{
+    int plain = strlen(v) <= 16;
+    for (const char *c = v; plain && *c; c++)
+        plain = *c >= 0x21 && *c <= 0x7e && *c != '"' && *c != '\\';
+    return plain ? v : "...";
+}
+
+/* The IANA "JSON Web Signature and Encryption Algorithms" registry (RFC 7518 §7.1, RFC 8037,
+ * RFC 8812, RFC 9864): a JWK `alg` naming one of them is kept (a key-management or encryption
+ * algorithm then fits no token alg, as it should); anything else is not an algorithm at all. */
+static int registered_alg(const char *a)
+{
+    static const char *const names[] = {
+        "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
+        "PS256", "PS384", "PS512", "none", "EdDSA", "Ed25519", "Ed448", "ES256K",
+        "RSA1_5", "RSA-OAEP", "RSA-OAEP-256", "RSA-OAEP-384", "RSA-OAEP-512", "A128KW",
+        "A192KW", "A256KW", "dir", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW",
+        "ECDH-ES+A256KW", "A128GCMKW", "A192GCMKW", "A256GCMKW", "PBES2-HS256+A128KW",
+        "PBES2-HS384+A192KW", "PBES2-HS512+A256KW", "A128CBC-HS256", "A192CBC-HS384",
+        "A256CBC-HS512", "A128GCM", "A192GCM", "A256GCM"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(names[i], a) == 0)
+            return 1;
+    return 0;
+}
+
+/* Appends "; "-separated note text to why (truncated to whylen). */
+static void add_note(char *why, size_t whylen, const char *text)
+{
+    size_t n = strlen(why);
+    if (n + 3 < whylen)
+        snprintf(why + n, whylen - n, "%s%s", n ? "; " : "", text);
+}
+
+/* Notes on a loaded key (why is "" on entry): an unregistered `alg` (dropped, so the key
+ * serves every algorithm its type fits: a 2014 Azure AD key set says "SHA256"), and key
+ * material in standard base64 or padded where RFC 7518 asks for base64url (accepted). */
+static void notes(json_t *jwk, struct ks_key *k, char *why, size_t whylen)
+{
+    char text[96];
+    if (k->alg && !registered_alg(k->alg)) {
+        snprintf(text, sizeof(text), "alg \"%s\" is not a JOSE algorithm: ignored",
+                 shown(k->alg));
+        add_note(why, whylen, text);
+        free((char *)k->alg);
+        k->alg = NULL;
+    }
+    static const char *const material[] = {"n", "e", "x", "y"};
+    for (size_t i = 0; i < sizeof(material) / sizeof(material[0]); i++) {
+        const char *v;
+        if (opt_str(jwk, material[i], &v) == 1 && strpbrk(v, "+/= \t\r\n")) {
+            snprintf(text, sizeof(text), "%s is standard or padded base64, not base64url: accepted",
+                     material[i]);
+            add_note(why, whylen, text);
+        }
+    }
+}
+
 int jwk_to_key(json_t *jwk, struct ks_key *out, char *why, size_t whylen)
 {
     memset(out, 0, sizeof(*out));
@@ -401,10 +461,7 @@ int jwk_to_key(json_t *jwk, struct ks_key *out, char *why, size_t whylen)
         return skip(why, whylen, "use is not a string");
     if (use && strcmp(use, "sig") != 0) {
         /* the value is shown only when it is short and plain (it ends up in start-up logs) */
-        int plain = strlen(use) <= 16;
-        for (const char *c = use; plain && *c; c++)
-            plain = *c >= 0x21 && *c <= 0x7e && *c != '"' && *c != '\\';
-        snprintf(why, whylen, "use is \"%s\", not \"sig\"", plain ? use : "...");
+        snprintf(why, whylen, "use is \"%s\", not \"sig\"", shown(use));
         return JWK_SKIPPED;
     }
     if (!key_ops_allow(jwk, why, whylen))
@@ -424,6 +481,8 @@ int jwk_to_key(json_t *jwk, struct ks_key *out, char *why, size_t whylen)
         rc = read_x5c(jwk, out, why, whylen);
     if (rc != JWK_LOADED)
         jwk_key_clear(out);
+    else if (why && whylen)
+        notes(jwk, out, why, whylen);
     return rc;
 }
 

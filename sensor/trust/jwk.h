@@ -16,7 +16,9 @@ enum jwk_result {
 
 /* Builds a key from one JWK object. On JWK_LOADED every string and the EVP_PKEY in *out are
  * heap-owned by *out (out->set is left NULL for the caller); on any other result *out holds
- * nothing to free. `why` receives a short reason on JWK_SKIPPED. */
+ * nothing to free. `why` receives a short reason on JWK_SKIPPED, and on JWK_LOADED the notes
+ * on what was ignored or accepted leniently ("; "-separated; "" when none): an `alg` that is
+ * not a registered JOSE algorithm (dropped), n/e/x/y in standard or padded base64. */
 int jwk_to_key(json_t *jwk, struct ks_key *out, char *why, size_t whylen);
 
 /* Frees what jwk_to_key() put in *k and zeroes it. */

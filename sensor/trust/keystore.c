@@ -49,6 +49,11 @@ static void set_clear(struct ks_keyset *s)
         free(s->skips[i].why);
     }
     free(s->skips);
+    for (size_t i = 0; i < s->nnotes; i++) {
+        free(s->notes[i].kid);
+        free(s->notes[i].why);
+    }
+    free(s->notes);
     free_strs(s->audiences, s->naudiences);
     free_strs(s->types, s->ntypes);
     free((char *)s->name);
@@ -89,17 +94,19 @@ static char *dup_opt(const char *s, int *fail)
     return d;
 }
 
-/* Records why JWK number idx of "keys" was refused: its kid (control and non-ASCII bytes shown
+/* Records why JWK number idx of "keys" was refused (or, for the notes list, what was noted on
+ * a key that was loaded): its kid (control and non-ASCII bytes shown
  * as '?', at most 64 characters, since it ends up in start-up logs) or "#idx". Returns 0 or -1
  * on allocation failure. */
-static int add_skip(struct ks_keyset *set, json_t *jwk, size_t idx, const char *why)
+static int add_skip(struct ks_skip **list, size_t *nlist, json_t *jwk, size_t idx,
+                    const char *why)
 {
-    if ((set->nskips & (set->nskips - 1)) == 0) { /* 0, 1, 2, 4, ...: grow by doubling */
-        size_t cap = set->nskips ? 2 * set->nskips : 1;
-        struct ks_skip *grown = realloc(set->skips, cap * sizeof(*grown));
+    if ((*nlist & (*nlist - 1)) == 0) { /* 0, 1, 2, 4, ...: grow by doubling */
+        size_t cap = *nlist ? 2 * *nlist : 1;
+        struct ks_skip *grown = realloc(*list, cap * sizeof(*grown));
         if (!grown)
             return -1;
-        set->skips = grown;
+        *list = grown;
     }
     const char *kid = json_string_value(json_object_get(jwk, "kid"));
     char label[72];
@@ -117,8 +124,7 @@ static int add_skip(struct ks_keyset *set, json_t *jwk, size_t idx, const char *
         free(sk.why);
         return -1;
     }
-    set->skips[set->nskips++] = sk;
-    set->skipped = set->nskips;
+    (*list)[(*nlist)++] = sk;
     return 0;
 }
 
@@ -130,16 +136,19 @@ static int load_keys(struct ks_keyset *set, json_t *keys)
     if (n && !(set->keys = calloc(n, sizeof(*set->keys))))
         return -1;
     for (size_t i = 0; i < n; i++) {
-        char why[128];
+        char why[256];
         json_t *jwk = json_array_get(keys, i);
         int rc = jwk_to_key(jwk, &set->keys[set->nkeys], why, sizeof(why));
         if (rc == JWK_NOMEM)
             return -1;
         if (rc == JWK_SKIPPED) {
-            if (add_skip(set, jwk, i, why) < 0)
+            if (add_skip(&set->skips, &set->nskips, jwk, i, why) < 0)
                 return -1;
+            set->skipped = set->nskips;
         } else {
             set->nkeys++;
+            if (why[0] && add_skip(&set->notes, &set->nnotes, jwk, i, why) < 0)
+                return -1;
         }
     }
     return 0;

@@ -6,7 +6,10 @@
  */
 #include "keystore_build.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Where a key set was configured, for messages: the file, or --set for the command line. */
 static const char *cfg_where(const struct config *cfg)
@@ -25,12 +28,11 @@ static int add_keyset(struct keystore *ks, const struct config *cfg, const struc
                  kerr);
         return -1;
     }
-    const struct ks_keyset *set = &ks->sets[ks->nsets - 1];
-    /* Refused keys (RSA under 2048 bits, encryption keys, oct, broken members) are not fatal,
-     * but an analyst must know a published key is not being checked. */
-    for (size_t j = 0; j < set->nskips; j++)
-        fprintf(stderr, "tokenwatch: warning: %s: keysets.%s: key %s refused: %s\n", k->jwks,
-                k->name, set->skips[j].kid, set->skips[j].why);
+    struct ks_keyset *set = &ks->sets[ks->nsets - 1];
+    set->max_lifetime = k->max_lifetime;
+    char label[256];
+    snprintf(label, sizeof(label), "keysets.%s", k->name);
+    keystore_report_keyset(set, k->jwks, label, stderr);
     /* Keys published but none usable: nothing of this issuer could ever verify, surely a
      * mistake; refused like a broken file (a reload keeps the running store). A file with no
      * keys at all may be filled later (and reloaded): only a warning. */
@@ -47,6 +49,56 @@ static int add_keyset(struct keystore *ks, const struct config *cfg, const struc
         keystore_set_expectations(ks, k->name, (const char *const *)k->audiences, k->naudiences,
                                   (const char *const *)k->token_types, k->ntoken_types) != 0) {
         snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void keystore_report_keyset(const struct ks_keyset *set, const char *file, const char *label,
+                            FILE *out)
+{
+    /* Refused keys (RSA under 2048 bits, encryption keys, oct, broken members) are not fatal,
+     * but an analyst must know a published key is not being checked. */
+    for (size_t j = 0; j < set->nskips; j++)
+        fprintf(out, "tokenwatch: warning: %s: %s: key %s refused: %s\n", file, label,
+                set->skips[j].kid, set->skips[j].why);
+    /* Loaded keys with something ignored or accepted leniently: the key is used. */
+    for (size_t j = 0; j < set->nnotes; j++)
+        fprintf(out, "tokenwatch: note: %s: %s: key %s: %s\n", file, label, set->notes[j].kid,
+                set->notes[j].why);
+}
+
+int keystore_add_cli_jwks(struct keystore *ks, const char *path, char *err, size_t errlen)
+{
+    const char *any[] = {"*"};
+    char inner[512];
+    if (keystore_add_jwks_file(ks, "cli", path, any, 1, inner, sizeof(inner)) != 0) {
+        /* Not a set: perhaps one JWK, as providers' docs and incident write-ups show a key. */
+        json_error_t jerr;
+        json_t *root = json_load_file(path, 0, &jerr);
+        json_t *kty = root ? json_object_get(root, "kty") : NULL;
+        if (!json_is_string(kty) || json_object_get(root, "keys")) {
+            json_decref(root);
+            snprintf(err, errlen, "%s", inner);
+            return -1;
+        }
+        json_t *wrap = json_pack("{s:[O]}", "keys", root);
+        char *doc = wrap ? json_dumps(wrap, JSON_COMPACT) : NULL;
+        json_decref(wrap);
+        json_decref(root);
+        int rc = doc ? keystore_add_jwks_json(ks, "cli", doc, strlen(doc), any, 1, inner,
+                                              sizeof(inner))
+                     : -1;
+        free(doc);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: %s", path, doc ? inner : "out of memory");
+            return -1;
+        }
+    }
+    const struct ks_keyset *set = &ks->sets[ks->nsets - 1];
+    keystore_report_keyset(set, path, "--jwks", stderr);
+    if (set->nkeys == 0 && set->nskips) {
+        snprintf(err, errlen, "%s: no usable key (%zu refused)", path, set->nskips);
         return -1;
     }
     return 0;

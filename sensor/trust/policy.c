@@ -5,7 +5,9 @@
  * prints, so it can outlive the packet and sit in the cache. The key decides the algorithm
  * (RFC 8725 §3.1); the issuer-scope check is Microsoft.IdentityModel's
  * EnableAadSigningKeyIssuerValidation (the check whose absence let Storm-0558 in). Keys are
- * found by kid, then x5t, then x5t#S256 (RFC 7515 §4.1.7, §4.1.8).
+ * found by kid, then x5t, then x5t#S256 (RFC 7515 §4.1.7, §4.1.8); a token naming none is tried
+ * against its issuer's keys, a bounded number (kidless_key). `signature` is invalid only when a
+ * verification ran and failed.
  *
  * Shapes beyond a plain JWT:
  * - crit naming anything but a present "b64" (RFC 7515 §4.1.11), b64 without crit, a nested
@@ -158,11 +160,13 @@ static uint32_t check_signature(const struct policy_cfg *cfg, const struct ks_ke
 {
     const char *alg = t->c.alg ? t->c.alg : "";
     uint32_t f = 0;
+    /* `signature` says invalid only when a verification ran and failed: `none` (never
+     * verifies) and an algorithm the key or the policy refuses leave it not_checked. */
     if (strcasecmp(alg, "none") == 0) {
-        l->sig = SIG_INVALID; /* `none` never verifies */
+        l->sig = SIG_NOT_CHECKED;
     } else if (!alg_allowed || !verify_alg_fits(key->pkey, key->alg, alg)) {
         f |= BIT(F_ALG_MISMATCH);
-        l->sig = SIG_INVALID;
+        l->sig = SIG_NOT_CHECKED;
     } else if (t->c.has_nonce) {
         /* Graph-style tokens: the signature covers a hashed nonce, not what was sent. */
         l->sig = SIG_UNVERIFIABLE;
@@ -193,6 +197,55 @@ static int observed_key(const struct policy_cfg *cfg, const struct jwt *t,
     if (keys[0]->issuer && !(cl->iss && keystore_issuer_match(keys[0]->issuer, cl->iss, cl->tid)))
         l->f |= BIT(F_KEY_ISSUER_MISMATCH);
     l->f |= check_signature(cfg, keys[0], t, alg_allowed, cl->tid, l);
+    return 1;
+}
+
+/* A token naming no key (no kid, x5t or x5t#S256; common for single-key issuers): the keys that
+ * may sign for its issuer (their keyset trusts iss, their own `issuer` member allows it) and
+ * whose type and `alg` fit the token's alg are tried in configuration order (keysets as
+ * configured, keys in JWKS order), at most cfg->kidless_max of them. A key that verifies is the
+ * layer's key, as a kid match would be. None among all candidates: signature_invalid. None among
+ * the first kidless_max when there are more: key_unknown, signature not_checked (an untried
+ * key might have verified; policy.kidless-max-keys raises the bound). No candidate at all
+ * (no key of the alg's type): key_unknown. Returns 1 when it settled the layer, 0 when the
+ * caller's usual key_unknown applies. */
+static int kidless_key(const struct keystore *ks, const struct policy_cfg *cfg,
+                       const struct jwt *t, const struct jwt_claims *cl, int alg_allowed,
+                       struct layer *l)
+{
+    const char *alg = t->c.alg ? t->c.alg : "";
+    if (!cfg->kidless_max || !alg_allowed || t->c.has_nonce)
+        return 0;
+    size_t tried = 0, more = 0;
+    for (size_t i = 0; i < ks->nsets && !more; i++) {
+        const struct ks_keyset *set = &ks->sets[i];
+        if (!keystore_set_trusts(ks, set, cl->iss, cl->tid))
+            continue;
+        for (size_t j = 0; j < set->nkeys; j++) {
+            const struct ks_key *k = &set->keys[j];
+            if (!keystore_key_allows(ks, k, cl->iss, cl->tid) ||
+                !verify_alg_fits(k->pkey, k->alg, alg))
+                continue;
+            if (tried == cfg->kidless_max) {
+                more = 1;
+                break;
+            }
+            tried++;
+            if (verify_jws_ctx(cfg->vx, k->pkey, k->alg, alg, t->signing_input,
+                               t->signing_input_len, t->sig, t->sig_len) == VERIFY_VALID) {
+                l->key = k;
+                l->used = k;
+                l->sig = SIG_VALID;
+                if (keystore_key_issuer(k, cl->tid, l->key_issuer, sizeof(l->key_issuer)) != 0)
+                    l->key_issuer[0] = '\0';
+                return 1;
+            }
+        }
+    }
+    if (tried == 0 || more)
+        return 0;
+    l->sig = SIG_INVALID;
+    l->f |= BIT(F_SIGNATURE_INVALID);
     return 1;
 }
 
@@ -245,6 +298,11 @@ static void judge_layer(const struct keystore *ks, const struct policy_cfg *cfg,
             l->f |= BIT(F_ISSUER_UNTRUSTED);
     } else if (!cl) {
         /* nothing asserts an issuer: a key we do not know is not a finding */
+    } else if (trusted && !(h->kid || h->x5t || h->x5t256) &&
+               kidless_key(ks, cfg, t, cl, alg_allowed, l)) {
+        /* named no key: a key of the issuer's verified it, or none of them did */
+        if (l->key && keystore_revoked(ks, l->key, NULL, NULL))
+            l->f |= BIT(F_KEY_REVOKED);
     } else if (trusted && cfg->observed && observed_key(cfg, t, cl, alg_allowed, l)) {
         /* signed by a key the issuer publishes on the wire but no configured set holds */
     } else if (trusted) {
@@ -280,16 +338,23 @@ static int typ_equal(const char *a, const char *b)
     return strcasecmp(a, b) == 0;
 }
 
-/* keysets[].audiences / token-types of the keyset whose key signed (or, when no configured key
- * matched, of the first keyset trusting iss). A token without aud, or without typ, fails an
- * expectation that is set. */
-static uint32_t expectations(const struct keystore *ks, const struct ks_key *key,
-                             const struct jwt_claims *cl, const char *typ)
+/* The keyset whose key signed or, when no configured key matched, the first keyset trusting
+ * iss; NULL when none. Its per-keyset settings (audiences, token-types, max-lifetime) apply. */
+static const struct ks_keyset *judging_set(const struct keystore *ks, const struct ks_key *key,
+                                           const struct jwt_claims *cl)
 {
     const struct ks_keyset *set = key ? key->set : NULL;
     for (size_t i = 0; !set && cl && cl->iss && i < ks->nsets; i++)
         if (keystore_set_trusts(ks, &ks->sets[i], cl->iss, cl->tid))
             set = &ks->sets[i];
+    return set;
+}
+
+/* keysets[].audiences / token-types of judging_set(). A token without aud, or without typ,
+ * fails an expectation that is set. */
+static uint32_t expectations(const struct ks_keyset *set, const struct jwt_claims *cl,
+                             const char *typ)
+{
     if (!set)
         return 0;
     uint32_t f = 0;
@@ -397,16 +462,19 @@ static const struct jwt *judge_layers(const struct keystore *ks, const struct po
     }
     v->sig = sig;
 
+    const struct ks_keyset *set = judging_set(ks, rl ? rl->key : NULL, cl);
     if (cl) {
         if (tenant_mismatch(ks, cl))
             f |= BIT(F_TENANT_MISMATCH);
+        /* keysets[].max-lifetime, when set, replaces policy.max-lifetime for its tokens */
+        int64_t bound = set && set->max_lifetime ? set->max_lifetime : cfg->max_lifetime;
         if (cl->has_exp && (cl->has_iat || cl->has_nbf)) {
             int64_t start = cl->has_iat ? cl->iat : cl->nbf;
-            if (cl->exp - start > cfg->max_lifetime)
+            if (cl->exp - start > bound)
                 f |= BIT(F_LIFETIME_EXCESSIVE);
         }
     }
-    f |= expectations(ks, rl ? rl->key : NULL, cl, rep->c.typ);
+    f |= expectations(set, cl, rep->c.typ);
     v->findings = f;
     if (rl) {
         *chosen = rl->key;

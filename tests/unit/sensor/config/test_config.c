@@ -32,7 +32,8 @@ static void assert_defaults(const struct config *c)
     assert_int_equal(c->nkeysets, 0);
     assert_int_equal(c->nrevoked, 0);
     assert_int_equal(c->clock_skew, 300);
-    assert_int_equal(c->max_lifetime, 86400);
+    assert_int_equal(c->max_lifetime, 90000);
+    assert_int_equal(c->kidless_max, 8);
     assert_int_equal(c->alg_mask, (1u << POLICY_ALG_COUNT) - 1);
     assert_int_equal(c->flow_memcap, 128u << 20);
     assert_int_equal(c->flow_timeout, 120);
