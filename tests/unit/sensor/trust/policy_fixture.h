@@ -85,6 +85,7 @@ static inline int setup(void **state)
     fx->ks = demo_store();
     fx->pol.clock_skew = 300;
     fx->pol.max_lifetime = 86400;
+    fx->pol.kidless_max = 8;
     fx->pol.alg_mask = (1u << POLICY_ALG_COUNT) - 1;
     fx->org = load_key("org-1");
     fx->org2 = load_key("org-2");

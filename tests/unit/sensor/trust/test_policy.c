@@ -240,6 +240,116 @@ static void test_observed_keys(void **state)
     free(c);
 }
 
+/* Tokens naming no key (no kid, x5t or x5t#S256): the keys of the keysets that may sign for
+ * the issuer and fit alg are tried, at most pol.kidless_max of them. */
+static void test_kidless(void **state)
+{
+    struct fixture *fx = *state;
+    const char *rs = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
+    /* one key: the consumer keyset's only key */
+    char *c = claims(CONSUMER_ISS, CONSUMER_TID, T0 - 60, T0 - 60, T0 + 3600);
+    char *tok = make_token(fx->consumer, "RS256", rs, c);
+    struct verdict *v = judge_at(fx->ks, &fx->pol, tok, T0, (struct expect){0, SIG_VALID},
+                                 CONSUMER_KID, "kidless, one key");
+    assert_string_equal(v->keyset, "demo-consumers");
+    assert_string_equal(v->key_issuer, CONSUMER_ISS);
+    assert_null(v->c.kid);
+    verdict_unref(v);
+    free(tok);
+    /* the organizations key is not the consumer tenant's: only the consumer key is tried */
+    tok = make_token(fx->org, "RS256", rs, c);
+    verdict_unref(judge_at(fx->ks, &fx->pol, tok, T0,
+                           (struct expect){B(F_SIGNATURE_INVALID), SIG_INVALID}, "",
+                           "kidless, org key for the consumer tenant"));
+    free(tok);
+    free(c);
+
+    /* several keys, the right one last (organizations: org-1, org-2, org-expired) */
+    c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    tok = make_token(fx->expired, "RS256", rs, c);
+    v = judge_at(fx->ks, &fx->pol, tok, T0, (struct expect){B(F_KEY_EXPIRED), SIG_VALID},
+                 EXPIRED_KID, "kidless, third of three");
+    assert_string_equal(v->keyset, "demo-organizations");
+    verdict_unref(v);
+    /* the bound: two keys tried, the third not: key_unknown, signature not checked */
+    struct policy_cfg pol = fx->pol;
+    pol.kidless_max = 2;
+    verdict_unref(judge_at(fx->ks, &pol, tok, T0,
+                           (struct expect){B(F_KEY_UNKNOWN), SIG_NOT_CHECKED}, "",
+                           "kidless, over the bound"));
+    pol.kidless_max = 3;
+    verdict_unref(judge_at(fx->ks, &pol, tok, T0, (struct expect){B(F_KEY_EXPIRED), SIG_VALID},
+                           EXPIRED_KID, "kidless, at the bound"));
+    pol.kidless_max = 0; /* off: as before kid-less lookup existed */
+    verdict_unref(judge_at(fx->ks, &pol, tok, T0,
+                           (struct expect){B(F_KEY_UNKNOWN), SIG_NOT_CHECKED}, "",
+                           "kidless, switched off"));
+    free(tok);
+    /* none fitting: forged with a key the issuer does not publish */
+    tok = make_token(fx->attacker, "RS256", rs, c);
+    verdict_unref(judge_at(fx->ks, &fx->pol, tok, T0,
+                           (struct expect){B(F_SIGNATURE_INVALID), SIG_INVALID}, "",
+                           "kidless, forged"));
+    pol.kidless_max = 2; /* forged and more candidates than the bound: undecided */
+    verdict_unref(judge_at(fx->ks, &pol, tok, T0,
+                           (struct expect){B(F_KEY_UNKNOWN), SIG_NOT_CHECKED}, "",
+                           "kidless, forged, over the bound"));
+    free(tok);
+    /* no key of the alg's type (ES256 for an RSA-only issuer): nothing to try */
+    tok = make_token(fx->es256, "ES256", "{\"alg\":\"ES256\"}", c);
+    verdict_unref(judge_at(fx->ks, &fx->pol, tok, T0,
+                           (struct expect){B(F_KEY_UNKNOWN), SIG_NOT_CHECKED}, "",
+                           "kidless, no key of the type"));
+    free(tok);
+    /* alg none and HS256 are never tried */
+    tok = make_token(NULL, "none", "{\"alg\":\"none\"}", c);
+    verdict_unref(judge_at(fx->ks, &fx->pol, tok, T0,
+                           (struct expect){B(F_ALG_NONE) | B(F_ALG_MISMATCH) | B(F_KEY_UNKNOWN),
+                                           SIG_NOT_CHECKED},
+                           "", "kidless, none"));
+    free(tok);
+    free(c);
+
+    /* among keys of several types, the one that fits alg (idp: ES256, ES384, Ed25519, PS256) */
+    c = claims("https://idp.example.com", NULL, T0 - 60, T0 - 60, T0 + 3600);
+    tok = make_token(fx->ed, "EdDSA", "{\"alg\":\"EdDSA\"}", c);
+    verdict_unref(judge_at(fx->ks, &fx->pol, tok, T0, (struct expect){0, SIG_VALID},
+                           "idp-ed25519-2023", "kidless, EdDSA among types"));
+    free(tok);
+    free(c);
+    /* an issuer no keyset covers stays issuer_untrusted */
+    c = claims("https://evil.example.net", NULL, T0 - 60, T0 - 60, T0 + 3600);
+    tok = make_token(fx->attacker, "RS256", rs, c);
+    verdict_unref(judge_at(fx->ks, &fx->pol, tok, T0,
+                           (struct expect){B(F_ISSUER_UNTRUSTED), SIG_NOT_CHECKED}, "",
+                           "kidless, untrusted issuer"));
+    free(tok);
+    free(c);
+}
+
+/* A kid-less verdict is cached like any: the second lookup is a hit, no judging. */
+static void test_kidless_cached(void **state)
+{
+    struct fixture *fx = *state;
+    char *c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    char *tok = make_token(fx->org2, "RS256", "{\"alg\":\"RS256\"}", c);
+    uint8_t seed[16] = {4, 5, 6};
+    struct vcache *vc = vcache_new(16, 0, seed);
+    assert_non_null(vc);
+    int hit = -1;
+    struct verdict *a = vcache_get(vc, fx->ks, &fx->pol, (const uint8_t *)tok, strlen(tok), &hit);
+    assert_non_null(a);
+    assert_int_equal(hit, 0);
+    assert_int_equal(a->sig, SIG_VALID);
+    assert_string_equal(a->keyset, "demo-organizations");
+    struct verdict *b = vcache_get(vc, fx->ks, &fx->pol, (const uint8_t *)tok, strlen(tok), &hit);
+    assert_int_equal(hit, 1);
+    assert_ptr_equal(a, b);
+    vcache_free(vc);
+    free(tok);
+    free(c);
+}
+
 int main(void)
 {
     if (!demo_keys_present())
@@ -252,6 +362,8 @@ int main(void)
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_vcache),
         cmocka_unit_test(test_observed_keys),
+        cmocka_unit_test(test_kidless),
+        cmocka_unit_test(test_kidless_cached),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
