@@ -182,6 +182,12 @@ static void test_key_types_and_skips(void **state)
         assert_string_equal(s->skips[i].kid, want[i][0]);
         assert_string_equal(s->skips[i].why, want[i][1]);
     }
+    /* the lenient encoding is accepted, with a note naming the members */
+    assert_int_equal(s->nnotes, 1);
+    assert_string_equal(s->notes[0].kid, "sloppy");
+    assert_string_equal(s->notes[0].why,
+                        "n is standard or padded base64, not base64url: accepted; "
+                        "e is standard or padded base64, not base64url: accepted");
     assert_string_equal(s->keys[0].jkt, RFC7638_JKT);
     assert_string_equal(s->keys[1].jkt, RFC7638_JKT); /* lenient input, canonical thumbprint */
     assert_string_equal(s->keys[1].alg, "RS256");
@@ -273,6 +279,39 @@ static void test_use_and_key_ops(void **state)
 }
 
 /* x5c[0]: subject (RFC 4514 form, escaped comma), validity, SHA-1/SHA-256 thumbprints. */
+/* A JWK alg that is not a registered JOSE algorithm (a 2014 Azure AD key set says "SHA256") is
+ * dropped with a note; registered ones, signature or encryption, are kept as published. */
+static void test_unregistered_alg(void **state)
+{
+    (void)state;
+    const char *doc =
+        "{\"keys\":["
+        "{\"kty\":\"RSA\",\"kid\":\"sha\",\"alg\":\"SHA256\",\"n\":\"" RFC7638_N "\",\"e\":\"AQAB\"},"
+        "{\"kty\":\"RSA\",\"kid\":\"low\",\"alg\":\"rs256\",\"n\":\"" RFC7638_N "\",\"e\":\"AQAB\"},"
+        "{\"kty\":\"RSA\",\"kid\":\"long\",\"alg\":\"a\\\"very-long-algorithm\",\"n\":\"" RFC7638_N
+        "\",\"e\":\"AQAB\"},"
+        "{\"kty\":\"RSA\",\"kid\":\"rs\",\"alg\":\"RS256\",\"n\":\"" RFC7638_N "\",\"e\":\"AQAB\"},"
+        "{\"kty\":\"RSA\",\"kid\":\"oaep\",\"alg\":\"RSA-OAEP\",\"n\":\"" RFC7638_N "\",\"e\":\"AQAB\"}"
+        "]}";
+    struct keystore *ks = keystore_new();
+    assert_int_equal(add_json(ks, "algs", doc, NULL, 0), 0);
+    const struct ks_keyset *s = &ks->sets[0];
+    assert_int_equal(s->nkeys, 5);
+    assert_int_equal(s->nskips, 0);
+    assert_null(s->keys[0].alg);
+    assert_null(s->keys[1].alg);
+    assert_null(s->keys[2].alg);
+    assert_string_equal(s->keys[3].alg, "RS256");
+    assert_string_equal(s->keys[4].alg, "RSA-OAEP");
+    assert_int_equal(s->nnotes, 3);
+    assert_string_equal(s->notes[0].kid, "sha");
+    assert_string_equal(s->notes[0].why, "alg \"SHA256\" is not a JOSE algorithm: ignored");
+    assert_string_equal(s->notes[1].why, "alg \"rs256\" is not a JOSE algorithm: ignored");
+    assert_string_equal(s->notes[2].kid, "long");
+    assert_string_equal(s->notes[2].why, "alg \"...\" is not a JOSE algorithm: ignored");
+    keystore_free(ks);
+}
+
 static void test_x5c_subject(void **state)
 {
     (void)state;
@@ -470,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_storm_x5t_from_cert),
         cmocka_unit_test(test_x5c_mismatch_skipped),
         cmocka_unit_test(test_key_types_and_skips),
+        cmocka_unit_test(test_unregistered_alg),
         cmocka_unit_test(test_ed448),
         cmocka_unit_test(test_use_and_key_ops),
         cmocka_unit_test(test_x5c_subject),

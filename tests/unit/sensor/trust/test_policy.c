@@ -350,6 +350,106 @@ static void test_kidless_cached(void **state)
     free(c);
 }
 
+/* A JWK whose alg is not a JOSE algorithm ("SHA256", a 2014 Azure AD key set): the member is
+ * ignored at load, so a genuine token verifies instead of alg_mismatch. */
+static void test_unregistered_key_alg(void **state)
+{
+    struct fixture *fx = *state;
+    char path[512], err[256];
+    snprintf(path, sizeof(path), "%s/etc/keys/demo-consumers.jwks.json", TW_SOURCE_DIR);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char doc[16384];
+    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    char *kty = strstr(doc, "\"kty\"");
+    assert_non_null(kty);
+    char edited[16500];
+    snprintf(edited, sizeof(edited), "%.*s\"alg\": \"SHA256\", %s", (int)(kty - doc), doc, kty);
+    struct keystore *ks = keystore_new();
+    const char *iss[] = {CONSUMER_ISS};
+    assert_int_equal(keystore_add_jwks_json(ks, "sha", edited, strlen(edited), iss, 1, err,
+                                            sizeof(err)), 0);
+    assert_int_equal(ks->sets[0].nnotes, 1);
+    char *c = claims(CONSUMER_ISS, CONSUMER_TID, T0 - 60, T0 - 60, T0 + 3600);
+    char *tok = make_token(fx->consumer, "RS256",
+                           "{\"alg\":\"RS256\",\"kid\":\"" CONSUMER_KID "\"}", c);
+    verdict_unref(judge_at(ks, &fx->pol, tok, T0, (struct expect){0, SIG_VALID}, CONSUMER_KID,
+                           "key alg SHA256"));
+    free(tok);
+    free(c);
+    keystore_free(ks);
+}
+
+/* `signature` is invalid only when a verification ran and failed: each finding path. */
+static void test_signature_truth(void **state)
+{
+    struct fixture *fx = *state;
+    char *c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    const char *h = "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\"}";
+    struct {
+        EVP_PKEY *key;
+        const char *alg, *header;
+        struct expect e;
+        const char *what;
+    } cases[] = {
+        {fx->org, "RS256", h, {0, SIG_VALID}, "verified"},
+        {fx->attacker, "RS256", h, {B(F_SIGNATURE_INVALID), SIG_INVALID}, "ran and failed"},
+        {NULL, "none", "{\"alg\":\"none\",\"kid\":\"" ORG_KID "\"}",
+         {B(F_ALG_NONE) | B(F_ALG_MISMATCH), SIG_NOT_CHECKED}, "alg none: never run"},
+        {fx->org, "RS256", "{\"alg\":\"PS512\",\"kid\":\"" ORG_KID "\"}",
+         {B(F_SIGNATURE_INVALID), SIG_INVALID}, "PS512 with an RSA key: ran"},
+        {fx->es256, "ES256", "{\"alg\":\"ES256\",\"kid\":\"" ORG_KID "\"}",
+         {B(F_ALG_MISMATCH), SIG_NOT_CHECKED}, "alg_mismatch: not run"},
+        {NULL, "HS256", "{\"alg\":\"HS256\",\"kid\":\"" ORG_KID "\"}",
+         {B(F_ALG_MISMATCH), SIG_NOT_CHECKED}, "HS256 outside the policy: not run"},
+        {fx->org, "RS256", "{\"alg\":\"RS256\",\"kid\":\"nope\"}",
+         {B(F_KEY_UNKNOWN), SIG_NOT_CHECKED}, "key_unknown: not run"},
+        {fx->org, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\",\"nonce\":\"n\"}",
+         {0, SIG_UNVERIFIABLE}, "nonce: unverifiable"},
+        {fx->attacker, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" STORM_KID "\"}",
+         {B(F_KEY_REVOKED) | B(F_KEY_UNKNOWN), SIG_NOT_CHECKED}, "revoked kid, no key: not run"},
+        {fx->consumer, "RS256", "{\"alg\":\"RS256\",\"kid\":\"" CONSUMER_KID "\"}",
+         {B(F_KEY_ISSUER_MISMATCH), SIG_VALID}, "out of scope but verified"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        judge(fx, cases[i].key, cases[i].alg, cases[i].header, c, cases[i].e, cases[i].what);
+    free(c);
+    c = claims("https://evil.example.net", NULL, T0 - 60, T0 - 60, T0 + 3600);
+    judge(fx, fx->org, "RS256", h, c, (struct expect){B(F_KEY_ISSUER_MISMATCH) | B(F_ISSUER_UNTRUSTED), SIG_VALID},
+          "untrusted issuer, known key: verified");
+    judge(fx, fx->attacker, "RS256", "{\"alg\":\"RS256\",\"kid\":\"x\"}", c,
+          (struct expect){B(F_ISSUER_UNTRUSTED), SIG_NOT_CHECKED}, "untrusted issuer: not run");
+    free(c);
+}
+
+/* keysets[].max-lifetime replaces policy.max-lifetime for the keyset's tokens. */
+static void test_keyset_max_lifetime(void **state)
+{
+    struct fixture *fx = *state;
+    const char *h = "{\"alg\":\"RS256\",\"kid\":\"" ORG_KID "\"}";
+    char *c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 - 60 + 86700);
+    judge(fx, fx->org, "RS256", h, c, (struct expect){B(F_LIFETIME_EXCESSIVE), SIG_VALID},
+          "86,700 s over a policy of 86,400");
+    struct ks_keyset *org = &fx->ks->sets[0];
+    assert_string_equal(org->name, "demo-organizations");
+    org->max_lifetime = 90000;
+    judge(fx, fx->org, "RS256", h, c, (struct expect){0, SIG_VALID}, "keyset allows 90,000 s");
+    org->max_lifetime = 3600;
+    free(c);
+    c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 - 60 + 3601);
+    judge(fx, fx->org, "RS256", h, c, (struct expect){B(F_LIFETIME_EXCESSIVE), SIG_VALID},
+          "keyset allows 3,600 s only");
+    /* a kid-less token is judged by its matching key's keyset too */
+    char *tok = make_token(fx->org, "RS256", "{\"alg\":\"RS256\"}", c);
+    judge_tok(fx, tok, (struct expect){B(F_LIFETIME_EXCESSIVE), SIG_VALID}, ORG_KID,
+              "kid-less, keyset bound");
+    free(tok);
+    org->max_lifetime = 0;
+    free(c);
+}
+
 int main(void)
 {
     if (!demo_keys_present())
@@ -364,6 +464,9 @@ int main(void)
         cmocka_unit_test(test_observed_keys),
         cmocka_unit_test(test_kidless),
         cmocka_unit_test(test_kidless_cached),
+        cmocka_unit_test(test_unregistered_key_alg),
+        cmocka_unit_test(test_signature_truth),
+        cmocka_unit_test(test_keyset_max_lifetime),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
