@@ -173,6 +173,74 @@ def config_refused(s, tmp):
         subprocess.run(["umount", ro])
 
 
+RSA1024_N = ("tFtDXqELyyW2QU5ZXHggKZC7J-839E2GbnR3M7_38kNvGt1VuoHGwuGXJ6EYGZOLPFXp6QLWvxp_Qrr8ldLK5T"
+             "mWjHga_tMWaomGS15iocxkG1pR6ISHIqX4zlLwejx7R5601RI3eajkE3r5ls7_hhAL-_nXQ5KwMLGjnlDAEX8")
+
+
+def refusals_every_mode(s, tmp, toks):
+    """Issue 13: every refusal and note on a key set is reported in all three modes (sensor
+    start, check-token -c, check-token --jwks), one line each; the noted keys are used (a token
+    of the org-1 key, whose alg says "SHA256", verifies); --jwks takes a single JWK."""
+    org = json.load(open(os.path.join(ROOT, "etc", "keys", "demo-organizations.jwks.json")))["keys"]
+    sha = dict(org[0], alg="SHA256")                      # not a JOSE algorithm: ignored
+    std = dict(org[1])                                    # n in standard base64, padded
+    std["n"] = base64.b64encode(base64.urlsafe_b64decode(std["n"] + "=" * (-len(std["n"]) % 4))).decode()
+    rsa = {"kty": "RSA", "n": org[1]["n"], "e": "AQAB"}
+    doc = {"keys": [sha, std,
+                    {"kty": "oct", "kid": "oct-1", "k": "c2VjcmV0c2VjcmV0c2VjcmV0"},
+                    dict(rsa, kid="ops-1", key_ops=["signing"]),
+                    {"kty": "RSA", "kid": "small-1", "n": RSA1024_N, "e": "AQAB"},
+                    dict(rsa, kid="enc-1", use="enc")]}
+    jwks = os.path.join(tmp, "refusals.jwks.json")
+    json.dump(doc, open(jwks, "w"))
+    msgs = [("warning", "oct-1", " refused: symmetric (oct) key"),
+            ("warning", "ops-1", ' refused: key_ops does not include "verify"'),
+            ("warning", "small-1", " refused: RSA key shorter than 2048 bits (1024)"),
+            ("warning", "enc-1", ' refused: use is "enc", not "sig"'),
+            ("note", sha["kid"], ': alg "SHA256" is not a JOSE algorithm: ignored'),
+            ("note", std["kid"], ": n is standard or padded base64, not base64url: accepted")]
+    cfg = os.path.join(tmp, "refusals.yaml")
+    open(cfg, "w").write("keysets:\n  - name: org\n    jwks: %s\n    issuers: "
+                         "[\"https://login.microsoftonline.com/{tenantid}/v2.0\"]\n" % jwks)
+    logdir = tempfile.mkdtemp(dir=tmp)
+    t = next((t for t in toks
+              if json.loads(b64u_dec(t.split(".")[0])).get("kid") == sha["kid"]), None)
+    check("refusals: a demo token of the org-1 key", t is not None)
+    modes = (("sensor start", ["-c", cfg, "-r", DEMO, "-l", logdir], "keysets.org"),
+             ("check-token -c", ["check-token", "-c", cfg, "--at", AT, t or "x"], "keysets.org"),
+             ("check-token --jwks", ["check-token", "-c", "/dev/null", "--jwks", jwks, "--at", AT,
+                                     t or "x"], "--jwks"))
+    for mode, args, label in modes:
+        r = run(s, args)
+        for kind, kid, what in msgs:
+            line = "tokenwatch: %s: %s: %s: key %s%s" % (kind, jwks, label, kid, what)
+            check("%s reports: key %s%s" % (mode, kid, what), r.returncode == 0 and
+                  line in r.stderr.splitlines(), "rc %d, want %r in %r" % (r.returncode, line, r.stderr))
+        if mode != "sensor start":
+            o = json.loads(r.stdout) if r.returncode == 0 else {}
+            check("%s: the noted key verifies (alg SHA256 ignored)" % mode,
+                  o.get("signature") == "valid" and "alg_mismatch" not in o.get("findings", []),
+                  r.stdout[:300])
+    # --jwks FILE holding one JWK, not a set
+    one = os.path.join(tmp, "one.jwk.json")
+    json.dump(org[0], open(one, "w"))
+    r = run(s, ["check-token", "-c", "/dev/null", "--jwks", one, "--at", AT, t or "x"])
+    o = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("check-token --jwks: a single JWK", o.get("signature") == "valid" and
+          o.get("keyset") == "cli" and r.stderr == "", r.stdout[:300] + r.stderr)
+    # every key refused: an error in --jwks as in a configuration, the refusals still printed
+    json.dump({"kty": "oct", "kid": "oct-1", "k": "c2VjcmV0"}, open(one, "w"))
+    r = run(s, ["check-token", "-c", "/dev/null", "--jwks", one, t or "x"])
+    check("check-token --jwks: no usable key: exit 2, refusal then error",
+          r.returncode == 2 and r.stderr.splitlines() == [
+              "tokenwatch: warning: %s: --jwks: key oct-1 refused: symmetric (oct) key" % one,
+              "tokenwatch: --jwks: %s: no usable key (1 refused)" % one], r.stderr)
+
+
+def b64u_dec(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", required=True)
@@ -309,6 +377,7 @@ def main():
         r = run(s, ["-c", CONFIG, "-r", DEMO, "-l", tmp, "-f", "tcp port"])
         check("bad BPF filter: exit 2", r.returncode == 2, r.stderr)
         config_refused(s, tmp)
+        refusals_every_mode(s, tmp, toks)
 
     print(f"cli: {len(failures)} failed" if failures else "cli: all passed")
     return 1 if failures else 0
