@@ -405,7 +405,7 @@ def make_finding_cases():
                  [(unknown, ["key_unknown"], {"token.kid": "nOo3ZDrODXEK1jKWhXslHR_KXEg"}, 401)], t)
     finding_case("finding_token_not_yet_valid", "iat = nbf = packet time + 1 h (skew 300 s).",
                  [(tok_valid_org(t, iat=3600), ["token_not_yet_valid"], {"token.signature": "valid"}, 401)], t)
-    finding_case("finding_lifetime_excessive", "exp - iat = 2 days (max-lifetime 86400).",
+    finding_case("finding_lifetime_excessive", "exp - iat = 2 days (max-lifetime 90000).",
                  [(tok_valid_org(t, iat=-60, lifetime=2 * 86400), ["lifetime_excessive"],
                    {"token.signature": "valid"}, 200)], t)
     untrusted = T.jws(T.header("RS256", kid="attacker-key-1"),
@@ -487,6 +487,7 @@ def main():
     __import__("make_i12_h2").make_all()
     __import__("make_i12_ws").make_all()
     __import__("make_i12_real").make_all()      # from the committed pcaps/real (recorded once)
+    __import__("make_i13_verdicts").make_all()
     for p, n in WRITTEN:
         print("%7d  %s" % (n, p))
 
