@@ -78,6 +78,8 @@ struct verdict {
     uint8_t digest[32];          /* the same SHA-256, raw (replay table key) */
     enum jwt_type type;
     enum sig_state sig;
+    uint8_t kidless_bound;       /* a layer named no key and policy.kidless-max-keys bit: its
+                                    issuer had more candidate keys than were tried */
     uint32_t findings;           /* time-independent findings, bit = 1u << enum finding */
     struct jwt_claims c;         /* strings point into `strings` below */
     const char *keyset;          /* keyset name (a copy, in `strings`), or NULL */

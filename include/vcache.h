@@ -21,6 +21,8 @@
  * evictions: entries dropped for room (entry count or bytes), not by vcache_clear. */
 struct vcache_stats {
     uint64_t lookups, hits, misses, inserts, evictions;
+    uint64_t kidless_bound; /* misses whose token named no key and had more candidate keys than
+                               policy.kidless-max-keys, none of those tried verifying */
 };
 
 struct vcache;

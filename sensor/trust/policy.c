@@ -135,6 +135,7 @@ struct layer {
     const struct ks_key *key;  /* the configured key chosen for this layer, or NULL */
     const struct ks_key *used; /* the key the signature was judged with: `key`, an observed key
                                   (policy.verify-observed-keys), or NULL */
+    int kidless_bound;         /* named no key, and more candidates than kidless_max */
     char key_issuer[512];      /* the issuer `used` is scoped to, or "" */
 };
 
@@ -242,6 +243,7 @@ static int kidless_key(const struct keystore *ks, const struct policy_cfg *cfg,
             }
         }
     }
+    l->kidless_bound = more;
     if (tried == 0 || more)
         return 0;
     l->sig = SIG_INVALID;
@@ -443,6 +445,7 @@ static const struct jwt *judge_layers(const struct keystore *ks, const struct po
             continue;
         judge_layer(ks, cfg, &t[i], cl, &lay[i]);
         f |= lay[i].f;
+        v->kidless_bound |= (uint8_t)lay[i].kidless_bound;
         if (sig_rank(lay[i].sig) >= sig_rank(sig))
             sig = lay[i].sig;
         /* RFC 7519 §7.2 step 10: a JWT's payload is base64url JSON; an unencoded payload is a

@@ -210,6 +210,8 @@ struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
     struct verdict *v = policy_judge(ks, cfg, tok, len);
     if (!v)
         return NULL;
+    if (v->kidless_bound)
+        vc->stats.kidless_bound++;
     v->hash = h;
     int real;
     size_t charge = charge_of(v, &real);

@@ -345,6 +345,19 @@ static void test_kidless_cached(void **state)
     struct verdict *b = vcache_get(vc, fx->ks, &fx->pol, (const uint8_t *)tok, strlen(tok), &hit);
     assert_int_equal(hit, 1);
     assert_ptr_equal(a, b);
+    assert_int_equal(vcache_stats(vc)->kidless_bound, 0);
+    /* the bound bites: counted once per distinct token, not per occurrence */
+    struct policy_cfg pol = fx->pol;
+    pol.kidless_max = 1;
+    free(tok);
+    tok = make_token(fx->expired, "RS256", "{\"alg\":\"RS256\"}", c);
+    for (int i = 0; i < 3; i++) {
+        a = vcache_get(vc, fx->ks, &pol, (const uint8_t *)tok, strlen(tok), &hit);
+        assert_non_null(a);
+        assert_int_equal(a->findings, B(F_KEY_UNKNOWN));
+        assert_int_equal(a->kidless_bound, 1);
+    }
+    assert_int_equal(vcache_stats(vc)->kidless_bound, 1);
     vcache_free(vc);
     free(tok);
     free(c);
