@@ -217,7 +217,8 @@ static int kidless_key(const struct keystore *ks, const struct policy_cfg *cfg,
     const char *alg = t->c.alg ? t->c.alg : "";
     if (!cfg->kidless_max || !alg_allowed || t->c.has_nonce)
         return 0;
-    size_t tried = 0, more = 0;
+    size_t tried = 0;
+    int more = 0;
     for (size_t i = 0; i < ks->nsets && !more; i++) {
         const struct ks_keyset *set = &ks->sets[i];
         if (!keystore_set_trusts(ks, set, cl->iss, cl->tid))
