@@ -60,7 +60,7 @@ install(FILES ${CMAKE_BINARY_DIR}/systemd/tokenwatch@.service DESTINATION ${TW_S
 # ---- CPack: the .deb ----
 set(TW_DEB_MAINTAINER "tokenwatch maintainers <tokenwatch@localhost>" CACHE STRING
     "Maintainer field of the .deb")
-set(TW_CONFFILES "${TW_SYSCONFDIR}/tokenwatch.yaml\n")
+set(TW_CONFFILES "${TW_SYSCONFDIR}/tokenwatch.yaml\n${TW_SYSCONFDIR}/revoked-keys.txt\n")
 foreach(k ${TW_KEYSETS})
   get_filename_component(kn ${k} NAME)
   string(APPEND TW_CONFFILES "${TW_SYSCONFDIR}/keys/${kn}\n")
