@@ -12,10 +12,10 @@
  * Exit status: 0 (show: always; check: no finding), 1 (check: at least one finding), 2 usage or
  * configuration error (the loader's message: file, line and key).
  *
- * keys check's findings: a certificate (x5c) expired or not yet valid; a keyset with no key; an
- * issuer (literal or template) listed by two keysets; a key whose private half is published
- * (testkeys.h: tokenwatch's own TEST-ONLY keys, whose public halves are the demo key sets); a
- * revoked key still trusted. Test keys are findings whatever the configuration: the shipped demo
+ * keys check's findings: no keyset at all; a certificate (x5c) expired or not yet valid; a keyset
+ * with no key; an issuer (literal or template) listed by two keysets; a key whose private half is
+ * published (testkeys.h: tokenwatch's own TEST-ONLY keys, whose public halves are the demo key
+ * sets); a revoked key still trusted. Test keys are findings whatever the configuration: the shipped demo
  * configuration (etc/tokenwatch.yaml) trusts them by design and so fails `keys check` by design,
  * naming each one.
  */
@@ -364,6 +364,12 @@ static size_t check_keys(const struct keys_ctx *c, size_t si)
 static size_t check_sets(const struct keys_ctx *c)
 {
     size_t n = 0;
+    if (c->ks->nsets == 0) {
+        /* The sensor only warns (keysets: []): every JWT would be issuer_untrusted. */
+        printf("%s: no keyset: nothing is trusted, every token is judged issuer_untrusted\n",
+               cfg_where(c));
+        n++;
+    }
     for (size_t si = 0; si < c->ks->nsets; si++) {
         const struct ks_keyset *set = &c->ks->sets[si];
         if (set->nkeys == 0) {

@@ -239,6 +239,16 @@ def part_lint(sensor, wd):
     check("revoked keys: the table marks them",
           [l.split()[-1] for l in r.stdout.splitlines()[1:]] == ["revoked", "revoked"], r.stdout)
 
+    nokeys = os.path.join(wd, "nokeysets.yaml")
+    write(nokeys, "keysets: []\n")
+    r = run(sensor, ["keys", "check", "-c", nokeys])
+    check("no keyset at all: check exit 1, one line", r.returncode == 1 and r.stdout.splitlines()
+          == ["%s: no keyset: nothing is trusted, every token is judged issuer_untrusted" % nokeys],
+          r.stdout + r.stderr)
+    r = run(sensor, ["keys", "show", "-c", nokeys])
+    check("no keyset at all: show prints the header only, exit 0",
+          r.returncode == 0 and len(r.stdout.splitlines()) == 1, r.stdout + r.stderr)
+
     # Configuration errors: exit 2, file, line and key.
     bad = config(wd, "unknownkey", [("api", {"keys": [gj]}, [ISS])], "policy:\n  clok-skew: 5\n")
     for sub in ("show", "check"):
