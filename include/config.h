@@ -124,6 +124,10 @@ struct config {
                                        explicit empty list can be warned about) */
     struct revoked_cfg *revoked;
     size_t nrevoked;
+    char *revoked_keys_file;        /* revoked-keys-file: indicators one per line (keystore.h's
+                                       keystore_add_revoked_file), merged with revoked-keys and
+                                       reread on reload; NULL = none */
+    int revoked_keys_file_line;     /* its line, 0 from --set, -1 not given */
     /* policy: */
     int64_t clock_skew;             /* default 300 */
     int64_t max_lifetime;           /* default 90000 (README "lifetime_excessive") */

@@ -80,6 +80,11 @@ int keystore_add_jwks_json(struct keystore *ks, const char *name, const char *js
 int keystore_add_revoked(struct keystore *ks, const char *kid, const char *x5t, const char *sha1,
                          const char *jkt, const char *reason);
 
+/* Adds the indicators of a revocation file (revoked-keys-file; format in revoked_file.c: one
+ * "KIND VALUE [REASON]" a line, KIND kid | x5t | sha1 | jkt, '#' comments). Returns 0, or -1
+ * with "PATH:LINE: why" in err; the store may then hold part of the file and must be freed. */
+int keystore_add_revoked_file(struct keystore *ks, const char *path, char *err, size_t errlen);
+
 /* Sets keyset `name`'s audience and token-type expectations (strings copied; either list may
  * be empty). Returns 0, or -1 when no such keyset or out of memory. */
 int keystore_set_expectations(struct keystore *ks, const char *name, const char *const *auds,

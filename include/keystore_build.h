@@ -1,5 +1,5 @@
 /* keystore_build.h — the key store a configuration describes: its key sets' JWKS files, the
- * expectations on them, the Entra clouds and the revoked keys.
+ * expectations on them, the Entra clouds and the revoked keys (inline and revoked-keys-file).
  *
  * Pipeline: start-up, hot reload (reload.c, on the control thread) and check-token: config ─►
  * [keystore_build] ─► keystore; never per packet. Kept beside the key store, not in the sensor,
@@ -17,7 +17,7 @@
 
 /* Builds the store of cfg into *out (the caller frees it with keystore_free): 0, or -1 with
  * *out untouched and a one-line reason in err ("FILE:LINE: keysets.NAME.jwks: why", or "out of
- * memory"). Keys refused inside a usable file are warned about on stderr, not fatal; a file
+ * memory"; a revocation file's own line follows "revoked-keys-file: PATH:LINE:"). Keys refused inside a usable file are warned about on stderr, not fatal; a file
  * whose every key is refused is. */
 int keystore_build_from_config(const struct config *cfg, struct keystore **out, char *err,
                                size_t errlen);

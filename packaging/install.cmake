@@ -6,6 +6,7 @@
 #   P/bin/tokenwatch
 #   SYSCONFDIR/tokenwatch/tokenwatch.yaml       SYSCONFDIR: P/etc, but /etc when P is /usr
 #   SYSCONFDIR/tokenwatch/keys/*.jwks.json      (the yaml names them relative to itself)
+#   SYSCONFDIR/tokenwatch/revoked-keys.txt      revocation indicators (revoked-keys-file)
 #   P/share/man/man8/tokenwatch.8.gz
 #   TW_SYSTEMD_UNITDIR/tokenwatch@.service      default P/lib/systemd/system: systemd reads
 #                                               /usr/lib/... and /usr/local/lib/systemd/system
@@ -23,7 +24,7 @@ set(TW_SYSTEMD_UNITDIR "${CMAKE_INSTALL_PREFIX}/lib/systemd/system" CACHE PATH
     "where tokenwatch@.service is installed")
 
 install(TARGETS tokenwatch RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES etc/tokenwatch.yaml DESTINATION ${TW_SYSCONFDIR})
+install(FILES etc/tokenwatch.yaml etc/revoked-keys.txt DESTINATION ${TW_SYSCONFDIR})
 file(GLOB TW_KEYSETS ${CMAKE_SOURCE_DIR}/etc/keys/*.jwks.json)
 install(FILES ${TW_KEYSETS} DESTINATION ${TW_SYSCONFDIR}/keys)
 
@@ -59,7 +60,7 @@ install(FILES ${CMAKE_BINARY_DIR}/systemd/tokenwatch@.service DESTINATION ${TW_S
 # ---- CPack: the .deb ----
 set(TW_DEB_MAINTAINER "tokenwatch maintainers <tokenwatch@localhost>" CACHE STRING
     "Maintainer field of the .deb")
-set(TW_CONFFILES "${TW_SYSCONFDIR}/tokenwatch.yaml\n")
+set(TW_CONFFILES "${TW_SYSCONFDIR}/tokenwatch.yaml\n${TW_SYSCONFDIR}/revoked-keys.txt\n")
 foreach(k ${TW_KEYSETS})
   get_filename_component(kn ${k} NAME)
   string(APPEND TW_CONFFILES "${TW_SYSCONFDIR}/keys/${kn}\n")

@@ -3,6 +3,7 @@
  *   tokenwatch -r PATH... | -i IFACE...  [-c FILE] [-l DIR] [-f EXPR] [-j N] [--user U] [--group G]
  *              [--set K=V]... [-v|-q]
  *   tokenwatch check-token [-c FILE] [--jwks FILE] [--at ISO8601|EPOCH] TOKEN|-
+ *   tokenwatch keys show [-c FILE] [--json] | keys check [-c FILE]   (keys_cmd.c)
  *   tokenwatch --version | --help | --dump-config
  *
  * Exit status: 0 success (findings are not errors), 1 runtime failure, 2 usage or configuration
@@ -36,6 +37,7 @@
 #include "curve.h"
 #include "eve.h"
 #include "jb.h"
+#include "keys_cmd.h"
 #include "keystore.h"
 #include "keystore_build.h"
 #include "policy.h"
@@ -66,6 +68,8 @@ static void usage(FILE *f)
             "usage: tokenwatch -r PATH [-r PATH ...] [options]   read pcap/pcapng files or directories\n"
             "       tokenwatch -i IFACE [-i IFACE ...] [options] capture live until SIGINT/SIGTERM\n"
             "       tokenwatch check-token [-c FILE] [--jwks FILE] [--at ISO8601|EPOCH] TOKEN|-\n"
+            "       tokenwatch keys show [-c FILE] [--json]     the trusted keys, one row each\n"
+            "       tokenwatch keys check [-c FILE]             lint them (exit 1 on a finding)\n"
             "       tokenwatch --version | --help | --dump-config\n"
             "options:\n"
             "  -c FILE        configuration (YAML); default ./tokenwatch.yaml, then %s/tokenwatch.yaml\n"
@@ -416,6 +420,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "check-token") == 0)
         return cmd_check_token(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "keys") == 0)
+        return keys_cmd(argc - 1, argv + 1, find_config);
 
     enum { OPT_SET = 1000, OPT_VERSION, OPT_DUMP, OPT_USER, OPT_GROUP };
     static const struct option longopts[] = {

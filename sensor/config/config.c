@@ -142,6 +142,8 @@ const struct config_key config_keys[] = {
     STR(REVOKED, "revoked-keys.sha1",   sha1, 1, NULL),
     STR(REVOKED, "revoked-keys.jkt",    jkt, 1, NULL),
     STR(REVOKED, "revoked-keys.reason", reason, 0, NULL),
+    PATH(CONFIG, "revoked-keys-file",   revoked_keys_file, .flags = CF_LINE,
+         .line = offsetof(struct config, revoked_keys_file_line)),
 
     BOOL(CONFIG, "policy.verify-observed-keys", verify_observed, 0),
     SECS(CONFIG, "policy.clock-skew",           clock_skew, 0, INT64_MAX, 300),

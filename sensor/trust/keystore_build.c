@@ -129,6 +129,14 @@ int keystore_build_from_config(const struct config *cfg, struct keystore **out, 
             goto fail;
         }
     }
+    if (cfg->revoked_keys_file) {
+        char rerr[512];
+        if (keystore_add_revoked_file(ks, cfg->revoked_keys_file, rerr, sizeof(rerr)) != 0) {
+            snprintf(err, errlen, "%s:%d: revoked-keys-file: %s", cfg_where(cfg),
+                     cfg->revoked_keys_file_line > 0 ? cfg->revoked_keys_file_line : 0, rerr);
+            goto fail;
+        }
+    }
     *out = ks;
     return 0;
 fail:

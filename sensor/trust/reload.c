@@ -174,7 +174,8 @@ void reload_counts(const struct reload *r, uint64_t *done, uint64_t *failed)
 /* ---- what else changed --------------------------------------------------------------------- */
 
 /* The configuration as --dump-config prints it, without what a reload does apply: the key sets,
- * the revoked keys and the Entra clouds (all three live in the key store). */
+ * the revoked keys (inline and revoked-keys-file) and the Entra clouds (all live in the key
+ * store). */
 static char *dump_rest(const struct config *c, size_t *len)
 {
     struct config x = *c;
@@ -182,6 +183,7 @@ static char *dump_rest(const struct config *c, size_t *len)
     x.nkeysets = 0;
     x.revoked = NULL;
     x.nrevoked = 0;
+    x.revoked_keys_file = NULL;
     x.clouds = NULL;
     x.nclouds = 0;
     char *buf = NULL;

@@ -8,8 +8,8 @@ CMAKE_INSTALL_PREFIX=/usr, else in WORKDIR/build, configured here (-DCMAKE_INSTA
 Release, only the tokenwatch target built), then `cpack -G DEB`. Then:
   - control fields: Package, Version (project()), Section net, Maintainer, Depends computed by
     dpkg-shlibdeps naming libpcap, libssl, libndpi, libjansson, libyaml, libhiredis, zlib, libc;
-  - the file list, exactly: /usr/bin/tokenwatch, /etc/tokenwatch/tokenwatch.yaml and the key
-    sets, the man page, the systemd unit; conffiles = the files under /etc/tokenwatch; the
+  - the file list, exactly: /usr/bin/tokenwatch, /etc/tokenwatch/tokenwatch.yaml, the revocation
+    file and the key sets, the man page, the systemd unit; conffiles = the files under /etc/tokenwatch; the
     maintainer scripts are executable;
   - the man page renders without a groff warning; the unit passes `systemd-analyze verify`
     (skipped when systemd-analyze is absent).
@@ -39,7 +39,7 @@ import run_case  # noqa: E402  (matches(): the e2e case checks)
 SKIP = 77
 failures = []
 KEYSETS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "etc", "keys", "*.jwks.json")))
-FILES = (["/usr/bin/tokenwatch", "/etc/tokenwatch/tokenwatch.yaml"] +
+FILES = (["/usr/bin/tokenwatch", "/etc/tokenwatch/tokenwatch.yaml", "/etc/tokenwatch/revoked-keys.txt"] +
          ["/etc/tokenwatch/keys/" + k for k in KEYSETS] +
          ["/usr/share/man/man8/tokenwatch.8.gz", "/usr/lib/systemd/system/tokenwatch@.service"])
 CONFFILES = [f for f in FILES if f.startswith("/etc/")]
