@@ -373,6 +373,8 @@ def scenario_reload(ns, sensor, work, jobs):
     # The shipped configuration with its key set paths made absolute, organizations from `org`.
     text = open(CONFIG).read().replace("jwks: keys/", "jwks: %s/" % keys)
     text = text.replace("jwks: %s/demo-organizations.jwks.json" % keys, "jwks: " + org)
+    text = text.replace("revoked-keys-file: revoked-keys.txt",
+                        "revoked-keys-file: " + os.path.join(ROOT, "etc", "revoked-keys.txt"))
     cfg = os.path.join(d, "reload.yaml")
     with open(cfg, "w") as f:
         f.write(text)
@@ -406,9 +408,12 @@ def scenario_reload(ns, sensor, work, jobs):
         nkeys = sum(len(json.load(open(os.path.join(keys, n)))["keys"]) for n in
                     ("demo-organizations.jwks.json", "demo-consumers.jwks.json",
                      "demo-idp.jwks.json"))
+        # the shipped revocation indicators: one per non-comment line of etc/revoked-keys.txt
+        nrev = sum(1 for l in open(os.path.join(ROOT, "etc", "revoked-keys.txt"))
+                   if l.strip() and not l.lstrip().startswith("#"))
         check(f"reload -j {jobs}: one line: reloaded, with the counts",
               line is not None and
-              f"reloaded the key sets: 3 keysets, {nkeys} keys, 1 revoked" in line, line)
+              f"reloaded the key sets: 3 keysets, {nkeys} keys, {nrev} revoked" in line, line)
         ns.replay("--topspeed", OFFICE)
         check(f"reload -j {jobs}: second replay's tokens written",
               wait_for(lambda recs: len(of_type(recs, "token")) >= OFFICE_TOKENS, s.eve))
