@@ -79,6 +79,9 @@ enum eve_redis_mode { EVE_REDIS_LIST = 0, EVE_REDIS_LPUSH, EVE_REDIS_RPUSH, EVE_
 struct keyset_cfg {
     char *name;
     char *jwks;            /* resolved path */
+    char *jwks_uri;        /* keysets[].jwks-uri: where `keys update` fetches jwks from (https) */
+    char *discovery;       /* keysets[].discovery: an OIDC discovery document (https) naming the
+                              jwks_uri; at most one of the two */
     char **issuers;
     size_t nissuers;
     char **audiences;      /* keysets[].audiences: the token's aud must be one of them (optional) */

@@ -28,6 +28,12 @@ struct ks_key {
     EVP_PKEY *pkey;
     int has_validity;       /* from x5c[0]: notBefore/notAfter, Unix seconds */
     int64_t not_before, not_after;
+    /* History kept by `tokenwatch keys update` in the JWK's own "x-tokenwatch" member: when the
+     * provider's document first and last listed the key (Unix seconds, 0 when unknown), and
+     * whether it has left the document (retired: still trusted, for tokens issued while it was
+     * live; `keys show` says "retired"). */
+    int retired;
+    int64_t first_seen, last_seen;
     const struct ks_keyset *set;
 };
 

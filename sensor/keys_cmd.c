@@ -3,6 +3,9 @@
  *
  *   tokenwatch keys show  [-c FILE] [--json]   one row per trusted key (--json: one object a line)
  *   tokenwatch keys check [-c FILE]            one line per finding
+ *   tokenwatch keys update [-c FILE] [--ca-file FILE] [--dry-run] [--pidfile FILE]
+ *                                              fetch the keysets' documents (keys_update.c), then
+ *                                              SIGHUP the sensor whose pid is in FILE
  *
  * Not on the packet path: main() dispatches here before any capture. The key store is built
  * exactly as the sensor builds it (keystore_build_from_config), so what is shown is what a
@@ -21,6 +24,8 @@
  */
 #include "keys_cmd.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +35,7 @@
 #include "config.h"
 #include "curve.h"
 #include "jb.h"
+#include "keys_update.h"
 #include "keystore.h"
 #include "keystore_build.h"
 #include "testkeys.h"
@@ -141,12 +147,14 @@ static void unload(struct keys_ctx *c)
         config_free(&c->cfg);
 }
 
-/* The key's state words: live, revoked, expired, not-yet-valid, test-key. */
+/* The key's state words: live, retired, revoked, expired, not-yet-valid, test-key. */
 static void state_text(const struct keys_ctx *c, const struct ks_key *k, char *buf, size_t len)
 {
     size_t used = 0;
-    const char *w[4];
+    const char *w[6];
     size_t n = 0;
+    if (k->retired)
+        w[n++] = "retired";
     if (keystore_revoked(c->ks, k, NULL, NULL))
         w[n++] = "revoked";
     if (k->has_validity && k->not_after < c->now)
@@ -399,17 +407,88 @@ static size_t check_sets(const struct keys_ctx *c)
 static void keys_usage(FILE *f)
 {
     fprintf(f, "usage: tokenwatch keys show [-c FILE] [--json]   the trusted keys\n"
-               "       tokenwatch keys check [-c FILE]           lint them: exit 0 clean, 1 findings\n");
+               "       tokenwatch keys check [-c FILE]           lint them: exit 0 clean, 1 findings\n"
+               "       tokenwatch keys update [-c FILE] [--ca-file FILE] [--dry-run] [--pidfile FILE]\n"
+               "                                  fetch the keysets' jwks-uri / discovery documents\n");
+}
+
+/* ---- keys update ---------------------------------------------------------------------------- */
+
+/* SIGHUP to the pid in pidfile: 0, or 1 with one line on stderr. */
+static int signal_sensor(const char *pidfile)
+{
+    FILE *f = fopen(pidfile, "r");
+    long pid = 0;
+    if (!f || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
+        fprintf(stderr, "tokenwatch: keys update: %s: %s\n", pidfile,
+                f ? "no process id in it" : strerror(errno));
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    fclose(f);
+    if (kill((pid_t)pid, SIGHUP) != 0) {
+        fprintf(stderr, "tokenwatch: keys update: cannot signal the sensor (pid %ld from %s): %s\n",
+                pid, pidfile, strerror(errno));
+        return 1;
+    }
+    fprintf(stderr, "tokenwatch: keys update: sensor (pid %ld) told to reload\n", pid);
+    return 0;
+}
+
+/* Exit status: 0 every provider fetched, 1 one failed (or the sensor could not be signalled),
+ * 2 usage or configuration. */
+static int keys_update_cmd(int argc, char **argv, const char *(*find_config)(const char *given))
+{
+    const char *cfg_path = NULL, *pidfile = NULL;
+    struct keys_update_opts o = {.now = (int64_t)time(NULL)};
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            cfg_path = argv[++i];
+        } else if (strcmp(argv[i], "--ca-file") == 0 && i + 1 < argc) {
+            o.ca_file = argv[++i];
+        } else if (strcmp(argv[i], "--pidfile") == 0 && i + 1 < argc) {
+            pidfile = argv[++i];
+        } else if (strcmp(argv[i], "--dry-run") == 0) {
+            o.dry_run = 1;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            keys_usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "tokenwatch: keys update: unexpected argument '%s'\n", argv[i]);
+            keys_usage(stderr);
+            return 2;
+        }
+    }
+    struct config cfg;
+    char err[1024];
+    config_defaults(&cfg);
+    if (config_load(&cfg, find_config(cfg_path), NULL, 0, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tokenwatch: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
+    size_t updated = 0;
+    int failed = keys_update_run(&cfg, &o, stdout, stderr, &updated);
+    config_free(&cfg);
+    int rc = failed < 0 ? 2 : failed > 0 ? 1 : 0;
+    if (fflush(stdout) != 0 && rc == 0)
+        rc = 1;
+    if (pidfile && updated && !o.dry_run && signal_sensor(pidfile) != 0 && rc == 0)
+        rc = 1;
+    return rc;
 }
 
 int keys_cmd(int argc, char **argv, const char *(*find_config)(const char *given))
 {
+    if (argc >= 2 && strcmp(argv[1], "update") == 0)
+        return keys_update_cmd(argc, argv, find_config);
     if (argc < 2 || (strcmp(argv[1], "show") != 0 && strcmp(argv[1], "check") != 0)) {
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
             keys_usage(stdout);
             return 0;
         }
-        fprintf(stderr, "tokenwatch: keys: expected show or check%s%s\n",
+        fprintf(stderr, "tokenwatch: keys: expected show, check or update%s%s\n",
                 argc >= 2 ? ", got " : "", argc >= 2 ? argv[1] : "");
         keys_usage(stderr);
         return 2;

@@ -129,6 +129,8 @@ const struct config_key config_keys[] = {
          .line = offsetof(struct config, keysets_line)),
     STR(KEYSET,  "keysets.name",        name, 1, NULL),
     PATH(KEYSET, "keysets.jwks",        jwks),
+    STR(KEYSET,  "keysets.jwks-uri",    jwks_uri, 1, NULL, .dump = CD_SET),
+    STR(KEYSET,  "keysets.discovery",   discovery, 1, NULL, .dump = CD_SET),
     STRS(KEYSET, "keysets.issuers",     issuers, nissuers, 1, "issuer", NULL),
     STRS(KEYSET, "keysets.audiences",   audiences, naudiences, 1, "audience", NULL,
          .dump = CD_SET),

@@ -116,6 +116,18 @@ static int keyset_check(struct config_parse *x, const struct yaml_doc_node *v, c
             return config_parse_fail(x, k->line, rkey,
                                      "missing (a keyset needs name, jwks and issuers)");
     }
+    const char *urls[] = {k->jwks_uri, k->discovery};
+    for (size_t u = 0; u < 2; u++) {
+        if (!urls[u])
+            continue;
+        const char *what = u ? "discovery" : "jwks-uri";
+        config_parse_join_key(rkey, key, what);
+        int line = yaml_doc_map_find(v, what)->value->line;
+        if (u == 1 && k->jwks_uri)
+            return config_parse_fail(x, line, rkey, "give jwks-uri or discovery, not both");
+        if (strncmp(urls[u], "https://", 8) != 0 || !urls[u][8])
+            return config_parse_fail(x, line, rkey, "not an https URL");
+    }
     for (size_t j = 0; j < i; j++) {
         if (strcmp(all[j].name, k->name) == 0) {
             config_parse_join_key(rkey, key, "name");

@@ -446,6 +446,33 @@ static void notes(json_t *jwk, struct ks_key *k, char *why, size_t whylen)
     }
 }
 
+/* "2026-12-03T09:40:00Z" -> Unix seconds; 0 when absent or not in that form. */
+static int64_t history_time(json_t *hist, const char *name)
+{
+    const char *v = json_string_value(json_object_get(hist, name));
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    char z = 0;
+    if (!v || sscanf(v, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm);
+}
+
+/* "x-tokenwatch": {"first_seen": T, "last_seen": T, "retired": true}, tokenwatch's own member
+ * (RFC 7517 §4: unknown members are ignored by others), written by `keys update`. */
+static void read_history(json_t *jwk, struct ks_key *out)
+{
+    json_t *hist = json_object_get(jwk, "x-tokenwatch");
+    if (!json_is_object(hist))
+        return;
+    out->retired = json_is_true(json_object_get(hist, "retired"));
+    out->first_seen = history_time(hist, "first_seen");
+    out->last_seen = history_time(hist, "last_seen");
+}
+
 int jwk_to_key(json_t *jwk, struct ks_key *out, char *why, size_t whylen)
 {
     memset(out, 0, sizeof(*out));
@@ -481,7 +508,9 @@ int jwk_to_key(json_t *jwk, struct ks_key *out, char *why, size_t whylen)
         rc = read_x5c(jwk, out, why, whylen);
     if (rc != JWK_LOADED)
         jwk_key_clear(out);
-    else if (why && whylen)
+    else
+        read_history(jwk, out);
+    if (rc == JWK_LOADED && why && whylen)
         notes(jwk, out, why, whylen);
     return rc;
 }
