@@ -1,6 +1,7 @@
 /* main.c — the tokenwatch command line (SPEC §1, Suricata's habits).
  *
  *   tokenwatch -r PATH... | -i IFACE...  [-c FILE] [-l DIR] [-f EXPR] [-j N] [--user U] [--group G]
+ *              [--pidfile FILE]
  *              [--set K=V]... [-v|-q]
  *   tokenwatch check-token [-c FILE] [--jwks FILE] [--at ISO8601|EPOCH] TOKEN|-
  *   tokenwatch keys show [-c FILE] [--json] | keys check [-c FILE]   (keys_cmd.c)
@@ -70,6 +71,8 @@ static void usage(FILE *f)
             "       tokenwatch check-token [-c FILE] [--jwks FILE] [--at ISO8601|EPOCH] TOKEN|-\n"
             "       tokenwatch keys show [-c FILE] [--json]     the trusted keys, one row each\n"
             "       tokenwatch keys check [-c FILE]             lint them (exit 1 on a finding)\n"
+            "       tokenwatch keys update [-c FILE] [--ca-file FILE] [--dry-run] [--pidfile FILE]\n"
+            "                                  fetch the keysets' jwks-uri/discovery, keep history\n"
             "       tokenwatch --version | --help | --dump-config\n"
             "options:\n"
             "  -c FILE        configuration (YAML); default ./tokenwatch.yaml, then %s/tokenwatch.yaml\n"
@@ -79,6 +82,7 @@ static void usage(FILE *f)
             "                 reading files always uses one worker\n"
             "  --user NAME    live capture: drop to this user once the interfaces are open\n"
             "  --group NAME   ... and this group (default: the user's primary group)\n"
+            "  --pidfile FILE write the process id there (keys update --pidfile signals it)\n"
             "  --set KEY=VAL  override one configuration value (e.g. outputs.eve.filename=-)\n"
             "  -v / -q        more / less diagnostics on stderr\n"
             "SIGHUP reopens the EVE outputs and reloads the key sets and revoked keys.\n",
@@ -377,9 +381,23 @@ static void summary(const struct worker_result *res, int live, int verbose, int 
 
 /* One run: nw sensors (reading files, one), sharing the key store of the hot reload and, live,
  * the replay table; the reload thread; the run loop (worker.h); the exit summary. */
+/* --pidfile: our pid and a newline, for `keys update --pidfile` (SIGHUP). 0, or -1 with a line. */
+static int write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    int ok = f && fprintf(f, "%ld\n", (long)getpid()) > 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok) {
+        fprintf(stderr, "tokenwatch: --pidfile %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int run(struct config *cfg, const char *logdir, size_t nw, char **reads, size_t nreads,
                char **ifaces, size_t nifaces, const struct worker_opts *wo,
-               const struct reload_src *src)
+               const struct reload_src *src, const char *pidfile)
 {
     char err[1024];
     int code = 1, rc;
@@ -406,8 +424,18 @@ static int run(struct config *cfg, const char *logdir, size_t nw, char **reads, 
     if (reload_start(rl, &reload_flag) != 0 && wo->cap.verbose >= 0)
         fprintf(stderr, "tokenwatch: cannot start the reload thread: SIGHUP reopens only\n");
     struct worker_result res;
+    /* The pid is published once SIGHUP is handled, and before privileges are dropped. */
+    if (pidfile && write_pidfile(pidfile) != 0) {
+        reload_stop(rl);
+        worker_sensors_free(sv, nw);
+        free(sv);
+        reload_free(rl);
+        return 2;
+    }
     rc = nreads ? worker_offline(sv[0], reads, nreads, wo, &stop_flag, &res)
                 : worker_live(sv, nw, ifaces, nifaces, wo, &stop_flag, &res);
+    if (pidfile)
+        unlink(pidfile); /* may fail once privileges are dropped: a stale file names a dead pid */
     reload_stop(rl);
     summary(&res, nifaces > 0, wo->cap.verbose, rc);
     worker_sensors_free(sv, nw);
@@ -423,11 +451,12 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "keys") == 0)
         return keys_cmd(argc - 1, argv + 1, find_config);
 
-    enum { OPT_SET = 1000, OPT_VERSION, OPT_DUMP, OPT_USER, OPT_GROUP };
+    enum { OPT_SET = 1000, OPT_VERSION, OPT_DUMP, OPT_USER, OPT_GROUP, OPT_PIDFILE };
     static const struct option longopts[] = {
         {"set", required_argument, NULL, OPT_SET},
         {"user", required_argument, NULL, OPT_USER},
         {"group", required_argument, NULL, OPT_GROUP},
+        {"pidfile", required_argument, NULL, OPT_PIDFILE},
         {"version", no_argument, NULL, OPT_VERSION},
         {"dump-config", no_argument, NULL, OPT_DUMP},
         {"help", no_argument, NULL, 'h'},
@@ -438,6 +467,7 @@ int main(int argc, char **argv)
     char **sets = calloc((size_t)argc, sizeof(char *));
     size_t nreads = 0, nifaces = 0, nsets = 0;
     const char *cfg_path = NULL, *logdir = ".", *bpf = NULL, *user = NULL, *group = NULL;
+    const char *pidfile = NULL;
     int verbose = 0, dump = 0, rc = 0, opt, logdir_given = 0;
     long jobs = 0; /* 0: not given */
     if (!reads || !ifaces || !sets)
@@ -465,6 +495,7 @@ int main(int argc, char **argv)
         case OPT_SET: sets[nsets++] = optarg; break;
         case OPT_USER: user = optarg; break;
         case OPT_GROUP: group = optarg; break;
+        case OPT_PIDFILE: pidfile = optarg; break;
         case OPT_VERSION: printf("tokenwatch %s\n", TW_VERSION); goto out;
         case OPT_DUMP: dump = 1; break;
         case 'h': usage(stdout); goto out;
@@ -536,7 +567,7 @@ int main(int argc, char **argv)
         goto out;
     }
     struct reload_src src = {.path = cfg_file, .sets = sets, .nsets = nsets};
-    rc = run(&cfg, logdir, nw, reads, nreads, ifaces, nifaces, &wo, &src);
+    rc = run(&cfg, logdir, nw, reads, nreads, ifaces, nifaces, &wo, &src, pidfile);
     config_free(&cfg);
 out:
     free(reads);

@@ -17,7 +17,8 @@ documents and JWK Sets that change between runs. Runs `keys update --ca-file` th
   7. an `oct` key and a 1024-bit RSA key beside a good one
                                                      -> both reported refused, the good one written
   8. `--dry-run` writes nothing; a configuration with no URL is exit 2
-Then check-token -c with the updated configuration judges a token signed by the retired key
+Then a sensor reading a named pipe with --pidfile is told to reload by `keys update --pidfile`
+and reloads the updated file; check-token -c with the updated configuration judges a token signed by the retired key
 (issued before its retirement) valid, one signed by a live key and one by a changed kid's new
 material valid, and one signed by a key that was never published not valid (the old material of
 a changed kid is kept in the file, but the verdict tries one key per kid: README, limitations); `keys show` says "retired" for the retired keys. The keys
@@ -355,6 +356,54 @@ def run_all(sensor, d):
             check(sig == want and not v.get("findings"), "check-token: %s -> valid, no finding" % name)
         else:
             check(sig not in ("valid", None), "check-token: %s -> not valid" % name)
+
+    # a running sensor (--pidfile) told to reload by keys update --pidfile
+    sensor_reload(sensor, d, rot_cfg, rot, update, srv, jwks_doc, jwk)
+
+
+def sensor_reload(sensor, d, rot_cfg, rot, update, srv, jwks_doc, jwk):
+    fifo, pidfile = os.path.join(d, "capture.fifo"), os.path.join(d, "tokenwatch.pid")
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sensor, "-c", rot_cfg, "-r", fifo, "-l", d, "--pidfile", pidfile],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    w = None
+    try:
+        # the pidfile is written once SIGHUP is handled, before the capture is opened: once the
+        # sensor opens the pipe, it can be signalled
+        w = os.open(fifo, os.O_WRONLY)
+        os.write(w, bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+        pid = open(pidfile).read().strip()
+        check(pid == str(proc.pid), "--pidfile: the sensor's pid written")
+        srv.docs["/rot/jwks"] = jwks_doc(jwk["A"], jwk["C2"], jwk["D"], jwk["E"])
+        r = update(rot_cfg, "--pidfile", pidfile)
+        want = len(load_keys(rot))
+        check(r.returncode == 0 and "told to reload" in r.stderr, "keys update --pidfile: SIGHUP sent")
+        end = time.time() + 20
+        while time.time() < end and not any("reloaded the key sets" in l for l in lines):
+            time.sleep(0.1)
+        got = [l.strip() for l in lines if "reloaded the key sets" in l]
+        check(len(got) == 1 and ("1 keysets, %d keys" % want) in got[0],
+              "the sensor reloaded the updated file (%d keys, retired ones included): %s"
+              % (want, got))
+    finally:
+        if w is not None:
+            os.close(w)  # end of file: the sensor ends
+        try:
+            rc = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = None
+        reader.join(5)
+    check(rc == 0, "the sensor exits 0 at end of file")
+    check(not os.path.exists(pidfile), "the sensor removed its pidfile")
+
+
+def load_keys(path):
+    with open(path) as f:
+        return json.load(f)["keys"]
 
 
 if __name__ == "__main__":
