@@ -10,7 +10,8 @@
 #   P/share/man/man8/tokenwatch.8.gz
 #   TW_SYSTEMD_UNITDIR/tokenwatch@.service      default P/lib/systemd/system: systemd reads
 #                                               /usr/lib/... and /usr/local/lib/systemd/system
-# The unit's paths (binary, configuration) follow the prefix.
+#   TW_SYSTEMD_UNITDIR/tokenwatch-keys-update.{service,timer}   `keys update` daily (not enabled)
+# The units' paths (binary, configuration) follow the prefix.
 #
 # The .deb (`make deb`, or by hand):
 #   cmake -S . -B build-deb -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=Release \
@@ -48,14 +49,18 @@ else()
   install(FILES ${TW_MAN_SRC} DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 endif()
 
-# The systemd unit, its paths rewritten for this prefix (the source names /usr and /etc).
-file(READ ${CMAKE_SOURCE_DIR}/etc/systemd/tokenwatch@.service TW_UNIT)
-string(REPLACE "/usr/bin/tokenwatch" "${CMAKE_INSTALL_FULL_BINDIR}/tokenwatch" TW_UNIT "${TW_UNIT}")
-string(REPLACE "/etc/tokenwatch/" "${TW_SYSCONFDIR}/" TW_UNIT "${TW_UNIT}")
-file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/systemd/tokenwatch@.service CONTENT "${TW_UNIT}")
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-             ${CMAKE_SOURCE_DIR}/etc/systemd/tokenwatch@.service)
-install(FILES ${CMAKE_BINARY_DIR}/systemd/tokenwatch@.service DESTINATION ${TW_SYSTEMD_UNITDIR})
+# The systemd units, their paths rewritten for this prefix (the sources name /usr and /etc).
+foreach(unit tokenwatch@.service tokenwatch-keys-update.service tokenwatch-keys-update.timer)
+  file(READ ${CMAKE_SOURCE_DIR}/etc/systemd/${unit} TW_UNIT)
+  string(REPLACE "/usr/bin/tokenwatch" "${CMAKE_INSTALL_FULL_BINDIR}/tokenwatch" TW_UNIT "${TW_UNIT}")
+  string(REPLACE "/etc/tokenwatch/" "${TW_SYSCONFDIR}/" TW_UNIT "${TW_UNIT}")
+  string(REPLACE "ReadWritePaths=/etc/tokenwatch" "ReadWritePaths=${TW_SYSCONFDIR}" TW_UNIT
+         "${TW_UNIT}")
+  file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/systemd/${unit} CONTENT "${TW_UNIT}")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+               ${CMAKE_SOURCE_DIR}/etc/systemd/${unit})
+  install(FILES ${CMAKE_BINARY_DIR}/systemd/${unit} DESTINATION ${TW_SYSTEMD_UNITDIR})
+endforeach()
 
 # ---- CPack: the .deb ----
 set(TW_DEB_MAINTAINER "tokenwatch maintainers <tokenwatch@localhost>" CACHE STRING

@@ -41,9 +41,11 @@ failures = []
 KEYSETS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "etc", "keys", "*.jwks.json")))
 FILES = (["/usr/bin/tokenwatch", "/etc/tokenwatch/tokenwatch.yaml", "/etc/tokenwatch/revoked-keys.txt"] +
          ["/etc/tokenwatch/keys/" + k for k in KEYSETS] +
-         ["/usr/share/man/man8/tokenwatch.8.gz", "/usr/lib/systemd/system/tokenwatch@.service"])
+         ["/usr/share/man/man8/tokenwatch.8.gz", "/usr/lib/systemd/system/tokenwatch@.service",
+          "/usr/lib/systemd/system/tokenwatch-keys-update.service",
+          "/usr/lib/systemd/system/tokenwatch-keys-update.timer"])
 CONFFILES = [f for f in FILES if f.startswith("/etc/")]
-DEPENDS = ["libc6", "libpcap", "libssl", "libndpi", "libjansson", "libyaml", "libhiredis", "zlib1g"]
+DEPENDS = ["libc6", "libpcap", "libssl", "libndpi", "libjansson", "libyaml", "libhiredis", "zlib1g", "libcurl"]
 
 
 def check(name, cond, detail=""):
@@ -176,6 +178,33 @@ def check_unit(unit, binary, tmp, man):
           r.stdout + r.stderr)
 
 
+def check_update_units(unitdir, binary, tmp, man):
+    """tokenwatch-keys-update.service/.timer: keys update on the installed configuration, the
+    sensors reloaded after it, daily with a random delay; both pass systemd-analyze verify."""
+    svc = open(os.path.join(unitdir, "tokenwatch-keys-update.service")).read()
+    tmr = open(os.path.join(unitdir, "tokenwatch-keys-update.timer")).read()
+    check("keys-update unit: keys update on the installed config, then the sensors reloaded",
+          "ExecStart=/usr/bin/tokenwatch keys update -c /etc/tokenwatch/tokenwatch.yaml" in svc and
+          "ExecStopPost=-/bin/systemctl reload tokenwatch@*.service" in svc and
+          "ReadWritePaths=/etc/tokenwatch\n" in svc, svc)
+    check("keys-update timer: daily, randomized, persistent",
+          "OnCalendar=daily" in tmr and "RandomizedDelaySec=" in tmr and "Persistent=yes" in tmr, tmr)
+    if not shutil.which("systemd-analyze"):
+        print("skip keys-update unit check: systemd-analyze absent")
+        return
+    d = os.path.join(tmp, "units-update")
+    os.makedirs(d, exist_ok=True)
+    for name, text in (("tokenwatch-keys-update.service", svc), ("tokenwatch-keys-update.timer", tmr)):
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text.replace("/usr/bin/tokenwatch", binary))
+    args = ["systemd-analyze", "verify"] + ([] if man else ["--man=no"])
+    r = sh(args + [os.path.join(d, "tokenwatch-keys-update.timer"),
+                   os.path.join(d, "tokenwatch-keys-update.service")], cwd=d)
+    check("keys-update units: systemd-analyze verify is clean",
+          r.returncode == 0 and r.stdout.strip() == "" and r.stderr.strip() == "",
+          r.stdout + r.stderr)
+
+
 def check_run(binary, config, tmp, label):
     """The demo through the packaged binary; config None: the installed default must be found."""
     run = os.path.join(tmp, "run-" + label)
@@ -230,6 +259,8 @@ def install_mode(deb, tmp):
               r and (r.stdout + r.stderr))
         check_unit("/usr/lib/systemd/system/tokenwatch@.service", "/usr/bin/tokenwatch", tmp,
                    man=bool(shutil.which("man")))
+        check_update_units("/usr/lib/systemd/system", "/usr/bin/tokenwatch", tmp,
+                           man=bool(shutil.which("man")))
         listed = sh(["dpkg", "-L", "tokenwatch"]).stdout.split()
         check("installed: dpkg -L lists every file", all(f in listed for f in FILES), listed)
     finally:
@@ -250,6 +281,7 @@ def extract_mode(deb, tmp):
     check("extract: every shared library resolves", "not found" not in ldd, ldd)
     check_run(binary, root + "/etc/tokenwatch/tokenwatch.yaml", tmp, "extracted")
     check_unit(root + "/usr/lib/systemd/system/tokenwatch@.service", binary, tmp, man=False)
+    check_update_units(root + "/usr/lib/systemd/system", binary, tmp, man=False)
 
 
 def main():
