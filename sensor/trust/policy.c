@@ -294,9 +294,30 @@ static void judge_layer(const struct keystore *ks, const struct policy_cfg *cfg,
         l->f |= BIT(F_KEY_REVOKED);
 
     if (key) {
-        if (cl && (!iss || !keystore_key_allows(ks, key, iss, tid)))
+        int allowed = cl && iss && keystore_key_allows(ks, key, iss, tid);
+        if (cl && !allowed)
             l->f |= BIT(F_KEY_ISSUER_MISMATCH);
-        l->f |= check_signature(cfg, key, t, alg_allowed, tid, l);
+        uint32_t sf = check_signature(cfg, key, t, alg_allowed, tid, l);
+        /* Several keys under one identifier (keys update keeps a kid's replaced material as
+         * retired): when the first fails, the others the issuer may use are tried, at most the
+         * 16 found; the first that verifies is the token's key. */
+        int tried = 0;
+        for (size_t i = 0; allowed && (sf & BIT(F_SIGNATURE_INVALID)) && i < nkeys; i++) {
+            if (keys[i] == key || !keystore_key_allows(ks, keys[i], iss, tid))
+                continue;
+            tried = 1;
+            uint32_t af = check_signature(cfg, keys[i], t, alg_allowed, tid, l);
+            if (l->sig == SIG_VALID) {
+                key = l->key = keys[i];
+                sf = af;
+                tried = 0;
+                if (keystore_revoked(ks, key, NULL, NULL))
+                    l->f |= BIT(F_KEY_REVOKED);
+            }
+        }
+        if (tried) /* none verified: report the first key, as before */
+            sf = check_signature(cfg, key, t, alg_allowed, tid, l);
+        l->f |= sf;
         if (cl && !trusted)
             l->f |= BIT(F_ISSUER_UNTRUSTED);
     } else if (!cl) {

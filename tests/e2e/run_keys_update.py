@@ -19,9 +19,9 @@ documents and JWK Sets that change between runs. Runs `keys update --ca-file` th
   8. `--dry-run` writes nothing; a configuration with no URL is exit 2
 Then a sensor reading a named pipe with --pidfile is told to reload by `keys update --pidfile`
 and reloads the updated file; check-token -c with the updated configuration judges a token signed by the retired key
-(issued before its retirement) valid, one signed by a live key and one by a changed kid's new
-material valid, and one signed by a key that was never published not valid (the old material of
-a changed kid is kept in the file, but the verdict tries one key per kid: README, limitations); `keys show` says "retired" for the retired keys. The keys
+(issued before its retirement) valid, one signed by a live key and ones signed by a changed kid's new
+and old material valid (every key under the kid is tried), and one signed by a key that was never
+published not valid; `keys show` says "retired" for the retired keys. The keys
 are made fresh each run (python3-cryptography, Debian's).
 """
 import argparse
@@ -348,6 +348,7 @@ def run_all(sensor, d):
 
     for name, key, kid, want in (("retired B", "B", "B", "valid"), ("live A", "A", "A", "valid"),
                                  ("changed C's new material", "C2", "C", "valid"),
+                                 ("changed C's old (retired) material", "C", "C", "valid"),
                                  ("never published X", "X", "B", None)):
         v = judge(es256(priv[key], kid, claims))
         sig = v.get("signature")

@@ -107,6 +107,36 @@ static void test_storm_x5t_from_cert(void **state)
     keystore_free(ks);
 }
 
+/* keys update's own member "x-tokenwatch": read back (retired, first/last seen as Unix seconds);
+ * absent or malformed, the key loads with no history. */
+static void test_history_member(void **state)
+{
+    (void)state;
+    const char *doc =
+        "{\"keys\":["
+        "{\"kty\":\"RSA\",\"kid\":\"r\",\"e\":\"AQAB\",\"n\":\"" RFC7638_N "\","
+        "\"x-tokenwatch\":{\"first_seen\":\"2024-01-02T03:04:05Z\","
+        "\"last_seen\":\"2026-12-03T00:00:00Z\",\"retired\":true}},"
+        "{\"kty\":\"RSA\",\"kid\":\"l\",\"e\":\"AQAB\",\"n\":\"" RFC7638_N "\"},"
+        "{\"kty\":\"RSA\",\"kid\":\"m\",\"e\":\"AQAB\",\"n\":\"" RFC7638_N "\","
+        "\"x-tokenwatch\":{\"first_seen\":\"yesterday\",\"retired\":\"yes\"}}]}";
+    struct keystore *ks = keystore_new();
+    assert_int_equal(add_json(ks, "h", doc, NULL, 0), 0);
+    assert_int_equal(ks->sets[0].nkeys, 3);
+    const struct ks_key *k = &ks->sets[0].keys[0];
+    assert_int_equal(k->retired, 1);
+    assert_int_equal(k->first_seen, 1704164645);
+    assert_int_equal(k->last_seen, 1796256000);
+    k = &ks->sets[0].keys[1];
+    assert_int_equal(k->retired, 0);
+    assert_int_equal(k->first_seen, 0);
+    k = &ks->sets[0].keys[2];
+    assert_int_equal(k->retired, 0);
+    assert_int_equal(k->first_seen, 0);
+    assert_int_equal(ks->sets[0].nnotes, 0);
+    keystore_free(ks);
+}
+
 /* A certificate for another key than n/e: refused and counted. */
 static void test_x5c_mismatch_skipped(void **state)
 {
@@ -515,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_x5c_subject),
         cmocka_unit_test(test_document_errors),
         cmocka_unit_test(test_revoked),
+        cmocka_unit_test(test_history_member),
         cmocka_unit_test(test_find_and_many_sets),
         cmocka_unit_test(test_expectations),
     };
