@@ -16,7 +16,8 @@ documents and JWK Sets that change between runs. Runs `keys update --ca-file` th
                                                      -> refused (exit 1), old file kept
   7. an `oct` key and a 1024-bit RSA key beside a good one
                                                      -> both reported refused, the good one written
-  8. `--dry-run` writes nothing; a configuration with no URL is exit 2
+  8. `--dry-run` writes nothing; a configuration with no URL, an http URL, or both a jwks-uri
+     and a discovery URL is exit 2
 Then a sensor reading a named pipe with --pidfile is told to reload by `keys update --pidfile`
 and reloads the updated file; check-token -c with the updated configuration judges a token signed by the retired key
 (issued before its retirement) valid, one signed by a live key and ones signed by a changed kid's new
@@ -328,9 +329,16 @@ def run_all(sensor, d):
     srv.docs["/allbad"] = jwks_doc({"kty": "oct", "kid": "sym", "k": b64u(b"0123456789abcdef")})
     untouched("all-refused", "jwks_uri", base + "/allbad", "no usable key")
 
-    # 8. no URL at all: usage/configuration
+    # 8. no URL at all, an http URL, both URLs: usage/configuration
     r = update(cfg("nourl", rot))
     check(r.returncode == 2, "no keyset with a URL: exit 2")
+    r = update(cfg("httpurl", rot, jwks_uri=http_url))
+    check(r.returncode == 2 and "keysets[0].jwks-uri: not an https URL" in r.stderr,
+          "an http jwks-uri: exit 2 naming the key")
+    r = update(cfg("both", rot, jwks_uri=base + "/rot/jwks",
+                   discovery=base + "/rot/.well-known/openid-configuration"))
+    check(r.returncode == 2 and "jwks-uri or discovery, not both" in r.stderr,
+          "jwks-uri and discovery together: exit 2")
 
     # the sensor's verdicts on the updated file
     now = int(time.time())
