@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "policy_fixture.h"
 #include "vcache.h"
@@ -438,6 +439,72 @@ static void test_signature_truth(void **state)
 }
 
 /* keysets[].max-lifetime replaces policy.max-lifetime for the keyset's tokens. */
+/* Two keys under one kid (keys update keeps a changed kid's old material as retired): a token
+ * signed by either verifies, the one that verified being the token's key; a forgery is
+ * signature_invalid against the first. */
+static void test_shared_kid(void **state)
+{
+    struct fixture *fx = *state;
+    char path[512], err[512];
+    snprintf(path, sizeof(path), "%s/etc/keys/demo-organizations.jwks.json", TW_SOURCE_DIR);
+    json_t *doc = json_load_file(path, 0, NULL), *live = NULL, *old = NULL;
+    assert_non_null(doc);
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(doc, "keys"), i, k) {
+        const char *kid = json_string_value(json_object_get(k, "kid"));
+        if (kid && strcmp(kid, ORG_KID) == 0)
+            live = json_deep_copy(k);
+        if (kid && strcmp(kid, ORG2_KID) == 0)
+            old = json_deep_copy(k);
+    }
+    assert_non_null(live);
+    assert_non_null(old);
+    /* org-2's material under org-1's kid, as keys update writes a replaced one */
+    json_object_set_new(old, "kid", json_string(ORG_KID));
+    json_object_del(old, "x5t");
+    json_object_del(old, "x5c");
+    json_object_set_new(old, "x-tokenwatch", json_pack("{s:b}", "retired", 1));
+    json_t *set = json_pack("{s:[o,o]}", "keys", live, old);
+    char *text = json_dumps(set, JSON_COMPACT);
+    json_decref(set);
+    json_decref(doc);
+    struct keystore *ks = keystore_new();
+    const char *iss[] = {ORG_ISS};
+    assert_int_equal(keystore_add_jwks_json(ks, "rotated", text, strlen(text), iss, 1, err,
+                                            sizeof(err)), 0);
+    free(text);
+    assert_int_equal(ks->sets[0].nkeys, 2);
+    assert_int_equal(ks->sets[0].keys[1].retired, 1);
+
+    char hdr[128];
+    snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"kid\":\"%s\"}", ORG_KID);
+    char *c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    const struct {
+        EVP_PKEY *key;
+        struct expect e;
+        size_t chosen;
+        const char *what;
+    } cases[] = {
+        {fx->org, {0, SIG_VALID}, 0, "shared kid, the live material"},
+        {fx->org2, {0, SIG_VALID}, 1, "shared kid, the retired material"},
+        {fx->attacker, {B(F_SIGNATURE_INVALID), SIG_INVALID}, 0, "shared kid, forged"},
+    };
+    for (size_t n = 0; n < sizeof(cases) / sizeof(cases[0]); n++) {
+        char *tok = make_token(cases[n].key, "RS256", hdr, c);
+        const struct ks_key *key = NULL;
+        struct verdict *v = judge_at(ks, &fx->pol, tok, T0, cases[n].e, ORG_KID, cases[n].what);
+        verdict_unref(v);
+        v = policy_judge_key(ks, &fx->pol, (const uint8_t *)tok, strlen(tok), &key);
+        if (key != &ks->sets[0].keys[cases[n].chosen])
+            fail_msg("%s: not key #%zu", cases[n].what, cases[n].chosen);
+        verdict_unref(v);
+        free(tok);
+    }
+    free(c);
+    keystore_free(ks);
+}
+
 static void test_keyset_max_lifetime(void **state)
 {
     struct fixture *fx = *state;
@@ -479,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_kidless_cached),
         cmocka_unit_test(test_unregistered_key_alg),
         cmocka_unit_test(test_signature_truth),
+        cmocka_unit_test(test_shared_kid),
         cmocka_unit_test(test_keyset_max_lifetime),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
