@@ -95,9 +95,17 @@ int keys_fetch(const char *url, const char *ca_file, char **body, size_t *len, c
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    char *where = NULL; /* the URL curl stopped at (a redirect's target), curl-owned */
+    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &where);
+    int off_https = rc == CURLE_UNSUPPORTED_PROTOCOL && where && strncmp(where, "https://", 8);
+    char target[160];
+    snprintf(target, sizeof(target), "%s", off_https ? where : "");
     curl_easy_cleanup(c);
 
-    if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+    if (off_https) {
+        snprintf(err, errlen, "%s: refused: redirected to a URL that is not https (%s)", url,
+                 target);
+    } else if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
         snprintf(err, errlen, "%s: refused: document larger than %u bytes", url, KEYS_FETCH_MAX);
     } else if (rc != CURLE_OK) {
         snprintf(err, errlen, "%s: %s", url, cerr[0] ? cerr : curl_easy_strerror(rc));

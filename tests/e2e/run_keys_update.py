@@ -298,7 +298,7 @@ def run_all(sensor, d):
     plain.docs["/jwks"] = jwks_doc(jwk["A"])
     http_url = "http://127.0.0.1:%d/jwks" % plain.server_address[1]
     srv.docs["/to-http"] = (302, {"Location": http_url}, b"")
-    untouched("redirect-http", "jwks_uri", base + "/to-http", "/to-http")
+    untouched("redirect-http", "jwks_uri", base + "/to-http", "redirected to a URL that is not https")
     srv.docs["/http-disc"] = (200, {}, json.dumps({"jwks_uri": http_url}).encode())
     untouched("discovery-http", "discovery", base + "/http-disc", "not an https URL")
     # a redirect to https is followed
