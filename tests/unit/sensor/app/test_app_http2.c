@@ -27,6 +27,7 @@
 #include "decode.h"
 #include "h2frame.h"
 #include "sensor.h"
+#include "tcp_pkt.h"
 
 #define T0 1685620800ull
 #define CLIENT 0x0a000001u
@@ -50,30 +51,10 @@ struct run {
 static uint8_t *make_pkt(int from_server, uint8_t flags, uint32_t seq, const uint8_t *payload,
                          size_t len)
 {
-    uint8_t *p = calloc(1, 40 + len);
-    size_t tot = 40 + len;
-    p[0] = 0x45;
-    p[2] = (uint8_t)(tot >> 8);
-    p[3] = (uint8_t)tot;
-    p[8] = 64;
-    p[9] = 6;
-    uint32_t src = from_server ? SERVER : CLIENT, dst = from_server ? CLIENT : SERVER;
-    for (int i = 0; i < 4; i++) {
-        p[12 + i] = (uint8_t)(src >> (24 - 8 * i));
-        p[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
-    }
-    uint16_t sport = from_server ? 8080 : 40000, dport = from_server ? 40000 : 8080;
-    uint8_t *t = p + 20;
-    t[0] = (uint8_t)(sport >> 8), t[1] = (uint8_t)sport;
-    t[2] = (uint8_t)(dport >> 8), t[3] = (uint8_t)dport;
-    for (int i = 0; i < 4; i++)
-        t[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
-    t[12] = 5 << 4;
-    t[13] = flags;
-    t[14] = 0xff;
-    if (len)
-        memcpy(p + 40, payload, len);
-    return p;
+    size_t tot;
+    return tcp4_pkt(from_server ? SERVER : CLIENT, from_server ? CLIENT : SERVER,
+                    from_server ? 8080 : 40000, from_server ? 40000 : 8080, flags, seq, payload,
+                    len, &tot);
 }
 
 static void send_raw(struct run *r, int from, uint8_t flags, const uint8_t *p, size_t len)

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "decode.h"
 #include "sensor.h"
+#include "tcp_pkt.h"
 
 #define T0 1685620800ull
 #define CLIENT 0x0a000001u
@@ -42,28 +43,11 @@ struct run {
 static void send_raw(struct run *r, int from_server, uint8_t flags, const void *payload,
                      size_t len)
 {
-    uint8_t *p = calloc(1, 40 + len);
-    size_t tot = 40 + len;
-    p[0] = 0x45;
-    p[2] = (uint8_t)(tot >> 8);
-    p[3] = (uint8_t)tot;
-    p[8] = 64;
-    p[9] = 6;
-    uint32_t src = from_server ? SERVER : CLIENT, dst = from_server ? CLIENT : SERVER;
     uint32_t *seq = from_server ? &r->sseq : &r->cseq;
-    for (int i = 0; i < 4; i++) {
-        p[12 + i] = (uint8_t)(src >> (24 - 8 * i));
-        p[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
-        p[24 + i] = (uint8_t)(*seq >> (24 - 8 * i));
-    }
-    uint16_t sport = from_server ? 80 : 40000, dport = from_server ? 40000 : 80;
-    p[20] = (uint8_t)(sport >> 8), p[21] = (uint8_t)sport;
-    p[22] = (uint8_t)(dport >> 8), p[23] = (uint8_t)dport;
-    p[32] = 5 << 4;
-    p[33] = flags;
-    p[34] = 0xff;
-    if (len)
-        memcpy(p + 40, payload, len);
+    size_t tot;
+    uint8_t *p = tcp4_pkt(from_server ? SERVER : CLIENT, from_server ? CLIENT : SERVER,
+                          from_server ? 80 : 40000, from_server ? 40000 : 80, flags, *seq,
+                          payload, len, &tot);
     *seq += (uint32_t)len + ((flags & (TCP_SYN | TCP_FIN)) ? 1 : 0);
     r->ts += 1000;
     sensor_packet(r->s, r->ts, DECODE_LINK_RAW, p, (uint32_t)tot, (uint32_t)tot);

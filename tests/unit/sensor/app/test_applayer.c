@@ -17,6 +17,7 @@
 #include "config.h"
 #include "decode.h"
 #include "sensor.h"
+#include "tcp_pkt.h"
 
 #define T0 1685620800ull
 #define CLIENT 0x0a000001u
@@ -57,29 +58,10 @@ static void run_start(struct run *r, const char *extra_set)
 static void send_pkt(struct run *r, int from_server, uint8_t flags, uint32_t seq,
                      const void *payload, size_t len)
 {
-    uint8_t *p = calloc(1, 40 + len);
-    size_t tot = 40 + len;
-    p[0] = 0x45;
-    p[2] = (uint8_t)(tot >> 8);
-    p[3] = (uint8_t)tot;
-    p[8] = 64;
-    p[9] = 6;
-    uint32_t src = from_server ? SERVER : CLIENT, dst = from_server ? CLIENT : SERVER;
-    for (int i = 0; i < 4; i++) {
-        p[12 + i] = (uint8_t)(src >> (24 - 8 * i));
-        p[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
-    }
-    uint16_t sport = from_server ? 80 : 40000, dport = from_server ? 40000 : 80;
-    uint8_t *t = p + 20;
-    t[0] = (uint8_t)(sport >> 8), t[1] = (uint8_t)sport;
-    t[2] = (uint8_t)(dport >> 8), t[3] = (uint8_t)dport;
-    for (int i = 0; i < 4; i++)
-        t[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
-    t[12] = 5 << 4;
-    t[13] = flags;
-    t[14] = 0xff;
-    if (len)
-        memcpy(p + 40, payload, len);
+    size_t tot;
+    uint8_t *p = tcp4_pkt(from_server ? SERVER : CLIENT, from_server ? CLIENT : SERVER,
+                          from_server ? 80 : 40000, from_server ? 40000 : 80, flags, seq,
+                          payload, len, &tot);
     r->ts += 1000;
     sensor_packet(r->s, r->ts, DECODE_LINK_RAW, p, (uint32_t)tot, (uint32_t)tot);
     free(p);
