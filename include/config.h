@@ -91,6 +91,9 @@ struct keyset_cfg {
                               (RFC 7515 §4.1.9); optional */
     size_t ntoken_types;
     int64_t max_lifetime;  /* keysets[].max-lifetime seconds; 0 (default) = policy.max-lifetime */
+    int64_t keep_retired;  /* keysets[].keep-retired: seconds `keys update` keeps a key the
+                              provider no longer publishes (retired), counted from its last
+                              sighting; default 31536000 (365 days), 0 = drop at once */
     int line;
 };
 
@@ -131,6 +134,8 @@ struct config {
                                        keystore_add_revoked_file), merged with revoked-keys and
                                        reread on reload; NULL = none */
     int revoked_keys_file_line;     /* its line, 0 from --set, -1 not given */
+    int allow_test_keys;            /* allow-test-keys: the sensor starts although a keyset holds
+                                       a published test key (testkeys.h); default no */
     /* policy: */
     int64_t clock_skew;             /* default 300 */
     int64_t max_lifetime;           /* default 90000 (README "lifetime_excessive") */

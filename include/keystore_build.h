@@ -22,6 +22,13 @@
 int keystore_build_from_config(const struct config *cfg, struct keystore **out, char *err,
                                size_t errlen);
 
+/* The sensor's start and reload (not check-token or the keys commands, which report test keys
+ * instead): 0 when cfg sets allow-test-keys or no key of ks is a published test key
+ * (testkeys.h); else -1 with "FILE:LINE: keysets.NAME.jwks: key KID is a published TEST key
+ * (private half: SOURCE): ..." in err. ks must be the store built from cfg. */
+int keystore_refuse_test_keys(const struct config *cfg, const struct keystore *ks, char *err,
+                              size_t errlen);
+
 /* Prints, one line each to out, the keys of `set` that were refused ("tokenwatch: warning:
  * FILE: LABEL: key KID refused: WHY") and the notes on keys loaded despite an ignored member or
  * a lenient encoding ("tokenwatch: note: FILE: LABEL: key KID: WHAT"). LABEL: "keysets.NAME",

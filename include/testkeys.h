@@ -1,5 +1,5 @@
 /* testkeys.h — the signing keys whose private halves are published: tokenwatch's own TEST-ONLY
- * keys (tests/gen/keys/, made by tests/gen/make_keys.py; the demo key sets etc/keys/demo-*.jwks.json
+ * keys (tests/gen/keys/, made by tests/gen/make_keys.py; the demo key sets etc/demo/keys/demo-*.jwks.json
  * hold their public halves), recognised by RFC 7638 JWK thumbprint.
  *
  * Used by `tokenwatch keys show` (marks them) and `keys check` (reports a configuration that

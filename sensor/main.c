@@ -359,6 +359,11 @@ static struct reload *new_reload(const struct config *cfg, size_t nreaders,
         fprintf(stderr, "tokenwatch: %s\n", err);
         return NULL;
     }
+    if (keystore_refuse_test_keys(cfg, ks, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tokenwatch: %s\n", err);
+        keystore_free(ks);
+        return NULL;
+    }
     struct reload *rl = reload_new(ks, nreaders);
     if (!rl) {
         fprintf(stderr, "tokenwatch: out of memory\n");

@@ -80,7 +80,8 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
     } else if (sh->ks) {
         s->ks = sh->ks;
         s->ks_borrowed = 1;
-    } else if (keystore_build_from_config(cfg, &s->ks, err, errlen) != 0) {
+    } else if (keystore_build_from_config(cfg, &s->ks, err, errlen) != 0 ||
+               keystore_refuse_test_keys(cfg, s->ks, err, errlen) != 0) {
         *exit_code = 2;
         goto fail;
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """demo.py — `make demo`: runs tokenwatch over pcaps/demo/ and summarises what it found.
 
-  tests/demo.py --sensor build/tokenwatch --logdir build/demo-logs [--config etc/tokenwatch.yaml]
+  tests/demo.py --sensor build/tokenwatch --logdir build/demo-logs [--config etc/demo/tokenwatch.yaml]
 
 Prints the number of tokens and alerts, then the alerts grouped by finding (SPEC §4), one line
 per alert: client → server, host, method, url, kid, iss, HTTP status; then where eve.json is.
@@ -58,7 +58,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sensor", required=True)
     ap.add_argument("--logdir", required=True)
-    ap.add_argument("--config", default=os.path.join(ROOT, "etc", "tokenwatch.yaml"))
+    ap.add_argument("--config", default=os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"))
     a = ap.parse_args()
     logdir = os.path.abspath(a.logdir)
     os.makedirs(logdir, exist_ok=True)

@@ -38,13 +38,13 @@ def case_runs(bench):
         if any(not os.path.exists(os.path.join(ROOT, r)) for r in case.get("requires", [])):
             continue
         args = []
-        if case.get("config", "etc/tokenwatch.yaml") is not None:
-            args += ["-c", case.get("config", "etc/tokenwatch.yaml")]
+        if case.get("config", "etc/demo/tokenwatch.yaml") is not None:
+            args += ["-c", case.get("config", "etc/demo/tokenwatch.yaml")]
         for p in case["pcap"]:
             args += ["-r", p]
         yield name, args, list(case.get("args", []))
     if bench:
-        yield "bench", ["-c", "etc/tokenwatch.yaml", "-r", bench], []
+        yield "bench", ["-c", "etc/demo/tokenwatch.yaml", "-r", bench], []
 
 
 FLOW_ID = re.compile(rb'"flow_id":([0-9]+)')

@@ -137,6 +137,7 @@ const struct config_key config_keys[] = {
     STRS(KEYSET, "keysets.token-types", token_types, ntoken_types, 1, "token type", NULL,
          .dump = CD_SET),
     SECS(KEYSET, "keysets.max-lifetime", max_lifetime, 0, INT64_MAX, 0, .dump = CD_SET),
+    SECS(KEYSET, "keysets.keep-retired", keep_retired, 0, INT64_MAX, 365 * 86400),
 
     LIST(CONFIG, "revoked-keys", revoked, nrevoked, config_lists_revoked),
     STR(REVOKED, "revoked-keys.kid",    kid, 1, NULL),
@@ -146,6 +147,7 @@ const struct config_key config_keys[] = {
     STR(REVOKED, "revoked-keys.reason", reason, 0, NULL),
     PATH(CONFIG, "revoked-keys-file",   revoked_keys_file, .flags = CF_LINE,
          .line = offsetof(struct config, revoked_keys_file_line)),
+    BOOL(CONFIG, "allow-test-keys",     allow_test_keys, 0),
 
     BOOL(CONFIG, "policy.verify-observed-keys", verify_observed, 0),
     SECS(CONFIG, "policy.clock-skew",           clock_skew, 0, INT64_MAX, 300),

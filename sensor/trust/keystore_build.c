@@ -6,10 +6,14 @@
  */
 #include "keystore_build.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "testkeys.h"
 
 /* Where a key set was configured, for messages: the file, or --set for the command line. */
 static const char *cfg_where(const struct config *cfg)
@@ -22,8 +26,23 @@ static int add_keyset(struct keystore *ks, const struct config *cfg, const struc
                       char *err, size_t errlen)
 {
     char kerr[512];
-    if (keystore_add_jwks_file(ks, k->name, k->jwks, (const char *const *)k->issuers,
-                               k->nissuers, kerr, sizeof(kerr)) != 0) {
+    /* A keyset that `keys update` fills (jwks-uri or discovery) whose file does not exist yet:
+     * the installed configuration before its first update. Loaded empty, with a warning that
+     * says what to run; any other missing file is an error. */
+    int pending = (k->jwks_uri || k->discovery) && access(k->jwks, F_OK) != 0 && errno == ENOENT;
+    if (pending) {
+        static const char empty[] = "{\"keys\":[]}";
+        if (keystore_add_jwks_json(ks, k->name, empty, sizeof(empty) - 1,
+                                   (const char *const *)k->issuers, k->nissuers, kerr,
+                                   sizeof(kerr)) != 0) {
+            snprintf(err, errlen, "%s", kerr);
+            return -1;
+        }
+        fprintf(stderr, "tokenwatch: warning: %s:%d: keysets.%s.jwks: %s not fetched yet: run "
+                "`tokenwatch keys update`; until then tokens of its issuers are judged "
+                "key_unknown\n", cfg_where(cfg), k->line, k->name, k->jwks);
+    } else if (keystore_add_jwks_file(ks, k->name, k->jwks, (const char *const *)k->issuers,
+                                      k->nissuers, kerr, sizeof(kerr)) != 0) {
         snprintf(err, errlen, "%s:%d: keysets.%s.jwks: %s", cfg_where(cfg), k->line, k->name,
                  kerr);
         return -1;
@@ -41,7 +60,7 @@ static int add_keyset(struct keystore *ks, const struct config *cfg, const struc
                  cfg_where(cfg), k->line, k->name, k->jwks, set->nskips);
         return -1;
     }
-    if (set->nkeys == 0)
+    if (set->nkeys == 0 && !pending)
         fprintf(stderr, "tokenwatch: warning: %s:%d: keysets.%s.jwks: %s holds no key: "
                 "tokens of its issuers are judged key_unknown\n",
                 cfg_where(cfg), k->line, k->name, k->jwks);
@@ -100,6 +119,28 @@ int keystore_add_cli_jwks(struct keystore *ks, const char *path, char *err, size
     if (set->nkeys == 0 && set->nskips) {
         snprintf(err, errlen, "%s: no usable key (%zu refused)", path, set->nskips);
         return -1;
+    }
+    return 0;
+}
+
+int keystore_refuse_test_keys(const struct config *cfg, const struct keystore *ks, char *err,
+                               size_t errlen)
+{
+    if (cfg->allow_test_keys)
+        return 0;
+    for (size_t i = 0; i < ks->nsets && i < cfg->nkeysets; i++) {
+        const struct ks_keyset *set = &ks->sets[i];
+        for (size_t j = 0; j < set->nkeys; j++) {
+            const char *src = testkey_source(set->keys[j].jkt);
+            if (!src)
+                continue;
+            snprintf(err, errlen, "%s:%d: keysets.%s.jwks: key %s is a published TEST key "
+                     "(private half: %s): anyone can sign tokens it accepts; trust it only in "
+                     "a demo or test configuration, with allow-test-keys: yes",
+                     cfg_where(cfg), cfg->keysets[i].line, set->name,
+                     set->keys[j].kid ? set->keys[j].kid : set->keys[j].jkt, src);
+            return -1;
+        }
     }
     return 0;
 }

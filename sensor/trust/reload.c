@@ -253,8 +253,14 @@ int reload_now(struct reload *r)
     int rc = -1;
     config_defaults(&cfg);
     if (config_load(&cfg, r->path, r->sets, r->nsets, err, sizeof(err)) == 0 &&
-        keystore_build_from_config(&cfg, &ks, err, sizeof(err)) == 0)
-        rc = 0;
+        keystore_build_from_config(&cfg, &ks, err, sizeof(err)) == 0) {
+        if (keystore_refuse_test_keys(&cfg, ks, err, sizeof(err)) == 0)
+            rc = 0;
+        else {
+            keystore_free(ks);
+            ks = NULL;
+        }
+    }
     if (rc == 0) {
         size_t nkeys = 0;
         for (size_t i = 0; i < ks->nsets; i++)

@@ -41,7 +41,7 @@ def main():
     ap.add_argument("--a", required=True, help="the reference build's tokenwatch")
     ap.add_argument("--b", required=True, help="the build measured against it")
     ap.add_argument("--capture", required=True)
-    ap.add_argument("--config", default=os.path.join(ROOT, "etc", "tokenwatch.yaml"))
+    ap.add_argument("--config", default=os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"))
     ap.add_argument("--runs", type=int, default=9)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="tw-compare-")

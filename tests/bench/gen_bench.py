@@ -5,7 +5,7 @@ A classic pcap (Ethernet/IPv4/TCP, microsecond timestamps, June 2023) of many co
 keep-alive connections from --clients clients to a few API servers, interleaved at packet
 level the way a SPAN port sees them. Every request carries "Authorization: Bearer <RS256 JWT>"
 from a pool of --tokens tokens signed with the demo-organizations key, so every token verifies
-against etc/keys/demo-organizations.jwks.json and the traffic raises no alert. Responses are
+against etc/demo/keys/demo-organizations.jwks.json and the traffic raises no alert. Responses are
 JSON bodies of 1-8 KB. TCP is well formed: handshake with MSS 1460, sequence/ack numbers,
 delayed ACKs, FIN close, correct IPv4 and TCP checksums.
 
@@ -34,7 +34,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-DEFAULT_JWKS = os.path.join(ROOT, "etc", "keys", "demo-organizations.jwks.json")
+DEFAULT_JWKS = os.path.join(ROOT, "etc", "demo", "keys", "demo-organizations.jwks.json")
 DEFAULT_KEY = os.path.join(ROOT, "tests", "gen", "keys", "TEST-ONLY-org-1.key.pem")
 START_TS = 1685610000  # 2023-06-01T09:00:00Z
 MSS = 1460

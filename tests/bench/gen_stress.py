@@ -11,7 +11,7 @@ timeout, so only the memcaps can make room):
                (an ACK-declared gap), some never do (held until a memcap or the flow's end)
   real         --real complete keep-alive connections, spread evenly through the file, each
                with one request carrying a Storm-0558-pattern token (key_issuer_mismatch
-               against etc/tokenwatch.yaml) and a 200 response: these must still alert
+               against etc/demo/tokenwatch.yaml) and a 200 response: these must still alert
 
 and, interleaved with the middle third of the flows, a fragment storm: --frags IPv4 fragments
 of distinct datagrams that never complete (first, middle or last pieces only, random ids).

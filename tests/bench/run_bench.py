@@ -258,7 +258,7 @@ def main():
     ap.add_argument("--workdir", required=True, help="capture cache and run logs")
     ap.add_argument("--size-mb", type=int, default=200)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--config", default=os.path.join(ROOT, "etc", "tokenwatch.yaml"))
+    ap.add_argument("--config", default=os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"))
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VAL",
                     help="passed to tokenwatch as --set (repeatable)")
     ap.add_argument("--key", help="gen_bench.py --key (default: the committed demo key)")

@@ -97,7 +97,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sensor", default=os.path.join(ROOT, "build", "tokenwatch"))
     ap.add_argument("--workdir", default=os.path.join(ROOT, "build", "bench"))
-    ap.add_argument("--config", default=os.path.join(ROOT, "etc", "tokenwatch.yaml"))
+    ap.add_argument("--config", default=os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"))
     ap.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated, of: " + ", ".join(SHAPES))
     ap.add_argument("--flows", type=int, default=0, help="flows per shape (memcaps scale with it)")
     ap.add_argument("--check", action="store_true", help="exit 1 on a FAIL or a missing alert")

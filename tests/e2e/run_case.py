@@ -98,8 +98,8 @@ def main():
             os.remove(p)
 
     cmd = [sensor]
-    if case.get("config", "etc/tokenwatch.yaml") is not None:
-        cmd += ["-c", case.get("config", "etc/tokenwatch.yaml")]
+    if case.get("config", "etc/demo/tokenwatch.yaml") is not None:
+        cmd += ["-c", case.get("config", "etc/demo/tokenwatch.yaml")]
     for p in case["pcap"]:
         cmd += ["-r", p]
     cmd += ["-l", workdir] + list(case.get("args", []))

@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIG = os.path.join(ROOT, "etc", "tokenwatch.yaml")
+CONFIG = os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml")
 DEMO = os.path.join(ROOT, "pcaps", "demo", "01-office-traffic.pcap")
 AT = "2023-06-01T12:05:00Z"  # inside the demo tokens' lifetime
 failures = []
@@ -42,7 +42,7 @@ def b64u(b):
 def jwks_keys():
     keys = {}
     for name in ("demo-organizations", "demo-consumers", "demo-idp"):
-        for k in json.load(open(os.path.join(ROOT, "etc", "keys", name + ".jwks.json")))["keys"]:
+        for k in json.load(open(os.path.join(ROOT, "etc", "demo", "keys", name + ".jwks.json")))["keys"]:
             keys[k["kid"]] = (name, k)
     return keys
 
@@ -112,7 +112,7 @@ def config_refused(s, tmp):
             "outputs:\n  - eve: {filename: '-'}\n  - eve: {filename: '-'}\n")
     refused(s, tmp, "--set outputs.eve.filename= (empty): exit 2 naming the key",
             ["--set", "outputs.eve.filename="], ["--set outputs.eve.filename: must not be empty"])
-    text = open(CONFIG).read().replace("jwks: keys/", "jwks: %s/etc/keys/" % ROOT)
+    text = open(CONFIG).read().replace("jwks: keys/", "jwks: %s/etc/demo/keys/" % ROOT)
     refused(s, tmp, "bad capture.bpf: exit 2 naming file, line and key, no eve.json", [],
             ["CFG:%d: capture.bpf: bad BPF filter 'tcp port'" % (text.count("\n") + 2)],
             text + "capture:\n  bpf: tcp port\n")
@@ -181,7 +181,7 @@ def refusals_every_mode(s, tmp, toks):
     """Issue 13: every refusal and note on a key set is reported in all three modes (sensor
     start, check-token -c, check-token --jwks), one line each; the noted keys are used (a token
     of the org-1 key, whose alg says "SHA256", verifies); --jwks takes a single JWK."""
-    org = json.load(open(os.path.join(ROOT, "etc", "keys", "demo-organizations.jwks.json")))["keys"]
+    org = json.load(open(os.path.join(ROOT, "etc", "demo", "keys", "demo-organizations.jwks.json")))["keys"]
     sha = dict(org[0], alg="SHA256")                      # not a JOSE algorithm: ignored
     std = dict(org[1])                                    # n in standard base64, padded
     std["n"] = base64.b64encode(base64.urlsafe_b64decode(std["n"] + "=" * (-len(std["n"]) % 4))).decode()
@@ -200,7 +200,7 @@ def refusals_every_mode(s, tmp, toks):
             ("note", sha["kid"], ': alg "SHA256" is not a JOSE algorithm: ignored'),
             ("note", std["kid"], ": n is standard or padded base64, not base64url: accepted")]
     cfg = os.path.join(tmp, "refusals.yaml")
-    open(cfg, "w").write("keysets:\n  - name: org\n    jwks: %s\n    issuers: "
+    open(cfg, "w").write("allow-test-keys: yes\nkeysets:\n  - name: org\n    jwks: %s\n    issuers: "
                          "[\"https://login.microsoftonline.com/{tenantid}/v2.0\"]\n" % jwks)
     logdir = tempfile.mkdtemp(dir=tmp)
     t = next((t for t in toks
@@ -314,7 +314,7 @@ def main():
         # --jwks trusts that file's keys for any issuer (and /dev/null as config trusts nothing
         # else): the token verifies against the "cli" key set with no issuer finding.
         r = run(s, ["check-token", "-c", "/dev/null", "--jwks",
-                    os.path.join(ROOT, "etc", "keys", "demo-organizations.jwks.json"),
+                    os.path.join(ROOT, "etc", "demo", "keys", "demo-organizations.jwks.json"),
                     "--at", AT, t])
         o = json.loads(r.stdout) if r.returncode == 0 else None
         check("check-token --jwks: trusted for any issuer", o is not None and

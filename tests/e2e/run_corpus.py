@@ -121,7 +121,7 @@ def main():
     ap.add_argument("--sensor", required=True)
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("--config", help="default: etc/tokenwatch.yaml (built-in defaults if absent)")
+    ap.add_argument("--config", help="default: etc/demo/tokenwatch.yaml (built-in defaults if absent)")
     ap.add_argument("--jobs", type=int, default=2, help="parallel runs, at most 2")
     args = ap.parse_args()
 
@@ -133,7 +133,7 @@ def main():
         return 1
     config = args.config
     if config is None:
-        config = os.path.join(ROOT, "etc", "tokenwatch.yaml")
+        config = os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml")
         if not os.path.exists(config):
             print(f"run_corpus: note: {config} absent, running on built-in defaults")
             config = None

@@ -72,7 +72,7 @@ def main():
     for name, pcaps, args in RUNS:
         d = os.path.join(wd, name)
         os.makedirs(d)
-        cmd = [a.sensor, "-c", "etc/tokenwatch.yaml"]
+        cmd = [a.sensor, "-c", "etc/demo/tokenwatch.yaml"]
         for p in pcaps:
             cmd += ["-r", p]
         cmd += ["-l", d] + args + [

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`tokenwatch keys show` / `keys check` and `revoked-keys-file` (ctest e2e_keys_cli).
 
-  1. The shipped demo configuration (etc/tokenwatch.yaml): show lists its 8 keys, each marked
+  1. The shipped demo configuration (etc/demo/tokenwatch.yaml): show lists its 8 keys, each marked
      test-key (and the expired one expired); check exits 1 naming every one as a test key. That is
      by design: the demo trusts published keys, and `keys check` says so whatever the config.
   2. Every private key under tests/gen/keys/ is recognised as a test key (the compiled-in table,
@@ -11,6 +11,8 @@
      one issuer, a revoked key still listed (inline and from the file) -> exit 1, one line each
      naming file, keyset and kid; bad configurations (unknown key, missing JWKS, bad revocation
      file line) -> exit 2 with file, line and key.
+  3b. The gate: the sensor refuses a configuration trusting a test key (exit 2, one line) unless
+     allow-test-keys is set; a keyset with a URL not fetched yet starts with a warning.
   4. revoked-keys-file in verdicts: check-token -c on a demo token whose key is listed only in the
      file (by kid, by JWK thumbprint, by the certificate's SHA-1 with colons) -> key_revoked.
   5. SIGHUP rereads the file (the reload harness of run_reload.py: `-r FIFO`): a token valid
@@ -46,8 +48,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import run_reload as R  # noqa: E402  (the reload harness: token, capture parts, pipe draining)
 
-CONFIG = os.path.join(ROOT, "etc", "tokenwatch.yaml")
-ORG_JWKS = os.path.join(ROOT, "etc", "keys", "demo-organizations.jwks.json")
+CONFIG = os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml")
+ORG_JWKS = os.path.join(ROOT, "etc", "demo", "keys", "demo-organizations.jwks.json")
 ISS = "https://api.example.net"
 failures = []
 
@@ -138,7 +140,7 @@ def part_demo(sensor):
     r = run(sensor, ["keys", "show", "--json", "-c", CONFIG])
     objs = [json.loads(l) for l in r.stdout.splitlines()]
     check("demo show --json: 8 objects", r.returncode == 0 and len(objs) == 8, r.stdout)
-    want = {k["kid"]: jkt(k) for f in glob.glob(os.path.join(ROOT, "etc", "keys", "*.jwks.json"))
+    want = {k["kid"]: jkt(k) for f in glob.glob(os.path.join(ROOT, "etc", "demo", "keys", "*.jwks.json"))
             for k in json.load(open(f))["keys"]}
     check("demo show --json: kid, jkt (RFC 7638) of every demo key",
           {o.get("kid"): o.get("jkt") for o in objs} == want, r.stdout)
@@ -174,6 +176,49 @@ def part_testkeys(sensor, wd):
     check("every tests/gen/keys/*.pem is a known test key (%d)" % len(keys),
           r.returncode == 1 and len(keys) >= 9 and named == {k["kid"] for k in keys},
           "%s\n%s" % (r.stdout, r.stderr))
+
+
+def part_gate(sensor, wd):
+    """The sensor refuses to start on a published test key unless allow-test-keys is set, and
+    starts (warning) on a keyset keys update has not fetched yet."""
+    org = json.load(open(ORG_JWKS))
+    cfg = config(wd, "gate", [("org", org, [ISS])])
+    pem = "tests/gen/keys/TEST-ONLY-org-1.key.pem"
+    r = run(sensor, ["-c", cfg, "-r", "pcaps/demo", "-l", wd, "-q"])
+    err = [l for l in r.stderr.splitlines() if l.strip()]
+    check("test key without allow-test-keys: exit 2, one line naming file:line, keyset, kid and "
+          "the private half", r.returncode == 2 and len(err) == 1 and err[0] ==
+          "tokenwatch: %s:2: keysets.org.jwks: key %s is a published TEST key (private half: "
+          "%s): anyone can sign tokens it accepts; trust it only in a demo or test "
+          "configuration, with allow-test-keys: yes" % (cfg, org["keys"][0]["kid"], pem),
+          r.stderr)
+    logdir = os.path.join(wd, "gate-logs")
+    os.makedirs(logdir)
+    r = run(sensor, ["-c", cfg, "--set", "allow-test-keys=yes", "-r", "pcaps/demo", "-l",
+                     logdir, "-q"])
+    check("the same with allow-test-keys: yes: the sensor runs (exit 0)", r.returncode == 0,
+          r.stderr)
+    r = run(sensor, ["check-token", "-c", cfg, "--jwks", ORG_JWKS, "x.y.z"])
+    check("check-token is not gated (it reports, it does not trust in production)",
+          "published TEST key" not in r.stderr, r.stderr)
+    # jwks-uri named, file not there yet: the installed configuration before its first update
+    pend = os.path.join(wd, "pending.yaml")
+    missing = os.path.join(wd, "never-fetched.jwks.json")
+    write(pend, "keysets:\n  - name: idp\n    jwks-uri: https://idp.test/jwks\n"
+          "    jwks: %s\n    issuers: [\"%s\"]\n" % (missing, ISS))
+    logdir = os.path.join(wd, "pending-logs")
+    os.makedirs(logdir)
+    r = run(sensor, ["-c", pend, "-r", "pcaps/demo", "-l", logdir, "-q"])
+    check("a keyset with a URL whose file is not fetched yet: the sensor starts and warns "
+          "what to run", r.returncode == 0 and
+          "tokenwatch: warning: %s:2: keysets.idp.jwks: %s not fetched yet: run `tokenwatch keys "
+          "update`; until then tokens of its issuers are judged key_unknown" % (pend, missing)
+          in r.stderr, r.stderr)
+    r = run(sensor, ["keys", "check", "-c", pend])
+    check("keys check on it: exit 1, 'not fetched yet'", r.returncode == 1 and
+          r.stdout == "%s:2: keyset idp: %s not fetched yet: run `tokenwatch keys update` (until "
+          "then tokens of its issuers are judged key_unknown)\n" % (pend, missing),
+          r.stdout + r.stderr)
 
 
 def part_lint(sensor, wd):
@@ -287,7 +332,7 @@ def org_config(wd, name, rev):
                "https://sts.windows.net/{tenantid}/"]
     return config(wd, name, [("org", json.load(open(ORG_JWKS)), issuers)],
                   "outputs:\n  eve:\n    filename: eve.json\n    types: [alert, token, stats]\n"
-                  "revoked-keys-file: %s\n" % rev)
+                  "revoked-keys-file: %s\nallow-test-keys: yes\n" % rev)
 
 
 def part_verdicts(sensor, wd):
@@ -401,6 +446,7 @@ def main():
     os.makedirs(wd)
     part_demo(sensor)
     part_testkeys(sensor, wd)
+    part_gate(sensor, wd)
     part_lint(sensor, wd)
     part_verdicts(sensor, wd)
     if os.path.isdir("/proc/self/task"):

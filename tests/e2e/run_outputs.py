@@ -93,7 +93,7 @@ def four_outputs(sensor, wd):
                " {eve: {filetype: unix_stream, filename: %s, types: %s}},"
                " {eve: {filetype: syslog, identity: twe2e, facility: local3, level: notice,"
                " syslog-socket: %s, types: %s}}]" % (types, types, ssock, types, lsock, types))
-    p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "tokenwatch.yaml"),
+    p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
                         "-r", "pcaps/demo", "-l", out, "--set", "outputs=" + outputs],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     check("four outputs: exit 0", p.returncode == 0, p.stderr)
@@ -154,7 +154,7 @@ def no_reader(sensor, wd):
     os.makedirs(out)
     outputs = "[{eve: {filename: eve.json}}, {eve: {filetype: unix_dgram, filename: nobody.sock}}]"
     t0 = time.monotonic()
-    p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "tokenwatch.yaml"),
+    p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
                         "-r", "pcaps/demo", "-l", out, "--set", "outputs=" + outputs],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     dt = time.monotonic() - t0

@@ -24,7 +24,7 @@ import time
 import tty
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIG = os.path.join(ROOT, "etc", "tokenwatch.yaml")
+CONFIG = os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml")
 DEMO = os.path.join(ROOT, "pcaps", "demo")
 CLEAR = b"\r\x1b[K"
 DEMO_SUMMARY = (b"tokenwatch: 127 packets, 0 dropped, 12 flows, 12 tokens (12 distinct), 4 alerts "

@@ -197,7 +197,7 @@ def same_records(sensor, srv, wd):
             sub = srv.client()
             check("%s: subscribed" % mode, sub.cmd("SUBSCRIBE", key) == [b"subscribe", key.encode(),
                                                                           1])
-        p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "tokenwatch.yaml"),
+        p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
                             "-r", "pcaps/demo", "-l", out, "--set", "outputs=" + outputs],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
         check("%s: exit 0" % mode, p.returncode == 0, p.stderr)
@@ -251,7 +251,7 @@ def wrongtype(sensor, srv, wd):
     capture = os.path.join(ROOT, "pcaps", "demo", "01-office-traffic.pcap")
     base = os.path.join(out, "plain")
     os.makedirs(base)
-    p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "tokenwatch.yaml"), "-r", capture,
+    p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"), "-r", capture,
                         "-l", base], cwd=ROOT, capture_output=True, text=True, timeout=120)
     n = sum(json.loads(l).get("event_type") in ("alert", "token")
             for l in read_lines(os.path.join(base, "eve.json"))) if p.returncode == 0 else 0
@@ -264,7 +264,7 @@ def wrongtype(sensor, srv, wd):
     outputs = ("[{eve: {filename: eve.json, types: [alert, token, stats]}}, "
                "{eve: {filetype: redis, types: [alert, token], redis: {port: %d, key: '%s'}}}]"
                % (srv.port, key))
-    proc = subprocess.Popen([sensor, "-c", os.path.join(ROOT, "etc", "tokenwatch.yaml"),
+    proc = subprocess.Popen([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
                              "-r", fifo, "-l", out, "--set", "outputs=" + outputs],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=out)
     err = RR.Stderr(proc.stderr)
@@ -316,7 +316,7 @@ def restart(sensor, srv, wd):
                "redis: {port: %d, mode: rpush, key: '%s'}}}]" % (srv.port, key))
     parts = [list(range(40001, 40006)), list(range(41001, 41031)), list(range(42001, 42006))]
     t0 = iat + 60
-    proc = subprocess.Popen([sensor, "-c", os.path.join(ROOT, "etc", "tokenwatch.yaml"),
+    proc = subprocess.Popen([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
                              "-r", fifo, "-l", out, "--set", "outputs=" + outputs],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=out)
     err = RR.Stderr(proc.stderr)
@@ -409,7 +409,7 @@ def stalled(sensor, srv, wd):
     os.kill(srv.proc.pid, signal.SIGSTOP)
     t = time.time()
     try:
-        p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "tokenwatch.yaml"),
+        p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
                             "-r", "pcaps/demo", "-l", out, "--set", "outputs=" + outputs],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
     finally:

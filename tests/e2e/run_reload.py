@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
 import pcapgen as P  # noqa: E402
 
 DEMO = os.path.join(ROOT, "pcaps", "demo", "01-office-traffic.pcap")
-ORG_JWKS = os.path.join(ROOT, "etc", "keys", "demo-organizations.jwks.json")
+ORG_JWKS = os.path.join(ROOT, "etc", "demo", "keys", "demo-organizations.jwks.json")
 ISSUERS = ["https://login.microsoftonline.com/{tenantid}/v2.0",
            "https://sts.windows.net/{tenantid}/"]
 failures = []
@@ -85,7 +85,7 @@ def part_bytes(tok, cport, ts, header):
 
 def write_config(path, jwks, revoked_kid=None, skew=300, broken=False):
     lines = ["outputs:", "  eve:", "    filename: eve.json", "    types: [alert, token, stats]",
-             "keysets:", "  - name: reload-org", "    jwks: %s" % jwks, "    issuers:"]
+             "allow-test-keys: yes", "keysets:", "  - name: reload-org", "    jwks: %s" % jwks, "    issuers:"]
     lines += ['      - "%s"' % i for i in ISSUERS]
     if revoked_kid:
         lines += ["revoked-keys:", "  - kid: %s" % revoked_kid, "    reason: reload test"]
@@ -202,7 +202,7 @@ def main():
         line = err.wait_for(r"reload", n)
         check("reload 2 (JWKS not JSON): failure line naming the file, line and key",
               line is not None and line.startswith(
-                  "tokenwatch: reload failed, keeping the running key sets: %s:6: "
+                  "tokenwatch: reload failed, keeping the running key sets: %s:7: "
                   "keysets.reload-org.jwks: " % cfg), str(line))
         write_json(jwks, full)
         write_config(cfg, jwks, broken=True)

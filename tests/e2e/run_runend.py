@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import pcapgen as P  # noqa: E402
 from run_reload import Stderr, drained  # noqa: E402
 
-CFG = os.path.join(ROOT, "etc", "tokenwatch.yaml")
+CFG = os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml")
 DEMO = os.path.join(ROOT, "pcaps", "demo", "01-office-traffic.pcap")
 SUMMARY = re.compile(r"^tokenwatch: (\d+) packets?, (\d+) dropped(?: \(([^)]*)\))?, (\d+) flows?, "
                      r"(\d+) tokens? \((\d+) distinct\)")

@@ -75,14 +75,14 @@ def remove_path(rec, path):
 
 def runs():
     """(name, pcap list, config, extra args) for each capture set."""
-    yield "demo", ["pcaps/demo"], "etc/tokenwatch.yaml", []
+    yield "demo", ["pcaps/demo"], "etc/demo/tokenwatch.yaml", []
     for case in sorted(glob.glob(os.path.join(HERE, "*", "case.json"))):
         name = os.path.basename(os.path.dirname(case))
         with open(case) as f:
             c = json.load(f)
         if any(not os.path.exists(os.path.join(ROOT, r)) for r in c.get("requires", [])):
             continue
-        yield name, c["pcap"], c.get("config", "etc/tokenwatch.yaml"), c.get("args", [])
+        yield name, c["pcap"], c.get("config", "etc/demo/tokenwatch.yaml"), c.get("args", [])
 
 
 def main():

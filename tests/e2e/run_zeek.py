@@ -198,7 +198,7 @@ def main():
     ap.add_argument("--sensor", required=True)
     ap.add_argument("--corpus", default=os.path.join(ROOT, "..", "shared", "corpora", "zeek-http"))
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("--config", help="default: etc/tokenwatch.yaml (built-in defaults if absent)")
+    ap.add_argument("--config", help="default: etc/demo/tokenwatch.yaml (built-in defaults if absent)")
     ap.add_argument("--expect", default=os.path.join(ROOT, "tests", "e2e", "zeek_expect.json"))
     ap.add_argument("--suggest", action="store_true", help="print the fully matching units")
     ap.add_argument("-v", "--verbose", action="store_true", help="show unmatched tuples of all")
@@ -211,7 +211,7 @@ def main():
     if not os.access(args.sensor, os.X_OK):
         print(f"run_zeek: {args.sensor} is not an executable")
         return 1
-    config = args.config or os.path.join(ROOT, "etc", "tokenwatch.yaml")
+    config = args.config or os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml")
     if not os.path.exists(config):
         if args.config:
             print(f"run_zeek: config {config} not found")

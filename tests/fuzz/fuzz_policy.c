@@ -1,5 +1,5 @@
 /* fuzz_policy.c — the verdict on arbitrary token bytes against the shipped key sets
- * (etc/tokenwatch.yaml: the demo RSA/EC/Ed25519/PSS keys, per-key Entra-style issuers, the
+ * (etc/demo/tokenwatch.yaml: the demo RSA/EC/Ed25519/PSS keys, per-key Entra-style issuers, the
  * revoked Storm-0558 key, the Entra clouds), so key lookup (kid, x5t, x5t#S256), issuer scope,
  * expectations, nested tokens, b64:false and signature verification all run on hostile input,
  * with and without the worker's verification contexts. Every verdict member is read back so a
@@ -22,7 +22,7 @@ static void setup(void)
     struct config cfg;
     char err[1024];
     config_defaults(&cfg);
-    if (config_load(&cfg, TW_SOURCE_DIR "/etc/tokenwatch.yaml", NULL, 0, err, sizeof(err)) != 0)
+    if (config_load(&cfg, TW_SOURCE_DIR "/etc/demo/tokenwatch.yaml", NULL, 0, err, sizeof(err)) != 0)
         abort();
     if (keystore_build_from_config(&cfg, &ks, err, sizeof(err)) != 0)
         abort();

@@ -24,7 +24,7 @@ import tokens as T           # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEMO_DIR, TEST_DIR, E2E_DIR = "pcaps/demo", "pcaps/tests", "tests/e2e"
-CONFIG = "etc/tokenwatch.yaml"
+CONFIG = "etc/demo/tokenwatch.yaml"
 
 # SPEC §4: code -> (signature_id, severity), in table order.
 FINDINGS = {

@@ -2,7 +2,7 @@
 """make_keys.py — the demo PKI of tokenwatch's tests and demo (TEST ONLY, never trust it).
 
 Creates, once, the private keys in tests/gen/keys/ (committed so that every later run signs
-with the same keys), and from them writes the shipped demo key sets etc/keys/*.jwks.json:
+with the same keys), and from them writes the shipped demo key sets etc/demo/keys/*.jwks.json:
 
   demo-organizations  2 RSA-2048 keys (certs valid 2020-01-01..2030-01-01) + 1 RSA-2048 key
                       whose cert is valid only 2016-04-05..2021-04-04 (key_expired); each JWK
@@ -31,7 +31,7 @@ from cryptography.x509.oid import NameOID
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 KEYDIR = os.path.join(HERE, "keys")
-JWKSDIR = os.path.join(ROOT, "etc", "keys")
+JWKSDIR = os.path.join(ROOT, "etc", "demo", "keys")
 
 CONSUMER_TID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 ORG_ISSUER_TMPL = "https://login.microsoftonline.com/{tenantid}/v2.0"

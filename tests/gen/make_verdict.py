@@ -159,11 +159,11 @@ def keysets_set(org_audiences, org_types):
     one without (the only two this case needs)."""
     def flow(xs):
         return "[" + ", ".join('"%s"' % x for x in xs) + "]"
-    org = ('{name: demo-organizations, jwks: etc/keys/demo-organizations.jwks.json, issuers: '
+    org = ('{name: demo-organizations, jwks: etc/demo/keys/demo-organizations.jwks.json, issuers: '
            '["https://login.microsoftonline.com/{tenantid}/v2.0", '
            '"https://sts.windows.net/{tenantid}/"], audiences: %s, token-types: %s}'
            % (flow(org_audiences), flow(org_types)))
-    cons = ('{name: demo-consumers, jwks: etc/keys/demo-consumers.jwks.json, issuers: ["%s"]}'
+    cons = ('{name: demo-consumers, jwks: etc/demo/keys/demo-consumers.jwks.json, issuers: ["%s"]}'
             % CONS_ISS)
     return ["--set", "keysets=[%s, %s]" % (org, cons)]
 

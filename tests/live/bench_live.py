@@ -36,7 +36,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIG = os.path.join(ROOT, "etc", "tokenwatch.yaml")
+CONFIG = os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml")
 GEN = os.path.join(ROOT, "tests", "bench", "gen_bench.py")
 SUMMARY = re.compile(r"(\d+) packets?, \d+ dropped, \d+ flows?, (\d+) tokens? \(\d+ distinct\), "
                      r"(\d+) alerts?.*kernel: (\d+) packets, (\d+) drops, (\d+) interface drops; "

@@ -4,7 +4,7 @@
 python3-cryptography):
 
   mint PLAN.json              signs the test's tokens with the TEST-ONLY keys of tests/gen/keys
-                              (trusted by etc/tokenwatch.yaml), their times relative to the real
+                              (trusted by etc/demo/tokenwatch.yaml), their times relative to the real
                               clock (the live sensor judges lifetimes at packet time), and writes
                               {"tokens": {name: token}, "answers": {sha256: answer}}
   http-backend ADDR PORT PLAN LOG

@@ -2,7 +2,7 @@
 """run_live.py — tokenwatch on a real interface, for real (a ctest; CI runs it as root).
 
 Creates a network namespace of its own (unique name), a veth pair tw0/tw1 inside it, starts
-tokenwatch (-i tw0, -l a temporary directory, the shipped etc/tokenwatch.yaml) in the namespace
+tokenwatch (-i tw0, -l a temporary directory, the shipped etc/demo/tokenwatch.yaml) in the namespace
 with `ip netns exec`, and replays the demo captures into tw1 with tcpreplay. Scenarios:
 
   rates     -j 1: the demo replayed at --mbps 10, --mbps 100 and --topspeed into one running
@@ -44,7 +44,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIG = os.path.join(ROOT, "etc", "tokenwatch.yaml")
+CONFIG = os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml")
 OFFICE = os.path.join(ROOT, "pcaps", "demo", "01-office-traffic.pcap")
 STORM = os.path.join(ROOT, "pcaps", "demo", "02-storm-0558.pcap")
 # The four alerts of 02-storm-0558.pcap (tests/e2e/demo/case.json), by token SHA-256.
@@ -366,14 +366,14 @@ def scenario_sighup(ns, sensor, work, jobs):
 def scenario_reload(ns, sensor, work, jobs):
     d = os.path.join(work, f"reload-j{jobs}")
     os.makedirs(d)
-    keys = os.path.join(ROOT, "etc", "keys")
+    keys = os.path.join(ROOT, "etc", "demo", "keys")
     org = os.path.join(d, "org.jwks.json")
     with open(org, "w") as f:
         json.dump({"keys": []}, f)
     # The shipped configuration with its key set paths made absolute, organizations from `org`.
     text = open(CONFIG).read().replace("jwks: keys/", "jwks: %s/" % keys)
     text = text.replace("jwks: %s/demo-organizations.jwks.json" % keys, "jwks: " + org)
-    text = text.replace("revoked-keys-file: revoked-keys.txt",
+    text = text.replace("revoked-keys-file: ../revoked-keys.txt",
                         "revoked-keys-file: " + os.path.join(ROOT, "etc", "revoked-keys.txt"))
     cfg = os.path.join(d, "reload.yaml")
     with open(cfg, "w") as f:

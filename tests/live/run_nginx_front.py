@@ -64,7 +64,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-CONFIG = os.path.join(ROOT, "etc", "tokenwatch.yaml")
+CONFIG = os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml")
 PEERS = os.path.join(HERE, "nginx_peers.py")
 DEB_PY = "/usr/bin/python3"      # Debian's, with python3-grpcio and python3-cryptography
 

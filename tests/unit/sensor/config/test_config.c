@@ -221,11 +221,11 @@ static void test_path_resolution(void **state)
     static const struct {
         const char *name, *jwks, *want;
     } cases[] = {
-        {"etc/tokenwatch.yaml", "keys/a.json", "etc/keys/a.json"},
+        {"etc/demo/tokenwatch.yaml", "keys/a.json", "etc/demo/keys/a.json"},
         {"tokenwatch.yaml", "keys/a.json", "keys/a.json"},
         {"/tokenwatch.yaml", "keys/a.json", "/keys/a.json"},
         {"/etc/tw/tokenwatch.yaml", "../k.json", "/etc/tw/../k.json"},
-        {"etc/tokenwatch.yaml", "/srv/k.json", "/srv/k.json"},
+        {"etc/demo/tokenwatch.yaml", "/srv/k.json", "/srv/k.json"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[256], err[256];

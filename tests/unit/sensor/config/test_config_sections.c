@@ -293,7 +293,7 @@ static void test_shipped_config(void **state)
     (void)state;
     struct config c = {0};
     char err[512];
-    const char *path = TW_SOURCE_DIR "/etc/tokenwatch.yaml";
+    const char *path = TW_SOURCE_DIR "/etc/demo/tokenwatch.yaml";
     if (access(path, R_OK) != 0) {
         fprintf(stderr, "skipped: %s not present\n", path);
         skip();

@@ -1,6 +1,6 @@
 /* policy_fixture.h — what the verdict-engine tests (test_policy.c, test_policy_shapes.c) share:
  * the TEST-ONLY demo private keys (tests/gen/keys) loaded once per group (setup/teardown), the
- * shipped demo key sets (etc/keys) as a keystore, tokens signed here with any algorithm (RFC 7797
+ * shipped demo key sets (etc/demo/keys) as a keystore, tokens signed here with any algorithm (RFC 7797
  * b64:false too), claims, and judge_at(): all findings and the signature state, exactly. Test
  * code only, included after cmocka.h.
  */
@@ -63,13 +63,13 @@ static inline struct keystore *demo_store(void)
     const char *org[] = {ORG_ISS, "https://sts.windows.net/{tenantid}/"};
     const char *cons[] = {CONSUMER_ISS};
     const char *idp[] = {"https://idp.example.com"};
-    snprintf(path, sizeof(path), "%s/etc/keys/demo-organizations.jwks.json", TW_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/etc/demo/keys/demo-organizations.jwks.json", TW_SOURCE_DIR);
     if (keystore_add_jwks_file(ks, "demo-organizations", path, org, 2, err, sizeof(err)))
         fail_msg("%s", err);
-    snprintf(path, sizeof(path), "%s/etc/keys/demo-consumers.jwks.json", TW_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/etc/demo/keys/demo-consumers.jwks.json", TW_SOURCE_DIR);
     if (keystore_add_jwks_file(ks, "demo-consumers", path, cons, 1, err, sizeof(err)))
         fail_msg("%s", err);
-    snprintf(path, sizeof(path), "%s/etc/keys/demo-idp.jwks.json", TW_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/etc/demo/keys/demo-idp.jwks.json", TW_SOURCE_DIR);
     if (keystore_add_jwks_file(ks, "demo-idp", path, idp, 1, err, sizeof(err)))
         fail_msg("%s", err);
     keystore_add_revoked(ks, STORM_KID, NULL, "d4b4cccda9228624656bff33d8110955779632aa", NULL,

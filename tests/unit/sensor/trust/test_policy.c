@@ -1,6 +1,6 @@
 /* test_policy.c — the verdict engine end to end below the packet layers: tokens signed here with
  * the committed TEST-ONLY demo keys (tests/gen/keys) are judged against the shipped demo key sets
- * (etc/keys), one SPEC §4 finding at a time (algorithms, the Storm-0558 patterns, signature and
+ * (etc/demo/keys), one SPEC §4 finding at a time (algorithms, the Storm-0558 patterns, signature and
  * alg checks, issuer/tenant scope and time), token shapes, the verification cache and keys
  * observed on the wire. The shapes of issue 5 are in test_policy_shapes.c; the fixture both use
  * is policy_fixture.h. */
@@ -194,10 +194,10 @@ static void test_observed_keys(void **state)
     char err[512], path[512];
     struct keystore *trusted = keystore_new(), *obs = keystore_new();
     const char *org[] = {ORG_ISS};
-    snprintf(path, sizeof(path), "%s/etc/keys/demo-organizations.jwks.json", TW_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/etc/demo/keys/demo-organizations.jwks.json", TW_SOURCE_DIR);
     if (keystore_add_jwks_file(trusted, "demo-organizations", path, org, 1, err, sizeof(err)))
         fail_msg("%s", err);
-    snprintf(path, sizeof(path), "%s/etc/keys/demo-idp.jwks.json", TW_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/etc/demo/keys/demo-idp.jwks.json", TW_SOURCE_DIR);
     if (keystore_add_jwks_file(obs, "observed:idp.example.com/jwks", path, NULL, 0, err,
                                sizeof(err)))
         fail_msg("%s", err);
@@ -370,7 +370,7 @@ static void test_unregistered_key_alg(void **state)
 {
     struct fixture *fx = *state;
     char path[512], err[256];
-    snprintf(path, sizeof(path), "%s/etc/keys/demo-consumers.jwks.json", TW_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/etc/demo/keys/demo-consumers.jwks.json", TW_SOURCE_DIR);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     char doc[16384];
@@ -446,7 +446,7 @@ static void test_shared_kid(void **state)
 {
     struct fixture *fx = *state;
     char path[512], err[512];
-    snprintf(path, sizeof(path), "%s/etc/keys/demo-organizations.jwks.json", TW_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/etc/demo/keys/demo-organizations.jwks.json", TW_SOURCE_DIR);
     json_t *doc = json_load_file(path, 0, NULL), *live = NULL, *old = NULL;
     assert_non_null(doc);
     size_t i;

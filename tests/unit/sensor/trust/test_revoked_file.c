@@ -125,7 +125,7 @@ static void test_long_line_and_missing(void **state)
     keystore_free(ks);
 }
 
-/* The file etc/tokenwatch.yaml names: the Storm-0558 key by all four matchers. */
+/* The file etc/demo/tokenwatch.yaml names: the Storm-0558 key by all four matchers. */
 static void test_shipped_file(void **state)
 {
     (void)state;
