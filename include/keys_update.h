@@ -16,6 +16,8 @@ struct keys_update_opts {
     const char *ca_file; /* --ca-file, or NULL: CURL_CA_BUNDLE, SSL_CERT_FILE, the system's */
     int dry_run;         /* fetch, validate and print the diff; write nothing */
     int64_t now;         /* Unix seconds recorded as first_seen / last_seen */
+    const char *const *connect_to; /* --connect-to HOST:PORT:CHOST:CPORT (curl's), nconnect of them */
+    size_t nconnect;
 };
 
 /* Updates every keyset of cfg with a jwks-uri or a discovery URL: fetches its document, checks

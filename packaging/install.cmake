@@ -4,13 +4,18 @@
 #
 # Layout, P = CMAKE_INSTALL_PREFIX (default /usr/local; the .deb uses /usr):
 #   P/bin/tokenwatch
-#   SYSCONFDIR/tokenwatch/tokenwatch.yaml       SYSCONFDIR: P/etc, but /etc when P is /usr
-#   SYSCONFDIR/tokenwatch/keys/*.jwks.json      (the yaml names them relative to itself)
+#   SYSCONFDIR/tokenwatch/tokenwatch.yaml       SYSCONFDIR: P/etc, but /etc when P is /usr;
+#                                               etc/tokenwatch.yaml: the real providers
+#   SYSCONFDIR/tokenwatch/keys/                 empty: `tokenwatch keys update` writes the
+#                                               providers' key sets here (not conffiles; purge
+#                                               removes them). The demo configuration and its
+#                                               test keys (etc/demo/) are never installed.
 #   SYSCONFDIR/tokenwatch/revoked-keys.txt      revocation indicators (revoked-keys-file)
 #   P/share/man/man8/tokenwatch.8.gz
 #   TW_SYSTEMD_UNITDIR/tokenwatch@.service      default P/lib/systemd/system: systemd reads
 #                                               /usr/lib/... and /usr/local/lib/systemd/system
-#   TW_SYSTEMD_UNITDIR/tokenwatch-keys-update.{service,timer}   `keys update` daily (not enabled)
+#   TW_SYSTEMD_UNITDIR/tokenwatch-keys-update.{service,timer}   `keys update` daily; the .deb's
+#                                               postinst enables the timer on a first install
 # The units' paths (binary, configuration) follow the prefix.
 #
 # The .deb (`make deb`, or by hand):
@@ -26,8 +31,7 @@ set(TW_SYSTEMD_UNITDIR "${CMAKE_INSTALL_PREFIX}/lib/systemd/system" CACHE PATH
 
 install(TARGETS tokenwatch RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES etc/tokenwatch.yaml etc/revoked-keys.txt DESTINATION ${TW_SYSCONFDIR})
-file(GLOB TW_KEYSETS ${CMAKE_SOURCE_DIR}/etc/keys/*.jwks.json)
-install(FILES ${TW_KEYSETS} DESTINATION ${TW_SYSCONFDIR}/keys)
+install(DIRECTORY DESTINATION ${TW_SYSCONFDIR}/keys)
 
 # The man page, its .TH version set from project(), compressed as Debian wants it (gzip -n: no
 # name or time, reproducible).
@@ -66,10 +70,6 @@ endforeach()
 set(TW_DEB_MAINTAINER "tokenwatch maintainers <tokenwatch@localhost>" CACHE STRING
     "Maintainer field of the .deb")
 set(TW_CONFFILES "${TW_SYSCONFDIR}/tokenwatch.yaml\n${TW_SYSCONFDIR}/revoked-keys.txt\n")
-foreach(k ${TW_KEYSETS})
-  get_filename_component(kn ${k} NAME)
-  string(APPEND TW_CONFFILES "${TW_SYSCONFDIR}/keys/${kn}\n")
-endforeach()
 file(WRITE ${CMAKE_BINARY_DIR}/debian/conffiles "${TW_CONFFILES}")
 
 set(CPACK_GENERATOR DEB)

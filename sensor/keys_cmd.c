@@ -4,6 +4,7 @@
  *   tokenwatch keys show  [-c FILE] [--json]   one row per trusted key (--json: one object a line)
  *   tokenwatch keys check [-c FILE]            one line per finding
  *   tokenwatch keys update [-c FILE] [--ca-file FILE] [--dry-run] [--pidfile FILE]
+ *                          [--connect-to HOST:PORT:CONNECT-HOST:CONNECT-PORT]...
  *                                              fetch the keysets' documents (keys_update.c), then
  *                                              SIGHUP the sensor whose pid is in FILE
  *
@@ -15,11 +16,11 @@
  * Exit status: 0 (show: always; check: no finding), 1 (check: at least one finding), 2 usage or
  * configuration error (the loader's message: file, line and key).
  *
- * keys check's findings: no keyset at all; a certificate (x5c) expired or not yet valid; a keyset
- * with no key; an issuer (literal or template) listed by two keysets; a key whose private half is
+ * keys check's findings: no keyset at all; a live key's certificate (x5c) expired, or not yet valid; a keyset
+ * with no key (or, with a URL, whose file `keys update` has not written yet); an issuer (literal or template) listed by two keysets; a key whose private half is
  * published (testkeys.h: tokenwatch's own TEST-ONLY keys, whose public halves are the demo key
  * sets); a revoked key still trusted. Test keys are findings whatever the configuration: the shipped demo
- * configuration (etc/tokenwatch.yaml) trusts them by design and so fails `keys check` by design,
+ * configuration (etc/demo/tokenwatch.yaml) trusts them by design and so fails `keys check` by design,
  * naming each one.
  */
 #include "keys_cmd.h"
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -339,7 +341,9 @@ static size_t check_keys(const struct keys_ctx *c, size_t si)
     size_t n = 0;
     for (size_t ki = 0; ki < set->nkeys; ki++) {
         const struct ks_key *k = &set->keys[ki];
-        if (k->has_validity && k->not_after < c->now) {
+        /* A retired key (kept by keys update for tokens of its time) outlives its
+         * certificate by design; a live one must not. */
+        if (k->has_validity && k->not_after < c->now && !k->retired) {
             iso_time(k->not_after, t, sizeof(t), 0);
             snprintf(what, sizeof(what), "certificate expired (not after %s)", t);
             key_finding(c, si, k, what);
@@ -380,7 +384,14 @@ static size_t check_sets(const struct keys_ctx *c)
     }
     for (size_t si = 0; si < c->ks->nsets; si++) {
         const struct ks_keyset *set = &c->ks->sets[si];
-        if (set->nkeys == 0) {
+        const struct keyset_cfg *kc = si < c->cfg.nkeysets ? &c->cfg.keysets[si] : NULL;
+        if (set->nkeys == 0 && kc && (kc->jwks_uri || kc->discovery) &&
+            access(kc->jwks, F_OK) != 0) {
+            printf("%s:%d: keyset %s: %s not fetched yet: run `tokenwatch keys update` (until "
+                   "then tokens of its issuers are judged key_unknown)\n", cfg_where(c),
+                   set_line(c, si), set->name, kc->jwks);
+            n++;
+        } else if (set->nkeys == 0) {
             printf("%s:%d: keyset %s: no key in %s: tokens of its issuers are judged "
                    "key_unknown\n", cfg_where(c), set_line(c, si), set->name,
                    set_source(c, si));
@@ -409,6 +420,7 @@ static void keys_usage(FILE *f)
     fprintf(f, "usage: tokenwatch keys show [-c FILE] [--json]   the trusted keys\n"
                "       tokenwatch keys check [-c FILE]           lint them: exit 0 clean, 1 findings\n"
                "       tokenwatch keys update [-c FILE] [--ca-file FILE] [--dry-run] [--pidfile FILE]\n"
+               "                          [--connect-to HOST:PORT:CONNECT-HOST:CONNECT-PORT]...\n"
                "                                  fetch the keysets' jwks-uri / discovery documents\n");
 }
 
@@ -442,6 +454,7 @@ static int keys_update_cmd(int argc, char **argv, const char *(*find_config)(con
 {
     const char *cfg_path = NULL, *pidfile = NULL;
     struct keys_update_opts o = {.now = (int64_t)time(NULL)};
+    const char *connect_to[16];
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             cfg_path = argv[++i];
@@ -451,6 +464,19 @@ static int keys_update_cmd(int argc, char **argv, const char *(*find_config)(con
             pidfile = argv[++i];
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             o.dry_run = 1;
+        } else if (strcmp(argv[i], "--connect-to") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            int colons = 0;
+            for (const char *p = v; *p; p++)
+                colons += *p == ':';
+            if (colons != 3 || o.nconnect == sizeof(connect_to) / sizeof(connect_to[0])) {
+                fprintf(stderr, "tokenwatch: keys update: --connect-to '%s': %s\n", v,
+                        colons != 3 ? "expected HOST:PORT:CONNECT-HOST:CONNECT-PORT"
+                                    : "at most 16 of them");
+                return 2;
+            }
+            connect_to[o.nconnect++] = v;
+            o.connect_to = connect_to;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             keys_usage(stdout);
             return 0;

@@ -50,8 +50,8 @@ static void curl_init(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int keys_fetch(const char *url, const char *ca_file, char **body, size_t *len, char *err,
-               size_t errlen)
+int keys_fetch(const char *url, const char *ca_file, const char *const *connect_to,
+               size_t nconnect, char **body, size_t *len, char *err, size_t errlen)
 {
     *body = NULL;
     *len = 0;
@@ -91,6 +91,19 @@ int keys_fetch(const char *url, const char *ca_file, char **body, size_t *len, c
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     if (ca_file)
         curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+    struct curl_slist *to = NULL;
+    for (size_t i = 0; i < nconnect; i++) {
+        struct curl_slist *n = curl_slist_append(to, connect_to[i]);
+        if (!n) {
+            curl_slist_free_all(to);
+            curl_easy_cleanup(c);
+            snprintf(err, errlen, "%s: out of memory", url);
+            return -1;
+        }
+        to = n;
+    }
+    if (to)
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, to);
 
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
@@ -101,6 +114,7 @@ int keys_fetch(const char *url, const char *ca_file, char **body, size_t *len, c
     char target[160];
     snprintf(target, sizeof(target), "%s", off_https ? where : "");
     curl_easy_cleanup(c);
+    curl_slist_free_all(to);
 
     if (off_https) {
         snprintf(err, errlen, "%s: refused: redirected to a URL that is not https (%s)", url,

@@ -12,8 +12,10 @@
  * verified; 10 s to connect, 30 s in all). ca_file: the CA bundle, or NULL for CURL_CA_BUNDLE,
  * then SSL_CERT_FILE, then the system's. Returns 0 with a NUL-terminated heap copy of the body
  * in *body (its length in *len; the caller frees it), or -1 with one line in err naming the
- * URL and the reason (curl's, or the HTTP status, or the size limit). */
-int keys_fetch(const char *url, const char *ca_file, char **body, size_t *len, char *err,
-               size_t errlen);
+ * URL and the reason (curl's, or the HTTP status, or the size limit). connect_to: nconnect
+ * entries "HOST:PORT:CONNECT-HOST:CONNECT-PORT" (curl's --connect-to: a mirror, a proxy host,
+ * a test server), applied to redirects too; the certificate is still checked against HOST. */
+int keys_fetch(const char *url, const char *ca_file, const char *const *connect_to,
+               size_t nconnect, char **body, size_t *len, char *err, size_t errlen);
 
 #endif

@@ -208,11 +208,12 @@ static int write_atomic(const char *path, const char *data, size_t len, char *er
 }
 
 /* GET url and parse it as JSON: the document, or NULL with one line in err. */
-static json_t *fetch_json(const char *url, const char *ca, char *err, size_t errlen)
+static json_t *fetch_json(const char *url, const struct keys_update_opts *o, char *err,
+                          size_t errlen)
 {
     char *body;
     size_t len;
-    if (keys_fetch(url, ca, &body, &len, err, errlen) != 0)
+    if (keys_fetch(url, o->ca_file, o->connect_to, o->nconnect, &body, &len, err, errlen) != 0)
         return NULL;
     json_error_t jerr;
     json_t *doc = json_loadb(body, len, 0, &jerr);
@@ -223,13 +224,13 @@ static json_t *fetch_json(const char *url, const char *ca, char *err, size_t err
 }
 
 struct counts {
-    long added, retired, changed, refused;
+    long added, retired, changed, refused, pruned;
 };
 
 /* Merges the provider's keys (now) with the old file's into a new "keys" array, printing the
  * diff lines. NULL out of memory. */
-static json_t *merge(struct entries *nw, struct entries *old, int64_t now, FILE *f,
-                     struct counts *c)
+static json_t *merge(struct entries *nw, struct entries *old, int64_t now, int64_t keep,
+                     FILE *f, struct counts *c)
 {
     json_t *keys = json_array();
     char lab[80];
@@ -276,12 +277,22 @@ static json_t *merge(struct entries *nw, struct entries *old, int64_t now, FILE 
         int changed = 0;
         for (size_t i = 0; i < nw->n && !changed; i++)
             changed = same_kid(o, &nw->v[i]);
+        int64_t last = o->last ? o->last : now;
+        label(o, lab, sizeof(lab));
+        /* History is bounded: a key not published for keep-retired seconds (since its last
+         * sighting) is dropped; tokens it signed are long expired by then. */
+        if (keep == 0 || now - last > keep) {
+            char when[32];
+            iso(last, when, sizeof(when));
+            fprintf(f, "  pruned %s (retired, last seen %s: beyond keep-retired)\n", lab, when);
+            c->pruned++;
+            continue;
+        }
         if (!o->retired && !changed) {
-            label(o, lab, sizeof(lab));
             fprintf(f, "  retired %s\n", lab);
             c->retired++;
         }
-        json_t *k = with_history(o->jwk, o->first ? o->first : now, o->last ? o->last : now, 1);
+        json_t *k = with_history(o->jwk, o->first ? o->first : now, last, 1);
         if (!k || json_array_append_new(keys, k) != 0)
             goto nomem;
     }
@@ -301,7 +312,7 @@ static int update_one(const struct keyset_cfg *ks, const struct keys_update_opts
     struct entries nw = {0}, was = {0};
     int rc = 1;
     if (ks->discovery) {
-        if (!(disc = fetch_json(ks->discovery, o->ca_file, err, sizeof(err))))
+        if (!(disc = fetch_json(ks->discovery, o, err, sizeof(err))))
             goto fail;
         url = json_string_value(json_object_get(disc, "jwks_uri"));
         if (!url) {
@@ -315,7 +326,7 @@ static int update_one(const struct keyset_cfg *ks, const struct keys_update_opts
             goto fail;
         }
     }
-    if (!(doc = fetch_json(url, o->ca_file, err, sizeof(err))))
+    if (!(doc = fetch_json(url, o, err, sizeof(err))))
         goto fail;
     json_t *keys = json_object_get(doc, "keys");
     if (!json_is_array(keys)) {
@@ -340,11 +351,12 @@ static int update_one(const struct keyset_cfg *ks, const struct keys_update_opts
         fprintf(f, "  the old file is not JSON (line %d: %s): replaced\n", jerr.line, jerr.text);
     }
     struct counts c = {.refused = refused};
-    if (!(merged = merge(&nw, &was, o->now, f, &c)))
+    if (!(merged = merge(&nw, &was, o->now, ks->keep_retired, f, &c)))
         goto nomem;
     size_t live = nw.n, total = json_array_size(merged);
-    fprintf(f, "  %ld added, %ld retired, %ld changed, %ld refused; %zu live, %zu retired%s\n",
-            c.added, c.retired, c.changed, c.refused, live, total - live,
+    fprintf(f, "  %ld added, %ld retired, %ld changed, %ld refused, %ld pruned; %zu live, "
+            "%zu retired%s\n", c.added, c.retired, c.changed, c.refused, c.pruned, live,
+            total - live,
             o->dry_run ? " (dry run: not written)" : "");
     if (!o->dry_run) {
         json_t *top = json_pack("{s:O}", "keys", merged);

@@ -16,7 +16,8 @@ documents and JWK Sets that change between runs. Runs `keys update --ca-file` th
                                                      -> refused (exit 1), old file kept
   7. an `oct` key and a 1024-bit RSA key beside a good one
                                                      -> both reported refused, the good one written
-  8. `--dry-run` writes nothing; a configuration with no URL, an http URL, or both a jwks-uri
+  8. history bounded: a retired key last seen beyond keep-retired is pruned
+  9. `--dry-run` writes nothing; a configuration with no URL, an http URL, or both a jwks-uri
      and a discovery URL is exit 2
 Then a sensor reading a named pipe with --pidfile is told to reload by `keys update --pidfile`
 and reloads the updated file; check-token -c with the updated configuration judges a token signed by the retired key
@@ -96,7 +97,8 @@ def make_ca(name):
     return key, cert
 
 
-def make_server_cert(ca_key, ca_cert, d, stem):
+def make_server_cert(ca_key, ca_cert, d, stem, names=()):
+    """A server certificate for localhost, 127.0.0.1 and the DNS names given."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
     import ipaddress
@@ -107,7 +109,8 @@ def make_server_cert(ca_key, ca_cert, d, stem):
             .not_valid_before(now - datetime.timedelta(hours=1))
             .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))] +
+                [x509.DNSName(n) for n in names]),
                 critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
                            critical=False)
@@ -124,7 +127,9 @@ def make_server_cert(ca_key, ca_cert, d, stem):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        doc = self.server.docs.get(self.path)
+        # by host and path (several providers behind one server), else by path alone
+        host = (self.headers.get("Host") or "").split(":")[0]
+        doc = self.server.docs.get(host + self.path, self.server.docs.get(self.path))
         if doc is None:
             self.send_response(404)
             self.send_header("Content-Length", "0")
@@ -277,6 +282,33 @@ def run_all(sensor, d):
     states = {(x.get("kid"), x.get("state")) for x in rows}
     check(r.returncode == 0 and ("B", "retired") in states and ("A", "live") in states,
           "keys show: B retired, A live")
+
+    # History is bounded by keep-retired (seconds since a retired key's last sighting): B made
+    # 500 days stale is pruned under the default (365 days), C's old material (retired just now)
+    # kept; keep-retired: 0 drops every retired key at once. Live keys are never pruned.
+    pr = os.path.join(d, "prune.jwks.json")
+    keys = load(rot)
+    for k in keys:
+        if k["kid"] == "B":
+            k["x-tokenwatch"]["last_seen"] = "2020-01-01T00:00:00Z"
+    with open(pr, "w") as f:
+        json.dump({"keys": keys}, f)
+    srv.docs["/prune/jwks"] = jwks_doc(jwk["A"], jwk["C2"], jwk["D"])
+    r = update(cfg("prune", pr, jwks_uri=base + "/prune/jwks"))
+    kept = sorted((k["kid"], bool(k["x-tokenwatch"].get("retired"))) for k in load(pr))
+    check(r.returncode == 0 and "pruned B (retired, last seen 2020-01-01T00:00:00Z: beyond "
+          "keep-retired)" in r.stdout and "0 added, 0 retired, 0 changed, 0 refused, 1 pruned; "
+          "3 live, 1 retired" in r.stdout and
+          kept == [("A", False), ("C", False), ("C", True), ("D", False)],
+          "keep-retired default (365 days): B last seen in 2020 pruned, the rest kept: %s" % kept)
+    path = cfg("prune0", pr, jwks_uri=base + "/prune/jwks")
+    with open(path, "a") as f:
+        f.write("    keep-retired: 0\n")
+    r = update(path)
+    kept = sorted((k["kid"], bool(k["x-tokenwatch"].get("retired"))) for k in load(pr))
+    check(r.returncode == 0 and "pruned C" in r.stdout and
+          kept == [("A", False), ("C", False), ("D", False)],
+          "keep-retired: 0: every retired key pruned, the live ones kept: %s" % kept)
 
     def untouched(name, url_kw, url, want_in_line):
         path = os.path.join(d, name + ".jwks.json")

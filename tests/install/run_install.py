@@ -9,15 +9,20 @@ Release, only the tokenwatch target built), then `cpack -G DEB`. Then:
   - control fields: Package, Version (project()), Section net, Maintainer, Depends computed by
     dpkg-shlibdeps naming libpcap, libssl, libndpi, libjansson, libyaml, libhiredis, zlib, libc;
   - the file list, exactly: /usr/bin/tokenwatch, /etc/tokenwatch/tokenwatch.yaml, the revocation
-    file and the key sets, the man page, the systemd unit; conffiles = the files under /etc/tokenwatch; the
+    file, the man page, the systemd units, and an empty /etc/tokenwatch/keys (no key material:
+    no demo or test key is packaged); conffiles = the files under /etc/tokenwatch; the
     maintainer scripts are executable;
   - the man page renders without a groff warning; the unit passes `systemd-analyze verify`
     (skipped when systemd-analyze is absent).
 As root with CI set in the environment (a fresh CI machine): `dpkg -i` (`apt-get -f install`
 for missing dependencies), `tokenwatch --version` from /usr/bin, a run over pcaps/demo with NO
--c (the installed /etc/tokenwatch/tokenwatch.yaml must be found) checked against
-tests/e2e/demo/case.json, `man -w tokenwatch`, then `dpkg --purge`, checking nothing is left.
-Otherwise: `dpkg-deb -x` into a temporary root and the same run with -c pointing there.
+-c (the installed /etc/tokenwatch/tokenwatch.yaml must be found): it trusts no demo key, so no
+token verifies and the Storm-0558 token is still key_revoked; the same binary with the demo
+configuration (etc/demo/tokenwatch.yaml) meets tests/e2e/demo/case.json; `keys check` and
+`keys update` on the installed configuration through provider_mirror.py (every provider played
+on loopback over TLS); `man -w tokenwatch`, then `dpkg --purge`, checking nothing is left (the
+fetched key sets included).
+Otherwise: `dpkg-deb -x` into a temporary root and the same runs with -c pointing there.
 Exit 0 pass, 1 fail, 77 skip (cmake, cpack, dpkg-deb or dpkg-shlibdeps missing).
 Python >= 3.9, stdlib only.
 """
@@ -35,12 +40,12 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import run_case  # noqa: E402  (matches(): the e2e case checks)
+sys.path.insert(0, os.path.join(ROOT, "tests", "install"))
+import provider_mirror  # noqa: E402  (keys check / keys update on the installed configuration)
 
 SKIP = 77
 failures = []
-KEYSETS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "etc", "keys", "*.jwks.json")))
 FILES = (["/usr/bin/tokenwatch", "/etc/tokenwatch/tokenwatch.yaml", "/etc/tokenwatch/revoked-keys.txt"] +
-         ["/etc/tokenwatch/keys/" + k for k in KEYSETS] +
          ["/usr/share/man/man8/tokenwatch.8.gz", "/usr/lib/systemd/system/tokenwatch@.service",
           "/usr/lib/systemd/system/tokenwatch-keys-update.service",
           "/usr/lib/systemd/system/tokenwatch-keys-update.timer"])
@@ -118,8 +123,12 @@ def check_control(deb, tmp):
 
     listing = sh(["dpkg-deb", "-c", deb]).stdout.splitlines()
     files = sorted(l.split()[-1][1:] for l in listing if not l.startswith("d"))
-    check("files: exactly the binary, config, key sets, man page and unit", files == sorted(FILES),
-          f"{files} != {sorted(FILES)}")
+    check("files: exactly the binary, config, revocation file, man page and units (no key "
+          "material)", files == sorted(FILES), f"{files} != {sorted(FILES)}")
+    dirs = [l.split()[-1][1:] for l in listing if l.startswith("d")]
+    check("files: /etc/tokenwatch/keys/ is there, empty, for keys update",
+          "/etc/tokenwatch/keys/" in dirs and
+          not any(f.startswith("/etc/tokenwatch/keys/") for f in files), dirs)
     modes = {l.split()[-1][1:]: l.split()[0] for l in listing}
     check("files: the binary is 0755 root, the config 0644",
           modes.get("/usr/bin/tokenwatch") == "-rwxr-xr-x" and
@@ -187,7 +196,8 @@ def check_update_units(unitdir, binary, tmp, man):
           "ExecStart=/usr/bin/tokenwatch keys update -c /etc/tokenwatch/tokenwatch.yaml" in svc and
           "ExecStopPost=-/bin/systemctl reload tokenwatch@*.service" in svc and
           "ReadWritePaths=/etc/tokenwatch\n" in svc, svc)
-    check("keys-update timer: daily, randomized, persistent",
+    check("keys-update timer: a minute after it starts (the first fetch), then daily, "
+          "randomized, persistent", "OnActiveSec=1min" in tmr and
           "OnCalendar=daily" in tmr and "RandomizedDelaySec=" in tmr and "Persistent=yes" in tmr, tmr)
     if not shutil.which("systemd-analyze"):
         print("skip keys-update unit check: systemd-analyze absent")
@@ -213,14 +223,33 @@ def check_run(binary, config, tmp, label):
     r = sh([binary, "--version"])
     check(f"{label}: tokenwatch --version", r.returncode == 0 and
           r.stdout == f"tokenwatch {project_version()}\n", r.stdout + r.stderr)
+    # The installed configuration: real providers, no key fetched yet, no demo key.
     cmd = [binary] + (["-c", config] if config else []) + ["-r", "pcaps/demo", "-l", run]
     r = sh(cmd, cwd=run, timeout=60)
-    check(f"{label}: the demo run exits 0 with its summary", r.returncode == 0 and
-          r.stderr.startswith("tokenwatch: 127 packets, 0 dropped") and "4 alerts" in r.stderr,
-          r.stderr)
-    case = json.load(open(os.path.join(ROOT, "tests", "e2e", "demo", "case.json")))
+    check(f"{label}: the demo capture under the installed configuration exits 0 with its "
+          f"summary", r.returncode == 0 and
+          "tokenwatch: 127 packets, 0 dropped" in r.stderr, r.stderr)
     try:
         recs = [json.loads(l) for l in open(os.path.join(run, "eve.json"))]
+    except (OSError, ValueError) as e:
+        check(f"{label}: eve.json written", False, e)
+        recs = []
+    toks = [x["token"] for x in recs if x.get("event_type") == "token"]
+    check(f"{label}: the installed configuration trusts no demo key: none of the demo's "
+          f"{len(toks)} tokens verifies, the Storm-0558 one is still key_revoked",
+          len(toks) == 12 and not any(x.get("signature") == "valid" for x in toks) and
+          sum("key_revoked" in x.get("findings", []) for x in toks) == 1, toks)
+    # The demo configuration: the binary judges the demo as the e2e case says.
+    demo = os.path.join(run, "demo")
+    os.makedirs(demo)
+    r = sh([binary, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"), "-r",
+            "pcaps/demo", "-l", demo], cwd=run, timeout=60)
+    check(f"{label}: the demo run (etc/demo/tokenwatch.yaml) exits 0 with its summary",
+          r.returncode == 0 and r.stderr.startswith("tokenwatch: 127 packets, 0 dropped") and
+          "4 alerts" in r.stderr, r.stderr)
+    case = json.load(open(os.path.join(ROOT, "tests", "e2e", "demo", "case.json")))
+    try:
+        recs = [json.loads(l) for l in open(os.path.join(demo, "eve.json"))]
     except (OSError, ValueError) as e:
         check(f"{label}: eve.json written", False, e)
         return
@@ -228,6 +257,8 @@ def check_run(binary, config, tmp, label):
            if sum(1 for x in recs if run_case.matches(x, c)) != c["count"]]
     check(f"{label}: eve.json meets every check of tests/e2e/demo/case.json "
           f"({len(case['checks'])})", not bad, bad[:2])
+    provider_mirror.check_installed_keys(binary, config or "/etc/tokenwatch/tokenwatch.yaml",
+                                         check, label)
     r = sh([binary, "--help"])
     check(f"{label}: the binary's default configuration is /etc/tokenwatch/tokenwatch.yaml",
           "/etc/tokenwatch/tokenwatch.yaml" in r.stdout, r.stdout)
