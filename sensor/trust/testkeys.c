@@ -23,6 +23,12 @@ static const struct {
     {"CyObUVDsUKQ7hj-xxxbiJL1mCBEQW2ekTAVG7UDq-mc", "tests/gen/keys/TEST-ONLY-idp-ed25519.key.pem"},
     {"kwavTu8ho_1fGjo80vxvQitItsL1xJMvrNA9c130ytg", "tests/gen/keys/TEST-ONLY-idp-ps256.key.pem"},
     {"UywBOOXbUqsdWAyI_zGgUyP_qVijHtCrwfn3IYNSAHE", "tests/gen/keys/TEST-ONLY-attacker.key.pem"},
+    /* Example keys whose private halves are printed in the RFCs (copied into libraries' tests
+     * and tutorials, and so into careless deployments): RFC 7520's "bilbo.baggins" keys and
+     * RFC 8037's Ed25519 key (its A.3 gives this very thumbprint). */
+    {"dHri3SADZkrush5HU_50AoRhcKFryN-PI6jPBtPL55M", "RFC 7520 section 3.2 (EC P-521)"},
+    {"9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI", "RFC 7520 section 3.4 (RSA)"},
+    {"kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", "RFC 8037 appendix A.1 (Ed25519)"},
 };
 
 const char *testkey_source(const char *jkt)

@@ -178,6 +178,30 @@ def part_testkeys(sensor, wd):
           "%s\n%s" % (r.stdout, r.stderr))
 
 
+def part_rfc_keys(sensor, wd):
+    """The example keys printed in RFC 7520 (section 3.2 EC, 3.4 RSA) and RFC 8037 (Ed25519),
+    read from ../shared's copy of the JOSE cookbook when present: each is a known test key."""
+    book = os.path.join(ROOT, "..", "shared", "corpora", "rfc7520-jose-cookbook")
+    if not os.path.isdir(book):
+        print("skip  RFC example keys: %s absent" % book)
+        return
+    keys = []
+    for f, src in (("jwk/3_2.ec_private_key.json", "RFC 7520 section 3.2"),
+                   ("jwk/3_4.rsa_private_key.json", "RFC 7520 section 3.4"),
+                   ("curve25519/jws.json", "RFC 8037 appendix A.1")):
+        d = json.load(open(os.path.join(book, f)))
+        k = d["input"]["key"] if "input" in d else d
+        pub = {m: v for m, v in k.items() if m in ("kty", "crv", "x", "y", "n", "e")}
+        pub["kid"] = "rfc-%d" % len(keys)
+        keys.append((pub, src))
+    cfg = config(wd, "rfckeys", [("rfc", {"keys": [k for k, _ in keys]}, [ISS])])
+    r = run(sensor, ["keys", "check", "-c", cfg])
+    for k, src in keys:
+        check("%s's example key is a known test key" % src,
+              any(": kid %s: test key: its private half is published (%s" % (k["kid"], src) in l
+                  for l in r.stdout.splitlines()), r.stdout + r.stderr)
+
+
 def part_gate(sensor, wd):
     """The sensor refuses to start on a published test key unless allow-test-keys is set, and
     starts (warning) on a keyset keys update has not fetched yet."""
@@ -446,6 +470,7 @@ def main():
     os.makedirs(wd)
     part_demo(sensor)
     part_testkeys(sensor, wd)
+    part_rfc_keys(sensor, wd)
     part_gate(sensor, wd)
     part_lint(sensor, wd)
     part_verdicts(sensor, wd)
