@@ -41,7 +41,8 @@ void jb_release(struct jb *j)
     j->depth = 0;
 }
 
-static int grow(struct jb *j, size_t more)
+/* Out of line: the buffer has to grow (or is in error). */
+static int grow_slow(struct jb *j, size_t more)
 {
     if (j->err)
         return 0;
@@ -58,6 +59,14 @@ static int grow(struct jb *j, size_t more)
     j->buf = b;
     j->cap = cap;
     return 1;
+}
+
+/* 1 when `more` bytes fit (the common case, inline), else grows; 0 on error. */
+static inline int grow(struct jb *j, size_t more)
+{
+    if (__builtin_expect(!j->err && j->cap - j->len >= more, 1))
+        return 1;
+    return grow_slow(j, more);
 }
 
 static inline void put(struct jb *j, const char *s, size_t n)
@@ -116,6 +125,18 @@ static const uint8_t plain[256] = {
 #undef R16
 };
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Nonzero when one of the 8 bytes of w is not plain: below 0x20, '"', '\\' or 0x80 and up
+ * (each test is the exact "some byte is zero / less than n" word trick, Hacker's Delight 6-1). */
+static inline int word_not_plain(uint64_t w)
+{
+    uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+    uint64_t lt20 = (w - ONES * 0x20) & ~w, zq = (q - ONES) & ~q, zb = (b - ONES) & ~b;
+    return ((lt20 | zq | zb | w) & HIGHS) != 0;
+}
+
 void jb_escape(struct jb *j, const void *sv, size_t n)
 {
     const uint8_t *s = sv;
@@ -127,6 +148,9 @@ void jb_escape(struct jb *j, const void *sv, size_t n)
     while (i < n) {
         /* Runs of plain bytes (almost everything in a token record) are copied whole. */
         size_t r = i;
+        uint64_t w;
+        while (n - r >= 8 && (memcpy(&w, s + r, 8), !word_not_plain(w)))
+            r += 8;
         while (r < n && plain[s[r]])
             r++;
         if (r > i) {
