@@ -198,11 +198,27 @@ static void key_prefix(struct jb *j, const char *key)
             putc1(j, ',');
         j->first[j->depth - 1] &= 0x80;
     }
-    if (key) {
-        putc1(j, '"');
-        jb_escape(j, key, strlen(key));
-        put(j, "\":", 2);
+    if (!key)
+        return;
+    /* Keys are short literals that need no escaping: copied in one go when so. */
+    size_t n = strlen(key), i = 0;
+    if (!grow(j, n + 3))
+        return;
+    char *o = j->buf + j->len;
+    o[0] = '"';
+    while (i < n && plain[(uint8_t)key[i]]) {
+        o[1 + i] = key[i];
+        i++;
     }
+    if (i == n) {
+        o[1 + n] = '"';
+        o[2 + n] = ':';
+        j->len += n + 3;
+        return;
+    }
+    j->len++;
+    jb_escape(j, key, n);
+    put(j, "\":", 2);
 }
 
 static void open_level(struct jb *j, const char *key, char c)
