@@ -206,10 +206,12 @@ static void key_prefix(struct jb *j, const char *key)
         return;
     char *o = j->buf + j->len;
     o[0] = '"';
-    while (i < n && plain[(uint8_t)key[i]]) {
-        o[1 + i] = key[i];
+    memcpy(o + 1, key, n); /* past j->len: overwritten below if the key needs escaping */
+    uint64_t w;
+    while (n - i >= 8 && (memcpy(&w, key + i, 8), !word_not_plain(w)))
+        i += 8;
+    while (i < n && plain[(uint8_t)key[i]])
         i++;
-    }
     if (i == n) {
         o[1 + n] = '"';
         o[2 + n] = ':';

@@ -216,6 +216,18 @@ static void test_escape_word_skip(void **state)
                 if (j.len != w || memcmp(j.buf, want, w) != 0)
                     fail_msg("byte %02x at %zu of %zu: %.*s, want %.*s", c, p, n, (int)j.len,
                              j.buf, (int)w, want);
+                if (!c)
+                    continue;
+                /* the same bytes as a member key (keys take their own copy-in-one-go path) */
+                char key[32];
+                memcpy(key, s, n);
+                key[n] = '\0';
+                jb_reset(&j);
+                jb_open_object(&j, NULL);
+                jb_bool(&j, key, 1);
+                if (j.len != w + 6 || j.buf[0] != '{' || memcmp(j.buf + 1, want, w) != 0 ||
+                    memcmp(j.buf + 1 + w, ":true", 5) != 0)
+                    fail_msg("key byte %02x at %zu of %zu: %.*s", c, p, n, (int)j.len, j.buf);
             }
         }
     }
