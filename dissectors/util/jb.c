@@ -41,7 +41,8 @@ void jb_release(struct jb *j)
     j->depth = 0;
 }
 
-static int grow(struct jb *j, size_t more)
+/* Out of line: the buffer has to grow (or is in error). */
+static int grow_slow(struct jb *j, size_t more)
 {
     if (j->err)
         return 0;
@@ -58,6 +59,14 @@ static int grow(struct jb *j, size_t more)
     j->buf = b;
     j->cap = cap;
     return 1;
+}
+
+/* 1 when `more` bytes fit (the common case, inline), else grows; 0 on error. */
+static inline int grow(struct jb *j, size_t more)
+{
+    if (__builtin_expect(!j->err && j->cap - j->len >= more, 1))
+        return 1;
+    return grow_slow(j, more);
 }
 
 static inline void put(struct jb *j, const char *s, size_t n)
@@ -116,6 +125,18 @@ static const uint8_t plain[256] = {
 #undef R16
 };
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Nonzero when one of the 8 bytes of w is not plain: below 0x20, '"', '\\' or 0x80 and up
+ * (each test is the exact "some byte is zero / less than n" word trick, Hacker's Delight 6-1). */
+static inline int word_not_plain(uint64_t w)
+{
+    uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+    uint64_t lt20 = (w - ONES * 0x20) & ~w, zq = (q - ONES) & ~q, zb = (b - ONES) & ~b;
+    return ((lt20 | zq | zb | w) & HIGHS) != 0;
+}
+
 void jb_escape(struct jb *j, const void *sv, size_t n)
 {
     const uint8_t *s = sv;
@@ -127,6 +148,9 @@ void jb_escape(struct jb *j, const void *sv, size_t n)
     while (i < n) {
         /* Runs of plain bytes (almost everything in a token record) are copied whole. */
         size_t r = i;
+        uint64_t w;
+        while (n - r >= 8 && (memcpy(&w, s + r, 8), !word_not_plain(w)))
+            r += 8;
         while (r < n && plain[s[r]])
             r++;
         if (r > i) {
@@ -174,11 +198,29 @@ static void key_prefix(struct jb *j, const char *key)
             putc1(j, ',');
         j->first[j->depth - 1] &= 0x80;
     }
-    if (key) {
-        putc1(j, '"');
-        jb_escape(j, key, strlen(key));
-        put(j, "\":", 2);
+    if (!key)
+        return;
+    /* Keys are short literals that need no escaping: copied in one go when so. */
+    size_t n = strlen(key), i = 0;
+    if (!grow(j, n + 3))
+        return;
+    char *o = j->buf + j->len;
+    o[0] = '"';
+    memcpy(o + 1, key, n); /* past j->len: overwritten below if the key needs escaping */
+    uint64_t w;
+    while (n - i >= 8 && (memcpy(&w, key + i, 8), !word_not_plain(w)))
+        i += 8;
+    while (i < n && plain[(uint8_t)key[i]])
+        i++;
+    if (i == n) {
+        o[1 + n] = '"';
+        o[2 + n] = ':';
+        j->len += n + 3;
+        return;
     }
+    j->len++;
+    jb_escape(j, key, n);
+    put(j, "\":", 2);
 }
 
 static void open_level(struct jb *j, const char *key, char c)

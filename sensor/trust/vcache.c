@@ -2,7 +2,8 @@
  *
  * Pipeline: token scan ─► [vcache] ─► policy. Owns one reference to each cached verdict and a
  * fixed pool of entries allocated up front (no allocation per lookup in steady state beyond the
- * verdict a miss creates). Buckets are chained, keyed by SipHash-1-3 of the token text.
+ * verdict a miss creates). Buckets are chained, keyed by polyhash61 of the token text (a keyed
+ * polynomial hash finished by SipHash-1-3: siphash.h).
  *
  * Replacement is a segmented LRU (Karedla, Love & Wherry, 1994):
  *
@@ -53,7 +54,7 @@ struct vc_seg {
 };
 
 struct vcache {
-    uint8_t seed[16];
+    struct polyhash61 ph;
     size_t nbuckets; /* power of two */
     struct vc_entry **buckets;
     struct vc_entry *pool, *free_list;
@@ -71,7 +72,7 @@ struct vcache *vcache_new(size_t max_entries, size_t memcap, const uint8_t seed[
     struct vcache *vc = calloc(1, sizeof(*vc));
     if (!vc)
         return NULL;
-    memcpy(vc->seed, seed, 16);
+    polyhash61_init(&vc->ph, seed);
     vc->nbuckets = 1;
     while (vc->nbuckets < max_entries)
         vc->nbuckets <<= 1;
@@ -194,7 +195,7 @@ struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
         verdict_unref(vc->uncached);
         vc->uncached = NULL;
     }
-    uint64_t h = siphash13(vc->seed, tok, len);
+    uint64_t h = polyhash61(&vc->ph, tok, len);
     vc->stats.lookups++;
     for (struct vc_entry *e = vc->buckets[h & (vc->nbuckets - 1)]; e; e = e->hnext) {
         struct verdict *v = e->v;

@@ -167,6 +167,73 @@ static void test_escape_random(void **state)
     jb_release(&j);
 }
 
+/* Every byte value at every offset of plain strings of 8 to 24 bytes: the 8-bytes-at-a-time
+ * skip of plain runs must stop at exactly the bytes the table escapes (a lone byte >= 0x80
+ * between ASCII letters is never valid UTF-8: escaped). */
+static void test_escape_word_skip(void **state)
+{
+    (void)state;
+    struct jb j;
+    jb_init(&j, 0);
+    uint8_t s[24];
+    char want[64];
+    for (size_t n = 8; n <= sizeof(s); n++) {
+        for (size_t p = 0; p < n; p++) {
+            for (int c = 0; c < 256; c++) {
+                memset(s, 'a', n);
+                s[p] = (uint8_t)c;
+                size_t w = 0;
+                want[w++] = '"';
+                memset(want + w, 'a', p);
+                w += p;
+                const char *e = NULL;
+                char u[8];
+                switch (c) {
+                case '"': e = "\\\""; break;
+                case '\\': e = "\\\\"; break;
+                case '\n': e = "\\n"; break;
+                case '\r': e = "\\r"; break;
+                case '\t': e = "\\t"; break;
+                case '\b': e = "\\b"; break;
+                case '\f': e = "\\f"; break;
+                default:
+                    if (c < 0x20 || c >= 0x80) {
+                        snprintf(u, sizeof(u), "\\u%04x", c);
+                        e = u;
+                    }
+                }
+                if (e) {
+                    memcpy(want + w, e, strlen(e));
+                    w += strlen(e);
+                } else {
+                    want[w++] = (char)c;
+                }
+                memset(want + w, 'a', n - p - 1);
+                w += n - p - 1;
+                want[w++] = '"';
+                jb_reset(&j);
+                jb_strn(&j, NULL, s, n);
+                if (j.len != w || memcmp(j.buf, want, w) != 0)
+                    fail_msg("byte %02x at %zu of %zu: %.*s, want %.*s", c, p, n, (int)j.len,
+                             j.buf, (int)w, want);
+                if (!c)
+                    continue;
+                /* the same bytes as a member key (keys take their own copy-in-one-go path) */
+                char key[32];
+                memcpy(key, s, n);
+                key[n] = '\0';
+                jb_reset(&j);
+                jb_open_object(&j, NULL);
+                jb_bool(&j, key, 1);
+                if (j.len != w + 6 || j.buf[0] != '{' || memcmp(j.buf + 1, want, w) != 0 ||
+                    memcmp(j.buf + 1 + w, ":true", 5) != 0)
+                    fail_msg("key byte %02x at %zu of %zu: %.*s", c, p, n, (int)j.len, j.buf);
+            }
+        }
+    }
+    jb_release(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_escape_bytes),
         cmocka_unit_test(test_escape_utf8),
         cmocka_unit_test(test_escape_random),
+        cmocka_unit_test(test_escape_word_skip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

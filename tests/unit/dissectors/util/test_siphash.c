@@ -114,11 +114,60 @@ static void test_siphash13(void **state)
     assert_true(siphash13(zero, "siphash", 7) != siphash24(zero, "siphash", 7));
 }
 
+/* polyhash61 against a plain Horner evaluation (one 7-byte chunk at a time, fully reduced with
+ * %), for every length 0..300 and several keys; the final value is SipHash-1-3 of (value,
+ * length); inputs that differ only by trailing zero bytes or by one bit hash differently. */
+static void test_polyhash61(void **state)
+{
+    (void)state;
+    const unsigned __int128 p = ((unsigned __int128)1 << 61) - 1;
+    uint8_t buf[300];
+    uint64_t x = 88172645463325252ull;
+    for (int keyi = 0; keyi < 8; keyi++) {
+        uint8_t key[16];
+        for (int i = 0; i < 16; i++)
+            key[i] = (uint8_t)(keyi * 37 + i * (keyi | 1));
+        struct polyhash61 ph;
+        polyhash61_init(&ph, key);
+        assert_true(ph.r >= 2 && ph.r < (uint64_t)p);
+        for (size_t len = 0; len <= sizeof(buf); len++) {
+            for (size_t i = 0; i < len; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                buf[i] = keyi == 7 ? 0xff : (uint8_t)x; /* all-ones: the largest chunks */
+            }
+            unsigned __int128 h = 0;
+            for (size_t i = 0; i < len; i += 7) {
+                uint64_t m = 0;
+                for (size_t k = 0; k < 7 && i + k < len; k++)
+                    m |= (uint64_t)buf[i + k] << (8 * k);
+                h = (h * ph.r + m) % p;
+            }
+            assert_true(polyhash61_value(&ph, buf, len) == (uint64_t)h);
+            uint8_t msg[16];
+            for (int i = 0; i < 8; i++) {
+                msg[i] = (uint8_t)((uint64_t)h >> (8 * i));
+                msg[8 + i] = (uint8_t)((uint64_t)len >> (8 * i));
+            }
+            assert_true(polyhash61(&ph, buf, len) == siphash13(key, msg, 16));
+        }
+    }
+    struct polyhash61 ph;
+    uint8_t zero[16] = {0}, a[32] = {0}, b[32] = {0};
+    polyhash61_init(&ph, zero);
+    assert_true(polyhash61(&ph, a, 31) != polyhash61(&ph, a, 32)); /* trailing zero byte */
+    for (int bit = 0; bit < 256; bit++) {
+        memset(b, 0, sizeof(b));
+        b[bit / 8] = (uint8_t)(1u << (bit % 8));
+        assert_true(polyhash61(&ph, a, 32) != polyhash61(&ph, b, 32));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paper_vector),
         cmocka_unit_test(test_siphash13),
+        cmocka_unit_test(test_polyhash61),
         cmocka_unit_test(test_reference_table),
         cmocka_unit_test(test_spot_values),
         cmocka_unit_test(test_unaligned),
