@@ -81,12 +81,13 @@ static inline int capture_file_next(struct capture_file *f, struct pcap_pkthdr *
 typedef void (*capture_reader_fn)(void *arg, struct capture_file *f);
 
 /* Opens every path in order (a directory contributes its regular files in name order) and hands
- * each file, filter set, to read(arg, f); then reports how it ended and closes it. Returns 0 when
- * every file was read (a file damaged part-way is read up to the damage, warned about, and still
- * counts as read), 1 when any could not be opened or used, 2 for a bad filter. Once *stop is
+ * each file, filter set, to read(arg, f); then reports how it ended and closes it, adding one to
+ * *errors (stats capture.errors) for each file that could not be read or was damaged. Returns 0
+ * when every file was read (a file damaged part-way is read up to the damage, warned about, and
+ * still counts as read), 1 when any could not be opened or used, 2 for a bad filter. Once *stop is
  * non-zero (SIGINT/SIGTERM) it opens no further file, and a reader that looks at it before each
  * packet ends the run as if every input had ended there. */
-int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct capture_opts *o,
+int capture_offline(uint64_t *errors, char *const *paths, size_t n, const struct capture_opts *o,
                     volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg);
 
 /* ---- live ------------------------------------------------------------------------------- */

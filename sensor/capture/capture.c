@@ -126,7 +126,7 @@ static void progress_end(struct capture_progress *pr)
 }
 
 /* 0 read (maybe damaged), 1 unusable, 2 bad filter. */
-static int read_file(struct sensor *s, const char *path, const struct capture_opts *o,
+static int read_file(uint64_t *errors, const char *path, const struct capture_opts *o,
                      volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
@@ -135,7 +135,7 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
         return 0; /* a FIFO's open or header read cut short by the signal: the input ends here */
     if (!p) {
         fprintf(stderr, "tokenwatch: %s: cannot read capture: %s\n", path, errbuf);
-        s->st.capture_errors++;
+        (*errors)++;
         return 1;
     }
     int dlt = pcap_datalink(p);
@@ -143,7 +143,7 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
         const char *name = pcap_datalink_val_to_name(dlt);
         fprintf(stderr, "tokenwatch: %s: unsupported link type %d (%s)\n", path, dlt,
                 name ? name : "unknown");
-        s->st.capture_errors++;
+        (*errors)++;
         pcap_close(p);
         return 1;
     }
@@ -163,7 +163,7 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
     } else if (f.last == -1) {
         fprintf(stderr, "tokenwatch: %s: capture damaged after %llu packets, rest skipped: %s\n",
                 path, n, pcap_geterr(p));
-        s->st.capture_errors++;
+        (*errors)++;
     } else if (o->verbose > 0) {
         fprintf(stderr, "tokenwatch: %s: %llu packets\n", path, n);
     }
@@ -176,13 +176,13 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int read_dir(struct sensor *s, const char *dir, const struct capture_opts *o,
+static int read_dir(uint64_t *errors, const char *dir, const struct capture_opts *o,
                     volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg)
 {
     DIR *d = opendir(dir);
     if (!d) {
         fprintf(stderr, "tokenwatch: %s: cannot open directory: %s\n", dir, strerror(errno));
-        s->st.capture_errors++;
+        (*errors)++;
         return 1;
     }
     char **names = NULL;
@@ -216,7 +216,7 @@ static int read_dir(struct sensor *s, const char *dir, const struct capture_opts
     closedir(d);
     qsort(names, n, sizeof(*names), cmp_str);
     for (size_t i = 0; i < n; i++) {
-        int r = rc == 2 || *stop ? rc : read_file(s, names[i], o, stop, reader, arg);
+        int r = rc == 2 || *stop ? rc : read_file(errors, names[i], o, stop, reader, arg);
         if (r > rc)
             rc = r;
         free(names[i]);
@@ -225,15 +225,15 @@ static int read_dir(struct sensor *s, const char *dir, const struct capture_opts
     return rc;
 }
 
-int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct capture_opts *o,
+int capture_offline(uint64_t *errors, char *const *paths, size_t n, const struct capture_opts *o,
                     volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg)
 {
     int rc = 0;
     for (size_t i = 0; i < n && rc != 2 && !*stop; i++) {
         struct stat st;
         int r = (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
-                    ? read_dir(s, paths[i], o, stop, reader, arg)
-                    : read_file(s, paths[i], o, stop, reader, arg);
+                    ? read_dir(errors, paths[i], o, stop, reader, arg)
+                    : read_file(errors, paths[i], o, stop, reader, arg);
         if (r > rc)
             rc = r;
     }

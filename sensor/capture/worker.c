@@ -28,6 +28,7 @@
  * through the writing worker's outputs.
  */
 #include "worker.h"
+#include "worker_run.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -54,6 +55,13 @@ size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uin
 {
     if (nworkers <= 1)
         return 0;
+    return worker_pick_flow(data, caplen, linktype, key, nworkers, cfg, NULL);
+}
+
+size_t worker_pick_flow(const uint8_t *data, uint32_t caplen, int linktype,
+                        const uint8_t key[16], size_t nworkers, const struct config *cfg,
+                        int *flow)
+{
     /* The full decoder, not a shortcut: it walks every encapsulation the workers decode, so the
      * addresses hashed are the ones the worker's flow table will key on. */
     struct packet pkt = {.data = data, .caplen = caplen, .wirelen = caplen, .linktype = linktype};
@@ -63,8 +71,10 @@ size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uin
         pkt.geneve_ports = cfg->geneve_ports;
         pkt.ngeneve_ports = cfg->ngeneve_ports;
     }
-    decode_packet(&pkt);
-    if (pkt.ip_version != 4 && pkt.ip_version != 6)
+    int r = decode_packet(&pkt);
+    if (flow)
+        *flow = r == DECODE_OK;
+    if (nworkers <= 1 || (pkt.ip_version != 4 && pkt.ip_version != 6))
         return 0;
     size_t alen = pkt.ip_version == 4 ? 4 : 16;
     uint8_t buf[1 + 32];
@@ -175,9 +185,7 @@ struct live {
 
 /* ---- between packets --------------------------------------------------------------------- */
 
-/* SIGHUP: 1 once per signal. Only the control side takes the flag (the offline reader is its
- * own control side). */
-static int hup_taken(volatile sig_atomic_t *reopen)
+int worker_hup_taken(volatile sig_atomic_t *reopen)
 {
     if (!reopen || !*reopen)
         return 0;
@@ -185,8 +193,7 @@ static int hup_taken(volatile sig_atomic_t *reopen)
     return 1;
 }
 
-/* Reopens every output of s; failures are reported on stderr, the old file stays in use. */
-static void reopen_outputs(struct sensor *s)
+void worker_reopen_outputs(struct sensor *s)
 {
     for (size_t i = 0; i < s->noutputs; i++) {
         char err[512];
@@ -251,12 +258,7 @@ static void write_aggregate(struct sensor *s, const struct sensor_counters *sum,
         output_flush(&s->outputs[i]);
 }
 
-/* The end of every run, once no packet can come: each sensor writes its flows' pending events;
- * the async outputs get one deadline (2 s) to deliver them, so the final record counts every
- * record before it; one stats record stamped ts, summed over the workers, goes out through
- * sv[0]; the outputs close and res gets the final counters. rc is the run's so far; returns it,
- * or 1 when it was 0 and an output lost records. */
-static int finish(struct sensor **sv, size_t nw, uint64_t ts, const struct live *L, int rc,
+int worker_finish(struct sensor **sv, size_t nw, uint64_t ts, const struct live *L, int rc,
                   const struct worker_opts *o, struct worker_result *res)
 {
     int stats = (sv[0]->out_types & EVE_T_STATS) != 0;
@@ -289,39 +291,6 @@ static int finish(struct sensor **sv, size_t nw, uint64_t ts, const struct live 
     }
     sum_counters(sv, nw, ts, L, &res->total, 0); /* closed: the outputs' counters are final */
     return rc;
-}
-
-/* ---- reading files ----------------------------------------------------------------------- */
-
-struct offline {
-    struct sensor *s;
-    volatile sig_atomic_t *stop, *reopen;
-};
-
-/* capture_offline's reader: every packet of one file, SIGHUP and a new key store between two. */
-static void read_packets(void *arg, struct capture_file *f)
-{
-    const struct offline *x = arg;
-    struct sensor *s = x->s;
-    volatile sig_atomic_t *stop = x->stop, *reopen = x->reopen;
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    sensor_set_pcap(s, f->path);
-    while (!*stop && capture_file_next(f, &h, &data) == 1) {
-        if (hup_taken(reopen))
-            reopen_outputs(s);
-        sensor_keystore_sync(s);
-        sensor_packet(s, capture_ts_us(h), f->dlt, data, h->caplen, h->len);
-    }
-}
-
-int worker_offline(struct sensor *s, char *const *paths, size_t n, const struct worker_opts *o,
-                   volatile sig_atomic_t *stop, struct worker_result *res)
-{
-    struct offline x = {.s = s, .stop = stop, .reopen = o->reopen};
-    int rc = capture_offline(s, paths, n, &o->cap, stop, read_packets, &x);
-    /* The final record is stamped with the last packet's time, as offline every record is. */
-    return finish(&s, 1, s->now_us, NULL, rc, o, res);
 }
 
 /* ---- the workers of a live run ------------------------------------------------------------ */
@@ -364,7 +333,7 @@ static void housekeep(struct wk *w, uint64_t now)
     uint64_t g = atomic_load_explicit(&L->reopen_gen, memory_order_relaxed);
     if (g != w->reopen_seen) {
         w->reopen_seen = g;
-        reopen_outputs(w->s);
+        worker_reopen_outputs(w->s);
     }
     uint64_t e = atomic_load_explicit(&L->stats_epoch, memory_order_relaxed);
     if (e != w->epoch_seen) {
@@ -536,7 +505,7 @@ static void refresh_kstats(struct live *L)
  * workers to act on between two batches. now: monotonic ms. */
 static void control(struct live *L, const struct worker_opts *o, uint64_t now)
 {
-    if (hup_taken(o->reopen)) {
+    if (worker_hup_taken(o->reopen)) {
         atomic_fetch_add(&L->reopen_gen, 1);
         wake_all(L);
     }
@@ -728,7 +697,7 @@ int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t 
         rc = 1;
     /* No packet can come any more: the sensors are this thread's. The final record is stamped
      * with the wall clock, live packet time. */
-    rc = finish(sensors, nw, capture_wall_us(), &L, rc, o, res);
+    rc = worker_finish(sensors, nw, capture_wall_us(), &L, rc, o, res);
     live_free(&L);
     return rc;
 }

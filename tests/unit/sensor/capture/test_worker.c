@@ -115,10 +115,15 @@ static void test_ring_full_drops(void **state)
     uint32_t n = 0;
     while (push(r, n, 1000, buf) == 0)
         n++;
-    /* 64 KiB holds 63 records of 1032 bytes (1000 + 32-byte header). */
-    assert_int_equal(n, (64u << 10) / 1032);
+    /* 64 KiB holds as many records of 1000 bytes and a header (8-byte aligned) as fit. */
+    size_t rec = (1000 + sizeof(struct worker_pkt) + 7) & ~(size_t)7;
+    assert_int_equal(n, (64u << 10) / rec);
     assert_int_equal(atomic_load(&r->drops), 1);
     assert_int_equal(push(r, n, 1000, buf), -1);
+    assert_int_equal(atomic_load(&r->drops), 2);
+    /* Reading files never drops: try_push refuses without counting, the caller waits. */
+    struct worker_pkt th = {.caplen = 1000, .wirelen = 1000, .kind = WORKER_REC_PACKET};
+    assert_int_equal(worker_ring_try_push(r, &th, buf), -1);
     assert_int_equal(atomic_load(&r->drops), 2);
     /* Freeing one record makes room for one. */
     const struct worker_pkt *p = worker_ring_peek(r);
