@@ -11,6 +11,7 @@
 #define TW_CAPTURE_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,9 +100,11 @@ pcap_t *capture_open_iface(const char *iface, const struct capture_opts *o, int 
 
 /* One non-blocking read of up to max packets (-1: what is there). revents: what poll() said
  * about the handle's fd. Returns the packet count, or -1 when the interface failed or vanished
- * (one line on stderr naming it): a vanished interface must end the run, not spin. */
+ * (one line on stderr naming it, unless *said was already set: several handles of one run on an
+ * interface that vanished say it once; said may be NULL): a vanished interface must end the
+ * run, not spin. */
 int capture_read(pcap_t *p, const char *iface, int max, short revents, pcap_handler cb,
-                 u_char *user);
+                 u_char *user, atomic_int *said);
 
 /* Kernel counters of one handle: packets, drops, interface drops. pcap_stats() counts in 32
  * bits and wraps (after 4.3 G packets: under 8 hours at 150 kpps); sampled at least once per

@@ -132,6 +132,7 @@ struct worker_opts {
     uint32_t stats_interval;        /* live: seconds between stats records; 0 = only the final */
     const char *user, *group;       /* live: drop privileges to these once the handles are open */
     volatile sig_atomic_t *reopen;  /* set by a SIGHUP handler; cleared once taken */
+    int fanout;                     /* live, nw >= 2: capture.fanout (enum capture_fanout) */
 };
 
 /* What a run hands back for the exit summary (summary.h). */

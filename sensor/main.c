@@ -548,7 +548,7 @@ int main(int argc, char **argv)
                 .immediate = cfg.immediate,
                 .progress = nreads && verbose >= 0 && isatty(STDERR_FILENO)},
         .stats_interval = cfg.stats_interval, .user = user, .group = group,
-        .reopen = &reopen_flag,
+        .reopen = &reopen_flag, .fanout = cfg.fanout,
     };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     size_t nw = (size_t)(jobs ? jobs : ncpu > 0 ? ncpu : 1);

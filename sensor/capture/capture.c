@@ -306,12 +306,19 @@ pcap_t *capture_open_iface(const char *iface, const struct capture_opts *o, int 
     return p;
 }
 
+/* 1 when this failure is to be said: the first of the run's (said), or always (NULL). */
+static int say_once(atomic_int *said)
+{
+    return !said || atomic_exchange(said, 1) == 0;
+}
+
 int capture_read(pcap_t *p, const char *iface, int max, short revents, pcap_handler cb,
-                 u_char *user)
+                 u_char *user, atomic_int *said)
 {
     int r = pcap_dispatch(p, max, cb, user);
     if (r == PCAP_ERROR) {
-        fprintf(stderr, "tokenwatch: %s: capture failed: %s\n", iface, pcap_geterr(p));
+        if (say_once(said))
+            fprintf(stderr, "tokenwatch: %s: capture failed: %s\n", iface, pcap_geterr(p));
         return -1;
     }
     if (r > 0 || !(revents & (POLLERR | POLLHUP | POLLNVAL)))
@@ -320,11 +327,13 @@ int capture_read(pcap_t *p, const char *iface, int max, short revents, pcap_hand
      * gone (deleted, its namespace torn down) the socket stays in error and poll() returns at
      * once for ever; end the run instead of spinning. */
     if (if_nametoindex(iface) == 0) {
-        fprintf(stderr, "tokenwatch: %s: interface vanished\n", iface);
+        if (say_once(said))
+            fprintf(stderr, "tokenwatch: %s: interface vanished\n", iface);
         return -1;
     }
     if (revents & POLLNVAL) {
-        fprintf(stderr, "tokenwatch: %s: capture failed: capture socket closed\n", iface);
+        if (say_once(said))
+            fprintf(stderr, "tokenwatch: %s: capture failed: capture socket closed\n", iface);
         return -1;
     }
     return 0;
