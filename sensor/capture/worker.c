@@ -1,6 +1,8 @@
-/* worker.c — the run loop (see worker.h): the workers that run the sensors, offline and live,
- * the control side on the caller's thread, dispatch by a symmetric address hash, and the end of
- * a run with its aggregated stats record.
+/* worker.c — the run loop (see worker.h): the workers of a live run, the control side on the
+ * caller's thread, dispatch by a symmetric address hash, the workers' sensors, and the end of
+ * every run (live or reading files: worker_finish) with its aggregated stats record. Reading
+ * files is worker_offline.c's; live workers with their own handles (PACKET_FANOUT) are
+ * worker_fanout.c's, both on the state and steps worker_run.h shares.
  *
  * Threads of a live run with nw >= 2 workers, and what each owns:
  *   caller   — the control side: turns SIGHUP into a reopen generation and the stats interval
@@ -9,8 +11,10 @@
  *              adopts it between two batches (sensor_keystore_sync) and acknowledges, and the
  *              old store is freed once every worker has: no worker ever waits for a reload.
  *   capture  — one per interface: its pcap handle, the producer side of one ring per worker,
- *              the interface's kernel counters (published as relaxed atomics).
- *   worker   — one per sensor: the consumer side of its rings and everything in its sensor.
+ *              the interface's kernel counters (published as relaxed atomics). None with
+ *              fanout: each worker then owns one handle per interface and its counters.
+ *   worker   — one per sensor: the consumer side of its rings (or its own handles) and
+ *              everything in its sensor.
  * With one worker the caller's thread is all three of control, capture and worker: it polls
  * every handle and runs the sensor on the packets in libpcap's buffer. That keeps -j 1 what it
  * was before the worker model: no copy into a ring, no hand-over between threads, no thread

@@ -15,7 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "worker.h"
+#include "capture.h"
+#include "sensor_counters.h"
+
+/* worker.h's, not included: worker.h's modules include this one (no include loop). */
+struct worker_opts;
+struct worker_result;
+struct worker_ring;
+struct sensor;
 
 /* ---- the state of a live run ------------------------------------------------------------- */
 
