@@ -263,17 +263,16 @@ static void replay_gate(void *arg)
             cpu_relax();
         if (atomic_load(&w->low) >= S)
             continue;
-        off_wake(w);
-        pthread_mutex_lock(&w->gmu);
         while (atomic_load(&w->low) < S) {
+            off_wake(w); /* asleep on an empty ring, it would not say how far it is */
+            pthread_mutex_lock(&w->gmu);
             uint64_t cur = atomic_load(&w->wanted);
             while (cur > S && !atomic_compare_exchange_weak(&w->wanted, &cur, S))
                 ;
-            if (atomic_load(&w->low) >= S) /* published before it saw wanted */
-                break;
-            timewait_for_ms(&w->gcv, &w->gmu, OFF_GATE_MS);
+            if (atomic_load(&w->low) < S) /* else published before it saw wanted */
+                timewait_for_ms(&w->gcv, &w->gmu, OFF_GATE_MS);
+            pthread_mutex_unlock(&w->gmu);
         }
-        pthread_mutex_unlock(&w->gmu);
     }
 }
 
