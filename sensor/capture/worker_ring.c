@@ -73,7 +73,8 @@ int worker_ring_try_push(struct worker_ring *r, const struct worker_pkt *hdr,
     struct worker_pkt h = *hdr;
     h.size = (uint32_t)need;
     memcpy(r->buf + off, &h, sizeof(h));
-    memcpy(r->buf + off + sizeof(h), data, hdr->caplen);
+    if (hdr->caplen) /* a clock tick has no data (and data may be NULL) */
+        memcpy(r->buf + off + sizeof(h), data, hdr->caplen);
     atomic_store_explicit(&r->head, head + need, memory_order_release);
     return 0;
 }
