@@ -8,8 +8,8 @@
  * order (capture_offline) and hands each packet to the worker worker_pick chose (the symmetric
  * address hash of live -j N: both directions and every fragment of a flow meet in one worker),
  * copying it into that worker's single-producer/single-consumer ring (worker_ring.c). Reading
- * files never drops: when the ring is full the reader wakes the worker and waits, yielding and
- * then sleeping for at most 1 ms at a time, until the record fits. Each worker thread owns its
+ * files never drops: when the ring is full the reader wakes the worker and sleeps (OFF_FULL_US at
+ * a time: a full ring is milliseconds of the worker's work) until the record fits. Each worker thread owns its
  * sensor (flows, cache, outputs), shares the key store, the token_replay table and the
  * distinct-token counter as live does (worker_sensors_new), and between two batches adopts a
  * reloaded key store and reopens its outputs when the reader took a SIGHUP.
@@ -36,10 +36,10 @@
 #include "worker.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "defrag.h"
 #include "flow.h"
@@ -351,7 +351,11 @@ static int offline_threads(struct sensor **sv, size_t nw, char *const *paths, si
     R.stop = stop;
     R.reopen = o->reopen;
     siphash_random_key(R.key);
-    if (!(R.w = calloc(nw, sizeof(*R.w)))) {
+    /* struct owk holds a cache-line aligned member: aligned_alloc, not calloc. */
+    size_t bytes = (nw * sizeof(*R.w) + 63) & ~(size_t)63;
+    if ((R.w = aligned_alloc(64, bytes)))
+        memset(R.w, 0, bytes);
+    if (!R.w) {
         fprintf(stderr, "tokenwatch: out of memory for %zu workers\n", nw);
         return 1;
     }
