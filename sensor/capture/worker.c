@@ -696,7 +696,8 @@ int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t 
     } else {
         run_inline(&L, o, stop);
         for (size_t i = 0; i < nif; i++)
-            worker_cap_kstats(&L.c[i]); /* the final kernel counters (a capture thread's last act) */
+            worker_cap_kstats(&L.c[i]); /* the final kernel counters (a capture thread's
+                                           last act) */
     }
     if (atomic_load(&L.failed))
         rc = 1;

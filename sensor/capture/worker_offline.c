@@ -8,11 +8,11 @@
  * order (capture_offline) and hands each packet to the worker worker_pick chose (the symmetric
  * address hash of live -j N: both directions and every fragment of a flow meet in one worker),
  * copying it into that worker's single-producer/single-consumer ring (worker_ring.c). Reading
- * files never drops: when the ring is full the reader wakes the worker and sleeps (OFF_FULL_US at
- * a time: a full ring is milliseconds of the worker's work) until the record fits. Each worker thread owns its
- * sensor (flows, cache, outputs), shares the key store, the token_replay table and the
- * distinct-token counter as live does (worker_sensors_new), and between two batches adopts a
- * reloaded key store and reopens its outputs when the reader took a SIGHUP.
+ * files never drops: when the ring is full the reader wakes the worker and sleeps (OFF_FULL_US
+ * at a time: a full ring is milliseconds of the worker's work) until the record fits. Each
+ * worker thread owns its sensor (flows, cache, outputs), shares the key store, the token_replay
+ * table and the distinct-token counter as live does (worker_sensors_new), adopts a reloaded key
+ * store before each record and reopens its outputs when the reader took a SIGHUP.
  *
  * Time: offline a sensor runs on packet time, and one sensor sees every packet's time; a worker
  * sees only its own packets. So that flows and fragments time out at the same packet time as

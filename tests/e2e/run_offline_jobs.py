@@ -14,9 +14,13 @@ every worker gets flows) is read with -j 1, -j 2 and -j 3, run as run_case.py ru
   run even with -j 1 (tests/eve_compare.py masks it too), so each flow_id is replaced by what
   names the flow: its protocol, its two endpoints and the earliest timestamp of its records.
   Records of one flow must still share one id (a split flow would show as two);
-- the one `stats` record: every counter equals -j 1's except those that are per worker by
-  design, each named in PER_WORKER with the reason; its timestamp (the last packet's) and
-  uptime are compared too;
+- the one `stats` record: every counter equals -j 1's, its timestamp (the last packet's) and
+  uptime too, except the counters that are per worker by design (PER_WORKER):
+  tokens.cache_hits, tokens.cache_misses, tokens.verified, tokens.cache_evictions: each worker
+  has its own verification cache, so a token whose flows reach two workers is a miss (and a
+  verification) in both; their sum hits + misses is still every occurrence (tokens.seen is
+  compared);
+  defrag.memuse: each worker's defragmenter allocates its own bucket array;
 - with -j 2 and -j 3 the generated capture's packets are spread: each worker took packets
   (-v prints one line per worker);
 - token_replay across workers: replay_four_clients (compared whole like the others) has its
@@ -26,8 +30,11 @@ every worker gets flows) is read with -j 1, -j 2 and -j 3, run as run_case.py ru
   replay gate). The generated capture presents 60 tokens from 300 clients, so it raises
   token_replay on many flows spread over the workers, and they too must be -j 1's.
 
---all runs every e2e case instead of the list (slow; to find what differs). Exit 0 pass,
-1 fail, 77 skip (no python3-cryptography to generate the capture).
+--all runs every e2e case instead of the list (slow; to find what differs). What it finds is
+by design and in the README: the memcap floods (frag_flood, hostile_syn_flood: memcaps are per
+worker, so N workers hold more), and nothing else (keyset records and verify-observed-keys make
+main use one worker). Exit 0 pass, 1 fail, 77 skip (no python3-cryptography to generate the
+capture).
 """
 import argparse
 import json
@@ -88,8 +95,8 @@ def normalize(recs):
     first = {}
     for r in recs:
         if "flow_id" in r:
-            ends = sorted([(r.get("src_ip"), r.get("src_port")), (r.get("dest_ip"), r.get("dest_port"))],
-                          key=str)
+            ends = sorted([(r.get("src_ip"), r.get("src_port")),
+                           (r.get("dest_ip"), r.get("dest_port"))], key=str)
             name = (r.get("proto"), tuple(map(tuple, ends)))
             fid = r["flow_id"]
             ts = r.get("timestamp", "")
@@ -157,7 +164,8 @@ def compare(name, base, other, jobs, fails):
         return
     for x, y in zip(sa, sb):
         if x.get("timestamp") != y.get("timestamp"):
-            fails.append("%s: stats timestamp %s, -j 1 %s" % (tag, y.get("timestamp"), x.get("timestamp")))
+            fails.append("%s: stats timestamp %s, -j 1 %s" % (
+                tag, y.get("timestamp"), x.get("timestamp")))
         fx, fy = flat(x["stats"]), flat(y["stats"])
         for k in sorted(set(fx) | set(fy)):
             if k in PER_WORKER:
@@ -194,7 +202,8 @@ def main():
 
     names = CASES
     if a.all:
-        names = sorted(n for n in os.listdir(E2E) if os.path.isfile(os.path.join(E2E, n, "case.json")))
+        names = sorted(n for n in os.listdir(E2E)
+                       if os.path.isfile(os.path.join(E2E, n, "case.json")))
     runs = []
     for name in names:
         case, args = load_case(name)
