@@ -11,6 +11,7 @@
 #define TW_CAPTURE_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,12 +82,13 @@ static inline int capture_file_next(struct capture_file *f, struct pcap_pkthdr *
 typedef void (*capture_reader_fn)(void *arg, struct capture_file *f);
 
 /* Opens every path in order (a directory contributes its regular files in name order) and hands
- * each file, filter set, to read(arg, f); then reports how it ended and closes it. Returns 0 when
- * every file was read (a file damaged part-way is read up to the damage, warned about, and still
- * counts as read), 1 when any could not be opened or used, 2 for a bad filter. Once *stop is
+ * each file, filter set, to read(arg, f); then reports how it ended and closes it, adding one to
+ * *errors (stats capture.errors) for each file that could not be read or was damaged. Returns 0
+ * when every file was read (a file damaged part-way is read up to the damage, warned about, and
+ * still counts as read), 1 when any could not be opened or used, 2 for a bad filter. Once *stop is
  * non-zero (SIGINT/SIGTERM) it opens no further file, and a reader that looks at it before each
  * packet ends the run as if every input had ended there. */
-int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct capture_opts *o,
+int capture_offline(uint64_t *errors, char *const *paths, size_t n, const struct capture_opts *o,
                     volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg);
 
 /* ---- live ------------------------------------------------------------------------------- */
@@ -98,9 +100,11 @@ pcap_t *capture_open_iface(const char *iface, const struct capture_opts *o, int 
 
 /* One non-blocking read of up to max packets (-1: what is there). revents: what poll() said
  * about the handle's fd. Returns the packet count, or -1 when the interface failed or vanished
- * (one line on stderr naming it): a vanished interface must end the run, not spin. */
+ * (one line on stderr naming it, unless *said was already set: several handles of one run on an
+ * interface that vanished say it once; said may be NULL): a vanished interface must end the
+ * run, not spin. */
 int capture_read(pcap_t *p, const char *iface, int max, short revents, pcap_handler cb,
-                 u_char *user);
+                 u_char *user, atomic_int *said);
 
 /* Kernel counters of one handle: packets, drops, interface drops. pcap_stats() counts in 32
  * bits and wraps (after 4.3 G packets: under 8 hours at 150 kpps); sampled at least once per

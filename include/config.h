@@ -73,6 +73,11 @@ const char *config_filetype_name(int filetype);
 #define SYSLOG_LEVEL_COUNT 8
 
 /* Suricata's redis modes, as written: list = lpush, channel = publish. */
+/* capture.fanout: live -j N with one capture handle per worker joined in a kernel fanout group
+ * (Linux PACKET_FANOUT), or one capture thread per interface dispatching into rings. auto: fanout
+ * where the kernel takes it, else the rings with a one-line note; yes: fanout or no start. */
+enum capture_fanout { CAPTURE_FANOUT_AUTO = 0, CAPTURE_FANOUT_YES, CAPTURE_FANOUT_NO };
+
 enum eve_redis_mode { EVE_REDIS_LIST = 0, EVE_REDIS_LPUSH, EVE_REDIS_RPUSH, EVE_REDIS_CHANNEL,
                       EVE_REDIS_PUBLISH };
 
@@ -178,6 +183,7 @@ struct config {
     uint64_t buffer_size;           /* capture.buffer-size bytes, default 0 = libpcap's default */
     int promisc;                    /* capture.promisc, default 1 */
     int immediate;                  /* capture.immediate (pcap immediate mode), default 0 */
+    int fanout;                     /* capture.fanout (enum capture_fanout), default auto */
     /* decode (optional section `decode:`): UDP destination ports that carry tunnels; an empty
      * list turns that tunnel off. Handed to struct packet's vxlan_ports/geneve_ports. */
     uint16_t vxlan_ports[CONFIG_MAX_TUNNEL_PORTS];  /* decode.vxlan-ports, default [4789] */

@@ -7,8 +7,13 @@
  * batches. The end of a run is one sequence for all: flows flushed, outputs settled, one final
  * stats record, outputs closed, the summed counters handed back for the exit summary.
  *
- * Reading files (worker_offline): one worker, on the caller's thread, reading capture.h's
- * handles. Live with one worker (-j 1): the caller's thread polls every interface and runs the
+ * Reading files with one worker (worker_offline, -j 1): the caller's thread reads capture.h's
+ * handles and runs the sensor on each packet, no ring, no thread. With nw >= 2 the caller's
+ * thread is the reader: it reads the files in order and hands each packet, by the same
+ * symmetric hash as live, to one worker thread's ring, waiting (never dropping) while that ring
+ * is full; every worker also gets the reader's packet time (clock ticks) and each new file's
+ * name, so that flows time out and records name their file and packet as with one worker.
+ * Live with one worker (-j 1): the caller's thread polls every interface and runs the
  * worker on the packets in libpcap's buffer, no copy and no hand-over. Live with nw >= 2:
  *
  * capture thread (one per interface) ─► dispatch by a symmetric hash of the IP address pair ─►
@@ -52,10 +57,22 @@ struct worker_pkt {
     uint32_t caplen, wirelen;
     int32_t linktype;
     uint64_t ts_us;
-    uint32_t iface;     /* index into the interface list */
-    uint32_t reserved;
+    uint32_t iface;     /* live: index into the interface list */
+    uint32_t kind;      /* WORKER_REC_*: a packet, or (reading files) a clock tick or a new file */
+    uint64_t cnt;       /* reading files: the packet's number in its file, from 1 (pcap_cnt) */
+    uint64_t seq;       /* reading files: the packet's number in the whole run (a tick: that of
+                           the packet it tells the time of) */
 };
 #define WORKER_PAD 0x80000000u
+
+/* What a record carries. Live rings carry packets only. */
+enum {
+    WORKER_REC_PACKET = 0,
+    WORKER_REC_TICK,        /* no data: the reader's packet time reached ts_us (caplen 0);
+                               iface = 1 when that packet decoded to a flow (the time at which
+                               a single sensor would have expired flows) */
+    WORKER_REC_FILE,        /* data: the next capture file's name, NUL-terminated */
+};
 
 struct worker_ring {
     _Alignas(64) _Atomic uint64_t head;   /* bytes ever written (producer) */
@@ -74,6 +91,10 @@ void worker_ring_free(struct worker_ring *r);
 /* Producer: copies one packet in. Returns 0, or -1 when it does not fit (ring full, or a record
  * over half the ring): the packet is dropped and counted in r->drops. */
 int worker_ring_push(struct worker_ring *r, const struct worker_pkt *hdr, const uint8_t *data);
+/* As worker_ring_push, but a record that does not fit now is not counted as dropped: the
+ * caller (reading files, which never drops) waits and tries again. */
+int worker_ring_try_push(struct worker_ring *r, const struct worker_pkt *hdr,
+                         const uint8_t *data);
 
 /* Consumer: the oldest record (its bytes follow the header), or NULL when the ring is empty.
  * Valid until worker_ring_release(), which frees its space for the producer. */
@@ -88,11 +109,16 @@ void worker_ring_release(struct worker_ring *r, const struct worker_pkt *p);
  * NULL: defaults) supplies the tunnel ports, so the packet is decoded as the workers decode it. */
 size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uint8_t key[16],
                    size_t nworkers, const struct config *cfg);
+/* As worker_pick; *flow (may be NULL) is 1 when the packet decoded whole (DECODE_OK), that is
+ * when a sensor looks the flows up for it and expires idle ones first. */
+size_t worker_pick_flow(const uint8_t *data, uint32_t caplen, int linktype,
+                        const uint8_t key[16], size_t nworkers, const struct config *cfg,
+                        int *flow);
 
-/* The sensors of a live -j N run, into sv[0..nw-1]: sensor i takes its key store from rl (reader
- * slot i; rl must have nw slots and outlive the sensors), and all share one token_replay table
- * made here when policy.replay is on, and one distinct-token counter (both owned by sv[0], which
- * frees them and reports their counters).
+/* The sensors of a -j N run (live or reading files), into sv[0..nw-1]: sensor i takes its key
+ * store from rl (reader slot i; rl must have nw slots and outlive the sensors), and all share one
+ * token_replay table made here when policy.replay is on, and one distinct-token counter (both
+ * owned by sv[0], which frees them and reports their counters).
  * Returns 0, or -1 with a one-line reason in err and *exit_code as sensor_new's (every sensor
  * already built is freed, sv zeroed). Free with worker_sensors_free(). */
 struct reload;
@@ -106,6 +132,7 @@ struct worker_opts {
     uint32_t stats_interval;        /* live: seconds between stats records; 0 = only the final */
     const char *user, *group;       /* live: drop privileges to these once the handles are open */
     volatile sig_atomic_t *reopen;  /* set by a SIGHUP handler; cleared once taken */
+    int fanout;                     /* live, nw >= 2: capture.fanout (enum capture_fanout) */
 };
 
 /* What a run hands back for the exit summary (summary.h). */
@@ -116,12 +143,14 @@ struct worker_result {
                                        error (said on stderr): the run returns 1 */
 };
 
-/* Reads the capture files (capture_offline) through sensor s until they end or *stop is set,
- * reopening the outputs when *o->reopen is set; then ends the run (see above; the final stats
- * record is stamped with the last packet's time). Returns as capture_offline(), or 1 when an
- * output failed. s stays the caller's (free it after the summary). */
-int worker_offline(struct sensor *s, char *const *paths, size_t n, const struct worker_opts *o,
-                   volatile sig_atomic_t *stop, struct worker_result *res);
+/* Reads the capture files (capture_offline) through nw >= 1 sensors (built with
+ * worker_sensors_new) until they end or *stop is set, reopening the outputs when *o->reopen is
+ * set; then ends the run (see above; the final stats record is stamped with the last packet's
+ * time). Returns as capture_offline(), or 1 when an output failed or the worker threads cannot
+ * start. The sensors stay the caller's (free them after the summary). */
+int worker_offline(struct sensor **sv, size_t nw, char *const *paths, size_t n,
+                   const struct worker_opts *o, volatile sig_atomic_t *stop,
+                   struct worker_result *res);
 
 /* Captures on the interfaces with nw >= 1 workers until *stop is set or an interface fails;
  * sensors[i] is worker i's (built by the caller with worker_sensors_new). Drops privileges

@@ -8,8 +8,8 @@
  *   tokenwatch --version | --help | --dump-config
  *
  * Exit status: 0 success (findings are not errors), 1 runtime failure, 2 usage or configuration
- * error. Owns the configuration and the sensors for the run, one per worker (reading files and
- * -j 1: one; live -j N: N, sharing one key store and one token_replay table), and the
+ * error. Owns the configuration and the sensors for the run, one per worker (-j N, live or
+ * reading files: N, sharing one key store and one token_replay table), and the
  * hot-reload control thread (reload.h) that owns the key store; the run loop itself is
  * worker.h's. Signal handlers only set flags: SIGINT/SIGTERM end the run (live capture, or
  * reading files: after the current packet, with the open flows' events and the final stats),
@@ -78,8 +78,7 @@ static void usage(FILE *f)
             "  -c FILE        configuration (YAML); default ./tokenwatch.yaml, then %s/tokenwatch.yaml\n"
             "  -l DIR         log directory for eve.json (default: current directory)\n"
             "  -f EXPR        BPF filter\n"
-            "  -j N           live capture: worker threads (default: the number of CPUs);\n"
-            "                 reading files always uses one worker\n"
+            "  -j N           worker threads, live or reading files (default: the number of CPUs)\n"
             "  --user NAME    live capture: drop to this user once the interfaces are open\n"
             "  --group NAME   ... and this group (default: the user's primary group)\n"
             "  --pidfile FILE write the process id there (keys update --pidfile signals it)\n"
@@ -384,8 +383,6 @@ static void summary(const struct worker_result *res, int live, int verbose, int 
     summary_print(stderr, &res->total, live, !live && stop_flag);
 }
 
-/* One run: nw sensors (reading files, one), sharing the key store of the hot reload and, live,
- * the replay table; the reload thread; the run loop (worker.h); the exit summary. */
 /* --pidfile: our pid and a newline, for `keys update --pidfile` (SIGHUP). 0, or -1 with a line. */
 static int write_pidfile(const char *path)
 {
@@ -400,6 +397,8 @@ static int write_pidfile(const char *path)
     return 0;
 }
 
+/* One run: nw sensors, sharing the key store of the hot reload and the replay table; the reload
+ * thread; the run loop (worker.h); the exit summary. */
 static int run(struct config *cfg, const char *logdir, size_t nw, char **reads, size_t nreads,
                char **ifaces, size_t nifaces, const struct worker_opts *wo,
                const struct reload_src *src, const char *pidfile)
@@ -437,7 +436,7 @@ static int run(struct config *cfg, const char *logdir, size_t nw, char **reads, 
         reload_free(rl);
         return 2;
     }
-    rc = nreads ? worker_offline(sv[0], reads, nreads, wo, &stop_flag, &res)
+    rc = nreads ? worker_offline(sv, nw, reads, nreads, wo, &stop_flag, &res)
                 : worker_live(sv, nw, ifaces, nifaces, wo, &stop_flag, &res);
     if (pidfile)
         unlink(pidfile); /* may fail once privileges are dropped: a stale file names a dead pid */
@@ -549,22 +548,28 @@ int main(int argc, char **argv)
                 .immediate = cfg.immediate,
                 .progress = nreads && verbose >= 0 && isatty(STDERR_FILENO)},
         .stats_interval = cfg.stats_interval, .user = user, .group = group,
-        .reopen = &reopen_flag,
+        .reopen = &reopen_flag, .fanout = cfg.fanout,
     };
-    size_t nw = 1;
-    if (nifaces) {
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        nw = (size_t)(jobs ? jobs : ncpu > 0 ? ncpu : 1);
-        for (size_t i = 0; i < cfg.noutputs && nw > 1; i++)
-            if (cfg.outputs[i].filename && strcmp(cfg.outputs[i].filename, "-") == 0) {
-                /* Appends to a pipe are atomic only up to PIPE_BUF: records of several
-                 * workers could interleave on stdout. */
-                if (verbose >= 0 && jobs > 1)
-                    fprintf(stderr, "tokenwatch: eve output on stdout: using one worker\n");
-                nw = 1;
-            }
-    } else if (jobs > 1 && verbose > 0) {
-        fprintf(stderr, "tokenwatch: -j %ld: reading files uses one worker\n", jobs);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nw = (size_t)(jobs ? jobs : ncpu > 0 ? ncpu : 1);
+    const char *one = NULL; /* why this run uses one worker whatever -j says */
+    for (size_t i = 0; i < cfg.noutputs; i++) {
+        /* Appends to a pipe are atomic only up to PIPE_BUF: records of several workers could
+         * interleave on stdout. */
+        if (cfg.outputs[i].filename && strcmp(cfg.outputs[i].filename, "-") == 0)
+            one = "eve output on stdout";
+        /* Reading files, a record whose content depends on what other flows showed must come
+         * out as with one sensor; observed key sets are per worker: keyset records (new or
+         * changed documents) and verdicts by observed keys would depend on the worker. */
+        else if (nreads && (cfg.outputs[i].types & EVE_T_KEYSET))
+            one = "keyset records (observed key sets are per worker)";
+    }
+    if (nreads && cfg.verify_observed)
+        one = "policy.verify-observed-keys (observed key sets are per worker)";
+    if (one && nw > 1) {
+        if ((verbose >= 0 && jobs > 1) || verbose > 0)
+            fprintf(stderr, "tokenwatch: %s: using one worker\n", one);
+        nw = 1;
     }
     if (nifaces && (user || group) && privs_limit_exec() != 0) {
         config_free(&cfg);

@@ -126,7 +126,7 @@ static void progress_end(struct capture_progress *pr)
 }
 
 /* 0 read (maybe damaged), 1 unusable, 2 bad filter. */
-static int read_file(struct sensor *s, const char *path, const struct capture_opts *o,
+static int read_file(uint64_t *errors, const char *path, const struct capture_opts *o,
                      volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
@@ -135,7 +135,7 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
         return 0; /* a FIFO's open or header read cut short by the signal: the input ends here */
     if (!p) {
         fprintf(stderr, "tokenwatch: %s: cannot read capture: %s\n", path, errbuf);
-        s->st.capture_errors++;
+        (*errors)++;
         return 1;
     }
     int dlt = pcap_datalink(p);
@@ -143,7 +143,7 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
         const char *name = pcap_datalink_val_to_name(dlt);
         fprintf(stderr, "tokenwatch: %s: unsupported link type %d (%s)\n", path, dlt,
                 name ? name : "unknown");
-        s->st.capture_errors++;
+        (*errors)++;
         pcap_close(p);
         return 1;
     }
@@ -163,7 +163,7 @@ static int read_file(struct sensor *s, const char *path, const struct capture_op
     } else if (f.last == -1) {
         fprintf(stderr, "tokenwatch: %s: capture damaged after %llu packets, rest skipped: %s\n",
                 path, n, pcap_geterr(p));
-        s->st.capture_errors++;
+        (*errors)++;
     } else if (o->verbose > 0) {
         fprintf(stderr, "tokenwatch: %s: %llu packets\n", path, n);
     }
@@ -176,13 +176,13 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int read_dir(struct sensor *s, const char *dir, const struct capture_opts *o,
+static int read_dir(uint64_t *errors, const char *dir, const struct capture_opts *o,
                     volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg)
 {
     DIR *d = opendir(dir);
     if (!d) {
         fprintf(stderr, "tokenwatch: %s: cannot open directory: %s\n", dir, strerror(errno));
-        s->st.capture_errors++;
+        (*errors)++;
         return 1;
     }
     char **names = NULL;
@@ -216,7 +216,7 @@ static int read_dir(struct sensor *s, const char *dir, const struct capture_opts
     closedir(d);
     qsort(names, n, sizeof(*names), cmp_str);
     for (size_t i = 0; i < n; i++) {
-        int r = rc == 2 || *stop ? rc : read_file(s, names[i], o, stop, reader, arg);
+        int r = rc == 2 || *stop ? rc : read_file(errors, names[i], o, stop, reader, arg);
         if (r > rc)
             rc = r;
         free(names[i]);
@@ -225,15 +225,15 @@ static int read_dir(struct sensor *s, const char *dir, const struct capture_opts
     return rc;
 }
 
-int capture_offline(struct sensor *s, char *const *paths, size_t n, const struct capture_opts *o,
+int capture_offline(uint64_t *errors, char *const *paths, size_t n, const struct capture_opts *o,
                     volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg)
 {
     int rc = 0;
     for (size_t i = 0; i < n && rc != 2 && !*stop; i++) {
         struct stat st;
         int r = (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
-                    ? read_dir(s, paths[i], o, stop, reader, arg)
-                    : read_file(s, paths[i], o, stop, reader, arg);
+                    ? read_dir(errors, paths[i], o, stop, reader, arg)
+                    : read_file(errors, paths[i], o, stop, reader, arg);
         if (r > rc)
             rc = r;
     }
@@ -306,12 +306,19 @@ pcap_t *capture_open_iface(const char *iface, const struct capture_opts *o, int 
     return p;
 }
 
+/* 1 when this failure is to be said: the first of the run's (said), or always (NULL). */
+static int say_once(atomic_int *said)
+{
+    return !said || atomic_exchange(said, 1) == 0;
+}
+
 int capture_read(pcap_t *p, const char *iface, int max, short revents, pcap_handler cb,
-                 u_char *user)
+                 u_char *user, atomic_int *said)
 {
     int r = pcap_dispatch(p, max, cb, user);
     if (r == PCAP_ERROR) {
-        fprintf(stderr, "tokenwatch: %s: capture failed: %s\n", iface, pcap_geterr(p));
+        if (say_once(said))
+            fprintf(stderr, "tokenwatch: %s: capture failed: %s\n", iface, pcap_geterr(p));
         return -1;
     }
     if (r > 0 || !(revents & (POLLERR | POLLHUP | POLLNVAL)))
@@ -320,11 +327,13 @@ int capture_read(pcap_t *p, const char *iface, int max, short revents, pcap_hand
      * gone (deleted, its namespace torn down) the socket stays in error and poll() returns at
      * once for ever; end the run instead of spinning. */
     if (if_nametoindex(iface) == 0) {
-        fprintf(stderr, "tokenwatch: %s: interface vanished\n", iface);
+        if (say_once(said))
+            fprintf(stderr, "tokenwatch: %s: interface vanished\n", iface);
         return -1;
     }
     if (revents & POLLNVAL) {
-        fprintf(stderr, "tokenwatch: %s: capture failed: capture socket closed\n", iface);
+        if (say_once(said))
+            fprintf(stderr, "tokenwatch: %s: capture failed: capture socket closed\n", iface);
         return -1;
     }
     return 0;

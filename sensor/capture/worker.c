@@ -1,6 +1,8 @@
-/* worker.c — the run loop (see worker.h): the workers that run the sensors, offline and live,
- * the control side on the caller's thread, dispatch by a symmetric address hash, and the end of
- * a run with its aggregated stats record.
+/* worker.c — the run loop (see worker.h): the workers of a live run, the control side on the
+ * caller's thread, dispatch by a symmetric address hash, the workers' sensors, and the end of
+ * every run (live or reading files: worker_finish) with its aggregated stats record. Reading
+ * files is worker_offline.c's; live workers with their own handles (PACKET_FANOUT) are
+ * worker_fanout.c's, both on the state and steps worker_run.h shares.
  *
  * Threads of a live run with nw >= 2 workers, and what each owns:
  *   caller   — the control side: turns SIGHUP into a reopen generation and the stats interval
@@ -9,8 +11,10 @@
  *              adopts it between two batches (sensor_keystore_sync) and acknowledges, and the
  *              old store is freed once every worker has: no worker ever waits for a reload.
  *   capture  — one per interface: its pcap handle, the producer side of one ring per worker,
- *              the interface's kernel counters (published as relaxed atomics).
- *   worker   — one per sensor: the consumer side of its rings and everything in its sensor.
+ *              the interface's kernel counters (published as relaxed atomics). None with
+ *              fanout: each worker then owns one handle per interface and its counters.
+ *   worker   — one per sensor: the consumer side of its rings (or its own handles) and
+ *              everything in its sensor.
  * With one worker the caller's thread is all three of control, capture and worker: it polls
  * every handle and runs the sensor on the packets in libpcap's buffer. That keeps -j 1 what it
  * was before the worker model: no copy into a ring, no hand-over between threads, no thread
@@ -28,6 +32,7 @@
  * through the writing worker's outputs.
  */
 #include "worker.h"
+#include "worker_run.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -54,6 +59,13 @@ size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uin
 {
     if (nworkers <= 1)
         return 0;
+    return worker_pick_flow(data, caplen, linktype, key, nworkers, cfg, NULL);
+}
+
+size_t worker_pick_flow(const uint8_t *data, uint32_t caplen, int linktype,
+                        const uint8_t key[16], size_t nworkers, const struct config *cfg,
+                        int *flow)
+{
     /* The full decoder, not a shortcut: it walks every encapsulation the workers decode, so the
      * addresses hashed are the ones the worker's flow table will key on. */
     struct packet pkt = {.data = data, .caplen = caplen, .wirelen = caplen, .linktype = linktype};
@@ -63,8 +75,10 @@ size_t worker_pick(const uint8_t *data, uint32_t caplen, int linktype, const uin
         pkt.geneve_ports = cfg->geneve_ports;
         pkt.ngeneve_ports = cfg->ngeneve_ports;
     }
-    decode_packet(&pkt);
-    if (pkt.ip_version != 4 && pkt.ip_version != 6)
+    int r = decode_packet(&pkt);
+    if (flow)
+        *flow = r == DECODE_OK;
+    if (nworkers <= 1 || (pkt.ip_version != 4 && pkt.ip_version != 6))
         return 0;
     size_t alen = pkt.ip_version == 4 ? 4 : 16;
     uint8_t buf[1 + 32];
@@ -124,60 +138,9 @@ void worker_sensors_free(struct sensor **sv, size_t nw)
     }
 }
 
-/* ---- the state of a live run ------------------------------------------------------------- */
-
-struct live;
-
-struct wk {
-    struct live *L;
-    struct sensor *s;
-    struct worker_ring **rings;       /* one per interface; NULL with one worker */
-    pthread_t th;
-    int started;
-    pthread_mutex_t mu;               /* with cv: sleeping while every ring is empty */
-    pthread_cond_t cv;
-    _Atomic int sleeping;
-    pthread_mutex_t snap_mu;
-    struct sensor_counters snap;
-    _Atomic uint64_t snap_epoch;
-    uint64_t reopen_seen, epoch_seen; /* the generation and epoch this worker has acted on */
-    uint64_t next_idle;               /* monotonic ms */
-};
-
-struct cap {
-    struct live *L;
-    const char *iface;
-    uint32_t index;
-    pcap_t *p;
-    int dlt;
-    struct sensor *s;                 /* one worker: the sensor its packets go to */
-    struct worker_ring **rings;       /* several workers: one per worker */
-    pthread_t th;
-    int started;
-    struct capture_kstats k;          /* the reading thread's own sampling state */
-    uint64_t next_sample;             /* monotonic ms */
-    _Atomic uint64_t kstat[3];        /* packets, drops, ifdrops of this interface */
-    _Atomic uint64_t kstat_ack;
-};
-
-struct live {
-    struct wk *w;
-    size_t nw;
-    struct cap *c;
-    size_t nc;
-    int threaded;                     /* nw >= 2: capture and worker threads */
-    struct pollfd *pfd;               /* one worker: every handle, polled together */
-    uint8_t key[16];
-    _Atomic int cap_stop, wk_stop, failed;
-    _Atomic uint64_t reopen_gen, stats_epoch, stats_written, kstat_req;
-    uint64_t stats_iv, next_stats;    /* the control side's, monotonic ms */
-};
-
 /* ---- between packets --------------------------------------------------------------------- */
 
-/* SIGHUP: 1 once per signal. Only the control side takes the flag (the offline reader is its
- * own control side). */
-static int hup_taken(volatile sig_atomic_t *reopen)
+int worker_hup_taken(volatile sig_atomic_t *reopen)
 {
     if (!reopen || !*reopen)
         return 0;
@@ -185,8 +148,7 @@ static int hup_taken(volatile sig_atomic_t *reopen)
     return 1;
 }
 
-/* Reopens every output of s; failures are reported on stderr, the old file stays in use. */
-static void reopen_outputs(struct sensor *s)
+void worker_reopen_outputs(struct sensor *s)
 {
     for (size_t i = 0; i < s->noutputs; i++) {
         char err[512];
@@ -218,7 +180,11 @@ static void add_capture_counters(const struct live *L, struct sensor_counters *s
     for (size_t i = 0; L && i < L->nc; i++) {
         sum->st.kernel_packets += atomic_load_explicit(&L->c[i].kstat[0], memory_order_relaxed);
         sum->st.kernel_drops += atomic_load_explicit(&L->c[i].kstat[1], memory_order_relaxed);
-        sum->st.kernel_ifdrops += atomic_load_explicit(&L->c[i].kstat[2], memory_order_relaxed);
+        /* Interface drops are the interface's, whichever handle reads them: with fanout, one
+         * handle per interface (worker 0's) counts them. Packets and drops are per socket. */
+        if (i < L->nif)
+            sum->st.kernel_ifdrops +=
+                atomic_load_explicit(&L->c[i].kstat[2], memory_order_relaxed);
         for (size_t j = 0; L->c[i].rings && j < L->nw; j++)
             sum->st.worker_drops +=
                 atomic_load_explicit(&L->c[i].rings[j]->drops, memory_order_relaxed);
@@ -251,12 +217,7 @@ static void write_aggregate(struct sensor *s, const struct sensor_counters *sum,
         output_flush(&s->outputs[i]);
 }
 
-/* The end of every run, once no packet can come: each sensor writes its flows' pending events;
- * the async outputs get one deadline (2 s) to deliver them, so the final record counts every
- * record before it; one stats record stamped ts, summed over the workers, goes out through
- * sv[0]; the outputs close and res gets the final counters. rc is the run's so far; returns it,
- * or 1 when it was 0 and an output lost records. */
-static int finish(struct sensor **sv, size_t nw, uint64_t ts, const struct live *L, int rc,
+int worker_finish(struct sensor **sv, size_t nw, uint64_t ts, const struct live *L, int rc,
                   const struct worker_opts *o, struct worker_result *res)
 {
     int stats = (sv[0]->out_types & EVE_T_STATS) != 0;
@@ -289,39 +250,6 @@ static int finish(struct sensor **sv, size_t nw, uint64_t ts, const struct live 
     }
     sum_counters(sv, nw, ts, L, &res->total, 0); /* closed: the outputs' counters are final */
     return rc;
-}
-
-/* ---- reading files ----------------------------------------------------------------------- */
-
-struct offline {
-    struct sensor *s;
-    volatile sig_atomic_t *stop, *reopen;
-};
-
-/* capture_offline's reader: every packet of one file, SIGHUP and a new key store between two. */
-static void read_packets(void *arg, struct capture_file *f)
-{
-    const struct offline *x = arg;
-    struct sensor *s = x->s;
-    volatile sig_atomic_t *stop = x->stop, *reopen = x->reopen;
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    sensor_set_pcap(s, f->path);
-    while (!*stop && capture_file_next(f, &h, &data) == 1) {
-        if (hup_taken(reopen))
-            reopen_outputs(s);
-        sensor_keystore_sync(s);
-        sensor_packet(s, capture_ts_us(h), f->dlt, data, h->caplen, h->len);
-    }
-}
-
-int worker_offline(struct sensor *s, char *const *paths, size_t n, const struct worker_opts *o,
-                   volatile sig_atomic_t *stop, struct worker_result *res)
-{
-    struct offline x = {.s = s, .stop = stop, .reopen = o->reopen};
-    int rc = capture_offline(s, paths, n, &o->cap, stop, read_packets, &x);
-    /* The final record is stamped with the last packet's time, as offline every record is. */
-    return finish(&s, 1, s->now_us, NULL, rc, o, res);
 }
 
 /* ---- the workers of a live run ------------------------------------------------------------ */
@@ -357,14 +285,14 @@ static void publish(struct wk *w, uint64_t e)
 /* A worker between two batches (now: monotonic ms): the key store a hot reload published, what
  * the control side asked for since the last look (SIGHUP: reopen the outputs; a stats epoch:
  * publish), and the once-a-second idle work. */
-static void housekeep(struct wk *w, uint64_t now)
+void worker_housekeep(struct wk *w, uint64_t now)
 {
     struct live *L = w->L;
     sensor_keystore_sync(w->s);
     uint64_t g = atomic_load_explicit(&L->reopen_gen, memory_order_relaxed);
     if (g != w->reopen_seen) {
         w->reopen_seen = g;
-        reopen_outputs(w->s);
+        worker_reopen_outputs(w->s);
     }
     uint64_t e = atomic_load_explicit(&L->stats_epoch, memory_order_relaxed);
     if (e != w->epoch_seen) {
@@ -404,7 +332,7 @@ static void *worker_main(void *arg)
                 got++;
             }
         }
-        housekeep(w, capture_mono_ms());
+        worker_housekeep(w, capture_mono_ms());
         if (got)
             continue;
         /* Stop only with every ring drained: the capture threads have ended by then. */
@@ -460,14 +388,14 @@ static void on_cap_packet(u_char *user, const struct pcap_pkthdr *h, const u_cha
 }
 
 /* One worker: the sensor runs on the packet where libpcap has it. */
-static void on_inline_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+void worker_inline_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
     struct cap *c = (struct cap *)user;
     c->s->eve.in_iface = c->iface;
     sensor_packet(c->s, capture_ts_us(h), c->dlt, data, h->caplen, h->len);
 }
 
-static void cap_kstats(struct cap *c)
+void worker_cap_kstats(struct cap *c)
 {
     capture_kstats_update(c->p, &c->k);
     for (int i = 0; i < 3; i++)
@@ -476,12 +404,12 @@ static void cap_kstats(struct cap *c)
 
 /* Samples the kernel counters when the control side asked (kstat_req), and every second, so
  * the 32-bit counters cannot lap. */
-static void cap_sample(struct cap *c, uint64_t now)
+void worker_cap_sample(struct cap *c, uint64_t now)
 {
     uint64_t req = atomic_load(&c->L->kstat_req);
     if (req != atomic_load_explicit(&c->kstat_ack, memory_order_relaxed) ||
         now >= c->next_sample) {
-        cap_kstats(c);
+        worker_cap_kstats(c);
         atomic_store(&c->kstat_ack, req);
         c->next_sample = now + 1000;
     }
@@ -499,13 +427,13 @@ static void *capture_main(void *arg)
             atomic_store(&L->failed, 1);
             break;
         }
-        if (capture_read(c->p, c->iface, -1, pfd.revents, on_cap_packet, (u_char *)c) < 0) {
+        if (capture_read(c->p, c->iface, -1, pfd.revents, on_cap_packet, (u_char *)c, NULL) < 0) {
             atomic_store(&L->failed, 1);
             break;
         }
-        cap_sample(c, capture_mono_ms());
+        worker_cap_sample(c, capture_mono_ms());
     }
-    cap_kstats(c);
+    worker_cap_kstats(c);
     return NULL;
 }
 
@@ -518,7 +446,7 @@ static void refresh_kstats(struct live *L)
 {
     if (!L->threaded) {
         for (size_t i = 0; i < L->nc; i++)
-            cap_kstats(&L->c[i]);
+            worker_cap_kstats(&L->c[i]);
         return;
     }
     uint64_t req = atomic_fetch_add(&L->kstat_req, 1) + 1;
@@ -536,7 +464,7 @@ static void refresh_kstats(struct live *L)
  * workers to act on between two batches. now: monotonic ms. */
 static void control(struct live *L, const struct worker_opts *o, uint64_t now)
 {
-    if (hup_taken(o->reopen)) {
+    if (worker_hup_taken(o->reopen)) {
         atomic_fetch_add(&L->reopen_gen, 1);
         wake_all(L);
     }
@@ -562,16 +490,16 @@ static void run_inline(struct live *L, const struct worker_opts *o, volatile sig
             return;
         }
         for (size_t i = 0; i < L->nc; i++)
-            if (capture_read(L->c[i].p, L->c[i].iface, -1, L->pfd[i].revents, on_inline_packet,
-                             (u_char *)&L->c[i]) < 0) {
+            if (capture_read(L->c[i].p, L->c[i].iface, -1, L->pfd[i].revents, worker_inline_packet,
+                             (u_char *)&L->c[i], NULL) < 0) {
                 atomic_store(&L->failed, 1);
                 return;
             }
         uint64_t now = capture_mono_ms();
         for (size_t i = 0; i < L->nc; i++)
-            cap_sample(&L->c[i], now);
+            worker_cap_sample(&L->c[i], now);
         control(L, o, now);
-        housekeep(w, now);
+        worker_housekeep(w, now);
     }
 }
 
@@ -581,11 +509,12 @@ static int run_threads(struct live *L, const struct worker_opts *o, volatile sig
 {
     int rc = 0;
     for (size_t j = 0; j < L->nw && !rc; j++)
-        if (thread_start(&L->w[j].th, worker_main, &L->w[j]) == 0)
+        if (thread_start(&L->w[j].th, L->fanout ? worker_fanout_main : worker_main,
+                         &L->w[j]) == 0)
             L->w[j].started = 1;
         else
             rc = 1;
-    for (size_t i = 0; i < L->nc && !rc; i++)
+    for (size_t i = 0; i < L->nc && !rc && !L->fanout; i++)
         if (thread_start(&L->c[i].th, capture_main, &L->c[i]) == 0)
             L->c[i].started = 1;
         else
@@ -619,6 +548,7 @@ static void live_free(struct live *L)
     }
     for (size_t j = 0; L->w && j < L->nw; j++) {
         free(L->w[j].rings);
+        free(L->w[j].pfd);
         pthread_mutex_destroy(&L->w[j].mu);
         pthread_cond_destroy(&L->w[j].cv);
         pthread_mutex_destroy(&L->w[j].snap_mu);
@@ -628,18 +558,21 @@ static void live_free(struct live *L)
     free(L->pfd);
 }
 
+/* fanout (nw >= 2): one handle per (worker, interface), no ring. */
 static int live_init(struct live *L, struct sensor **sensors, size_t nw, char *const *ifaces,
-                     size_t nif)
+                     size_t nif, int fanout)
 {
     memset(L, 0, sizeof(*L));
     siphash_random_key(L->key);
     L->threaded = nw > 1;
+    L->fanout = fanout && nw > 1;
+    L->nc = L->fanout ? nw * nif : nif;
+    L->nif = nif;
     L->w = calloc(nw, sizeof(*L->w));
-    L->c = calloc(nif, sizeof(*L->c));
+    L->c = calloc(L->nc, sizeof(*L->c));
     if (!L->w || !L->c)
         return -1;
     L->nw = nw;
-    L->nc = nif;
     for (size_t j = 0; j < nw; j++) {
         struct wk *w = &L->w[j];
         w->L = L;
@@ -647,18 +580,24 @@ static int live_init(struct live *L, struct sensor **sensors, size_t nw, char *c
         pthread_mutex_init(&w->mu, NULL);
         timewait_cond_init(&w->cv);
         pthread_mutex_init(&w->snap_mu, NULL);
-        if (L->threaded && !(w->rings = calloc(nif, sizeof(*w->rings))))
+        if (L->fanout) {
+            w->caps = &L->c[j * nif];
+            if (!(w->pfd = calloc(nif, sizeof(*w->pfd))))
+                return -1;
+        } else if (L->threaded && !(w->rings = calloc(nif, sizeof(*w->rings)))) {
             return -1;
+        }
     }
     if (!L->threaded && !(L->pfd = calloc(nif, sizeof(*L->pfd))))
         return -1;
-    for (size_t i = 0; i < nif; i++) {
-        struct cap *c = &L->c[i];
+    for (size_t k = 0; k < L->nc; k++) {
+        struct cap *c = &L->c[k];
+        size_t i = k % nif;
         c->L = L;
         c->iface = ifaces[i];
         c->index = (uint32_t)i;
-        if (!L->threaded) {
-            c->s = sensors[0];
+        if (!L->threaded || L->fanout) {
+            c->s = sensors[k / nif];
             continue;
         }
         if (!(c->rings = calloc(nw, sizeof(*c->rings))))
@@ -672,19 +611,64 @@ static int live_init(struct live *L, struct sensor **sensors, size_t nw, char *c
     return 0;
 }
 
-/* Opens every interface, then drops privileges. 0, or the run's exit status. */
-static int live_open(struct live *L, struct sensor **sensors, const struct worker_opts *o)
+#define FANOUT_REFUSED (-1) /* live_open: the handles could not join a fanout group */
+
+/* Opens every interface (with fanout, once per worker, and joins each interface's handles in
+ * one group), then drops privileges. 0, FANOUT_REFUSED (reason in err), or the run's exit
+ * status. */
+static int live_open(struct live *L, struct sensor **sensors, const struct worker_opts *o,
+                     char *err, size_t errlen)
 {
     int rc = 0;
-    for (size_t i = 0; i < L->nc; i++) {
-        struct cap *c = &L->c[i];
+    for (size_t k = 0; k < L->nc; k++) {
+        struct cap *c = &L->c[k];
         if (!(c->p = capture_open_iface(c->iface, &o->cap, &rc)))
             return rc;
         c->dlt = pcap_datalink(c->p);
+        struct pollfd pfd = {.fd = pcap_get_selectable_fd(c->p), .events = POLLIN};
         if (L->pfd)
-            L->pfd[i] = (struct pollfd){.fd = pcap_get_selectable_fd(c->p), .events = POLLIN};
+            L->pfd[k] = pfd;
+        if (L->fanout)
+            L->w[k / L->nif].pfd[k % L->nif] = pfd;
     }
+    if (L->fanout && worker_fanout_join(L, err, errlen) != 0)
+        return FANOUT_REFUSED;
     return privs_drop(o->user, o->group, sensors, L->nw) != 0 ? 1 : 0;
+}
+
+/* Builds and opens the run: with capture.fanout auto or yes and several workers, a fanout group
+ * first; when the kernel refuses it, auto falls back to capture threads and rings (one line on
+ * stderr), yes ends the run. 0, or the run's exit status (L freed). */
+static int live_start(struct live *L, struct sensor **sensors, size_t nw, char *const *ifaces,
+                      size_t nif, const struct worker_opts *o)
+{
+    int fanout = nw > 1 && o->fanout != CAPTURE_FANOUT_NO;
+    for (;;) {
+        if (live_init(L, sensors, nw, ifaces, nif, fanout) != 0) {
+            fprintf(stderr, "tokenwatch: out of memory for %zu workers\n", nw);
+            live_free(L);
+            return 1;
+        }
+        char err[256] = "";
+        int rc = live_open(L, sensors, o, err, sizeof(err));
+        if (rc == 0) {
+            if (L->fanout && o->cap.verbose > 0)
+                fprintf(stderr, "tokenwatch: capturing with %zu workers, each with its own "
+                                "handles (PACKET_FANOUT)\n", nw);
+            return 0;
+        }
+        live_free(L); /* the capture never started: no record; the caller frees the sensors */
+        if (rc != FANOUT_REFUSED)
+            return rc;
+        if (o->fanout == CAPTURE_FANOUT_YES) {
+            fprintf(stderr, "tokenwatch: capture.fanout: %s\n", err);
+            return 1;
+        }
+        if (o->cap.verbose >= 0)
+            fprintf(stderr, "tokenwatch: no capture fanout (%s): one capture thread per "
+                            "interface\n", err);
+        fanout = 0;
+    }
 }
 
 int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t nif,
@@ -693,19 +677,9 @@ int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t 
 {
     struct live L;
     memset(res, 0, sizeof(*res));
-    if (live_init(&L, sensors, nw, ifaces, nif) != 0) {
-        if (nw > 1)
-            fprintf(stderr, "tokenwatch: out of memory for %zu workers\n", nw);
-        else
-            fprintf(stderr, "tokenwatch: out of memory\n");
-        live_free(&L);
-        return 1;
-    }
-    int rc = live_open(&L, sensors, o);
-    if (rc) {
-        live_free(&L); /* the capture never started: no record; the caller frees the sensors */
+    int rc = live_start(&L, sensors, nw, ifaces, nif, o);
+    if (rc)
         return rc;
-    }
     uint64_t wall = capture_wall_us(), now = capture_mono_ms();
     for (size_t j = 0; j < nw; j++) {
         sensors[j]->start_us = wall; /* uptime counts from the start of capture */
@@ -713,8 +687,8 @@ int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t 
         sensors[j]->eve.in_iface = ifaces[0];
         L.w[j].next_idle = now + 1000;
     }
-    for (size_t i = 0; i < nif; i++)
-        L.c[i].next_sample = now + 1000;
+    for (size_t k = 0; k < L.nc; k++)
+        L.c[k].next_sample = now + 1000;
     L.stats_iv = (uint64_t)o->stats_interval * 1000;
     L.next_stats = L.stats_iv ? now + L.stats_iv : UINT64_MAX;
     if (L.threaded) {
@@ -722,13 +696,14 @@ int worker_live(struct sensor **sensors, size_t nw, char *const *ifaces, size_t 
     } else {
         run_inline(&L, o, stop);
         for (size_t i = 0; i < nif; i++)
-            cap_kstats(&L.c[i]); /* the final kernel counters (a capture thread's last act) */
+            worker_cap_kstats(&L.c[i]); /* the final kernel counters (a capture thread's
+                                           last act) */
     }
     if (atomic_load(&L.failed))
         rc = 1;
     /* No packet can come any more: the sensors are this thread's. The final record is stamped
      * with the wall clock, live packet time. */
-    rc = finish(sensors, nw, capture_wall_us(), &L, rc, o, res);
+    rc = worker_finish(sensors, nw, capture_wall_us(), &L, rc, o, res);
     live_free(&L);
     return rc;
 }

@@ -1,9 +1,9 @@
 /* worker_ring.c — the single-producer, single-consumer packet ring between a capture thread and
- * a worker of a live -j N run (see worker.h for the record layout). Owns the ring's buffer and
- * the copies of the packets in it. No lock: the producer owns head, the consumer tail; each
- * publishes its position with a release store and reads the other's with an acquire load. The
- * producer keeps its last look at tail (tail_cache) so that it reads the consumer's cache line
- * only when the ring looks full.
+ * a worker of a live -j N run, or between the reader and a worker reading files with -j N (see
+ * worker.h for the record layout). Owns the ring's buffer and the copies of the packets in it.
+ * No lock: the producer owns head, the consumer tail; each publishes its position with a
+ * release store and reads the other's with an acquire load. The producer keeps its last look at
+ * tail (tail_cache) so that it reads the consumer's cache line only when the ring looks full.
  */
 #include "worker.h"
 
@@ -43,16 +43,25 @@ void worker_ring_free(struct worker_ring *r)
 
 int worker_ring_push(struct worker_ring *r, const struct worker_pkt *hdr, const uint8_t *data)
 {
+    if (worker_ring_try_push(r, hdr, data) == 0)
+        return 0;
+    atomic_fetch_add_explicit(&r->drops, 1, memory_order_relaxed);
+    return -1;
+}
+
+int worker_ring_try_push(struct worker_ring *r, const struct worker_pkt *hdr,
+                         const uint8_t *data)
+{
     size_t need = (sizeof(*hdr) + hdr->caplen + REC_ALIGN - 1) & ~(size_t)(REC_ALIGN - 1);
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     size_t off = head & (r->cap - 1), to_end = r->cap - off;
     size_t total = need <= to_end ? need : to_end + need;
     if (need > r->cap / 2)
-        goto full;
+        return -1;
     if (total > r->cap - (head - r->tail_cache)) {
         r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
         if (total > r->cap - (head - r->tail_cache))
-            goto full;
+            return -1;
     }
     if (need > to_end) {
         /* Offsets are multiples of 8, so at least the 4-byte size fits before the end. */
@@ -64,12 +73,10 @@ int worker_ring_push(struct worker_ring *r, const struct worker_pkt *hdr, const 
     struct worker_pkt h = *hdr;
     h.size = (uint32_t)need;
     memcpy(r->buf + off, &h, sizeof(h));
-    memcpy(r->buf + off + sizeof(h), data, hdr->caplen);
+    if (hdr->caplen) /* a clock tick has no data (and data may be NULL) */
+        memcpy(r->buf + off + sizeof(h), data, hdr->caplen);
     atomic_store_explicit(&r->head, head + need, memory_order_release);
     return 0;
-full:
-    atomic_fetch_add_explicit(&r->drops, 1, memory_order_relaxed);
-    return -1;
 }
 
 const struct worker_pkt *worker_ring_peek(struct worker_ring *r)

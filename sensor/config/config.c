@@ -33,11 +33,13 @@ static const char *const token_event_names[] = {"all", "first", "none"};
 static const char *const facility_names[SYSLOG_FACILITY_COUNT] = SYSLOG_FACILITY_NAMES;
 static const char *const level_names[SYSLOG_LEVEL_COUNT] = SYSLOG_LEVEL_NAMES;
 static const char *const redis_mode_names[] = {"list", "lpush", "rpush", "channel", "publish"};
+static const char *const fanout_names[] = {"auto", "yes", "no"};
 
 _Static_assert(EVE_FT_REDIS + 1 == CONFIG_NFILETYPES, "a filetype without its name");
 _Static_assert(EVE_T_KEYSET == 1u << (NELEM(type_names) - 1), "a record type without its name");
 _Static_assert(EVE_REDIS_PUBLISH + 1 == NELEM(redis_mode_names), "a redis mode without its name");
 _Static_assert(TOKEN_EVENTS_NONE + 1 == NELEM(token_event_names), "token-events without names");
+_Static_assert(CAPTURE_FANOUT_NO + 1 == NELEM(fanout_names), "a capture.fanout without its name");
 
 /* Request headers that carry a bare JWT (tokens.headers): what authenticating proxies put in
  * front of applications (App Service, ALB, oauth2-proxy, IAP), and WebSocket subprotocols. */
@@ -184,6 +186,7 @@ const struct config_key config_keys[] = {
     SIZE(CONFIG, "capture.buffer-size", buffer_size, 0, UINT64_MAX, 0), /* 0: libpcap's */
     BOOL(CONFIG, "capture.promisc",     promisc, 1),
     BOOL(CONFIG, "capture.immediate",   immediate, 0),
+    ENUM(CONFIG, "capture.fanout",      fanout, fanout_names, CAPTURE_FANOUT_AUTO),
 
     PORTS(CONFIG, "decode.vxlan-ports",  vxlan_ports, nvxlan_ports, 4789),   /* RFC 7348 §5 */
     PORTS(CONFIG, "decode.geneve-ports", geneve_ports, ngeneve_ports, 6081), /* RFC 8926 §3.3 */

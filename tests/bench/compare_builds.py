@@ -50,13 +50,13 @@ def main():
         order = []
         for i in range(a.runs):
             order += ["A", "B"] if i % 2 == 0 else ["B", "A"]
-        run_timed([a.a, "-c", a.config, "-r", a.capture, "-l", work, "-q"])  # warm the cache
+        run_timed([a.a, "-c", a.config, "-r", a.capture, "-l", work, "-q", "-j", "1"])  # warm the cache
         for k in order:
             exe = a.a if k == "A" else a.b
             d = os.path.join(work, k)
             shutil.rmtree(d, ignore_errors=True)
             os.makedirs(d)
-            res[k].append(run_timed([exe, "-c", a.config, "-r", a.capture, "-l", d, "-q"]))
+            res[k].append(run_timed([exe, "-c", a.config, "-r", a.capture, "-l", d, "-q", "-j", "1"]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     med = {k: [statistics.median(x[i] for x in v) for i in range(3)] for k, v in res.items()}

@@ -319,7 +319,7 @@ def main():
     def tokenwatch(i, path=pcap, out=eve_dir, tag=""):
         shutil.rmtree(out, ignore_errors=True)  # each run writes a fresh eve.json
         os.makedirs(out)
-        tw_cmd = [args.sensor, "-c", args.config, "-r", path, "-l", out] + sets
+        tw_cmd = [args.sensor, "-c", args.config, "-r", path, "-l", out, "-j", "1"] + sets
         err = os.path.join(logs, f"tokenwatch{tag}-{i}.err")
         rc, secs, cpu, rss = run_timed(tw_cmd, os.path.join(logs, f"tokenwatch{tag}-{i}.out"), err)
         if rc != 0:

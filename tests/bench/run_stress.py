@@ -153,7 +153,8 @@ def run_shape(a, shape, flows, frags, caps_kb, extra):
         eve = os.path.join(logdir, "eve.json")
         if os.path.exists(eve):
             os.unlink(eve)
-        cmd = [a.sensor, "-c", a.config, "-r", capture, "-l", logdir, "-q"] + argv
+        # -j 1: the memcaps bound one sensor (with -j N each worker has its own).
+        cmd = [a.sensor, "-c", a.config, "-r", capture, "-l", logdir, "-q", "-j", "1"] + argv
         rc, wall, cpu, rss = run_timed(cmd, os.path.join(logdir, "stdout"), os.path.join(logdir, "stderr"))
         if rc != 0:
             with open(os.path.join(logdir, "stderr"), errors="replace") as f:

@@ -65,7 +65,8 @@ def part_sigpipe(sensor):
 def run(sensor, logdir, statsdir):
     outs = ("[{eve: {filename: eve.json, types: %s}},"
             " {eve: {filename: %s/stats.json, types: [stats]}}]" % (TYPES, statsdir))
-    p = subprocess.run([sensor] + captures() + ["-l", logdir, "--set", "outputs=" + outs],
+    # -j 1: one writer, so one failure line (with -j N each worker's output says it once).
+    p = subprocess.run([sensor] + captures() + ["-l", logdir, "-j", "1", "--set", "outputs=" + outs],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
     return p.returncode, p.stderr.decode(errors="replace")
 

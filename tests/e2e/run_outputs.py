@@ -12,6 +12,9 @@
 2. unix_dgram with no reader at all: the sensor still writes the file, says once on stderr that
    it cannot connect, and exits 0 within the bounded drain (2 s), not hanging.
 Stdlib only.
+
+The sensor runs with -j 1: the order compared is one writer's (with -j N each worker writes
+its records through its own connection, so outputs interleave them differently).
 """
 import argparse
 import json
@@ -94,7 +97,7 @@ def four_outputs(sensor, wd):
                " {eve: {filetype: syslog, identity: twe2e, facility: local3, level: notice,"
                " syslog-socket: %s, types: %s}}]" % (types, types, ssock, types, lsock, types))
     p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
-                        "-r", "pcaps/demo", "-l", out, "--set", "outputs=" + outputs],
+                        "-r", "pcaps/demo", "-l", out, "-j", "1", "--set", "outputs=" + outputs],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     check("four outputs: exit 0", p.returncode == 0, p.stderr)
     time.sleep(0.5)
@@ -155,7 +158,7 @@ def no_reader(sensor, wd):
     outputs = "[{eve: {filename: eve.json}}, {eve: {filetype: unix_dgram, filename: nobody.sock}}]"
     t0 = time.monotonic()
     p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
-                        "-r", "pcaps/demo", "-l", out, "--set", "outputs=" + outputs],
+                        "-r", "pcaps/demo", "-l", out, "-j", "1", "--set", "outputs=" + outputs],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     dt = time.monotonic() - t0
     check("no reader: exit 0", p.returncode == 0, p.stderr)

@@ -27,6 +27,9 @@ loopback port (skipped, exit 77, when redis-server is not installed).
    deadline, stderr does not speak of a lost connection, written + dropped + errors == records
    produced with some dropped, and after SIGCONT the server holds exactly `written` records.
 Stdlib only (a minimal RESP client below; tests/gen/pcapgen.py; run_reload.py's helpers).
+
+The sensor runs with -j 1: the order compared is one writer's (with -j N each worker writes
+its records through its own connection, so outputs interleave them differently).
 """
 import argparse
 import json
@@ -198,7 +201,7 @@ def same_records(sensor, srv, wd):
             check("%s: subscribed" % mode, sub.cmd("SUBSCRIBE", key) == [b"subscribe", key.encode(),
                                                                           1])
         p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
-                            "-r", "pcaps/demo", "-l", out, "--set", "outputs=" + outputs],
+                            "-r", "pcaps/demo", "-l", out, "-j", "1", "--set", "outputs=" + outputs],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
         check("%s: exit 0" % mode, p.returncode == 0, p.stderr)
         want = read_lines(os.path.join(out, "eve.json")) if p.returncode == 0 else []
@@ -265,7 +268,7 @@ def wrongtype(sensor, srv, wd):
                "{eve: {filetype: redis, types: [alert, token], redis: {port: %d, key: '%s'}}}]"
                % (srv.port, key))
     proc = subprocess.Popen([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
-                             "-r", fifo, "-l", out, "--set", "outputs=" + outputs],
+                             "-r", fifo, "-l", out, "-j", "1", "--set", "outputs=" + outputs],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=out)
     err = RR.Stderr(proc.stderr)
     rc = None
@@ -317,7 +320,7 @@ def restart(sensor, srv, wd):
     parts = [list(range(40001, 40006)), list(range(41001, 41031)), list(range(42001, 42006))]
     t0 = iat + 60
     proc = subprocess.Popen([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
-                             "-r", fifo, "-l", out, "--set", "outputs=" + outputs],
+                             "-r", fifo, "-l", out, "-j", "1", "--set", "outputs=" + outputs],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=out)
     err = RR.Stderr(proc.stderr)
     c = srv.client()
@@ -410,7 +413,7 @@ def stalled(sensor, srv, wd):
     t = time.time()
     try:
         p = subprocess.run([sensor, "-c", os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml"),
-                            "-r", "pcaps/demo", "-l", out, "--set", "outputs=" + outputs],
+                            "-r", "pcaps/demo", "-l", out, "-j", "1", "--set", "outputs=" + outputs],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
     finally:
         os.kill(srv.proc.pid, signal.SIGCONT)

@@ -134,7 +134,7 @@ static int run(char *const *paths, size_t n, const char *bpf, struct seen *x, st
     struct capture_opts o = {.bpf = bpf, .verbose = -1};
     memset(s, 0, sizeof(*s));
     x->stop = stop;
-    return capture_offline(s, paths, n, &o, stop, reader, x);
+    return capture_offline(&s->st.capture_errors, paths, n, &o, stop, reader, x);
 }
 
 static void test_directory_in_name_order(void **state)

@@ -1,11 +1,13 @@
-/* test_worker.c — the live workers' rings and dispatch (sensor/capture/worker_ring.c, worker.c).
+/* test_worker.c — the workers' rings and dispatch (sensor/capture/worker_ring.c, worker.c).
  *
  * Rings: records come out in order and intact, across the wrap-around padding at every offset
- * the sizes reach; a full ring refuses and counts; one producer thread and one consumer thread
+ * the sizes reach; a full ring refuses and counts (try_push, for reading files, refuses without
+ * counting); one producer thread and one consumer thread
  * moving 200,000 records of random sizes lose, reorder or corrupt none. Dispatch: both
  * directions of a flow, every fragment of a datagram (IPv4 and IPv6, with no ports in sight) and
  * the flow's TCP segments reach the same worker; VXLAN-tunnelled packets go by their inner
- * addresses; non-IP goes to worker 0; the hash spreads.
+ * addresses; non-IP goes to worker 0; the hash spreads; worker_pick_flow says which packets a
+ * sensor would look flows up for (the reader's clock ticks).
  * Kernel counters: 32-bit pcap_stats values that wrap still add up to 64-bit totals.
  * The workers' sensors (worker_sensors_new): one token_replay table for all (a token replayed
  * from clients that hash to different workers is still counted once per client), owned by
@@ -115,10 +117,15 @@ static void test_ring_full_drops(void **state)
     uint32_t n = 0;
     while (push(r, n, 1000, buf) == 0)
         n++;
-    /* 64 KiB holds 63 records of 1032 bytes (1000 + 32-byte header). */
-    assert_int_equal(n, (64u << 10) / 1032);
+    /* 64 KiB holds as many records of 1000 bytes and a header (8-byte aligned) as fit. */
+    size_t rec = (1000 + sizeof(struct worker_pkt) + 7) & ~(size_t)7;
+    assert_int_equal(n, (64u << 10) / rec);
     assert_int_equal(atomic_load(&r->drops), 1);
     assert_int_equal(push(r, n, 1000, buf), -1);
+    assert_int_equal(atomic_load(&r->drops), 2);
+    /* Reading files never drops: try_push refuses without counting, the caller waits. */
+    struct worker_pkt th = {.caplen = 1000, .wirelen = 1000, .kind = WORKER_REC_PACKET};
+    assert_int_equal(worker_ring_try_push(r, &th, buf), -1);
     assert_int_equal(atomic_load(&r->drops), 2);
     /* Freeing one record makes room for one. */
     const struct worker_pkt *p = worker_ring_peek(r);
@@ -262,6 +269,21 @@ static void test_pick_symmetric_v4_and_fragments(void **state)
             assert_int_equal(worker_pick(pkt, (uint32_t)n, DECODE_LINK_ETHERNET, KEY, nw, NULL), fwd);
             n = eth_ipv4(pkt, c, a, 0xdead, 0xbeef, 6);
             assert_int_equal(worker_pick(pkt, (uint32_t)n, DECODE_LINK_ETHERNET, KEY, nw, NULL), fwd);
+            /* worker_pick_flow: the same worker; flow only for a packet decoded whole (a
+             * sensor looks flows up, and expires idle ones, for those only). */
+            int flow = -1;
+            assert_int_equal(worker_pick_flow(pkt, (uint32_t)n, DECODE_LINK_ETHERNET, KEY, nw,
+                                              NULL, &flow), fwd);
+            assert_int_equal(flow, 0);
+            n = eth_ipv4(pkt, a, c, (uint16_t)(40000 + i), 80, 0);
+            assert_int_equal(worker_pick_flow(pkt, (uint32_t)n, DECODE_LINK_ETHERNET, KEY, nw,
+                                              NULL, &flow), fwd);
+            assert_int_equal(flow, 1);
+            /* One worker: still says whether the packet decoded to a flow. */
+            flow = -1;
+            assert_int_equal(worker_pick_flow(pkt, (uint32_t)n, DECODE_LINK_ETHERNET, KEY, 1,
+                                              NULL, &flow), 0);
+            assert_int_equal(flow, 1);
         }
 }
 

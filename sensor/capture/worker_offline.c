@@ -1,0 +1,435 @@
+/* worker_offline.c — reading capture files (worker.h's worker_offline): with one worker on the
+ * caller's thread, with nw >= 2 a reader and nw worker threads.
+ *
+ * One worker (-j 1): the caller's thread reads capture.h's handles and runs the sensor on each
+ * packet where libpcap holds it; no ring, no thread, no copy.
+ *
+ * Several workers: the caller's thread is the reader and the control side. It reads the files in
+ * order (capture_offline) and hands each packet to the worker worker_pick chose (the symmetric
+ * address hash of live -j N: both directions and every fragment of a flow meet in one worker),
+ * copying it into that worker's single-producer/single-consumer ring (worker_ring.c). Reading
+ * files never drops: when the ring is full the reader wakes the worker and sleeps (OFF_FULL_US
+ * at a time: a full ring is milliseconds of the worker's work) until the record fits. Each
+ * worker thread owns its sensor (flows, cache, outputs), shares the key store, the token_replay
+ * table and the distinct-token counter as live does (worker_sensors_new), adopts a reloaded key
+ * store before each record and reopens its outputs when the reader took a SIGHUP.
+ *
+ * Time: offline a sensor runs on packet time, and one sensor sees every packet's time; a worker
+ * sees only its own packets. So that flows and fragments time out at the same packet time as
+ * with one worker (and the records written then carry the same timestamps), the reader sends
+ * every other worker a clock tick (WORKER_REC_TICK, no data) whenever the packet time went past
+ * what it last told that worker; a tick does what sensor_packet does with the time before it
+ * decodes: starts the sensor's clock, moves it forward, expires fragments, and, when the packet
+ * decoded to a flow (only then does a sensor look up flows), expires idle flows. A new file is
+ * announced to every worker (WORKER_REC_FILE) before its first packet, so that each sensor's
+ * file list (pcap_filename) is the same; a packet carries its number in its file (pcap_cnt).
+ * What remains per worker: the verification cache (a token seen by two workers is verified by
+ * both), observed key sets (a JWKS seen by one worker is not known to the others), the decode
+ * anomaly rate limit, and the order in which two workers write their records and check the
+ * shared replay table (a replay spread over workers is caught, but which occurrence is the one
+ * past the limit can differ when the workers race).
+ *
+ * The end: the reader stops the workers once their rings are drained and joins them; then one
+ * end of run for all (worker_finish: flows flushed, one summed stats record stamped with the last
+ * packet's time). Capture errors are the reader's and go to worker 0's counters.
+ */
+#include "worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "defrag.h"
+#include "flow.h"
+#include "replay.h"
+#include "siphash.h"
+#include "thread.h"
+#include "timewait.h"
+#include "worker_run.h"
+
+#define OFF_RING_BYTES (4u << 20) /* per worker: a few thousand packets of slack */
+#define OFF_BATCH 64              /* records a worker takes before its housekeeping */
+#define OFF_SLEEP_MS 20           /* longest a worker sleeps on an empty ring */
+#define OFF_GATE_SPIN 128         /* the replay gate's spin before it sleeps */
+#define OFF_GATE_MS 2             /* ... and its longest sleep */
+#define OFF_FULL_US 500           /* the reader's sleep while a ring is full */
+
+/* ---- one worker: the caller's thread ---------------------------------------------------- */
+
+struct inline_rd {
+    struct sensor *s;
+    volatile sig_atomic_t *stop, *reopen;
+};
+
+/* capture_offline's reader: every packet of one file, SIGHUP and a new key store between two. */
+static void read_inline(void *arg, struct capture_file *f)
+{
+    const struct inline_rd *x = arg;
+    struct sensor *s = x->s;
+    volatile sig_atomic_t *stop = x->stop, *reopen = x->reopen;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    sensor_set_pcap(s, f->path);
+    while (!*stop && capture_file_next(f, &h, &data) == 1) {
+        if (worker_hup_taken(reopen))
+            worker_reopen_outputs(s);
+        sensor_keystore_sync(s);
+        sensor_packet(s, capture_ts_us(h), f->dlt, data, h->caplen, h->len);
+    }
+}
+
+/* ---- several workers -------------------------------------------------------------------- */
+
+struct reader;
+
+struct owk {
+    struct reader *R;
+    struct sensor *s;
+    struct worker_ring *ring;
+    pthread_t th;
+    int started;
+    pthread_mutex_t mu;             /* with cv: sleeping while the ring is empty */
+    pthread_cond_t cv;
+    _Atomic int sleeping;
+    const _Atomic int *done;        /* the reader has pushed its last record */
+    const _Atomic uint64_t *reopen_gen;
+    uint64_t reopen_seen;
+    uint64_t cur_seq;               /* the seq of the record being handled */
+    _Alignas(64) _Atomic uint64_t low; /* every record with a smaller seq is handled */
+    _Atomic uint64_t wanted;        /* a gate waits for low to reach this; UINT64_MAX: none */
+    pthread_mutex_t gmu;            /* with gcv: a gate waiting for this worker */
+    pthread_cond_t gcv;
+    /* the reader's side */
+    uint64_t told_us, told_flow_us; /* the packet time this worker was last given (and with a
+                                       flow lookup); UINT64_MAX: nothing yet */
+};
+
+struct reader {
+    struct owk *w;
+    size_t nw;
+    uint8_t key[16];
+    const struct config *cfg;
+    volatile sig_atomic_t *stop, *reopen;
+    _Atomic int done;
+    _Atomic uint64_t reopen_gen;
+    uint64_t seq;                   /* the reader's: the next packet's seq */
+    _Alignas(64) _Atomic uint64_t next_seq; /* every record with a smaller seq is pushed */
+};
+
+/* The worker running on this thread (NULL on the reader's): the replay gate's "me". */
+static _Thread_local struct owk *tl_worker;
+
+/* What sensor_packet does with a packet's time before it decodes it (pipeline.c), for a packet
+ * another worker got: the clock starts and only moves forward; fragments and, when that packet
+ * decoded to a flow, flows past their timeout are expired at that time. */
+static void tick(struct sensor *s, uint64_t ts_us, int flow)
+{
+    if (!s->have_time) {
+        s->start_us = ts_us;
+        s->have_time = 1;
+    }
+    if (ts_us > s->now_us)
+        s->now_us = ts_us;
+    defrag_expire(s->defrag, s->now_us);
+    if (flow && s->flows)
+        flow_expire(s->flows, s->now_us);
+}
+
+static void handle(struct sensor *s, const struct worker_pkt *p)
+{
+    const uint8_t *data = (const uint8_t *)(p + 1);
+    switch (p->kind) {
+    case WORKER_REC_PACKET:
+        /* pcap_cnt: the packet's number in its file, as the reader counted (the pipeline adds
+         * one to what it finds). */
+        s->eve.pcap_cnt_file = s->eve.pcap_index;
+        s->eve.pcap_cnt = p->cnt - 1;
+        sensor_packet(s, p->ts_us, p->linktype, data, p->caplen, p->wirelen);
+        break;
+    case WORKER_REC_TICK:
+        tick(s, p->ts_us, p->iface != 0);
+        break;
+    case WORKER_REC_FILE:
+        sensor_set_pcap(s, (const char *)data);
+        break;
+    default:
+        break;
+    }
+}
+
+/* w has handled every record below v; wakes a gate waiting for that. seq_cst store and load,
+ * paired with the gate's: either the gate sees the new low or this sees its wanted. */
+static void publish_low(struct owk *w, uint64_t v)
+{
+    atomic_store(&w->low, v);
+    if (atomic_load(&w->wanted) <= v) {
+        pthread_mutex_lock(&w->gmu);
+        atomic_store(&w->wanted, UINT64_MAX);
+        pthread_cond_broadcast(&w->gcv);
+        pthread_mutex_unlock(&w->gmu);
+    }
+}
+
+static void *off_worker_main(void *arg)
+{
+    struct owk *w = arg;
+    struct sensor *s = w->s;
+    tl_worker = w;
+    for (;;) {
+        size_t got = 0;
+        const struct worker_pkt *p;
+        while (got < OFF_BATCH) {
+            if (!(p = worker_ring_peek(w->ring))) {
+                /* Everything the reader pushed before next_seq is visible: none of it left
+                 * here means every record below it is handled. */
+                uint64_t next = atomic_load_explicit(&w->R->next_seq, memory_order_acquire);
+                if (!(p = worker_ring_peek(w->ring))) {
+                    publish_low(w, next);
+                    break;
+                }
+            }
+            w->cur_seq = p->seq;
+            publish_low(w, p->seq);
+            /* As with one worker, a reloaded key store is taken before the next packet: a
+             * relaxed load and a compare when nothing changed. */
+            sensor_keystore_sync(s);
+            handle(s, p);
+            worker_ring_release(w->ring, p);
+            got++;
+        }
+        sensor_keystore_sync(s);
+        uint64_t g = atomic_load_explicit(w->reopen_gen, memory_order_relaxed);
+        if (g != w->reopen_seen) {
+            w->reopen_seen = g;
+            worker_reopen_outputs(s);
+        }
+        if (got)
+            continue;
+        /* done is stored after the last push: seen set with an empty ring, nothing is left. */
+        if (atomic_load(w->done) && !worker_ring_peek(w->ring))
+            break;
+        pthread_mutex_lock(&w->mu);
+        atomic_store_explicit(&w->sleeping, 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst); /* pairs with the fence in off_wake() */
+        if (atomic_load_explicit(&w->ring->head, memory_order_acquire) ==
+                atomic_load_explicit(&w->ring->tail, memory_order_relaxed) &&
+            !atomic_load(w->done))
+            timewait_for_ms(&w->cv, &w->mu, OFF_SLEEP_MS);
+        atomic_store_explicit(&w->sleeping, 0, memory_order_relaxed);
+        pthread_mutex_unlock(&w->mu);
+    }
+    return NULL;
+}
+
+/* After a push: wakes the worker if it went to sleep (see worker.c's wake()). */
+static void off_wake(struct owk *w)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&w->sleeping, memory_order_relaxed)) {
+        pthread_mutex_lock(&w->mu);
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* replay_check's gate (replay_set_gate): a worker checking a token of the record with seq S
+ * waits until every other worker has handled its records below S, so the shared replay table
+ * sees the tokens in the order one sensor would have checked them. The worker with the smallest
+ * seq never waits, so the run cannot lock up. A short spin catches a worker that is just behind;
+ * then the gate sleeps until that worker passes S (publish_low wakes it), so that on a machine
+ * with fewer free CPUs than threads the wait costs no CPU. A worker asleep on an empty ring is
+ * woken to say how far it is; the sleep is bounded (OFF_GATE_MS) in case a wake-up is missed. */
+static void replay_gate(void *arg)
+{
+    struct reader *R = arg;
+    struct owk *me = tl_worker;
+    if (!me)
+        return; /* the end of the run: one thread */
+    uint64_t S = me->cur_seq;
+    for (size_t j = 0; j < R->nw; j++) {
+        struct owk *w = &R->w[j];
+        if (w == me)
+            continue;
+        for (unsigned k = 0; k < OFF_GATE_SPIN && atomic_load(&w->low) < S; k++)
+            cpu_relax();
+        if (atomic_load(&w->low) >= S)
+            continue;
+        while (atomic_load(&w->low) < S) {
+            off_wake(w); /* asleep on an empty ring, it would not say how far it is */
+            pthread_mutex_lock(&w->gmu);
+            uint64_t cur = atomic_load(&w->wanted);
+            while (cur > S && !atomic_compare_exchange_weak(&w->wanted, &cur, S))
+                ;
+            if (atomic_load(&w->low) < S) /* else published before it saw wanted */
+                timewait_for_ms(&w->gcv, &w->gmu, OFF_GATE_MS);
+            pthread_mutex_unlock(&w->gmu);
+        }
+    }
+}
+
+/* Copies one record into w's ring, waiting while it is full: reading files never drops. A full
+ * ring holds milliseconds of the worker's work, so the reader sleeps (OFF_FULL_US) rather than
+ * spin: on a machine with as many workers as CPUs, its CPU is the workers'. */
+static void push_wait(struct owk *w, const struct worker_pkt *hdr, const uint8_t *data)
+{
+    while (worker_ring_try_push(w->ring, hdr, data) != 0) {
+        off_wake(w);
+        struct timespec ts = {0, OFF_FULL_US * 1000};
+        nanosleep(&ts, NULL);
+    }
+    off_wake(w);
+}
+
+/* capture_offline's reader with several workers: every packet to its worker, the time to the
+ * others, SIGHUP to all. */
+static void read_dispatch(void *arg, struct capture_file *f)
+{
+    struct reader *R = arg;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    size_t namelen = strlen(f->path) + 1;
+    struct worker_pkt fh = {.caplen = (uint32_t)namelen, .wirelen = (uint32_t)namelen,
+                            .kind = WORKER_REC_FILE, .seq = R->seq};
+    for (size_t j = 0; j < R->nw; j++)
+        push_wait(&R->w[j], &fh, (const uint8_t *)f->path);
+    /* A record must fit in half a ring; libpcap's largest snapshot length (256 KiB) does. */
+    uint32_t maxcap = OFF_RING_BYTES / 2 - (uint32_t)sizeof(struct worker_pkt) - 8;
+    while (!*R->stop && capture_file_next(f, &h, &data) == 1) {
+        if (worker_hup_taken(R->reopen))
+            atomic_fetch_add(&R->reopen_gen, 1);
+        uint64_t ts = capture_ts_us(h), seq = R->seq++;
+        int flow = 0;
+        size_t i = worker_pick_flow(data, h->caplen, f->dlt, R->key, R->nw, R->cfg, &flow);
+        for (size_t j = 0; j < R->nw; j++) {
+            struct owk *w = &R->w[j];
+            if (j == i) {
+                w->told_us = ts;
+                if (flow)
+                    w->told_flow_us = ts;
+                continue;
+            }
+            /* The clock only moves forward: a tick for a time already given does nothing. */
+            int newer = w->told_us == UINT64_MAX || ts > w->told_us;
+            int newer_flow = flow && (w->told_flow_us == UINT64_MAX || ts > w->told_flow_us);
+            if (!newer && !newer_flow)
+                continue;
+            struct worker_pkt th = {.ts_us = ts, .kind = WORKER_REC_TICK, .iface = flow ? 1 : 0,
+                                    .seq = seq};
+            push_wait(w, &th, NULL);
+            if (newer)
+                w->told_us = ts;
+            if (flow)
+                w->told_flow_us = ts;
+        }
+        struct worker_pkt ph = {
+            .caplen = h->caplen < maxcap ? h->caplen : maxcap, .wirelen = h->len,
+            .linktype = f->dlt, .ts_us = ts, .kind = WORKER_REC_PACKET, .cnt = f->npkts,
+            .seq = seq,
+        };
+        push_wait(&R->w[i], &ph, data);
+        atomic_store_explicit(&R->next_seq, seq + 1, memory_order_release);
+    }
+}
+
+static int offline_threads(struct sensor **sv, size_t nw, char *const *paths, size_t n,
+                           const struct worker_opts *o, volatile sig_atomic_t *stop,
+                           struct worker_result *res)
+{
+    struct reader R;
+    memset(&R, 0, sizeof(R));
+    R.nw = nw;
+    R.cfg = sv[0]->cfg;
+    R.stop = stop;
+    R.reopen = o->reopen;
+    siphash_random_key(R.key);
+    /* struct owk holds a cache-line aligned member: aligned_alloc, not calloc. */
+    size_t bytes = (nw * sizeof(*R.w) + 63) & ~(size_t)63;
+    if ((R.w = aligned_alloc(64, bytes)))
+        memset(R.w, 0, bytes);
+    if (!R.w) {
+        fprintf(stderr, "tokenwatch: out of memory for %zu workers\n", nw);
+        return 1;
+    }
+    int rc = 0;
+    for (size_t j = 0; j < nw; j++) {
+        struct owk *w = &R.w[j];
+        w->R = &R;
+        w->s = sv[j];
+        w->done = &R.done;
+        w->reopen_gen = &R.reopen_gen;
+        w->told_us = w->told_flow_us = UINT64_MAX;
+        atomic_init(&w->wanted, UINT64_MAX);
+        pthread_mutex_init(&w->mu, NULL);
+        timewait_cond_init(&w->cv);
+        pthread_mutex_init(&w->gmu, NULL);
+        timewait_cond_init(&w->gcv);
+        if (!(w->ring = worker_ring_new(OFF_RING_BYTES)))
+            rc = 1;
+    }
+    if (rc)
+        fprintf(stderr, "tokenwatch: out of memory for %zu workers\n", nw);
+    /* The replay table is sv[0]'s, shared by all (worker_sensors_new). */
+    if (sv[0]->replay)
+        replay_set_gate(sv[0]->replay, replay_gate, &R);
+    for (size_t j = 0; j < nw && !rc; j++) {
+        if (thread_start(&R.w[j].th, off_worker_main, &R.w[j]) == 0) {
+            R.w[j].started = 1;
+        } else {
+            fprintf(stderr, "tokenwatch: cannot start threads\n");
+            rc = 1;
+        }
+    }
+    uint64_t errors = 0;
+    if (!rc)
+        rc = capture_offline(&errors, paths, n, &o->cap, stop, read_dispatch, &R);
+    atomic_store(&R.done, 1);
+    for (size_t j = 0; j < nw; j++) {
+        struct owk *w = &R.w[j];
+        pthread_mutex_lock(&w->mu);
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        if (w->started)
+            pthread_join(w->th, NULL);
+    }
+    if (sv[0]->replay)
+        replay_set_gate(sv[0]->replay, NULL, NULL);
+    /* No packet can come any more: the sensors are this thread's. */
+    sv[0]->st.capture_errors += errors;
+    uint64_t last = 0;
+    for (size_t j = 0; j < nw; j++)
+        if (sv[j]->now_us > last)
+            last = sv[j]->now_us;
+    rc = worker_finish(sv, nw, last, NULL, rc, o, res);
+    for (size_t j = 0; j < nw; j++) {
+        worker_ring_free(R.w[j].ring);
+        pthread_mutex_destroy(&R.w[j].mu);
+        pthread_cond_destroy(&R.w[j].cv);
+        pthread_mutex_destroy(&R.w[j].gmu);
+        pthread_cond_destroy(&R.w[j].gcv);
+    }
+    free(R.w);
+    return rc;
+}
+
+int worker_offline(struct sensor **sv, size_t nw, char *const *paths, size_t n,
+                   const struct worker_opts *o, volatile sig_atomic_t *stop,
+                   struct worker_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (nw > 1)
+        return offline_threads(sv, nw, paths, n, o, stop, res);
+    struct sensor *s = sv[0];
+    struct inline_rd x = {.s = s, .stop = stop, .reopen = o->reopen};
+    int rc = capture_offline(&s->st.capture_errors, paths, n, &o->cap, stop, read_inline, &x);
+    /* The final record is stamped with the last packet's time, as offline every record is. */
+    return worker_finish(&s, 1, s->now_us, NULL, rc, o, res);
+}
