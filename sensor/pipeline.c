@@ -20,6 +20,7 @@ void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t
         s->start_us = ts_us;
         s->have_time = 1;
     }
+    s->pkt_us = ts_us;
     if (ts_us > s->now_us)
         s->now_us = ts_us; /* packet time only moves forward, even if a capture's clock jumps back */
     s->st.pkts++;
