@@ -175,7 +175,7 @@ struct config {
     uint32_t stats_interval;        /* engine.stats-interval seconds (live), default 60 */
     int verify_shed;                /* engine.verify-shed: enum verify_shed, default auto */
     uint32_t verify_shed_lag;       /* engine.verify-shed-lag ms: a live worker this far behind
-                                       the wire sheds signature checks, default 50 */
+                                       the wire sheds signature checks, default 200 */
     /* capture (optional section `capture:`): */
     char *bpf;                      /* capture.bpf, default NULL */
     int bpf_line;                   /* its line, 0 from --set, -1 not given (messages name

@@ -180,7 +180,7 @@ const struct config_key config_keys[] = {
          64u << 20),
     SECS(CONFIG, "engine.stats-interval", stats_interval, 1, UINT32_MAX, 60),
     ENUM(CONFIG, "engine.verify-shed",   verify_shed, verify_shed_names, VERIFY_SHED_AUTO),
-    INT(CONFIG,  "engine.verify-shed-lag", verify_shed_lag, 1, 60000, 50), /* ms */
+    INT(CONFIG,  "engine.verify-shed-lag", verify_shed_lag, 1, 60000, 200), /* ms */
 
     STR(CONFIG,  "capture.bpf",         bpf, 0, NULL, .flags = CF_LINE,
         .line = offsetof(struct config, bpf_line)),
