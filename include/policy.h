@@ -70,7 +70,8 @@ struct policy_cfg {
     /* engine.verify-shed (docs/DESIGN.md "Shedding verification"): when shed_lag_us > 0, a
      * verdict judged while the packet in hand (*pkt_us, packet time in µs: the sensor's now_us)
      * is older than shed_lag_us by the wall clock gets its signature checks skipped
-     * (policy_shed_due, policy_judge_shed). 0: never (files; engine.verify-shed: no). */
+     * (policy_shed_due, policy_judge_shed). 0: never (files; engine.verify-shed: no). No packet
+     * in hand (*pkt_us 0: flows expired between packets, the end of a run): never either. */
     uint64_t shed_lag_us;
     const uint64_t *pkt_us;   /* borrowed */
     int shedding;             /* inside policy_judge_shed only: skip every signature check */

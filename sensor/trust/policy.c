@@ -605,7 +605,7 @@ int policy_shed_due(const struct policy_cfg *cfg)
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
     uint64_t pkt = *cfg->pkt_us;
-    return now > pkt && now - pkt > cfg->shed_lag_us;
+    return pkt && now > pkt && now - pkt > cfg->shed_lag_us;
 }
 
 struct verdict *policy_judge_key(const struct keystore *ks, const struct policy_cfg *cfg,

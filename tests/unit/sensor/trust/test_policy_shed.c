@@ -148,6 +148,8 @@ static void test_shed_due(void **state)
     assert_int_equal(policy_shed_due(&pol), 1); /* two seconds behind */
     pkt = wall_us() + 2000000;
     assert_int_equal(policy_shed_due(&pol), 0); /* a packet stamped ahead of the clock */
+    pkt = 0;
+    assert_int_equal(policy_shed_due(&pol), 0); /* no packet in hand: a flow expired on idle */
 }
 
 /* The cache: a token judged while behind is shed and cached as such; seen again while still
