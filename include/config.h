@@ -28,6 +28,9 @@ enum eve_filetype { EVE_FT_REGULAR = 0, EVE_FT_UNIX_DGRAM, EVE_FT_UNIX_STREAM, E
 #define EVE_T_ANOMALY 0x20u
 #define EVE_T_KEYSET  0x40u
 
+/* engine.verify-shed (docs/DESIGN.md "Shedding verification"): auto sheds signature checks
+ * on live captures only (a file is always judged whole); no never sheds. */
+enum verify_shed { VERIFY_SHED_AUTO = 0, VERIFY_SHED_NO };
 enum token_events { TOKEN_EVENTS_ALL = 0, TOKEN_EVENTS_FIRST, TOKEN_EVENTS_NONE };
 
 struct eve_output_cfg {
@@ -175,6 +178,9 @@ struct config {
     uint64_t vcache_memcap;         /* engine.verify-cache-memcap: bytes of cached verdicts
                                        (token text + claims), default 64 MiB */
     uint32_t stats_interval;        /* engine.stats-interval seconds (live), default 60 */
+    int verify_shed;                /* engine.verify-shed: enum verify_shed, default auto */
+    uint32_t verify_shed_lag;       /* engine.verify-shed-lag ms: a live worker this far behind
+                                       the wire sheds signature checks, default 200 */
     /* capture (optional section `capture:`): */
     char *bpf;                      /* capture.bpf, default NULL */
     int bpf_line;                   /* its line, 0 from --set, -1 not given (messages name

@@ -33,6 +33,8 @@ enum finding {
     F_ISSUER_UNTRUSTED,
     F_TOKEN_EXPIRED,
     F_MALFORMED,
+    F_VERIFICATION_SHED,  /* 9100018: a signature check skipped, the worker being behind
+                             (engine.verify-shed); every other check ran */
     F__COUNT
 };
 
@@ -65,6 +67,14 @@ struct policy_cfg {
     /* This worker's pre-initialised OpenSSL verification contexts (verify.h), or NULL (then
      * each verification builds its own). Borrowed; per worker, never shared between threads. */
     struct verify_ctxs *vx;
+    /* engine.verify-shed (docs/DESIGN.md "Shedding verification"): when shed_lag_us > 0, a
+     * verdict judged while the packet in hand (*pkt_us, packet time in µs: the sensor's now_us)
+     * is older than shed_lag_us by the wall clock gets its signature checks skipped
+     * (policy_shed_due, policy_judge_shed). 0: never (files; engine.verify-shed: no). No packet
+     * in hand (*pkt_us 0: flows expired between packets, the end of a run): never either. */
+    uint64_t shed_lag_us;
+    const uint64_t *pkt_us;   /* borrowed */
+    int shedding;             /* inside policy_judge_shed only: skip every signature check */
 };
 
 /* The cached, time-independent verdict on one distinct token text. Heap object, reference
@@ -102,6 +112,17 @@ struct verdict *policy_judge(const struct keystore *ks, const struct policy_cfg 
  * check-token, which prints it. */
 struct verdict *policy_judge_key(const struct keystore *ks, const struct policy_cfg *cfg,
                                  const uint8_t *tok, size_t len, const struct ks_key **key);
+
+/* As policy_judge(); shed != 0 skips every signature check a verification would have decided:
+ * such a layer's signature stays not_checked and the verdict gets F_VERIFICATION_SHED, while
+ * the cheap checks (parse, kid, revocation, issuer scope, tenant, algorithm, embedded keys,
+ * lifetime, audiences, types) all run. A token needing no verification (alg none, an algorithm
+ * the key refuses, no key found) is judged as by policy_judge() and is not marked. */
+struct verdict *policy_judge_shed(const struct keystore *ks, const struct policy_cfg *cfg,
+                                  const uint8_t *tok, size_t len, int shed);
+/* 1 when cfg says to shed now: shed_lag_us set and the packet in hand older than that by the
+ * wall clock (CLOCK_REALTIME, which live packet timestamps use). */
+int policy_shed_due(const struct policy_cfg *cfg);
 
 void verdict_ref(struct verdict *v);
 void verdict_unref(struct verdict *v);

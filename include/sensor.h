@@ -76,4 +76,9 @@ void sensor_free(struct sensor *s);
  * keystore_build_from_config() (keystore_build.h). */
 void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol);
 
+/* s captures live: its packets' timestamps are the wall clock's at arrival, so how far behind
+ * it is can be measured, and with engine.verify-shed: auto it sheds signature checks beyond
+ * engine.verify-shed-lag (docs/DESIGN.md "Shedding verification"). Files never shed. */
+void sensor_set_live(struct sensor *s);
+
 #endif

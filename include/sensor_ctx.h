@@ -54,6 +54,9 @@ struct sensor {
     uint64_t app_mem;                  /* bytes in head buffers and pending transactions */
     struct sensor_stats st;
     uint64_t now_us;                   /* time of the packet being processed (eve reads it) */
+    uint64_t pkt_us;                   /* that packet's own timestamp (even when older than
+                                          now_us) while the app layer handles it, else 0
+                                          (pol.pkt_us: how far behind a live worker is) */
     uint64_t start_us;                 /* first packet time */
     int have_time;
     struct eve_writer eve;             /* EVE records (eve.h): their builder, the capture's

@@ -23,6 +23,8 @@ struct vcache_stats {
     uint64_t lookups, hits, misses, inserts, evictions;
     uint64_t kidless_bound; /* misses whose token named no key and had more candidate keys than
                                policy.kidless-max-keys, none of those tried verifying */
+    uint64_t shed;          /* verdicts judged with their signature check shed (policy_shed_due:
+                               verification_shed); stats.tokens.verify_shed */
 };
 
 struct vcache;
@@ -35,7 +37,10 @@ void vcache_free(struct vcache *vc);
 
 /* The verdict for tok, judging it on a miss. Returns a borrowed pointer valid until the next
  * vcache call (take a reference with verdict_ref to keep it); *hit says whether it was cached.
- * NULL only when out of memory. */
+ * NULL only when out of memory. A miss judged while policy_shed_due(cfg) sheds the signature
+ * check (verification_shed) and caches that verdict marked as such: found again while still
+ * shedding it is a hit; found when no longer shedding it is judged anew, verified, and replaces
+ * the shed one (counted as a miss, *hit 0). */
 struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
                            const struct policy_cfg *cfg, const uint8_t *tok, size_t len,
                            int *hit);

@@ -424,6 +424,8 @@ static int run(struct config *cfg, const char *logdir, size_t nw, char **reads, 
         reload_free(rl);
         return code;
     }
+    for (size_t j = 0; nifaces && j < nw; j++)
+        sensor_set_live(sv[j]); /* engine.verify-shed: auto sheds live only */
     install_signals();
     if (reload_start(rl, &reload_flag) != 0 && wo->cap.verbose >= 0)
         fprintf(stderr, "tokenwatch: cannot start the reload thread: SIGHUP reopens only\n");

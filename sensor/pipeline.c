@@ -69,7 +69,9 @@ void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t
 
     s->eve.pkt_flow = f;
     s->eve.pkt_side = (uint8_t)side;
+    s->pkt_us = ts_us; /* its own time, while the app layer judges its tokens */
     applayer_packet(s, f, side, &pkt);
+    s->pkt_us = 0;
     s->eve.pkt_flow = NULL; /* records written later (timeouts, shutdown) are not this packet's */
     s->eve.pkt_eth = NULL;
 }

@@ -34,6 +34,12 @@ void sensor_policy_from_config(const struct config *cfg, struct policy_cfg *pol)
     pol->vx = NULL;       /* a sensor sets its own; check-token verifies without */
 }
 
+void sensor_set_live(struct sensor *s)
+{
+    if (s->cfg->verify_shed == VERIFY_SHED_AUTO)
+        s->pol.shed_lag_us = (uint64_t)s->cfg->verify_shed_lag * 1000u;
+}
+
 static void on_flow_free(void *user, struct flow *f, const char *reason)
 {
     applayer_flow_end(user, f, reason);
@@ -90,6 +96,7 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
     s->vc = vcache_new(cfg->vcache_entries, cfg->vcache_memcap, seed);
     s->vx = verify_ctxs_new(256);
     s->pol.vx = s->vx;
+    s->pol.pkt_us = &s->pkt_us;
     if (cfg->replay_clients && !s->replay) {
         siphash_random_key(seed);
         s->replay = replay_new(cfg->replay_clients, cfg->replay_window, cfg->replay_memcap, seed);

@@ -111,6 +111,7 @@ static const struct stat_row stat_rows[] = {
     ROW("tokens.cache_misses", vs.misses),
     ROW("tokens.cache_evictions", vs.evictions),
     ROW("tokens.kidless_bound", vs.kidless_bound),
+    ROW("tokens.verify_shed", vs.shed),
     /* token_replay (replay.h): occurrences checked, entries evicted at the memcap, bytes held */
     ROW("tokens.replay_checks", rs.checks),
     ROW("tokens.replay_evictions", rs.evictions),

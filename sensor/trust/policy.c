@@ -27,6 +27,11 @@
  *   the inner JWS's. An inner JWE: the outer is judged as a token without claims.
  * - A JOSE `nonce` header (Microsoft Graph): signature unverifiable, every other check runs.
  * - Per-keyset audiences / token-types (keysets[].audiences, token-types), see expectations().
+ *
+ * Shedding (policy_judge_shed, engine.verify-shed): every place that would call the verifier
+ * (check_signature, kidless_key's candidates) instead leaves the signature not_checked and adds
+ * verification_shed; everything else runs as usual, so revocation, issuer scope (Storm-0558),
+ * tenant, algorithm, embedded keys and the time findings never depend on a verification.
  */
 #include "policy.h"
 
@@ -34,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <openssl/evp.h>
 
 #include "arena.h"
@@ -76,6 +82,9 @@ const struct finding_info policy_findings[F__COUNT] = {
                             CAT_MISC},
     [F_TOKEN_EXPIRED] = {"token_expired", 9100013, 3, "TOKENWATCH expired token presented", CAT_MISC},
     [F_MALFORMED] = {"malformed", 9100014, 3, "TOKENWATCH malformed token", CAT_MISC},
+    [F_VERIFICATION_SHED] = {"verification_shed", 9100018, 3,
+                             "TOKENWATCH token signature not checked: verification shed under load",
+                             CAT_MISC},
 };
 
 const char *policy_sig_name(enum sig_state s)
@@ -171,6 +180,9 @@ static uint32_t check_signature(const struct policy_cfg *cfg, const struct ks_ke
     } else if (t->c.has_nonce) {
         /* Graph-style tokens: the signature covers a hashed nonce, not what was sent. */
         l->sig = SIG_UNVERIFIABLE;
+    } else if (cfg->shedding) {
+        l->sig = SIG_NOT_CHECKED;
+        f |= BIT(F_VERIFICATION_SHED);
     } else if (verify_jws_ctx(cfg->vx, key->pkey, key->alg, alg, t->signing_input,
                               t->signing_input_len, t->sig, t->sig_len) == VERIFY_VALID) {
         l->sig = SIG_VALID;
@@ -231,6 +243,10 @@ static int kidless_key(const struct keystore *ks, const struct policy_cfg *cfg,
             if (tried == cfg->kidless_max) {
                 more = 1;
                 break;
+            }
+            if (cfg->shedding) { /* a candidate would be verified: shed, settled */
+                l->f |= BIT(F_VERIFICATION_SHED);
+                return 1;
             }
             tried++;
             if (verify_jws_ctx(cfg->vx, k->pkey, k->alg, alg, t->signing_input,
@@ -571,6 +587,25 @@ struct verdict *policy_judge(const struct keystore *ks, const struct policy_cfg 
 {
     const struct ks_key *key;
     return policy_judge_key(ks, cfg, tok, len, &key);
+}
+
+struct verdict *policy_judge_shed(const struct keystore *ks, const struct policy_cfg *cfg,
+                                  const uint8_t *tok, size_t len, int shed)
+{
+    struct policy_cfg c = *cfg;
+    c.shedding = shed != 0;
+    return policy_judge(ks, &c, tok, len);
+}
+
+int policy_shed_due(const struct policy_cfg *cfg)
+{
+    if (!cfg->shed_lag_us || !cfg->pkt_us)
+        return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    uint64_t pkt = *cfg->pkt_us;
+    return pkt && now > pkt && now - pkt > cfg->shed_lag_us;
 }
 
 struct verdict *policy_judge_key(const struct keystore *ks, const struct policy_cfg *cfg,

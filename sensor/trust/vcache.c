@@ -23,6 +23,11 @@
  * the real json_len when it is next found. The memcap is enforced before each insert (and after
  * a true-up) by evicting, probation first; a verdict whose charge alone exceeds the memcap is
  * returned but not cached.
+ *
+ * Shed verdicts (policy_judge_shed: the worker was behind, the signature was not checked) are
+ * cached like any other, so a token repeated during an overload costs a lookup, not a parse;
+ * but one is never final: a lookup that finds it when policy_shed_due() no longer sheds judges
+ * the token again, and the verified verdict takes the entry's place.
  */
 #include "vcache.h"
 
@@ -187,6 +192,49 @@ static void on_hit(struct vcache *vc, struct vc_entry *e)
         ;
 }
 
+/* policy_judge_shed, shedding when policy_shed_due says so, with the counters. */
+static struct verdict *judge(struct vcache *vc, const struct keystore *ks,
+                             const struct policy_cfg *cfg, const uint8_t *tok, size_t len,
+                             uint64_t h)
+{
+    struct verdict *v = policy_judge_shed(ks, cfg, tok, len, policy_shed_due(cfg));
+    if (!v)
+        return NULL;
+    if (v->kidless_bound)
+        vc->stats.kidless_bound++;
+    if (v->findings & (1u << F_VERIFICATION_SHED))
+        vc->stats.shed++;
+    v->hash = h;
+    return v;
+}
+
+/* Entry e holds a shed verdict and the worker is no longer shedding: the token is judged again
+ * (a miss), and the new verdict replaces the old in e, which pending transactions may still
+ * hold. Out of memory: the shed verdict stays and is returned. */
+static struct verdict *rejudge(struct vcache *vc, struct vc_entry *e, const struct keystore *ks,
+                               const struct policy_cfg *cfg, int *hit)
+{
+    struct verdict *old = e->v;
+    *hit = 0;
+    vc->stats.misses++;
+    struct verdict *v = judge(vc, ks, cfg, old->token, old->token_len, old->hash);
+    if (!v) {
+        on_hit(vc, e);
+        return old;
+    }
+    seg_unlink(vc, e);
+    e->v = v;
+    int real;
+    e->charge = charge_of(v, &real);
+    e->json_charged = (uint8_t)real;
+    seg_push(vc, e, SEG_PROTECTED); /* seen twice: as a hit would */
+    verdict_unref(old);
+    rebalance(vc);
+    while (vc->memcap && bytes_held(vc) > vc->memcap && evict_one(vc, e))
+        ;
+    return v;
+}
+
 struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
                            const struct policy_cfg *cfg, const uint8_t *tok, size_t len,
                            int *hit)
@@ -200,6 +248,8 @@ struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
     for (struct vc_entry *e = vc->buckets[h & (vc->nbuckets - 1)]; e; e = e->hnext) {
         struct verdict *v = e->v;
         if (v->hash == h && v->token_len == len && memcmp(v->token, tok, len) == 0) {
+            if ((v->findings & (1u << F_VERIFICATION_SHED)) && !policy_shed_due(cfg))
+                return rejudge(vc, e, ks, cfg, hit);
             on_hit(vc, e);
             vc->stats.hits++;
             *hit = 1;
@@ -208,12 +258,9 @@ struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
     }
     *hit = 0;
     vc->stats.misses++;
-    struct verdict *v = policy_judge(ks, cfg, tok, len);
+    struct verdict *v = judge(vc, ks, cfg, tok, len, h);
     if (!v)
         return NULL;
-    if (v->kidless_bound)
-        vc->stats.kidless_bound++;
-    v->hash = h;
     int real;
     size_t charge = charge_of(v, &real);
     if (vc->memcap && charge > vc->memcap) {

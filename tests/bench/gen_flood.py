@@ -7,7 +7,15 @@ that key may sign for, so the sensor runs a real RSA verification for each disti
 the signature (random bytes) fails it: each is `signature_invalid`. Tokens differ in `jti`,
 `oid` and the signature; their size is that of a real Entra access token (~1.2 KB). With
 --storm N, every Nth request instead carries a token naming the Storm-0558 key (kid
-1LTMzakihiRla_8z2BEJVXeWMqo): key_revoked, caught without a signature check.
+1LTMzakihiRla_8z2BEJVXeWMqo): key_revoked, caught without a signature check. With --scope N,
+every Nth request (half a period later) carries the other Storm-0558 shape: the demo-consumers
+key's kid on an enterprise tenant's token, key_issuer_mismatch, also caught without one. The
+.meta lists both kinds' token SHA-256 (EVE's token.sha256) under "storm_sha256" and
+"scope_sha256" (tests/live/run_shed.py checks their alerts).
+
+--body B pads the 401's JSON body to B bytes, split into segments of at most 1460 bytes (the
+flood's bytes per token, hence tokens per second at a given Mbit/s; frames stay within a
+1500-byte MTU for tcpreplay). Without it the answer is the 27-byte body.
 
 Connections: --per-conn requests each (keep-alive), from 4,096 client address/port pairs to 8
 servers, so a symmetric flow hash spreads them over workers; each request is one segment
@@ -21,6 +29,7 @@ Standard library only.
 import argparse
 import array
 import base64
+import hashlib
 import json
 import os
 import random
@@ -33,6 +42,8 @@ STORM_KID = "1LTMzakihiRla_8z2BEJVXeWMqo"
 TENANT = "3f5a1b2c-8d4e-4f6a-9b7c-0d1e2f3a4b5c"
 ISS = "https://login.microsoftonline.com/%s/v2.0" % TENANT
 CONSUMERS = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+CONSUMER_KID = "vSRLoYKPVLuAAegn1sNEUe_eoBQ"  # demo-consumers: signs for CONSUMERS alone
+MSS = 1460
 SYN, FIN, PSH, ACK = 0x02, 0x01, 0x08, 0x10
 
 
@@ -92,11 +103,16 @@ def main():
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--same", action="store_true", help="one token for every request")
     ap.add_argument("--storm", type=int, default=0, help="every Nth request: a Storm-0558 kid")
+    ap.add_argument("--scope", type=int, default=0,
+                    help="every Nth request: a consumer kid on an enterprise token")
+    ap.add_argument("--body", type=int, default=0, help="401 body bytes (0: the short one)")
     ap.add_argument("--per-conn", type=int, default=100)
     ap.add_argument("--force", action="store_true")
     a = ap.parse_args()
     params = {"count": a.count, "seed": a.seed, "same": a.same, "storm": a.storm,
               "per_conn": a.per_conn, "version": 1}
+    if a.scope or a.body:  # only then, so that earlier files' .meta still match
+        params.update(scope=a.scope, body=a.body)
     meta_path = a.out + ".meta"
     if not a.force and os.path.exists(a.out):
         try:
@@ -120,7 +136,13 @@ def main():
     resp = (b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
             b"WWW-Authenticate: Bearer error=\"invalid_token\"\r\nContent-Length: 27\r\n\r\n"
             b"{\"error\":\"invalid_token\"}\r\n")
+    if a.body:
+        body = b'{"error":"invalid_token","pad":"' + b"x" * max(0, a.body - 36) + b'"}\r\n'
+        resp = (b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+                b"WWW-Authenticate: Bearer error=\"invalid_token\"\r\nContent-Length: %d\r\n\r\n"
+                % len(body) + body)
     i = conn = storms = 0
+    storm_sha, scope_sha = [], []
     while i < a.count:
         cip = bytes([10, 1 + (conn >> 16) % 200, (conn >> 8) & 0xFF, conn & 0xFF])
         sip = bytes([192, 0, 2, 10 + conn % 8])
@@ -135,6 +157,10 @@ def main():
             if a.storm and i % a.storm == a.storm - 1:
                 tok = token(rng, i, STORM_KID, CONSUMERS)
                 storms += 1
+                storm_sha.append(hashlib.sha256(tok).hexdigest())
+            elif a.scope and i % a.scope == a.scope // 2:
+                tok = token(rng, i, CONSUMER_KID, ISS)
+                scope_sha.append(hashlib.sha256(tok).hexdigest())
             else:
                 tok = same or token(rng, i, KID, ISS)
             req = (b"GET /v1.0/me/messages?$top=%d HTTP/1.1\r\nHost: graph.contoso.example\r\n"
@@ -142,8 +168,11 @@ def main():
                    b"Authorization: Bearer " % (i % 50) + tok + b"\r\n\r\n")
             emit(packet(cip, sip, sport, 80, cs, ss, PSH | ACK, req))
             cs = (cs + len(req)) & 0xFFFFFFFF
-            emit(packet(sip, cip, 80, sport, ss, cs, PSH | ACK, resp))
-            ss = (ss + len(resp)) & 0xFFFFFFFF
+            for off in range(0, len(resp), MSS):
+                seg = resp[off:off + MSS]
+                emit(packet(sip, cip, 80, sport, ss, cs,
+                            PSH | ACK if off + MSS >= len(resp) else ACK, seg))
+                ss = (ss + len(seg)) & 0xFFFFFFFF
             i += 1
         emit(packet(cip, sip, sport, 80, cs, ss, FIN | ACK, b""))
         emit(packet(sip, cip, 80, sport, ss, cs + 1, FIN | ACK, b""))
@@ -153,7 +182,8 @@ def main():
     os.replace(a.out + ".tmp", a.out)
     with open(meta_path, "w") as f:
         json.dump({"params": params, "requests": a.count, "connections": conn, "packets": npk[0],
-                   "storm_tokens": storms, "bytes": os.path.getsize(a.out)}, f)
+                   "storm_tokens": storms, "bytes": os.path.getsize(a.out),
+                   "storm_sha256": storm_sha, "scope_sha256": scope_sha}, f)
     return 0
 
 

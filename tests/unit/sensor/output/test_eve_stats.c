@@ -102,6 +102,7 @@ static const struct expect ours[] = {
     E("tokens.cache_misses", vs.misses),
     E("tokens.cache_evictions", vs.evictions),
     E("tokens.kidless_bound", vs.kidless_bound),
+    E("tokens.verify_shed", vs.shed),
     E("tokens.replay_checks", rs.checks),
     E("tokens.replay_evictions", rs.evictions),
     E("tokens.replay_memuse", replay_memuse),
