@@ -378,17 +378,19 @@ int jwt_parse(const uint8_t *tok, size_t len, struct arena *a, struct jwt *out)
 
     struct part pt[5];
     size_t n = 0, start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || tok[i] == '.') {
-            if (n == 5) { /* a sixth part: neither JWS nor JWE */
-                n = 6;
-                break;
-            }
-            pt[n].p = (const char *)tok + start;
-            pt[n].len = i - start;
-            n++;
-            start = i + 1;
+    for (;;) {
+        const uint8_t *dot = start < len ? memchr(tok + start, '.', len - start) : NULL;
+        size_t i = dot ? (size_t)(dot - tok) : len;
+        if (n == 5) { /* a sixth part: neither JWS nor JWE */
+            n = 6;
+            break;
         }
+        pt[n].p = (const char *)tok + start;
+        pt[n].len = i - start;
+        n++;
+        if (!dot)
+            break;
+        start = i + 1;
     }
     if (n == 5) {
         out->type = JWT_TYPE_JWE;

@@ -216,6 +216,15 @@ static void test_edge_documents(void **state)
     check_doc(q2, sizeof(q2) - 1);
     check_doc(q3, sizeof(q3) - 1);
     assert_int_equal(quirks - before, 3);
+    /* token shapes: parts and dots (the split before any JSON is read) */
+    static const char *const shapes[] = {
+        "", ".", "..", "...", "....", ".....", "a", "a.b", "a.b.c", "a.b.c.d", "a.b.c.d.e",
+        "a.b.c.d.e.f", "eyJ", "eyJ.", "eyJ..", "eyJ...", "eyJhbGciOiJub25lIn0..",
+        "eyJhbGciOiJub25lIn0.e30.", "eyJhbGciOiJub25lIn0.e30", "eyJhbGciOiJub25lIn0.e30.c2ln.",
+        "eyJhbGciOiJub25lIn0.e30.c2ln..", ".eyJhbGciOiJub25lIn0.e30", "eyJhbGciOiJub25lIn0.e30.c2ln.a.b",
+    };
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+        compare_token((const uint8_t *)shapes[i], strlen(shapes[i]));
 }
 
 /* Nesting around jansson's limit: every value counts a level, the root is level 1. */
