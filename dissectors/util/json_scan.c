@@ -88,6 +88,18 @@ static size_t utf8_seq(const uint8_t *p, const uint8_t *end)
     return n;
 }
 
+/* 1 for the bytes a string holds as they are: printable ASCII but '"' and '\\'. */
+static const uint8_t plain[256] = {
+#define R8(x) x, x, x, x, x, x, x, x
+    R8(0), R8(0), R8(0), R8(0),                         /* 0x00-0x1f */
+    1, 1, 0, 1, 1, 1, 1, 1, R8(1), R8(1), R8(1),        /* 0x20-0x3f: '"' */
+    R8(1), R8(1), R8(1), 1, 1, 1, 1, 0, 1, 1, 1,        /* 0x40-0x5f: '\\' */
+    R8(1), R8(1), R8(1), R8(1),                         /* 0x60-0x7f */
+    R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0),
+    R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0),
+#undef R8
+};
+
 /* A string: r->p just past the opening quote. Fills v (span between the quotes), leaves r->p
  * past the closing quote. */
 static int read_string(struct rd *r, struct json_val *v)
@@ -95,6 +107,8 @@ static int read_string(struct rd *r, struct json_val *v)
     const uint8_t *s = r->p, *p = r->p, *end = r->end;
     int esc = 0;
     for (;;) {
+        while (p < end && plain[*p])
+            p++;
         if (p >= end)
             return -1;
         uint8_t c = *p;
