@@ -204,7 +204,8 @@ int verify_jws(EVP_PKEY *pkey, const char *key_alg, const char *alg, const uint8
  * signature and digest implementations, exporting the key to the provider, verify-init, the
  * padding/MGF1/salt/digest parameters, EVP_PKEY_get_size/get_bits and the curve-name lookup.
  * Per call remain: hashing the signing input (RS/PS/ES, into a kept EVP_MD_CTX with an EVP_MD
- * fetched once), the raw r‖s to DER re-encoding (fast_der, on the stack, as in verify_jws), and the public-key
+ * fetched once; for SHA-256 algorithms not even that when verify_token_digest() has the
+ * digest from hashing the whole token), the raw r‖s to DER re-encoding (fast_der, on the stack, as in verify_jws), and the public-key
  * operation itself (EVP_PKEY_verify on the digest; EVP_DigestVerify for EdDSA, which has no
  * separate hash step). OpenSSL 3.0's EdDSA provider allows EVP_DigestVerify again on the same
  * context (its own `speed` relies on that); later releases refuse with EVP_R_FINAL_ERROR, and
@@ -479,9 +480,10 @@ int verify_token_digest(struct verify_ctxs *vx, const uint8_t *tok, size_t len, 
                         uint8_t md[32])
 {
     unsigned dlen = 0;
+    if (vx)
+        vx->memo_msg = NULL;
     if (!vx || !vx->md[0] || prefix > len)
         goto plain;
-    vx->memo_msg = NULL;
     if (EVP_DigestInit_ex2(vx->tctx, vx->md[0], NULL) != 1 ||
         EVP_DigestUpdate(vx->tctx, tok, prefix) != 1)
         goto plain;
