@@ -11,7 +11,8 @@
  *   raw bytes must be strict UTF-8 (no overlong form, no surrogate, nothing above U+10FFFF);
  * - numbers: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?; without fraction or exponent an
  *   integer that must fit int64_t (strtoll's range), otherwise a double that must not overflow
- *   (strtod giving ±HUGE_VAL with ERANGE; underflow is accepted, as jansson does);
+ *   (strtod giving ±HUGE_VAL with ERANGE; underflow is accepted, as jansson does; strtod reads
+ *   '.' as the decimal point in the C locale, which tokenwatch never leaves: no setlocale);
  * - true, false, null; no trailing comma; duplicate keys allowed (each one is reported);
  * - depth: every value counts one level, the root object is level 1, at most 2048.
  * Nesting is followed with one bit per open container (array or object) on the stack, never by
