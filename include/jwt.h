@@ -2,8 +2,9 @@
  * JWE compact form (RFC 7516 §7.1, five parts).
  *
  * Pipeline: token scan ─► [jwt] ─► verdict. Runs once per distinct token (the verification
- * cache sits in front). The header and claims JSON are parsed with jansson; every string kept
- * is copied into the arena the caller passes, and jansson's objects are freed before return.
+ * cache sits in front). The header and claims JSON are read with json_scan (include/json_scan.h:
+ * jansson's acceptance rules without its tree); every string kept is decoded into the arena the
+ * caller passes.
  */
 #ifndef TW_JWT_H
 #define TW_JWT_H
@@ -16,7 +17,7 @@
 enum jwt_type { JWT_TYPE_JWT = 0, JWT_TYPE_JWE, JWT_TYPE_OPAQUE };
 
 /* Header parameters and claims that the verdict and EVE use. Strings are NUL-terminated, valid
- * UTF-8 (jansson guarantees it), arena-owned, NULL when absent or not a string. */
+ * UTF-8 without NUL (json_scan refuses anything else, as jansson did), arena-owned, NULL when absent or not a string. */
 struct jwt_claims {
     /* JOSE header */
     const char *alg, *kid, *x5t, *typ;

@@ -54,4 +54,15 @@ size_t verify_ctxs_count(const struct verify_ctxs *vx);
 int verify_jws_ctx(struct verify_ctxs *vx, EVP_PKEY *pkey, const char *key_alg, const char *alg,
                    const uint8_t *msg, size_t msglen, const uint8_t *sig, size_t siglen);
 
+/* SHA-256 of a token tok[0..len) into md (its identity: EVE token.sha256, the replay key),
+ * through vx's kept context (vx NULL: a one-off EVP_Digest). When 0 < prefix <= len, tok's
+ * first `prefix` bytes are its JWS signing input: their SHA-256 comes out of the same pass and
+ * is remembered, and verify_jws_ctx() on exactly (tok, prefix) with a SHA-256 algorithm (RS256,
+ * PS256, ES256) uses it instead of hashing the bytes again, whatever keys are tried, until
+ * verify_forget_digest(), which the caller must call before tok's bytes may change (the memo
+ * is matched by address and length). 0, or -1 when OpenSSL fails. */
+int verify_token_digest(struct verify_ctxs *vx, const uint8_t *tok, size_t len, size_t prefix,
+                        uint8_t md[32]);
+void verify_forget_digest(struct verify_ctxs *vx);
+
 #endif

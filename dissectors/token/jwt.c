@@ -2,7 +2,8 @@
  *
  * Pipeline: token scan ─► [jwt] ─► verdict. Runs once per distinct token (the verification cache
  * sits in front). Owns nothing: decoded parts, copied claim strings and the decoded signature go
- * into the caller's arena; jansson's objects live only inside jwt_parse().
+ * into the caller's arena. The header and claims are read with json_scan (no tree: only the
+ * members below are kept, as spans, and copied once the document is known to be valid).
  * RFC 7515 §7.1 (JWS compact form: three base64url parts), §4.1 (header parameters), §4.1.11
  * (crit: every listed extension must be understood; we understand only "b64");
  * RFC 7797 §3, §6 (b64:false, honoured only when crit lists it: the payload part is the payload
@@ -17,12 +18,12 @@
  */
 #include "jwt.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <string.h>
 #include <strings.h>
 
 #include "b64.h"
+#include "json_scan.h"
 
 struct part {
     const char *p;
@@ -45,14 +46,90 @@ static int decode_part(struct arena *a, struct part in, uint8_t **out, size_t *o
     return 1;
 }
 
-/* An arena copy of member `key` when it is a JSON string; NULL otherwise. Sets *oom on arena
- * exhaustion so callers can check once after a block of copies. */
-static const char *dup_str(struct arena *a, json_t *obj, const char *key, int *oom)
+/* The members jwt reads, as json_scan hands them over: the last of a repeated name wins, as
+ * it did with jansson (json_loadb without JSON_REJECT_DUPLICATES). p == NULL: absent. */
+struct seen {
+    /* header */
+    struct json_val alg, kid, x5t, x5t256, typ, cty, crit, b64;
+    uint8_t has_jwk, has_jku, has_x5u, has_x5c, has_nonce;
+    /* claims */
+    struct json_val iss, tid, aud, sub, appid, azp, iat, nbf, exp;
+};
+
+#define NAME_IS(k, klen, lit) ((klen) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
+
+static void on_header(void *ctx, const char *k, size_t klen, const struct json_val *v)
 {
-    json_t *v = json_object_get(obj, key);
-    if (!json_is_string(v))
+    struct seen *h = ctx;
+    if (!k)
+        return;
+    if (NAME_IS(k, klen, "alg"))
+        h->alg = *v;
+    else if (NAME_IS(k, klen, "kid"))
+        h->kid = *v;
+    else if (NAME_IS(k, klen, "x5t"))
+        h->x5t = *v;
+    else if (NAME_IS(k, klen, "x5t#S256"))
+        h->x5t256 = *v;
+    else if (NAME_IS(k, klen, "typ"))
+        h->typ = *v;
+    else if (NAME_IS(k, klen, "cty"))
+        h->cty = *v;
+    else if (NAME_IS(k, klen, "crit"))
+        h->crit = *v;
+    else if (NAME_IS(k, klen, "b64"))
+        h->b64 = *v;
+    else if (NAME_IS(k, klen, "jwk"))
+        h->has_jwk = 1;
+    else if (NAME_IS(k, klen, "jku"))
+        h->has_jku = 1;
+    else if (NAME_IS(k, klen, "x5u"))
+        h->has_x5u = 1;
+    else if (NAME_IS(k, klen, "x5c"))
+        h->has_x5c = 1;
+    else if (NAME_IS(k, klen, "nonce"))
+        h->has_nonce = 1;
+}
+
+static void on_claim(void *ctx, const char *k, size_t klen, const struct json_val *v)
+{
+    struct seen *c = ctx;
+    if (!k)
+        return;
+    if (NAME_IS(k, klen, "iss"))
+        c->iss = *v;
+    else if (NAME_IS(k, klen, "tid"))
+        c->tid = *v;
+    else if (NAME_IS(k, klen, "aud"))
+        c->aud = *v;
+    else if (NAME_IS(k, klen, "sub"))
+        c->sub = *v;
+    else if (NAME_IS(k, klen, "appid"))
+        c->appid = *v;
+    else if (NAME_IS(k, klen, "azp"))
+        c->azp = *v;
+    else if (NAME_IS(k, klen, "iat"))
+        c->iat = *v;
+    else if (NAME_IS(k, klen, "nbf"))
+        c->nbf = *v;
+    else if (NAME_IS(k, klen, "exp"))
+        c->exp = *v;
+}
+
+/* An arena copy of a string value, decoded; NULL when absent or not a string. Sets *oom on
+ * arena exhaustion so callers can check once after a block of copies. */
+static const char *dup_str(struct arena *a, const struct json_val *v, int *oom)
+{
+    if (!v->p || v->type != JSON_T_STRING)
         return NULL;
-    char *s = arena_strndup(a, json_string_value(v), json_string_length(v));
+    char *s;
+    if (!v->escaped) {
+        s = arena_strndup(a, v->p, v->len);
+    } else {
+        s = arena_alloc(a, json_str_len(v) + 1);
+        if (s)
+            json_str_decode(v, s);
+    }
     if (!s)
         *oom = 1;
     return s;
@@ -60,15 +137,17 @@ static const char *dup_str(struct arena *a, json_t *obj, const char *key, int *o
 
 /* NumericDate (RFC 7519 §2): seconds, possibly fractional. Reals are truncated; values that do
  * not fit in int64 are treated as absent rather than clamped, since a clamped exp would read as
- * a real (far-future) expiry. */
-static void get_time(json_t *obj, const char *key, int64_t *out, uint8_t *has)
+ * a real (far-future) expiry. (An integer outside int64 never gets here: the document is
+ * refused, as jansson refused it.) */
+static void get_time(const struct json_val *v, int64_t *out, uint8_t *has)
 {
-    json_t *v = json_object_get(obj, key);
-    if (json_is_integer(v)) {
-        *out = (int64_t)json_integer_value(v);
+    if (!v->p)
+        return;
+    if (v->type == JSON_T_INT) {
+        *out = v->i;
         *has = 1;
-    } else if (json_is_real(v)) {
-        double d = json_real_value(v);
+    } else if (v->type == JSON_T_REAL) {
+        double d = v->d;
         if (isfinite(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
             *out = (int64_t)d;
             *has = 1;
@@ -76,47 +155,32 @@ static void get_time(json_t *obj, const char *key, int64_t *out, uint8_t *has)
     }
 }
 
-static json_t *load_object(const uint8_t *buf, size_t len)
-{
-    json_error_t jerr;
-    /* Flags 0: jansson rejects invalid UTF-8 and \u0000, so every string we keep is printable
-     * as JSON later without re-validation. */
-    json_t *root = json_loadb((const char *)buf, len, 0, &jerr);
-    if (root && !json_is_object(root)) {
-        json_decref(root);
-        return NULL;
-    }
-    return root;
-}
-
 /* RFC 7515 §4.1.11 and RFC 7797 §6: crit must be a non-empty array of distinct strings, each
  * naming a parameter present in this header; the only extension we understand is "b64". b64
  * must be a boolean, and b64:false is honoured only when crit lists "b64" (a recipient that did
  * not understand it would read the payload differently). Sets crit_unknown when any of that
  * fails, b64_false whenever the header says false. */
-static void check_crit(json_t *h, struct jwt_claims *c)
+static void check_crit(const struct seen *h, struct jwt_claims *c)
 {
-    json_t *crit = json_object_get(h, "crit");
-    json_t *b64 = json_object_get(h, "b64");
     int lists_b64 = 0;
-    if (crit) {
+    if (h->crit.p) {
         c->has_crit = 1;
-        if (!json_is_array(crit) || json_array_size(crit) == 0)
-            c->crit_unknown = 1;
-        size_t i;
-        json_t *v;
-        json_array_foreach(crit, i, v) {
-            if (!json_is_string(v) || strcmp(json_string_value(v), "b64") != 0 || lists_b64 ||
-                !json_object_get(h, json_string_value(v)))
+        size_t pos = 0, n = 0;
+        struct json_val v;
+        while (json_array_next(&h->crit, &pos, &v)) {
+            n++;
+            if (!json_str_eq(&v, "b64") || lists_b64 || !h->b64.p)
                 c->crit_unknown = 1;
             else
                 lists_b64 = 1;
         }
-    }
-    if (b64) {
-        if (!json_is_boolean(b64))
+        if (h->crit.type != JSON_T_ARRAY || n == 0)
             c->crit_unknown = 1;
-        else if (json_is_false(b64)) {
+    }
+    if (h->b64.p) {
+        if (h->b64.type != JSON_T_TRUE && h->b64.type != JSON_T_FALSE)
+            c->crit_unknown = 1;
+        else if (h->b64.type == JSON_T_FALSE) {
             c->b64_false = 1;
             if (!lists_b64)
                 c->crit_unknown = 1;
@@ -124,48 +188,72 @@ static void check_crit(json_t *h, struct jwt_claims *c)
     }
 }
 
-static int parse_header(struct arena *a, json_t *h, struct jwt_claims *c)
+/* The header object's members into c; 1 when it is a JSON object, 0 when not, -1 when the
+ * arena is exhausted. */
+static int parse_header(struct arena *a, const uint8_t *buf, size_t len, struct jwt_claims *c)
 {
+    struct seen h;
+    memset(&h, 0, sizeof(h));
+    if (json_scan_object(buf, len, on_header, &h) != 0)
+        return 0;
     int oom = 0;
-    c->alg = dup_str(a, h, "alg", &oom);
-    c->kid = dup_str(a, h, "kid", &oom);
-    c->x5t = dup_str(a, h, "x5t", &oom);
-    c->x5t256 = dup_str(a, h, "x5t#S256", &oom);
-    c->typ = dup_str(a, h, "typ", &oom);
-    c->cty = dup_str(a, h, "cty", &oom);
-    c->has_jwk = json_object_get(h, "jwk") != NULL;
-    c->has_jku = json_object_get(h, "jku") != NULL;
-    c->has_x5u = json_object_get(h, "x5u") != NULL;
-    c->has_x5c = json_object_get(h, "x5c") != NULL;
-    c->has_nonce = json_object_get(h, "nonce") != NULL;
-    check_crit(h, c);
-    return oom ? -1 : 0;
+    c->alg = dup_str(a, &h.alg, &oom);
+    c->kid = dup_str(a, &h.kid, &oom);
+    c->x5t = dup_str(a, &h.x5t, &oom);
+    c->x5t256 = dup_str(a, &h.x5t256, &oom);
+    c->typ = dup_str(a, &h.typ, &oom);
+    c->cty = dup_str(a, &h.cty, &oom);
+    c->has_jwk = h.has_jwk;
+    c->has_jku = h.has_jku;
+    c->has_x5u = h.has_x5u;
+    c->has_x5c = h.has_x5c;
+    c->has_nonce = h.has_nonce;
+    check_crit(&h, c);
+    return oom ? -1 : 1;
 }
 
 #define AUD_MAX 16
 
-static int parse_claims(struct arena *a, json_t *p, struct jwt_claims *c)
+/* The claims object's members into c; 1, 0 when it is not a JSON object, -1 on arena
+ * exhaustion. */
+static int parse_claims(struct arena *a, const uint8_t *buf, size_t len, struct jwt_claims *c)
 {
+    struct seen p;
+    memset(&p, 0, sizeof(p));
+    if (json_scan_object(buf, len, on_claim, &p) != 0)
+        return 0;
     int oom = 0;
-    c->iss = dup_str(a, p, "iss", &oom);
-    c->tid = dup_str(a, p, "tid", &oom);
-    c->sub = dup_str(a, p, "sub", &oom);
-    c->appid = dup_str(a, p, "appid", &oom);
-    c->azp = dup_str(a, p, "azp", &oom);
+    c->iss = dup_str(a, &p.iss, &oom);
+    c->tid = dup_str(a, &p.tid, &oom);
+    c->sub = dup_str(a, &p.sub, &oom);
+    c->appid = dup_str(a, &p.appid, &oom);
+    c->azp = dup_str(a, &p.azp, &oom);
     /* aud (RFC 7519 §4.1.3): a string or an array of strings; non-string elements are skipped,
-     * at most AUD_MAX values kept (a token is not a place to store an unbounded list). */
-    json_t *aud = json_object_get(p, "aud");
-    size_t n = json_is_string(aud) ? 1 : json_is_array(aud) ? json_array_size(aud) : 0;
+     * at most AUD_MAX values kept (a token is not a place to store an unbounded list): the
+     * first strings among the first... elements, as many as min(elements, AUD_MAX). */
+    const struct json_val *aud = &p.aud;
+    size_t n = 0, pos = 0;
+    struct json_val v;
+    if (aud->p && aud->type == JSON_T_STRING)
+        n = 1;
+    else if (aud->p && aud->type == JSON_T_ARRAY)
+        while (json_array_next(aud, &pos, &v))
+            n++;
     size_t cap = n < AUD_MAX ? n : AUD_MAX;
     const char **auds = cap ? arena_alloc(a, cap * sizeof(*auds)) : NULL;
     if (cap && !auds)
         oom = 1;
+    pos = 0;
     for (size_t i = 0; auds && i < n && c->naud < cap; i++) {
-        json_t *v = json_is_string(aud) ? aud : json_array_get(aud, i);
-        if (!json_is_string(v))
+        if (aud->type == JSON_T_STRING)
+            v = *aud;
+        else if (!json_array_next(aud, &pos, &v))
+            break;
+        if (v.type != JSON_T_STRING)
             continue;
-        const char *s = arena_strndup(a, json_string_value(v), json_string_length(v));
-        if (!s) {
+        int o = 0;
+        const char *s = dup_str(a, &v, &o);
+        if (o) {
             oom = 1;
             break;
         }
@@ -175,10 +263,10 @@ static int parse_claims(struct arena *a, json_t *p, struct jwt_claims *c)
         c->auds = auds;
         c->aud = auds[0];
     }
-    get_time(p, "iat", &c->iat, &c->has_iat);
-    get_time(p, "nbf", &c->nbf, &c->has_nbf);
-    get_time(p, "exp", &c->exp, &c->has_exp);
-    return oom ? -1 : 0;
+    get_time(&p.iat, &c->iat, &c->has_iat);
+    get_time(&p.nbf, &c->nbf, &c->has_nbf);
+    get_time(&p.exp, &c->exp, &c->has_exp);
+    return oom ? -1 : 1;
 }
 
 /* RFC 7515 §4.1.10: a media type without '/' stands for "application/" + it, and media types
@@ -228,16 +316,14 @@ static int parse_jws(const uint8_t *tok, struct part pt[3], int pay_b64, struct 
         out->error = "header is not valid base64url";
         return r < 0 ? JWS_OOM : pay_b64 ? JWS_DONE : JWS_NOT_OURS;
     }
-    json_t *h = load_object(hdr, hlen);
-    if (!h) {
+    r = parse_header(a, hdr, hlen, &out->c);
+    if (r < 0)
+        return JWS_OOM;
+    if (r == 0) {
         out->malformed = 1;
         out->error = "header is not a JSON object";
         return pay_b64 ? JWS_DONE : JWS_NOT_OURS;
     }
-    r = parse_header(a, h, &out->c);
-    json_decref(h);
-    if (r < 0)
-        return JWS_OOM;
     if (!pay_b64 && !out->c.b64_false)
         return JWS_NOT_OURS;
     if ((r = decode_part(a, pt[2], &sig, &slen)) <= 0) {
@@ -277,14 +363,11 @@ static int parse_jws(const uint8_t *tok, struct part pt[3], int pay_b64, struct 
         out->inner_len = plen;
         return JWS_DONE;
     }
-    json_t *p = load_object(pay, plen);
-    if (!p) {
+    r = parse_claims(a, pay, plen, &out->c);
+    if (r == 0) {
         out->malformed = 1;
         out->error = "payload is not a JSON object";
-        return JWS_DONE;
     }
-    r = parse_claims(a, p, &out->c);
-    json_decref(p);
     return r < 0 ? JWS_OOM : JWS_DONE;
 }
 
@@ -295,17 +378,19 @@ int jwt_parse(const uint8_t *tok, size_t len, struct arena *a, struct jwt *out)
 
     struct part pt[5];
     size_t n = 0, start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || tok[i] == '.') {
-            if (n == 5) { /* a sixth part: neither JWS nor JWE */
-                n = 6;
-                break;
-            }
-            pt[n].p = (const char *)tok + start;
-            pt[n].len = i - start;
-            n++;
-            start = i + 1;
+    for (;;) {
+        const uint8_t *dot = start < len ? memchr(tok + start, '.', len - start) : NULL;
+        size_t i = dot ? (size_t)(dot - tok) : len;
+        if (n == 5) { /* a sixth part: neither JWS nor JWE */
+            n = 6;
+            break;
         }
+        pt[n].p = (const char *)tok + start;
+        pt[n].len = i - start;
+        n++;
+        if (!dot)
+            break;
+        start = i + 1;
     }
     if (n == 5) {
         out->type = JWT_TYPE_JWE;

@@ -7,8 +7,8 @@
  */
 #include "b64.h"
 
-/* 0..63 for an alphabet character, BAD for anything else. Both alphabets map here: the strict
- * decoder rejects '+' and '/' itself (url_char), so one mapping serves both decoders. */
+/* 0..63 for an alphabet character, BAD for anything else. Both alphabets map here (the lenient
+ * decoder); the strict one has its own table, url_sextets. */
 enum { BAD = 64 };
 
 /* Built from the alphabets by hand: a table, since this runs over every token byte. */
@@ -25,14 +25,25 @@ static const uint8_t sextets[256] = {
 #undef B16
 };
 
+/* The strict (base64url) alphabet alone: '+' and '/' are BAD here, so one lookup both
+ * validates and decodes a character of a token (this runs over every byte of every distinct
+ * token, several times). */
+static const uint8_t url_sextets[256] = {
+#define B16 BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD
+    B16, B16,
+    /* 0x20 */ BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, 62, BAD, BAD,
+    /* 0x30 */ 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, BAD, BAD, BAD, BAD, BAD, BAD,
+    /* 0x40 */ BAD, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    /* 0x50 */ 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, BAD, BAD, BAD, BAD, 63,
+    /* 0x60 */ BAD, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    /* 0x70 */ 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, BAD, BAD, BAD, BAD, BAD,
+    B16, B16, B16, B16, B16, B16, B16, B16,
+#undef B16
+};
+
 static inline int sextet(unsigned char c)
 {
     return sextets[c];
-}
-
-static inline int url_char(unsigned char c)
-{
-    return c != '+' && c != '/' && sextets[c] != BAD;
 }
 
 /* Decodes n sextets (already validated) into out; returns the byte count, or -1 when the
@@ -69,25 +80,27 @@ long b64url_decode(const char *in, size_t len, uint8_t *out)
     if (len % 4 == 1)
         return -1;
     size_t o = 0, i = 0;
-    /* Whole quads straight to out; the tail goes through pack() for the pad-bit check. */
+    const unsigned char *u = (const unsigned char *)in;
+    /* Whole quads straight to out (BAD is the only value with bit 6 set); the tail goes through
+     * pack() for the pad-bit check. */
     for (; i + 4 <= len; i += 4) {
-        uint8_t sx[4];
-        for (int k = 0; k < 4; k++) {
-            unsigned char c = (unsigned char)in[i + k];
-            if (!url_char(c))
-                return -1;
-            sx[k] = (uint8_t)sextet(c);
-        }
-        long n = pack(sx, 4, out + o, 1);
-        o += (size_t)n;
+        uint32_t a = url_sextets[u[i]], b = url_sextets[u[i + 1]], c = url_sextets[u[i + 2]],
+                 d = url_sextets[u[i + 3]];
+        if ((a | b | c | d) & BAD)
+            return -1;
+        uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
+        out[o] = (uint8_t)(v >> 16);
+        out[o + 1] = (uint8_t)(v >> 8);
+        out[o + 2] = (uint8_t)v;
+        o += 3;
     }
     uint8_t sx[3];
     size_t rest = len - i;
     for (size_t k = 0; k < rest; k++) {
-        unsigned char c = (unsigned char)in[i + k];
-        if (!url_char(c))
+        uint8_t c = url_sextets[u[i + k]];
+        if (c == BAD)
             return -1;
-        sx[k] = (uint8_t)sextet(c);
+        sx[k] = c;
     }
     long n = pack(sx, rest, out + o, 1);
     if (n < 0)
@@ -152,8 +165,9 @@ size_t b64url_encode(const uint8_t *in, size_t len, char *out)
 
 int b64url_valid(const char *s, size_t len)
 {
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned bad = 0;
     for (size_t i = 0; i < len; i++)
-        if (!url_char((unsigned char)s[i]))
-            return 0;
-    return 1;
+        bad |= url_sextets[u[i]];
+    return !(bad & BAD);
 }

@@ -619,18 +619,18 @@ struct verdict *policy_judge_key(const struct keystore *ks, const struct policy_
     v->token_len = (uint32_t)len;
     memcpy(v->token, tok, len);
 
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(tok, len, md, &mdlen, EVP_sha256(), NULL);
-    memcpy(v->digest, md, sizeof(v->digest));
-    hex_encode(md, sizeof(md), v->sha256);
-
     struct arena a;
     arena_init(&a, 4096, 1u << 20);
     struct jwt t[MAX_DEPTH];
     char key_issuer[512] = "";
     int n = parse_layers(tok, len, &a, t);
+    /* The token's SHA-256 in one pass that also gives its signing input's (a prefix of it),
+     * which verification then reuses for every key it tries (verify_token_digest). */
+    size_t si = t[0].type == JWT_TYPE_JWT && t[0].signing_input == tok ? t[0].signing_input_len : 0;
+    verify_token_digest(cfg->vx, tok, len, si, v->digest);
+    hex_encode(v->digest, sizeof(v->digest), v->sha256);
     const struct jwt *rep = judge_layers(ks, cfg, t, n, v, key_issuer, sizeof(key_issuer), chosen);
+    verify_forget_digest(cfg->vx);
     if (rep && copy_claims(v, &rep->c, key_issuer) != 0) {
         arena_release(&a);
         free(v);

@@ -204,7 +204,8 @@ int verify_jws(EVP_PKEY *pkey, const char *key_alg, const char *alg, const uint8
  * signature and digest implementations, exporting the key to the provider, verify-init, the
  * padding/MGF1/salt/digest parameters, EVP_PKEY_get_size/get_bits and the curve-name lookup.
  * Per call remain: hashing the signing input (RS/PS/ES, into a kept EVP_MD_CTX with an EVP_MD
- * fetched once), the raw r‖s to DER re-encoding (fast_der, on the stack, as in verify_jws), and the public-key
+ * fetched once; for SHA-256 algorithms not even that when verify_token_digest() has the
+ * digest from hashing the whole token), the raw r‖s to DER re-encoding (fast_der, on the stack, as in verify_jws), and the public-key
  * operation itself (EVP_PKEY_verify on the digest; EVP_DigestVerify for EdDSA, which has no
  * separate hash step). OpenSSL 3.0's EdDSA provider allows EVP_DigestVerify again on the same
  * context (its own `speed` relies on that); later releases refuse with EVP_R_FINAL_ERROR, and
@@ -235,6 +236,12 @@ struct verify_ctxs {
     struct vx_entry *oldest, *newest;
     EVP_MD *md[3];             /* SHA-256, SHA-384, SHA-512, fetched once (NULL: fetch failed) */
     EVP_MD_CTX *hctx;          /* hashes the signing input */
+    EVP_MD_CTX *tctx;          /* hashes a whole token (verify_token_digest) */
+    /* The SHA-256 of one signing input, remembered by verify_token_digest() until
+     * verify_forget_digest(): memo_msg NULL when none. */
+    const uint8_t *memo_msg;
+    size_t memo_len;
+    uint8_t memo[32];
 };
 
 struct verify_ctxs *verify_ctxs_new(size_t max)
@@ -254,11 +261,12 @@ struct verify_ctxs *verify_ctxs_new(size_t max)
     vx->shift = 64 - bits;
     vx->buckets = calloc(nb, sizeof(*vx->buckets));
     vx->hctx = EVP_MD_CTX_new();
+    vx->tctx = EVP_MD_CTX_new();
     static const char *const names[3] = {"SHA256", "SHA384", "SHA512"};
     for (int i = 0; i < 3; i++)
         vx->md[i] = EVP_MD_fetch(NULL, names[i], NULL);
     ERR_clear_error();
-    if (!vx->buckets || !vx->hctx) {
+    if (!vx->buckets || !vx->hctx || !vx->tctx) {
         verify_ctxs_free(vx);
         return NULL;
     }
@@ -306,6 +314,7 @@ void verify_ctxs_free(struct verify_ctxs *vx)
     for (int i = 0; i < 3; i++)
         EVP_MD_free(vx->md[i]);
     EVP_MD_CTX_free(vx->hctx);
+    EVP_MD_CTX_free(vx->tctx);
     free(vx->buckets);
     free(vx);
 }
@@ -422,7 +431,11 @@ static int verify_with(struct verify_ctxs *vx, struct vx_entry *e, const uint8_t
     const EVP_MD *md = vx->md[ai->hash_bits == 256 ? 0 : ai->hash_bits == 384 ? 1 : 2];
     uint8_t dgst[EVP_MAX_MD_SIZE];
     unsigned dlen = 0;
-    if (EVP_DigestInit_ex2(vx->hctx, md, NULL) != 1 ||
+    if (ai->hash_bits == 256 && vx->memo_msg && msg == vx->memo_msg && msglen == vx->memo_len) {
+        /* hashed already, as the token's prefix (verify_token_digest) */
+        memcpy(dgst, vx->memo, sizeof(vx->memo));
+        dlen = sizeof(vx->memo);
+    } else if (EVP_DigestInit_ex2(vx->hctx, md, NULL) != 1 ||
         EVP_DigestUpdate(vx->hctx, msg, msglen) != 1 ||
         EVP_DigestFinal_ex(vx->hctx, dgst, &dlen) != 1)
         return VERIFY_INVALID;
@@ -461,4 +474,39 @@ int verify_jws_ctx(struct verify_ctxs *vx, EVP_PKEY *pkey, const char *key_alg, 
 size_t verify_ctxs_count(const struct verify_ctxs *vx)
 {
     return vx ? vx->n : 0;
+}
+
+int verify_token_digest(struct verify_ctxs *vx, const uint8_t *tok, size_t len, size_t prefix,
+                        uint8_t md[32])
+{
+    unsigned dlen = 0;
+    if (vx)
+        vx->memo_msg = NULL;
+    if (!vx || !vx->md[0] || prefix > len)
+        goto plain;
+    if (EVP_DigestInit_ex2(vx->tctx, vx->md[0], NULL) != 1 ||
+        EVP_DigestUpdate(vx->tctx, tok, prefix) != 1)
+        goto plain;
+    /* The prefix's state is copied (OpenSSL 3.0 duplicates the provider context: one small
+     * allocation, instead of hashing the prefix a second time) and finished on its own. */
+    if (prefix && EVP_MD_CTX_copy_ex(vx->hctx, vx->tctx) == 1 &&
+        EVP_DigestFinal_ex(vx->hctx, vx->memo, &dlen) == 1 && dlen == sizeof(vx->memo)) {
+        vx->memo_msg = tok;
+        vx->memo_len = prefix;
+    }
+    if (EVP_DigestUpdate(vx->tctx, tok + prefix, len - prefix) != 1 ||
+        EVP_DigestFinal_ex(vx->tctx, md, &dlen) != 1 || dlen != 32) {
+        vx->memo_msg = NULL;
+        goto plain;
+    }
+    return 0;
+plain:
+    ERR_clear_error();
+    return EVP_Digest(tok, len, md, &dlen, EVP_sha256(), NULL) == 1 && dlen == 32 ? 0 : -1;
+}
+
+void verify_forget_digest(struct verify_ctxs *vx)
+{
+    if (vx)
+        vx->memo_msg = NULL;
 }

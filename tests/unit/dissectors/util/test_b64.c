@@ -63,6 +63,21 @@ static void test_alphabets(void **state)
     /* NUL inside the length is a byte like any other: not in the alphabet */
     assert_false(b64url_valid("ab\0c", 4));
     assert_int_equal(b64url_decode("ab\0c", 4, out), -1);
+    /* every byte value, at every position of a quad and in a tail: in the url alphabet or not */
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (int c = 0; c < 256; c++) {
+        const char *at = c ? memchr(abc, c, 64) : NULL;
+        for (int pos = 0; pos < 6; pos++) {
+            char in[6] = {'Q', 'U', 'J', 'D', 'R', 'A'}; /* "QUJDRA" = "ABCD" */
+            in[pos] = (char)c;
+            assert_int_equal(b64url_valid(in, 6), at != NULL);
+            long n = b64url_decode(in, 6, out);
+            if (!at)
+                assert_int_equal(n, -1);
+            else if (pos < 5 || ((at - abc) & 0x0f) == 0) /* the last one carries pad bits */
+                assert_int_equal(n, 4);
+        }
+    }
 }
 
 static void test_strict_rejects(void **state)

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "policy_fixture.h"
+#include "verify.h"
 #include "vcache.h"
 
 static void test_valid_each_algorithm(void **state)
@@ -530,6 +531,25 @@ static void test_keyset_max_lifetime(void **state)
     free(c);
 }
 
+/* The same judgements through a worker's verification contexts (pol.vx), as the sensor judges:
+ * the token's SHA-256 then also gives its signing input's, which every key tried reuses
+ * (verify_token_digest): valid tokens of each SHA-256 algorithm, forgeries, the kidless path
+ * trying several keys on one digest, and a kid shared by two keys must answer as without. */
+static void test_with_contexts(void **state)
+{
+    struct fixture *fx = *state;
+    struct verify_ctxs *vx = verify_ctxs_new(16);
+    assert_non_null(vx);
+    fx->pol.vx = vx;
+    test_valid_each_algorithm(state);
+    test_signature_truth(state);
+    test_kidless(state);
+    test_shared_kid(state);
+    test_storm_patterns(state);
+    fx->pol.vx = NULL;
+    verify_ctxs_free(vx);
+}
+
 int main(void)
 {
     if (!demo_keys_present())
@@ -548,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_signature_truth),
         cmocka_unit_test(test_shared_kid),
         cmocka_unit_test(test_keyset_max_lifetime),
+        cmocka_unit_test(test_with_contexts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

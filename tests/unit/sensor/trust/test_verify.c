@@ -538,6 +538,52 @@ static void test_ctx_wycheproof(void **state)
     assert_true(files >= 13);
 }
 
+/* verify_token_digest: the token's SHA-256 as EVP_Digest gives it, and its signing input's,
+ * remembered for verify_jws_ctx() on exactly that prefix until verify_forget_digest(): a
+ * remembered digest is used (a changed prefix still verifies while remembered, which shows the
+ * memo is what answered) and never after it is forgotten. */
+static void test_token_digest(void **state)
+{
+    struct keys *k = *state;
+    char tok[512];
+    uint8_t rs[512], es[64], der[256], ps[512];
+    size_t rn = sign(k->rsa, EVP_sha256(), PAD_PKCS1, 0, MSG, rs, sizeof(rs));
+    size_t pn = sign(k->rsa, EVP_sha384(), PAD_PKCS1, 0, MSG, ps, sizeof(ps));
+    size_t sn = to_raw(der, sign(k->p256, EVP_sha256(), PAD_NONE, 0, MSG, der, sizeof(der)), 32, es);
+    size_t ml = strlen(MSG);
+    snprintf(tok, sizeof(tok), "%s.c2lnbmF0dXJl", MSG);
+    size_t tl = strlen(tok);
+    uint8_t want[32], got[32], pre[32];
+    unsigned dl = 0;
+    assert_int_equal(EVP_Digest(tok, tl, want, &dl, EVP_sha256(), NULL), 1);
+    for (size_t prefix = 0; prefix <= tl; prefix += prefix < 40 ? 1 : 7) {
+        assert_int_equal(verify_token_digest(g_vx, (const uint8_t *)tok, tl, prefix, got), 0);
+        assert_memory_equal(got, want, 32);
+        verify_forget_digest(g_vx);
+    }
+    assert_int_equal(verify_token_digest(NULL, (const uint8_t *)tok, tl, ml, got), 0);
+    assert_memory_equal(got, want, 32);
+    assert_int_equal(verify_token_digest(g_vx, (const uint8_t *)tok, tl, tl + 1, got), 0);
+    assert_memory_equal(got, want, 32);
+
+    assert_int_equal(verify_token_digest(g_vx, (const uint8_t *)tok, tl, ml, got), 0);
+    assert_int_equal(EVP_Digest(MSG, ml, pre, &dl, EVP_sha256(), NULL), 1);
+    const uint8_t *m = (const uint8_t *)tok;
+    assert_int_equal(verify_jws_ctx(g_vx, k->rsa, NULL, "RS256", m, ml, rs, rn), VERIFY_VALID);
+    assert_int_equal(verify_jws_ctx(g_vx, k->p256, NULL, "ES256", m, ml, es, sn), VERIFY_VALID);
+    /* not SHA-256, another length, another address: hashed as before */
+    assert_int_equal(verify_jws_ctx(g_vx, k->rsa, NULL, "RS384", m, ml, ps, pn), VERIFY_VALID);
+    assert_int_equal(verify_jws_ctx(g_vx, k->rsa, NULL, "RS256", m, ml - 1, rs, rn), VERIFY_INVALID);
+    tok[0] ^= 1; /* while remembered, the memo answers for (tok, ml) */
+    assert_int_equal(verify_jws_ctx(g_vx, k->rsa, NULL, "RS256", m, ml, rs, rn), VERIFY_VALID);
+    verify_forget_digest(g_vx);
+    assert_int_equal(verify_jws_ctx(g_vx, k->rsa, NULL, "RS256", m, ml, rs, rn), VERIFY_INVALID);
+    tok[0] ^= 1;
+    assert_int_equal(verify_jws_ctx(g_vx, k->rsa, NULL, "RS256", m, ml, rs, rn), VERIFY_VALID);
+    verify_forget_digest(NULL);
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_rsa_pss_key),
         cmocka_unit_test(test_ecdsa_encodings),
         cmocka_unit_test(test_ctx_cache),
+        cmocka_unit_test(test_token_digest),
         cmocka_unit_test(test_ctx_wycheproof),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
