@@ -486,8 +486,9 @@ struct parse_result http1_parse_response(const uint8_t *buf, size_t len, struct 
 
 struct span http1_header_get(const struct http1_msg *m, const char *name)
 {
+    size_t n = strlen(name);
     for (size_t i = 0; i < m->nheaders; i++)
-        if (span_ieq(m->headers[i].name, name))
+        if (span_ieq_len(m->headers[i].name, name, n))
             return m->headers[i].value;
     return span_make(NULL, 0);
 }

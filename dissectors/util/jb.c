@@ -61,8 +61,9 @@ static int grow_slow(struct jb *j, size_t more)
     return 1;
 }
 
-/* 1 when `more` bytes fit (the common case, inline), else grows; 0 on error. */
-static inline int grow(struct jb *j, size_t more)
+/* 1 when `more` bytes fit (the common case, inline: gcc left it out of line, 668,000 calls on
+ * 60,000 packets), else grows; 0 on error. */
+static inline __attribute__((always_inline)) int grow(struct jb *j, size_t more)
 {
     if (__builtin_expect(!j->err && j->cap - j->len >= more, 1))
         return 1;

@@ -6,21 +6,7 @@ static inline unsigned char lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-int span_ieq(struct span a, const char *s)
-{
-    /* The first byte settles most comparisons (header names against a list) without a strlen. */
-    if (!a.len)
-        return s[0] == '\0';
-    if (lower(a.p[0]) != lower((unsigned char)s[0]))
-        return 0;
-    size_t n = strlen(s);
-    if (a.len != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (lower(a.p[i]) != lower((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
+/* span_ieq and span_ieq_len are inline in parse.h. */
 
 int span_istarts(struct span a, const char *prefix)
 {
