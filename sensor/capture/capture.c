@@ -4,14 +4,14 @@
  *
  * Offline: pcap and pcapng through pcap_fopen_offline on our own stream with a 1 MiB buffer
  * (libpcap's fopen leaves stdio's 4 KiB, a read(2) per 4 KiB); a record cut short or a corrupt
- * block ends that file with a warning naming it and the packet count reached, and the run goes
- * on with the next file. A path may be a FIFO (read as it is written; main installs SIGHUP with
- * SA_RESTART so a blocked read resumes). SIGINT/SIGTERM are installed without it: the blocked
- * read fails with EINTR, and the reader, which looks at the stop flag before each packet, ends
- * the run as if the input had ended there; a FIFO's open cut short the same way is no error. Reading files with
- * capture_opts.progress (stderr is a terminal), a progress line per regular file: bytes read of
- * its size (ftello on the capture's stream, looked at every CAPTURE_PROGRESS_EVERY packets), MB/s
- * and ETA, redrawn at most every PROGRESS_MS with \r and erased when the file ends.
+ * block ends that file with a warning naming it and the packet count reached, and the run goes on
+ * with the next file. A path may be a FIFO (read as it is written; main installs SIGHUP with
+ * SA_RESTART so a blocked read resumes). SIGINT/SIGTERM are installed without it: the blocked read
+ * fails with EINTR, and the reader, which looks at the stop flag before each packet, ends the run
+ * as if the input had ended there; a FIFO's open cut short the same way is no error. Reading files
+ * with capture_opts.progress (stderr is a terminal), a progress line per regular file: bytes read
+ * of its size (ftello on the capture's stream, looked at every CAPTURE_PROGRESS_EVERY packets),
+ * MB/s and ETA, redrawn at most every PROGRESS_MS with \r and erased when the file ends.
  *
  * Live: one non-blocking handle per interface, polled by its reader. Without immediate mode
  * libpcap uses TPACKET_V3 blocks, retired when full or after CAPTURE_TIMEOUT_MS (10 ms: an alert
