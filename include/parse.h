@@ -74,10 +74,29 @@ static inline int span_ieq(struct span a, const char *s)
         return 0;
     return span_ieq_len(a, s, strlen(s));
 }
-/* ASCII case-insensitive prefix test. */
-int span_istarts(struct span a, const char *prefix);
-/* Trim spaces and horizontal tabs at both ends. */
-struct span span_trim(struct span a);
+/* ASCII case-insensitive prefix test (inline: a literal prefix's strlen is a constant). */
+static inline int span_istarts(struct span a, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (a.len < n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (span_lower(a.p[i]) != span_lower((unsigned char)prefix[i]))
+            return 0;
+    return 1;
+}
+
+/* Trim spaces and horizontal tabs at both ends (inline: every header value goes through it). */
+static inline struct span span_trim(struct span a)
+{
+    while (a.len && (a.p[0] == ' ' || a.p[0] == '\t')) {
+        a.p++;
+        a.len--;
+    }
+    while (a.len && (a.p[a.len - 1] == ' ' || a.p[a.len - 1] == '\t'))
+        a.len--;
+    return a;
+}
 
 /* Bounds-checked reader. Any read past the end sets `err` and returns 0; later reads keep
  * returning 0, so a parser may check `err` once at the end of a block. */

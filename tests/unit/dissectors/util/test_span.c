@@ -1,8 +1,9 @@
-/* test_span.c — span_ieq / span_ieq_len (parse.h), the header-name matcher of every lookup,
- * against the plain comparison they replaced: every header name seen in the e2e captures
- * against every other and against its case and one-byte variants, then random names over an
- * alphabet whose bytes differ by 0x20 where case folding must not apply ('-' / CR, '@' / '`',
- * '[' / '{'), both through a literal (constant length) and through a pointer. */
+/* test_span.c — the span helpers of parse.h. span_ieq / span_ieq_len, the header-name matcher
+ * of every lookup, against the plain comparison they replaced: every header name seen in the
+ * e2e captures against every other and against its case and one-byte variants, then random
+ * names over an alphabet whose bytes differ by 0x20 where case folding must not apply
+ * ('-' / CR, '@' / '`', '[' / '{'), both through a literal (constant length) and through a
+ * pointer. span_trim and span_istarts against plain versions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,11 +120,51 @@ static void test_random_names(void **state)
     assert_true(equal > 1000); /* the generator does reach equal names */
 }
 
+/* span_trim and span_istarts (inline in parse.h) against plain versions over random strings
+ * of spaces, tabs, CR, letters of both cases and '-' / CR (which differ by 0x20). */
+static void test_trim_istarts(void **state)
+{
+    (void)state;
+    static const char alpha[] = " \t\raAbB-\r";
+    uint32_t x = 99;
+    char a[10], b[10];
+    for (int round = 0; round < 100000; round++) {
+        x = x * 1103515245u + 12345u;
+        size_t na = (x >> 16) % 10, nb = (x >> 24) % 5;
+        for (size_t i = 0; i < na || i < nb; i++) {
+            x = x * 1103515245u + 12345u;
+            a[i] = alpha[(x >> 16) % (sizeof(alpha) - 1)];
+            b[i] = alpha[(x >> 20) % (sizeof(alpha) - 1)];
+        }
+        b[nb] = '\0';
+        struct span sa = span_make(a, na);
+        size_t s = 0, e = na;
+        while (s < e && (a[s] == ' ' || a[s] == '\t'))
+            s++;
+        while (e > s && (a[e - 1] == ' ' || a[e - 1] == '\t'))
+            e--;
+        struct span t = span_trim(sa);
+        assert_int_equal(t.len, e - s);
+        if (t.len)
+            assert_ptr_equal(t.p, (const uint8_t *)a + s);
+        hide = b;
+        int want = na >= nb;
+        for (size_t i = 0; want && i < nb; i++) {
+            unsigned char p = (unsigned char)a[i], q = (unsigned char)b[i];
+            want = (p >= 'A' && p <= 'Z' ? p + 32 : p) == (q >= 'A' && q <= 'Z' ? q + 32 : q);
+        }
+        assert_int_equal(span_istarts(sa, hide), want);
+    }
+    assert_true(span_istarts(span_cstr("Bearer abc"), "bearer "));
+    assert_false(span_istarts(span_cstr("Bearer"), "bearer "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seen_names),
         cmocka_unit_test(test_random_names),
+        cmocka_unit_test(test_trim_istarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
