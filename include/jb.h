@@ -41,6 +41,19 @@ void jb_raw(struct jb *j, const char *key, const char *json, size_t n);
  * current object, with the comma rules of the builder. n == 0 appends nothing. */
 void jb_members(struct jb *j, const char *members, size_t n);
 
+/* The same writers with a key known at compile time: JB_KEY("name") passes the key already
+ * rendered as "\"name\":" and its length, so nothing measures or checks it per record. Only
+ * for literal keys that need no escaping (letters, digits, '_', '-', '.'): the macro takes a
+ * string literal only, and test_jb checks every writer against its plain twin. */
+#define JB_KEY(lit) ("\"" lit "\":"), (sizeof(lit) + 2)
+void jb_kopen_object(struct jb *j, const char *qkey, size_t qn);
+void jb_kopen_array(struct jb *j, const char *qkey, size_t qn);
+void jb_kstr(struct jb *j, const char *qkey, size_t qn, const char *s);
+void jb_kstrn(struct jb *j, const char *qkey, size_t qn, const void *s, size_t n);
+void jb_kint(struct jb *j, const char *qkey, size_t qn, int64_t v);
+void jb_kuint(struct jb *j, const char *qkey, size_t qn, uint64_t v);
+void jb_kbool(struct jb *j, const char *qkey, size_t qn, int v);
+
 /* Escapes s[0..n) as a JSON string body (without quotes) onto the buffer. */
 void jb_escape(struct jb *j, const void *s, size_t n);
 

@@ -47,12 +47,56 @@ static inline int span_eq(struct span a, const char *s)
     return a.len == n && (n == 0 || memcmp(a.p, s, n) == 0);
 }
 
-/* ASCII case-insensitive equality with a C string. */
-int span_ieq(struct span a, const char *s);
-/* ASCII case-insensitive prefix test. */
-int span_istarts(struct span a, const char *prefix);
-/* Trim spaces and horizontal tabs at both ends. */
-struct span span_trim(struct span a);
+static inline unsigned char span_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+/* ASCII case-insensitive equality with the n bytes at s: lengths first, so a lookup that
+ * measured its name once (strlen) rejects names of another length without reading them. */
+static inline int span_ieq_len(struct span a, const char *s, size_t n)
+{
+    if (a.len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (span_lower(a.p[i]) != span_lower((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* ASCII case-insensitive equality with a C string. Inline: with a literal s the strlen is a
+ * constant and the length test comes first; otherwise the first byte settles most mismatches
+ * (a name against a list) before the strlen. */
+static inline int span_ieq(struct span a, const char *s)
+{
+    if (!__builtin_constant_p(strlen(s)) && a.len &&
+        span_lower(a.p[0]) != span_lower((unsigned char)s[0]))
+        return 0;
+    return span_ieq_len(a, s, strlen(s));
+}
+/* ASCII case-insensitive prefix test (inline: a literal prefix's strlen is a constant). */
+static inline int span_istarts(struct span a, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (a.len < n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (span_lower(a.p[i]) != span_lower((unsigned char)prefix[i]))
+            return 0;
+    return 1;
+}
+
+/* Trim spaces and horizontal tabs at both ends (inline: every header value goes through it). */
+static inline struct span span_trim(struct span a)
+{
+    while (a.len && (a.p[0] == ' ' || a.p[0] == '\t')) {
+        a.p++;
+        a.len--;
+    }
+    while (a.len && (a.p[a.len - 1] == ' ' || a.p[a.len - 1] == '\t'))
+        a.len--;
+    return a;
+}
 
 /* Bounds-checked reader. Any read past the end sets `err` and returns 0; later reads keep
  * returning 0, so a parser may check `err` once at the end of a block. */

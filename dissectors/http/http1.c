@@ -75,11 +75,21 @@ static void msg_reset(struct http1_msg *m)
     m->anomaly = NULL;
 }
 
+/* The LFs find_head_end met, in order, for parse_fields to reuse instead of searching each
+ * line again (a head with more lines than this finds the rest with memchr). */
+#define HEAD_LFS 64
+struct head_lfs {
+    size_t n;
+    uint32_t at[HEAD_LFS];
+};
+
 /* The end of the head: the line end of the first empty line after the start line.
  * `lf` is the start line's LF. Returns the offset just past the empty line, or 0 if the head is
- * incomplete. One memchr per line, so a re-call on a partial head costs one linear scan. */
-static size_t find_head_end(const uint8_t *buf, size_t len, size_t lf)
+ * incomplete. One memchr per line, so a re-call on a partial head costs one linear scan. The
+ * field lines' LFs go to *lfs (the first HEAD_LFS of them). */
+static size_t find_head_end(const uint8_t *buf, size_t len, size_t lf, struct head_lfs *lfs)
 {
+    lfs->n = 0;
     for (;;) {
         size_t next = lf + 1;
         if (next >= len)
@@ -96,6 +106,8 @@ static size_t find_head_end(const uint8_t *buf, size_t len, size_t lf)
         if (!q)
             return 0;
         lf = (size_t)(q - buf);
+        if (lfs->n < HEAD_LFS && lf <= UINT32_MAX)
+            lfs->at[lfs->n++] = (uint32_t)lf;
     }
 }
 
@@ -303,16 +315,18 @@ static void note_field(struct framing *f, struct span name, struct span value,
  *
  * A field is kept pending until the next non-fold line so a fold can still extend it before
  * framing looks at it. */
-static void parse_fields(const uint8_t *p, size_t i, size_t end, struct http1_msg *m,
-                         struct framing *f)
+static void parse_fields(const uint8_t *p, size_t i, size_t end, const struct head_lfs *lfs,
+                         struct http1_msg *m, struct framing *f)
 {
+    size_t li = 0;
     struct span pname = {NULL, 0}, pval = {NULL, 0};
     int pending = 0;
     struct http1_header *kept = NULL; /* the stored copy of the pending field, if kept */
 
     while (i < end) {
-        const uint8_t *q = memchr(p + i, '\n', end - i);
-        size_t lf = (size_t)(q - p); /* find_head_end guarantees the LF */
+        /* find_head_end met these lines' LFs in this order; past them, search */
+        size_t lf = li < lfs->n ? lfs->at[li++]
+                                : (size_t)((const uint8_t *)memchr(p + i, '\n', end - i) - p);
         size_t e = line_content_end(p, i, lf);
         size_t s = i;
         i = lf + 1;
@@ -337,23 +351,35 @@ static void parse_fields(const uint8_t *p, size_t i, size_t end, struct http1_ms
         pending = 0;
         kept = NULL;
 
-        const uint8_t *colon = memchr(p + s, ':', e - s);
-        if (!colon) {
-            anomaly(m, "header line without colon");
-            continue;
-        }
-        struct span name = span_make(p + s, (size_t)(colon - (p + s)));
-        struct span tname = span_trim(name);
-        if (tname.len != name.len) {
-            anomaly(m, "whitespace before colon");
-            name = tname;
-        }
-        size_t k = 0;
-        while (k < name.len && tchar[name.p[k]])
+        /* The usual line, token characters straight up to the colon (':' is no tchar), in
+         * one pass; anything else takes the path that names what is wrong. */
+        size_t k = s;
+        while (k < e && tchar[p[k]])
             k++;
-        if (!name.len || k != name.len) {
-            anomaly(m, "invalid header name");
-            continue;
+        const uint8_t *colon;
+        struct span name;
+        if (k > s && k < e && p[k] == ':') {
+            colon = p + k;
+            name = span_make(p + s, k - s);
+        } else {
+            colon = memchr(p + s, ':', e - s);
+            if (!colon) {
+                anomaly(m, "header line without colon");
+                continue;
+            }
+            name = span_make(p + s, (size_t)(colon - (p + s)));
+            struct span tname = span_trim(name);
+            if (tname.len != name.len) {
+                anomaly(m, "whitespace before colon");
+                name = tname;
+            }
+            k = 0;
+            while (k < name.len && tchar[name.p[k]])
+                k++;
+            if (!name.len || k != name.len) {
+                anomaly(m, "invalid header name");
+                continue;
+            }
         }
         size_t v = (size_t)(colon - p) + 1;
         pname = name;
@@ -375,13 +401,14 @@ static void parse_fields(const uint8_t *p, size_t i, size_t end, struct http1_ms
 static struct parse_result parse_head(const uint8_t *buf, size_t len, size_t start, size_t lf,
                                       struct http1_msg *m, struct framing *f)
 {
-    size_t end = find_head_end(buf, len, lf);
+    struct head_lfs lfs;
+    size_t end = find_head_end(buf, len, lf, &lfs);
     if (!end)
         return result(PARSE_NEED_MORE, 0);
     if (memchr(buf + start, '\0', end - start))
         return result(PARSE_ERROR, 0);
     memset(f, 0, sizeof(*f));
-    parse_fields(buf, lf + 1, end, m, f);
+    parse_fields(buf, lf + 1, end, &lfs, m, f);
     m->conn_close =
         f->conn_close || (m->version_major == 1 && m->version_minor == 0 && !f->keep_alive);
     if (f->te_seen && f->cl_seen)
@@ -486,8 +513,9 @@ struct parse_result http1_parse_response(const uint8_t *buf, size_t len, struct 
 
 struct span http1_header_get(const struct http1_msg *m, const char *name)
 {
+    size_t n = strlen(name);
     for (size_t i = 0; i < m->nheaders; i++)
-        if (span_ieq(m->headers[i].name, name))
+        if (span_ieq_len(m->headers[i].name, name, n))
             return m->headers[i].value;
     return span_make(NULL, 0);
 }

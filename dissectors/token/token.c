@@ -57,8 +57,9 @@ const char *token_location_name(enum token_location loc)
 /* First match in message order, as a server reads a field it expects once. */
 struct span token_field_get(const struct token_field *fields, size_t nfields, const char *name)
 {
+    size_t n = strlen(name);
     for (size_t i = 0; i < nfields; i++)
-        if (span_ieq(fields[i].name, name))
+        if (span_ieq_len(fields[i].name, name, n))
             return fields[i].value;
     return span_make(NULL, 0);
 }

@@ -61,8 +61,9 @@ static int grow_slow(struct jb *j, size_t more)
     return 1;
 }
 
-/* 1 when `more` bytes fit (the common case, inline), else grows; 0 on error. */
-static inline int grow(struct jb *j, size_t more)
+/* 1 when `more` bytes fit (the common case, inline: gcc left it out of line, 668,000 calls on
+ * 60,000 packets), else grows; 0 on error. */
+static inline __attribute__((always_inline)) int grow(struct jb *j, size_t more)
 {
     if (__builtin_expect(!j->err && j->cap - j->len >= more, 1))
         return 1;
@@ -191,13 +192,11 @@ void jb_escape(struct jb *j, const void *sv, size_t n)
     j->len = (size_t)(o - j->buf);
 }
 
+static inline void comma(struct jb *j);
+
 static void key_prefix(struct jb *j, const char *key)
 {
-    if (j->depth > 0) {
-        if (!(j->first[j->depth - 1] & 1))
-            putc1(j, ',');
-        j->first[j->depth - 1] &= 0x80;
-    }
+    comma(j);
     if (!key)
         return;
     /* Keys are short literals that need no escaping: copied in one go when so. */
@@ -223,9 +222,25 @@ static void key_prefix(struct jb *j, const char *key)
     put(j, "\":", 2);
 }
 
-static void open_level(struct jb *j, const char *key, char c)
+/* The comma before a member or element, as key_prefix writes it. */
+static inline void comma(struct jb *j)
 {
-    key_prefix(j, key);
+    if (j->depth > 0) {
+        if (!(j->first[j->depth - 1] & 1))
+            putc1(j, ',');
+        j->first[j->depth - 1] &= 0x80;
+    }
+}
+
+/* A pre-rendered key ("\"name\":", JB_KEY). */
+static inline void kq_prefix(struct jb *j, const char *qkey, size_t qn)
+{
+    comma(j);
+    put(j, qkey, qn);
+}
+
+static void level(struct jb *j, char c)
+{
     putc1(j, c);
     if (j->depth >= JB_MAX_DEPTH) {
         j->err = 1;
@@ -237,12 +252,26 @@ static void open_level(struct jb *j, const char *key, char c)
 
 void jb_open_object(struct jb *j, const char *key)
 {
-    open_level(j, key, '{');
+    key_prefix(j, key);
+    level(j, '{');
 }
 
 void jb_open_array(struct jb *j, const char *key)
 {
-    open_level(j, key, '[');
+    key_prefix(j, key);
+    level(j, '[');
+}
+
+void jb_kopen_object(struct jb *j, const char *qkey, size_t qn)
+{
+    kq_prefix(j, qkey, qn);
+    level(j, '{');
+}
+
+void jb_kopen_array(struct jb *j, const char *qkey, size_t qn)
+{
+    kq_prefix(j, qkey, qn);
+    level(j, '[');
 }
 
 void jb_close(struct jb *j)
@@ -255,17 +284,33 @@ void jb_close(struct jb *j)
     putc1(j, (j->first[j->depth] & 0x80) ? ']' : '}');
 }
 
-void jb_strn(struct jb *j, const char *key, const void *s, size_t n)
+static inline void str_value(struct jb *j, const void *s, size_t n)
 {
-    key_prefix(j, key);
     putc1(j, '"');
     jb_escape(j, s, n);
     putc1(j, '"');
 }
 
+void jb_strn(struct jb *j, const char *key, const void *s, size_t n)
+{
+    key_prefix(j, key);
+    str_value(j, s, n);
+}
+
 void jb_str(struct jb *j, const char *key, const char *s)
 {
     jb_strn(j, key, s, strlen(s));
+}
+
+void jb_kstrn(struct jb *j, const char *qkey, size_t qn, const void *s, size_t n)
+{
+    kq_prefix(j, qkey, qn);
+    str_value(j, s, n);
+}
+
+void jb_kstr(struct jb *j, const char *qkey, size_t qn, const char *s)
+{
+    jb_kstrn(j, qkey, qn, s, strlen(s));
 }
 
 /* Writes v's decimal digits so that they end just before `end`; returns where they start.
@@ -279,34 +324,64 @@ static inline char *digits_before(char *end, uint64_t v)
     return end;
 }
 
+static inline void int_value(struct jb *j, int64_t v)
+{
+    char tmp[24];
+    char *p = digits_before(tmp + sizeof(tmp), v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+    if (v < 0)
+        *--p = '-';
+    put(j, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static inline void uint_value(struct jb *j, uint64_t v)
+{
+    char tmp[24];
+    char *p = digits_before(tmp + sizeof(tmp), v);
+    put(j, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static inline void bool_value(struct jb *j, int v)
+{
+    if (v)
+        put(j, "true", 4);
+    else
+        put(j, "false", 5);
+}
+
 void jb_int(struct jb *j, const char *key, int64_t v)
 {
-    if (v >= 0) {
-        jb_uint(j, key, (uint64_t)v);
-        return;
-    }
-    char tmp[24];
-    char *p = digits_before(tmp + sizeof(tmp), (uint64_t)0 - (uint64_t)v);
-    *--p = '-';
     key_prefix(j, key);
-    put(j, p, (size_t)(tmp + sizeof(tmp) - p));
+    int_value(j, v);
 }
 
 void jb_uint(struct jb *j, const char *key, uint64_t v)
 {
-    char tmp[24];
-    char *p = digits_before(tmp + sizeof(tmp), v);
     key_prefix(j, key);
-    put(j, p, (size_t)(tmp + sizeof(tmp) - p));
+    uint_value(j, v);
 }
 
 void jb_bool(struct jb *j, const char *key, int v)
 {
     key_prefix(j, key);
-    if (v)
-        put(j, "true", 4);
-    else
-        put(j, "false", 5);
+    bool_value(j, v);
+}
+
+void jb_kint(struct jb *j, const char *qkey, size_t qn, int64_t v)
+{
+    kq_prefix(j, qkey, qn);
+    int_value(j, v);
+}
+
+void jb_kuint(struct jb *j, const char *qkey, size_t qn, uint64_t v)
+{
+    kq_prefix(j, qkey, qn);
+    uint_value(j, v);
+}
+
+void jb_kbool(struct jb *j, const char *qkey, size_t qn, int v)
+{
+    kq_prefix(j, qkey, qn);
+    bool_value(j, v);
 }
 
 void jb_raw(struct jb *j, const char *key, const char *json, size_t n)

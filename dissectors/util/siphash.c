@@ -1,6 +1,7 @@
 /* siphash.c — SipHash-2-4 with 64-bit output (Aumasson & Bernstein, "SipHash: a fast
  * short-input PRF", INDOCRYPT 2012), SipHash-1-3, polyhash61 (a keyed polynomial hash finished
- * by SipHash, for long inputs), and a helper that draws a random key from the OS.
+ * by SipHash, for long inputs), mshash's key setup (multiply-shift for short fixed-size keys,
+ * siphash.h) and a helper that draws a random key from the OS.
  *
  * Pipeline: not a stage of its own; the flow table, the fragment table and the verification
  * cache hash their keys with it so that traffic cannot choose which bucket it lands in (DESIGN
@@ -192,6 +193,18 @@ uint64_t polyhash61(const struct polyhash61 *ph, const void *data, size_t len)
         msg[8 + i] = (uint8_t)(n >> (8 * i));
     }
     return siphash13(ph->key, msg, sizeof(msg));
+}
+
+/* ---- mshash: multiply-shift for short fixed-size keys (siphash.h) ---- */
+
+void mshash_init(struct mshash *mh, const uint8_t key[16])
+{
+    /* Each a_i is SipHash-2-4 of (tag, i) under the key: independent-looking and secret. */
+    uint8_t msg[8] = {'m', 's', 'h', 'a', 's', 'h', 0, 0};
+    for (unsigned i = 0; i <= MSHASH_MAX_WORDS; i++) {
+        msg[7] = (uint8_t)i;
+        mh->a[i] = siphash24(key, msg, sizeof(msg));
+    }
 }
 
 /* Reads exactly n bytes from /dev/urandom; 0 on success. */

@@ -2,8 +2,9 @@
  *
  * Pipeline: decode ─► [flow] ─► stream. Owns every struct flow; what hangs off f->app is the
  * caller's and is released through the on_free callback just before the flow is freed (DESIGN
- * "Ownership" 2). Keyed by SipHash over the canonical key, so traffic cannot aim flows at one
- * bucket (DESIGN "Ownership" 6); bounded by a byte memcap (DESIGN "Ownership" 5).
+ * "Ownership" 2). Keyed by a secret multiply-shift hash over the canonical key (mshash,
+ * siphash.h), so traffic cannot aim flows at one bucket (DESIGN "Ownership" 6); bounded by a
+ * byte memcap (DESIGN "Ownership" 5).
  *
  * Layout:
  *
@@ -50,6 +51,7 @@ struct flow_table {
     size_t flow_cost;           /* charged per flow: struct flow plus the owner's state */
     uint64_t timeout_us, closed_timeout_us;
     uint8_t seed[16];
+    struct mshash mh;           /* the bucket hash's key (multiply-shift, see siphash.h) */
     uint64_t id_mult;           /* odd: makes the id permutation key-dependent */
     uint64_t id_counter;
     flow_free_fn on_free;
@@ -153,6 +155,7 @@ struct flow_table *flow_table_new(size_t memcap, uint32_t timeout_s, uint32_t cl
     ft->timeout_us = (uint64_t)timeout_s * 1000000u;
     ft->closed_timeout_us = (uint64_t)closed_timeout_s * 1000000u;
     memcpy(ft->seed, seed, 16);
+    mshash_init(&ft->mh, ft->seed);
     static const char tag[] = "flow-id";
     ft->id_mult = siphash24(ft->seed, tag, sizeof(tag) - 1) | 1u;
     ft->on_free = on_free;
@@ -306,7 +309,8 @@ struct flow *flow_lookup(struct flow_table *ft, const struct packet *pkt, uint64
 {
     struct flow_key k;
     int s = make_key(&k, pkt);
-    uint64_t h = siphash13(ft->seed, &k, sizeof(k));
+    _Static_assert(sizeof(k) <= 4 * MSHASH_MAX_WORDS, "flow key longer than mshash takes");
+    uint64_t h = mshash(&ft->mh, &k, sizeof(k));
 
     struct flow *f = ft->buckets[h & ft->mask];
     while (f && (f->hash != h || memcmp(&f->key, &k, sizeof(k)) != 0))

@@ -48,13 +48,13 @@ static void render_prefix(struct eve_writer *w, const struct flow *f, struct eve
     char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], cid[64];
     jb_init(&j, 512);
     jb_open_object(&j, NULL);
-    jb_uint(&j, "flow_id", f->flow_id);
+    jb_kuint(&j, JB_KEY("flow_id"), f->flow_id);
     if (w->in_iface)
-        jb_str(&j, "in_iface", w->in_iface);
+        jb_kstr(&j, JB_KEY("in_iface"), w->in_iface);
     else if (f->pcap_file < w->npcap_names)
-        jb_str(&j, "pcap_filename", w->pcap_names[f->pcap_file]);
+        jb_kstr(&j, JB_KEY("pcap_filename"), w->pcap_names[f->pcap_file]);
     if (f->key.vlan_count) {
-        jb_open_array(&j, "vlan");
+        jb_kopen_array(&j, JB_KEY("vlan"));
         for (int i = 0; i < f->key.vlan_count; i++)
             jb_uint(&j, NULL, f->key.vlan[i]);
         jb_close(&j);
@@ -62,14 +62,14 @@ static void render_prefix(struct eve_writer *w, const struct flow *f, struct eve
     int c = f->client, sv = !f->client;
     addr_str(f, c, a, sizeof(a));
     addr_str(f, sv, b, sizeof(b));
-    jb_str(&j, "src_ip", a);
-    jb_uint(&j, "src_port", f->key.port[c]);
-    jb_str(&j, "dest_ip", b);
-    jb_uint(&j, "dest_port", f->key.port[sv]);
-    jb_str(&j, "proto", "TCP");
+    jb_kstr(&j, JB_KEY("src_ip"), a);
+    jb_kuint(&j, JB_KEY("src_port"), f->key.port[c]);
+    jb_kstr(&j, JB_KEY("dest_ip"), b);
+    jb_kuint(&j, JB_KEY("dest_port"), f->key.port[sv]);
+    jb_kstr(&j, JB_KEY("proto"), "TCP");
     flow_community_id(f, cid, sizeof(cid));
-    jb_str(&j, "community_id", cid);
-    jb_str(&j, "app_proto", pfx->app_proto ? pfx->app_proto : "http");
+    jb_kstr(&j, JB_KEY("community_id"), cid);
+    jb_kstr(&j, JB_KEY("app_proto"), pfx->app_proto ? pfx->app_proto : "http");
     if (pfx->tunnel_depth) {
         static const char *const names[] = {
             [TUNNEL_MPLS] = "MPLS",     [TUNNEL_PPPOE] = "PPPOE",   [TUNNEL_GRE] = "GRE",
@@ -77,25 +77,25 @@ static void render_prefix(struct eve_writer *w, const struct flow *f, struct eve
             [TUNNEL_GENEVE] = "GENEVE", [TUNNEL_IPIP] = "IPIP",     [TUNNEL_IP6IP] = "IPV6",
         };
         const struct packet_tunnel *t = &pfx->tunnel;
-        jb_open_object(&j, "tunnel");
+        jb_kopen_object(&j, JB_KEY("tunnel"));
         if (t->ip_version) {
             char ta[INET6_ADDRSTRLEN], tb[INET6_ADDRSTRLEN];
             int af = t->ip_version == 6 ? AF_INET6 : AF_INET;
             inet_ntop(af, t->src, ta, sizeof(ta));
             inet_ntop(af, t->dst, tb, sizeof(tb));
-            jb_str(&j, "src_ip", ta);
-            jb_str(&j, "dest_ip", tb);
+            jb_kstr(&j, JB_KEY("src_ip"), ta);
+            jb_kstr(&j, JB_KEY("dest_ip"), tb);
         }
         const char *name = t->kind < sizeof(names) / sizeof(names[0]) ? names[t->kind] : NULL;
-        jb_str(&j, "proto", name ? name : "unknown");
-        jb_uint(&j, "depth", pfx->tunnel_depth);
+        jb_kstr(&j, JB_KEY("proto"), name ? name : "unknown");
+        jb_kuint(&j, JB_KEY("depth"), pfx->tunnel_depth);
         jb_close(&j);
     }
     if (pfx->ndpi_proto[0]) {
-        jb_open_object(&j, "ndpi");
-        jb_str(&j, "protocol", pfx->ndpi_proto);
+        jb_kopen_object(&j, JB_KEY("ndpi"));
+        jb_kstr(&j, JB_KEY("protocol"), pfx->ndpi_proto);
         if (pfx->ndpi_category)
-            jb_str(&j, "category", pfx->ndpi_category);
+            jb_kstr(&j, JB_KEY("category"), pfx->ndpi_category);
         jb_close(&j);
     }
     memcpy(pfx->rendered_proto, pfx->ndpi_proto, sizeof(pfx->rendered_proto));
@@ -136,7 +136,7 @@ static void put_time(struct eve_writer *w, struct jb *j, uint64_t ts_us)
         us /= 10;
     }
     memcpy(buf + n + 6, "+0000", 5);
-    jb_strn(j, "timestamp", buf, n + 11);
+    jb_kstrn(j, JB_KEY("timestamp"), buf, n + 11);
 }
 
 /* Common fields. Leaves the top-level object open. */
@@ -147,9 +147,9 @@ void eve_begin(struct eve_writer *w, const struct flow *f, struct eve_prefix *pf
     jb_reset(j);
     jb_open_object(j, NULL);
     put_time(w, j, ts_us);
-    jb_str(j, "event_type", type);
+    jb_kstr(j, JB_KEY("event_type"), type);
     if (w->host)
-        jb_str(j, "host", w->host);
+        jb_kstr(j, JB_KEY("host"), w->host);
     w->rec_ether = 0;
     if (!f)
         return;
@@ -160,7 +160,7 @@ void eve_begin(struct eve_writer *w, const struct flow *f, struct eve_prefix *pf
     /* Made by a packet of this flow (not a timeout or shutdown): that packet's number and MACs. */
     if (f == w->pkt_flow) {
         if (!w->in_iface)
-            jb_uint(j, "pcap_cnt", w->pcap_cnt);
+            jb_kuint(j, JB_KEY("pcap_cnt"), w->pcap_cnt);
         if (w->pkt_eth) {
             w->rec_ether = 1;
             w->rec_ether_swap = w->pkt_side != f->client; /* src_mac goes with src_ip */
@@ -188,9 +188,9 @@ static void write_one(struct eve_writer *w, struct output *o)
     j->len = len0 - 1; /* reopen the top-level object */
     j->depth = 1;
     j->first[0] = 0;
-    jb_open_object(j, "ether");
-    jb_str(j, "src_mac", mac[sw ? 0 : 1]);
-    jb_str(j, "dest_mac", mac[sw ? 1 : 0]);
+    jb_kopen_object(j, JB_KEY("ether"));
+    jb_kstr(j, JB_KEY("src_mac"), mac[sw ? 0 : 1]);
+    jb_kstr(j, JB_KEY("dest_mac"), mac[sw ? 1 : 0]);
     jb_close(j);
     jb_close(j);
     if (!j->err)
@@ -234,14 +234,14 @@ static void http2_msg(struct jb *j, const char *key, const struct eve_h2_msg *m,
     char name[48];
     jb_open_object(j, key);
     if (m->nset) {
-        jb_open_array(j, "settings");
+        jb_kopen_array(j, JB_KEY("settings"));
         for (uint8_t i = 0; i < m->nset; i++) {
             const char *rfc = h2_setting_name(m->set_id[i]);
             jb_open_object(j, NULL);
             /* "SETTINGS_HEADER_TABLE_SIZE" is "SETTINGS" + HeaderTableSize, upper-cased */
             h2_name(name, sizeof(name), rfc, m->set_id[i], 1);
-            jb_str(j, "settings_id", name);
-            jb_uint(j, "settings_value", m->set_val[i]);
+            jb_kstr(j, JB_KEY("settings_id"), name);
+            jb_kuint(j, JB_KEY("settings_value"), m->set_val[i]);
             jb_close(j);
         }
         jb_close(j);
@@ -249,39 +249,39 @@ static void http2_msg(struct jb *j, const char *key, const struct eve_h2_msg *m,
     if (m->has_error) {
         h2_name(name, sizeof(name), h2_error_name(m->error_code), m->error_code,
                 m->error_goaway);
-        jb_str(j, "error_code", name);
+        jb_kstr(j, JB_KEY("error_code"), name);
     }
     if (prio)
-        jb_uint(j, "priority", (uint64_t)m->priority);
+        jb_kuint(j, JB_KEY("priority"), (uint64_t)m->priority);
     if (m->multiple)
-        jb_str(j, "has_multiple", m->has_error ? "error_code" : "priority");
+        jb_kstr(j, JB_KEY("has_multiple"), m->has_error ? "error_code" : "priority");
     jb_close(j);
 }
 
 void eve_http_object(struct jb *j, const struct eve_http *h)
 {
-    jb_open_object(j, "http");
+    jb_kopen_object(j, JB_KEY("http"));
     if (h->hostname)
-        jb_str(j, "hostname", h->hostname);
+        jb_kstr(j, JB_KEY("hostname"), h->hostname);
     if (h->url)
-        jb_str(j, "url", h->url);
+        jb_kstr(j, JB_KEY("url"), h->url);
     if (h->user_agent)
-        jb_str(j, "http_user_agent", h->user_agent);
+        jb_kstr(j, JB_KEY("http_user_agent"), h->user_agent);
     if (h->content_type)
-        jb_str(j, "http_content_type", h->content_type);
+        jb_kstr(j, JB_KEY("http_content_type"), h->content_type);
     if (h->method)
-        jb_str(j, "http_method", h->method);
+        jb_kstr(j, JB_KEY("http_method"), h->method);
     if (h->protocol)
-        jb_str(j, "protocol", h->protocol);
+        jb_kstr(j, JB_KEY("protocol"), h->protocol);
     if (h->status)
-        jb_uint(j, "status", (uint64_t)h->status);
+        jb_kuint(j, JB_KEY("status"), (uint64_t)h->status);
     if (h->has_length)
-        jb_uint(j, "length", h->length);
+        jb_kuint(j, JB_KEY("length"), h->length);
     if (h->head_oversized)
-        jb_bool(j, "head_oversized", 1);
+        jb_kbool(j, JB_KEY("head_oversized"), 1);
     if (h->http2) {
-        jb_open_object(j, "http2");
-        jb_uint(j, "stream_id", h->http2->stream_id);
+        jb_kopen_object(j, JB_KEY("http2"));
+        jb_kuint(j, JB_KEY("stream_id"), h->http2->stream_id);
         http2_msg(j, "request", &h->http2->msg[0], 1);
         http2_msg(j, "response", &h->http2->msg[1], 0);
         jb_close(j);
@@ -350,16 +350,16 @@ void eve_token_object(struct jb *j, const char *key, struct verdict *v,
     jb_open_object(j, key);
     jb_members(j, v->json, v->json_len);
     if (location)
-        jb_str(j, "location", location);
-    jb_open_array(j, "findings");
+        jb_kstr(j, JB_KEY("location"), location);
+    jb_kopen_array(j, JB_KEY("findings"));
     for (int i = 0; i < F__COUNT; i++)
         if (findings & (1u << i))
             jb_str(j, NULL, policy_findings[i].code);
     jb_close(j);
     if (accepted >= 0)
-        jb_bool(j, "accepted", accepted);
+        jb_kbool(j, JB_KEY("accepted"), accepted);
     if (raw)
-        jb_strn(j, "raw", v->token, v->token_len);
+        jb_kstrn(j, JB_KEY("raw"), v->token, v->token_len);
     jb_close(j);
 }
 
@@ -387,28 +387,28 @@ static void token_record(struct eve_writer *w, const struct flow *f, struct eve_
 {
     struct jb *j = &w->jb;
     eve_begin(w, f, pfx, ts_us, alert ? "alert" : "token");
-    jb_uint(j, "tx_id", tx_id);
+    jb_kuint(j, JB_KEY("tx_id"), tx_id);
     if (alert) {
         const struct finding_info *fi = &policy_findings[policy_top_finding(findings)];
-        jb_open_object(j, "alert");
-        jb_str(j, "action", "allowed");
-        jb_uint(j, "gid", 1);
-        jb_uint(j, "signature_id", fi->sid);
-        jb_uint(j, "rev", 1);
+        jb_kopen_object(j, JB_KEY("alert"));
+        jb_kstr(j, JB_KEY("action"), "allowed");
+        jb_kuint(j, JB_KEY("gid"), 1);
+        jb_kuint(j, JB_KEY("signature_id"), fi->sid);
+        jb_kuint(j, JB_KEY("rev"), 1);
         if (fi->severity == 1 && accepted == 1) {
             /* A forged token that worked is an intrusion, not an attempt: say so. */
             char sig[256];
             int n = snprintf(sig, sizeof(sig), "%s, accepted by the server", fi->signature);
-            jb_strn(j, "signature", sig, n > 0 && (size_t)n < sizeof(sig) ? (size_t)n : 0);
+            jb_kstrn(j, JB_KEY("signature"), sig, n > 0 && (size_t)n < sizeof(sig) ? (size_t)n : 0);
         } else {
-            jb_str(j, "signature", fi->signature);
+            jb_kstr(j, JB_KEY("signature"), fi->signature);
         }
-        jb_str(j, "category", fi->category);
-        jb_uint(j, "severity", (uint64_t)fi->severity);
+        jb_kstr(j, JB_KEY("category"), fi->category);
+        jb_kuint(j, JB_KEY("severity"), (uint64_t)fi->severity);
         if (w->ntags) {
             /* Suricata's alert.metadata: an object of string arrays */
-            jb_open_object(j, "metadata");
-            jb_open_array(j, "tags");
+            jb_kopen_object(j, JB_KEY("metadata"));
+            jb_kopen_array(j, JB_KEY("tags"));
             for (size_t i = 0; i < w->ntags; i++)
                 jb_str(j, NULL, w->tags[i]);
             jb_close(j);
@@ -496,19 +496,20 @@ void eve_write_flow(struct eve_writer *w, const struct flow *f, struct eve_prefi
     char t[40];
     int c = f->client, sv = !f->client;
     eve_begin(w, f, pfx, *w->now_us, "flow");
-    jb_open_object(j, "flow");
-    jb_uint(j, "pkts_toserver", f->pkts[c]);
-    jb_uint(j, "pkts_toclient", f->pkts[sv]);
-    jb_uint(j, "bytes_toserver", f->bytes[c]);
-    jb_uint(j, "bytes_toclient", f->bytes[sv]);
+    jb_kopen_object(j, JB_KEY("flow"));
+    jb_kuint(j, JB_KEY("pkts_toserver"), f->pkts[c]);
+    jb_kuint(j, JB_KEY("pkts_toclient"), f->pkts[sv]);
+    jb_kuint(j, JB_KEY("bytes_toserver"), f->bytes[c]);
+    jb_kuint(j, JB_KEY("bytes_toclient"), f->bytes[sv]);
     eve_format_time(f->first_us, t, sizeof(t));
-    jb_str(j, "start", t);
+    jb_kstr(j, JB_KEY("start"), t);
     eve_format_time(f->last_us, t, sizeof(t));
-    jb_str(j, "end", t);
-    jb_uint(j, "age", f->last_us > f->first_us ? (f->last_us - f->first_us) / 1000000 : 0);
-    jb_str(j, "state", f->closed ? "closed" : f->pkts[0] && f->pkts[1] ? "established" : "new");
-    jb_str(j, "reason", flow_reason(reason));
-    jb_bool(j, "alerted", alerted);
+    jb_kstr(j, JB_KEY("end"), t);
+    jb_kuint(j, JB_KEY("age"), f->last_us > f->first_us ? (f->last_us - f->first_us) / 1000000 : 0);
+    jb_kstr(j, JB_KEY("state"),
+            f->closed ? "closed" : f->pkts[0] && f->pkts[1] ? "established" : "new");
+    jb_kstr(j, JB_KEY("reason"), flow_reason(reason));
+    jb_kbool(j, JB_KEY("alerted"), alerted);
     jb_close(j);
     jb_close(j);
     emit(w, EVE_T_FLOW, 0);
@@ -520,13 +521,13 @@ void eve_write_anomaly(struct eve_writer *w, const struct flow *f, struct eve_pr
 {
     struct jb *j = &w->jb;
     eve_begin(w, f, pfx, *w->now_us, "anomaly");
-    jb_open_object(j, "anomaly");
+    jb_kopen_object(j, JB_KEY("anomaly"));
     if (app_proto)
-        jb_str(j, "app_proto", app_proto);
-    jb_str(j, "type", type);
-    jb_str(j, "event", event);
+        jb_kstr(j, JB_KEY("app_proto"), app_proto);
+    jb_kstr(j, JB_KEY("type"), type);
+    jb_kstr(j, JB_KEY("event"), event);
     if (layer)
-        jb_str(j, "layer", layer);
+        jb_kstr(j, JB_KEY("layer"), layer);
     jb_close(j);
     jb_close(j);
     emit(w, EVE_T_ANOMALY, 0);
@@ -568,17 +569,17 @@ void eve_anomaly_decode(struct eve_writer *w, enum event_id event, int linktype,
     struct jb *j = &w->jb;
     eve_begin(w, NULL, NULL, *w->now_us, "anomaly");
     if (w->in_iface)
-        jb_str(j, "in_iface", w->in_iface);
+        jb_kstr(j, JB_KEY("in_iface"), w->in_iface);
     else {
         if (w->pcap_index < w->npcap_names)
-            jb_str(j, "pcap_filename", w->pcap_names[w->pcap_index]);
-        jb_uint(j, "pcap_cnt", w->pcap_cnt);
+            jb_kstr(j, JB_KEY("pcap_filename"), w->pcap_names[w->pcap_index]);
+        jb_kuint(j, JB_KEY("pcap_cnt"), w->pcap_cnt);
     }
-    jb_open_object(j, "anomaly");
-    jb_str(j, "type", ev->type);
-    jb_str(j, "event", ev->name);
+    jb_kopen_object(j, JB_KEY("anomaly"));
+    jb_kstr(j, JB_KEY("type"), ev->type);
+    jb_kstr(j, JB_KEY("event"), ev->name);
     if (ev->layer)
-        jb_str(j, "layer", ev->layer);
+        jb_kstr(j, JB_KEY("layer"), ev->layer);
     jb_close(j);
     jb_close(j);
     w->rec_ether = linktype == DECODE_LINK_ETHERNET && caplen >= 14 && data == w->pkt_eth;

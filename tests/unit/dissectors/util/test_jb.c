@@ -234,9 +234,58 @@ static void test_escape_word_skip(void **state)
     jb_release(&j);
 }
 
+/* The JB_KEY writers against their plain twins: the same sequence of members, nested objects
+ * and arrays, strings needing escapes, negative, zero and extreme numbers, written both ways,
+ * must give the same bytes. */
+static void test_prerendered_keys(void **state)
+{
+    (void)state;
+    struct jb a, b;
+    jb_init(&a, 16);
+    jb_init(&b, 16);
+    jb_open_object(&a, NULL);
+    jb_open_object(&b, NULL);
+    for (int round = 0; round < 3; round++) {
+        jb_str(&a, "event_type", "to\"ken\n\x01");
+        jb_kstr(&b, JB_KEY("event_type"), "to\"ken\n\x01");
+        jb_strn(&a, "raw", "a\0b", 3);
+        jb_kstrn(&b, JB_KEY("raw"), "a\0b", 3);
+        jb_int(&a, "neg", INT64_MIN);
+        jb_kint(&b, JB_KEY("neg"), INT64_MIN);
+        jb_int(&a, "pos", 42 * round);
+        jb_kint(&b, JB_KEY("pos"), 42 * round);
+        jb_uint(&a, "max", UINT64_MAX);
+        jb_kuint(&b, JB_KEY("max"), UINT64_MAX);
+        jb_bool(&a, "yes", round & 1);
+        jb_kbool(&b, JB_KEY("yes"), round & 1);
+        jb_open_object(&a, "http");
+        jb_kopen_object(&b, JB_KEY("http"));
+        jb_open_array(&a, "list");
+        jb_kopen_array(&b, JB_KEY("list"));
+        jb_uint(&a, NULL, 1);
+        jb_uint(&b, NULL, 1);
+        jb_close(&a);
+        jb_close(&b);
+        jb_kstr(&a, JB_KEY("x-y.z_0"), "");
+        jb_str(&b, "x-y.z_0", "");
+        jb_close(&a);
+        jb_close(&b);
+    }
+    jb_close(&a);
+    jb_close(&b);
+    assert_false(a.err);
+    assert_false(b.err);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.buf, b.buf, a.len);
+    assert_true(a.len > 300);
+    jb_release(&a);
+    jb_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prerendered_keys),
         cmocka_unit_test(test_structure),
         cmocka_unit_test(test_escape_bytes),
         cmocka_unit_test(test_escape_utf8),
