@@ -4,10 +4,13 @@
  * One worker (-j 1): the caller's thread reads capture.h's handles and runs the sensor on each
  * packet where libpcap holds it; no ring, no thread, no copy.
  *
- * Several workers: the caller's thread is the reader and the control side. It reads the files in
- * order (capture_offline) and hands each packet to the worker worker_pick chose (the symmetric
- * address hash of live -j N: both directions and every fragment of a flow meet in one worker),
- * copying it into that worker's single-producer/single-consumer ring (worker_ring.c). Reading
+ * Several workers: the caller's thread is the reader, the control side and worker 0. It reads
+ * the files in order (capture_offline) and hands each packet to the worker worker_pick chose (the
+ * symmetric address hash of live -j N: both directions and every fragment of a flow meet in one
+ * worker): worker 0's it runs itself, where libpcap holds it; another's it copies into that
+ * worker's single-producer/single-consumer ring (worker_ring.c). N workers are N threads: with
+ * as many CPUs, nobody waits for a CPU, and a caught-up worker spins briefly on its empty ring
+ * before it sleeps (a wake-up per push cost more than the work it waited for). Reading
  * files never drops: when the ring is full the reader wakes the worker and sleeps (OFF_FULL_US
  * at a time: a full ring is milliseconds of the worker's work) until the record fits. Each
  * worker thread owns its sensor (flows, cache, outputs), shares the key store, the token_replay
@@ -52,8 +55,9 @@
 #define OFF_RING_BYTES (4u << 20) /* per worker: a few thousand packets of slack */
 #define OFF_BATCH 64              /* records a worker takes before its housekeeping */
 #define OFF_SLEEP_MS 20           /* longest a worker sleeps on an empty ring */
-#define OFF_GATE_SPIN 128         /* the replay gate's spin before it sleeps */
+#define OFF_GATE_SPIN 20000       /* the replay gate's spin before it sleeps */
 #define OFF_GATE_MS 2             /* ... and its longest sleep */
+#define OFF_IDLE_SPIN 4096        /* a worker's spin on an empty ring before it sleeps */
 #define OFF_FULL_US 500           /* the reader's sleep while a ring is full */
 
 /* ---- one worker: the caller's thread ---------------------------------------------------- */
@@ -117,6 +121,13 @@ struct reader {
     uint64_t seq;                   /* the reader's: the next packet's seq */
     _Alignas(64) _Atomic uint64_t next_seq; /* every record with a smaller seq is pushed */
 };
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 /* The worker running on this thread (NULL on the reader's): the replay gate's "me". */
 static _Thread_local struct owk *tl_worker;
@@ -210,6 +221,15 @@ static void *off_worker_main(void *arg)
         /* done is stored after the last push: seen set with an empty ring, nothing is left. */
         if (atomic_load(w->done) && !worker_ring_peek(w->ring))
             break;
+        /* The reader (worker 0 too) pushes every few microseconds: spin a little before
+         * sleeping, so that a caught-up worker does not cost the reader a wake-up per push. */
+        unsigned k = 0;
+        while (k < OFF_IDLE_SPIN && !worker_ring_peek(w->ring) && !atomic_load(w->done)) {
+            cpu_relax();
+            k++;
+        }
+        if (k < OFF_IDLE_SPIN)
+            continue;
         pthread_mutex_lock(&w->mu);
         atomic_store_explicit(&w->sleeping, 1, memory_order_relaxed);
         atomic_thread_fence(memory_order_seq_cst); /* pairs with the fence in off_wake() */
@@ -234,11 +254,16 @@ static void off_wake(struct owk *w)
     }
 }
 
-static inline void cpu_relax(void)
+/* Whether w has handled every record below S because it has none left: every record below S
+ * was pushed (next_seq) and w's ring is empty (a worker releases a record only after handling
+ * it). Worker 0 is the reader itself and has no ring: its low is kept up to date per packet.
+ * This spares the gate a wake-up of a worker that sleeps, caught up, on an empty ring. */
+static int drained(struct reader *R, struct owk *w, uint64_t S)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    if (!w->ring || atomic_load_explicit(&R->next_seq, memory_order_acquire) < S)
+        return 0;
+    return atomic_load_explicit(&w->ring->tail, memory_order_acquire) ==
+           atomic_load_explicit(&w->ring->head, memory_order_acquire);
 }
 
 /* replay_check's gate (replay_set_gate): a worker checking a token of the record with seq S
@@ -257,13 +282,14 @@ static void replay_gate(void *arg)
     uint64_t S = me->cur_seq;
     for (size_t j = 0; j < R->nw; j++) {
         struct owk *w = &R->w[j];
-        if (w == me)
+        if (w == me || drained(R, w, S))
             continue;
-        for (unsigned k = 0; k < OFF_GATE_SPIN && atomic_load(&w->low) < S; k++)
+        for (unsigned k = 0; k < OFF_GATE_SPIN && atomic_load(&w->low) < S && !drained(R, w, S);
+             k++)
             cpu_relax();
-        if (atomic_load(&w->low) >= S)
+        if (atomic_load(&w->low) >= S || drained(R, w, S))
             continue;
-        while (atomic_load(&w->low) < S) {
+        while (atomic_load(&w->low) < S && !drained(R, w, S)) {
             off_wake(w); /* asleep on an empty ring, it would not say how far it is */
             pthread_mutex_lock(&w->gmu);
             uint64_t cur = atomic_load(&w->wanted);
@@ -299,14 +325,22 @@ static void read_dispatch(void *arg, struct capture_file *f)
     size_t namelen = strlen(f->path) + 1;
     struct worker_pkt fh = {.caplen = (uint32_t)namelen, .wirelen = (uint32_t)namelen,
                             .kind = WORKER_REC_FILE, .seq = R->seq};
-    for (size_t j = 0; j < R->nw; j++)
+    struct owk *w0 = &R->w[0];
+    struct sensor *s0 = w0->s;
+    sensor_set_pcap(s0, f->path);
+    for (size_t j = 1; j < R->nw; j++)
         push_wait(&R->w[j], &fh, (const uint8_t *)f->path);
     /* A record must fit in half a ring; libpcap's largest snapshot length (256 KiB) does. */
     uint32_t maxcap = OFF_RING_BYTES / 2 - (uint32_t)sizeof(struct worker_pkt) - 8;
     while (!*R->stop && capture_file_next(f, &h, &data) == 1) {
-        if (worker_hup_taken(R->reopen))
+        if (worker_hup_taken(R->reopen)) {
             atomic_fetch_add(&R->reopen_gen, 1);
+            w0->reopen_seen = atomic_load(&R->reopen_gen);
+            worker_reopen_outputs(s0);
+        }
         uint64_t ts = capture_ts_us(h), seq = R->seq++;
+        /* Worker 0 (this thread) has handled every record before this one. */
+        publish_low(w0, seq);
         int flow = 0;
         size_t i = worker_pick_flow(data, h->caplen, f->dlt, R->key, R->nw, R->cfg, &flow);
         for (size_t j = 0; j < R->nw; j++) {
@@ -322,9 +356,13 @@ static void read_dispatch(void *arg, struct capture_file *f)
             int newer_flow = flow && (w->told_flow_us == UINT64_MAX || ts > w->told_flow_us);
             if (!newer && !newer_flow)
                 continue;
-            struct worker_pkt th = {.ts_us = ts, .kind = WORKER_REC_TICK, .iface = flow ? 1 : 0,
-                                    .seq = seq};
-            push_wait(w, &th, NULL);
+            if (j == 0) {
+                tick(s0, ts, flow);
+            } else {
+                struct worker_pkt th = {.ts_us = ts, .kind = WORKER_REC_TICK,
+                                        .iface = flow ? 1 : 0, .seq = seq};
+                push_wait(w, &th, NULL);
+            }
             if (newer)
                 w->told_us = ts;
             if (flow)
@@ -335,9 +373,20 @@ static void read_dispatch(void *arg, struct capture_file *f)
             .linktype = f->dlt, .ts_us = ts, .kind = WORKER_REC_PACKET, .cnt = f->npkts,
             .seq = seq,
         };
-        push_wait(&R->w[i], &ph, data);
+        if (i == 0) {
+            /* As with one worker: a reloaded key store before the packet, then the packet
+             * where libpcap holds it (no copy). */
+            w0->cur_seq = seq;
+            sensor_keystore_sync(s0);
+            s0->eve.pcap_cnt_file = s0->eve.pcap_index;
+            s0->eve.pcap_cnt = ph.cnt - 1;
+            sensor_packet(s0, ts, f->dlt, data, ph.caplen, ph.wirelen);
+        } else {
+            push_wait(&R->w[i], &ph, data);
+        }
         atomic_store_explicit(&R->next_seq, seq + 1, memory_order_release);
     }
+    publish_low(w0, R->seq);
 }
 
 static int offline_threads(struct sensor **sv, size_t nw, char *const *paths, size_t n,
@@ -380,7 +429,8 @@ static int offline_threads(struct sensor **sv, size_t nw, char *const *paths, si
     /* The replay table is sv[0]'s, shared by all (worker_sensors_new). */
     if (sv[0]->replay)
         replay_set_gate(sv[0]->replay, replay_gate, &R);
-    for (size_t j = 0; j < nw && !rc; j++) {
+    tl_worker = &R.w[0]; /* the reader is worker 0: its replay checks pass the gate too */
+    for (size_t j = 1; j < nw && !rc; j++) {
         if (thread_start(&R.w[j].th, off_worker_main, &R.w[j]) == 0) {
             R.w[j].started = 1;
         } else {
@@ -392,7 +442,8 @@ static int offline_threads(struct sensor **sv, size_t nw, char *const *paths, si
     if (!rc)
         rc = capture_offline(&errors, paths, n, &o->cap, stop, read_dispatch, &R);
     atomic_store(&R.done, 1);
-    for (size_t j = 0; j < nw; j++) {
+    tl_worker = NULL;
+    for (size_t j = 1; j < nw; j++) {
         struct owk *w = &R.w[j];
         pthread_mutex_lock(&w->mu);
         pthread_cond_signal(&w->cv);
