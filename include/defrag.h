@@ -53,6 +53,10 @@ int defrag_add(struct defrag *d, const struct packet *pkt, uint64_t now_us, cons
 /* Drops datagrams older than the timeout at packet time now_us. Cheap when nothing is due. */
 void defrag_expire(struct defrag *d, uint64_t now_us);
 
+/* The smallest packet time at which defrag_expire() would drop a datagram held now, UINT64_MAX
+ * when none is held. */
+uint64_t defrag_next_due(const struct defrag *d);
+
 const struct defrag_stats *defrag_stats(const struct defrag *d);
 /* Bytes charged to the memcap: the bucket array (512 bytes at least) plus what datagrams hold.
  * Never above the memcap once the memcap exceeds the bucket array. */

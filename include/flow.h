@@ -104,6 +104,10 @@ void flow_mark_closed(struct flow_table *ft, struct flow *f);
  * "closed"). Cheap when nothing is due: call it once per packet or per batch. */
 void flow_expire(struct flow_table *ft, uint64_t now_us);
 
+/* The smallest packet time at which flow_expire() would end a flow the table holds now,
+ * UINT64_MAX when it holds none (offline -j N: the reader's clock ticks). */
+uint64_t flow_next_due(const struct flow_table *ft);
+
 const struct flow_stats *flow_table_stats(const struct flow_table *ft);
 
 /* Community ID v1 (seed 0) for the flow, "1:<base64>", client side as the originator;

@@ -105,6 +105,10 @@ struct owk {
     _Atomic uint64_t wanted;        /* a gate waits for low to reach this; UINT64_MAX: none */
     pthread_mutex_t gmu;            /* with gcv: a gate waiting for this worker */
     pthread_cond_t gcv;
+    /* what this worker publishes after each record, for the reader's ticks (relaxed: a stale
+     * value only makes the reader tick more) */
+    _Alignas(64) _Atomic uint64_t now_pub;   /* its sensor's clock */
+    _Atomic uint64_t flow_due, frag_due;     /* flow_next_due / defrag_next_due */
     /* the reader's side */
     uint64_t told_us, told_flow_us; /* the packet time this worker was last given (and with a
                                        flow lookup); UINT64_MAX: nothing yet */
@@ -113,6 +117,8 @@ struct owk {
 struct reader {
     struct owk *w;
     size_t nw;
+    uint64_t gmax;                  /* the latest packet time read (one sensor's clock) */
+    uint64_t flow_min_us, frag_min_us; /* the shortest flow / fragment timeouts */
     uint8_t key[16];
     const struct config *cfg;
     volatile sig_atomic_t *stop, *reopen;
@@ -207,6 +213,10 @@ static void *off_worker_main(void *arg)
              * relaxed load and a compare when nothing changed. */
             sensor_keystore_sync(s);
             handle(s, p);
+            atomic_store_explicit(&w->now_pub, s->now_us, memory_order_relaxed);
+            atomic_store_explicit(&w->flow_due, s->flows ? flow_next_due(s->flows) : UINT64_MAX,
+                                  memory_order_relaxed);
+            atomic_store_explicit(&w->frag_due, defrag_next_due(s->defrag), memory_order_relaxed);
             worker_ring_release(w->ring, p);
             got++;
         }
@@ -339,6 +349,9 @@ static void read_dispatch(void *arg, struct capture_file *f)
             worker_reopen_outputs(s0);
         }
         uint64_t ts = capture_ts_us(h), seq = R->seq++;
+        if (ts > R->gmax)
+            R->gmax = ts;
+        uint64_t G = R->gmax;
         /* Worker 0 (this thread) has handled every record before this one. */
         publish_low(w0, seq);
         int flow = 0;
@@ -346,27 +359,48 @@ static void read_dispatch(void *arg, struct capture_file *f)
         for (size_t j = 0; j < R->nw; j++) {
             struct owk *w = &R->w[j];
             if (j == i) {
-                w->told_us = ts;
+                /* A packet earlier than the clock (merged captures): one sensor would handle it
+                 * at the clock's time; a tick brings the worker's clock there first. */
+                if (j != 0 && G > ts && (w->told_us == UINT64_MAX || G > w->told_us)) {
+                    struct worker_pkt th = {.ts_us = G, .kind = WORKER_REC_TICK,
+                                            .iface = flow ? 1 : 0, .seq = seq};
+                    push_wait(w, &th, NULL);
+                }
+                w->told_us = G;
                 if (flow)
-                    w->told_flow_us = ts;
+                    w->told_flow_us = G;
                 continue;
             }
             /* The clock only moves forward: a tick for a time already given does nothing. */
-            int newer = w->told_us == UINT64_MAX || ts > w->told_us;
-            int newer_flow = flow && (w->told_flow_us == UINT64_MAX || ts > w->told_flow_us);
+            int newer = w->told_us == UINT64_MAX || G > w->told_us;
+            int newer_flow = flow && (w->told_flow_us == UINT64_MAX || G > w->told_flow_us);
             if (!newer && !newer_flow)
                 continue;
+            /* Nor does one before anything of that worker can be due: its earliest flow or
+             * fragment deadline as it last published it, or, for what it has not handled yet
+             * (a new flow or datagram, a flow that closes), its clock plus the shortest
+             * timeout; stale values are earlier, so a tick is never missed, only spared. Its
+             * next packet brings its clock up to date as sensor_packet would (below). */
+            if (j != 0 && w->told_us != UINT64_MAX) {
+                uint64_t np = atomic_load_explicit(&w->now_pub, memory_order_relaxed);
+                uint64_t fd = atomic_load_explicit(&w->flow_due, memory_order_relaxed);
+                uint64_t dd = atomic_load_explicit(&w->frag_due, memory_order_relaxed);
+                uint64_t bf = np + R->flow_min_us < fd ? np + R->flow_min_us : fd;
+                uint64_t bd = np + R->frag_min_us < dd ? np + R->frag_min_us : dd;
+                if (G < bd && !(flow && G >= bf))
+                    continue;
+            }
             if (j == 0) {
-                tick(s0, ts, flow);
+                tick(s0, G, flow);
             } else {
-                struct worker_pkt th = {.ts_us = ts, .kind = WORKER_REC_TICK,
+                struct worker_pkt th = {.ts_us = G, .kind = WORKER_REC_TICK,
                                         .iface = flow ? 1 : 0, .seq = seq};
                 push_wait(w, &th, NULL);
             }
             if (newer)
-                w->told_us = ts;
+                w->told_us = G;
             if (flow)
-                w->told_flow_us = ts;
+                w->told_flow_us = G;
         }
         struct worker_pkt ph = {
             .caplen = h->caplen < maxcap ? h->caplen : maxcap, .wirelen = h->len,
@@ -397,6 +431,10 @@ static int offline_threads(struct sensor **sv, size_t nw, char *const *paths, si
     memset(&R, 0, sizeof(R));
     R.nw = nw;
     R.cfg = sv[0]->cfg;
+    uint32_t fmin = R.cfg->flow_closed_timeout < R.cfg->flow_timeout ? R.cfg->flow_closed_timeout
+                                                                      : R.cfg->flow_timeout;
+    R.flow_min_us = (uint64_t)fmin * 1000000u;
+    R.frag_min_us = (uint64_t)R.cfg->defrag_timeout * 1000000u;
     R.stop = stop;
     R.reopen = o->reopen;
     siphash_random_key(R.key);

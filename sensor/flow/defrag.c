@@ -192,6 +192,11 @@ void defrag_free(struct defrag *d)
     free(d);
 }
 
+uint64_t defrag_next_due(const struct defrag *d)
+{
+    return d->oldest ? d->oldest->due_us : UINT64_MAX;
+}
+
 void defrag_expire(struct defrag *d, uint64_t now_us)
 {
     while (d->oldest && now_us >= d->oldest->due_us) {

@@ -394,6 +394,16 @@ void flow_expire(struct flow_table *ft, uint64_t now_us)
     }
 }
 
+uint64_t flow_next_due(const struct flow_table *ft)
+{
+    uint64_t due = UINT64_MAX;
+    if (ft->closed.oldest)
+        due = ft->closed.oldest->last_us + ft->closed_timeout_us + 1; /* is_due's bound */
+    if (ft->open.oldest && ft->open.oldest->last_us + ft->timeout_us + 1 < due)
+        due = ft->open.oldest->last_us + ft->timeout_us + 1;
+    return due;
+}
+
 const struct flow_stats *flow_table_stats(const struct flow_table *ft)
 {
     return &ft->stats;
