@@ -19,6 +19,10 @@ settles), then SIGTERMs it and reads the final stats record. Lost packets are th
 decoder never saw (sent - decoder.pkts: kernel, ring and veth drops alike); the kernel and
 worker ring counters are reported beside.
 
+With --sanitized (the ASan/UBSan build of .ci/run, several times slower) only the first two runs
+happen and only that the shedding path runs clean is asserted (Storm-0558 tokens that reached
+the sensor alerted as such); no throughput bound.
+
 Asserted with shedding on (at most --attempts runs, 3, until one passes; every run printed, with
 the CPU time the sensor's busiest threads got, so that a failure can be told from starvation by
 other load on a shared machine): lost packets <= --max-loss (1 %) of those sent, and every
@@ -163,6 +167,8 @@ def one_run(net, a, pcap, meta, shed, cpus=None, hogs=0):
                 seen[h] = (rec["token"]["findings"], rec["token"]["signature"])
     res["storm"] = {h: seen.get(h) for h in want}
     res["storm_ok"] = all(seen.get(h) and want[h] in seen[h][0] for h in want)
+    # those that reached the sensor (a sanitized build may lose packets): alerted as such
+    res["storm_seen_ok"] = all(want[h] in seen[h][0] for h in want if seen.get(h))
     res["storm_shed"] = sum(1 for v in seen.values() if "verification_shed" in v[0])
     return res
 
@@ -187,6 +193,14 @@ def attempts(net, a, pcap, meta, cpus, must_shed, hogs=0):
         r = one_run(net, a, pcap, meta, "auto", cpus, hogs)
         pct = show(r)
         fails = []
+        if a.sanitized:
+            # ASan/UBSan make the sensor several times slower: no throughput bound, only that
+            # the shedding path runs clean and judges the Storm-0558 tokens it saw
+            if not r["storm_seen_ok"]:
+                fails.append(f"Storm-0558 tokens seen but not alerted as such: {r['storm']}")
+            if not fails:
+                return []
+            continue
         if pct > a.max_loss:
             fails.append(f"{what}lost {pct:.2f} % of the packets with shedding on (bound "
                          f"{a.max_loss} %)")
@@ -217,6 +231,8 @@ def main():
                          "shedding does not change; the workers' rings are what it protects")
     ap.add_argument("--max-loss", type=float, default=1.0, help="percent, with shedding on")
     ap.add_argument("--only", choices=("no", "auto"), help="one run only")
+    ap.add_argument("--sanitized", action="store_true",
+                    help="an ASan/UBSan build: throughput bounds not asserted, pinned runs skipped")
     ap.add_argument("--starve-cpus", default="0",
                     help="taskset CPU list for the runs that must shed: the sensor's workers "
                          "share it, so the flood outruns their verification whatever the "
@@ -256,7 +272,10 @@ def main():
         # So that the bound is not met vacuously: the same flood into workers that share one
         # CPU (taskset) with a busy loop, so about half a CPU, which cannot verify every token
         # at this rate: shedding must happen, and the bound must still hold.
-        if a.starve_cpus and a.only != "no" and not fails:
+        if a.sanitized:
+            print("  sanitized build: the throughput bounds and the pinned runs are not "
+                  "measured (the bounds hold for release builds)", flush=True)
+        elif a.starve_cpus and a.only != "no" and not fails:
             # the workers' share, 2 / (hogs + 2) of one CPU, about 60 % of what verifying every
             # token took them above: less than that needs, more than judging without the RSA
             # checks (about half of a distinct token's cost) does (2 to 32 busy loops)
