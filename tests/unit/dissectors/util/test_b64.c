@@ -80,6 +80,39 @@ static void test_alphabets(void **state)
     }
 }
 
+/* b64url_valid against a byte-by-byte model: every byte value at every offset of strings of
+ * 1-40 bytes (its 16-byte steps, their tails and the boundary between), and random strings. */
+static void test_valid_every_byte_offset(void **state)
+{
+    (void)state;
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char buf[48];
+    for (size_t len = 1; len <= 40; len++)
+        for (size_t pos = 0; pos < len; pos++)
+            for (int c = 0; c < 256; c++) {
+                for (size_t k = 0; k < len; k++)
+                    buf[k] = abc[(k * 7 + len) % 64];
+                buf[pos] = (char)c;
+                int want = c != 0 && memchr(abc, c, 64) != NULL;
+                assert_int_equal(b64url_valid(buf, len), want);
+            }
+    uint32_t x = 12345;
+    for (int n = 0; n < 100000; n++) {
+        size_t len = (size_t)(n % 47);
+        int want = 1;
+        for (size_t k = 0; k < len; k++) {
+            x = x * 1103515245u + 12345u;
+            /* mostly alphabet bytes, sometimes anything */
+            unsigned char c = (x >> 24) % 8 ? (unsigned char)abc[(x >> 16) % 64]
+                                           : (unsigned char)(x >> 16);
+            buf[k] = (char)c;
+            if (!c || !memchr(abc, c, 64))
+                want = 0;
+        }
+        assert_int_equal(b64url_valid(buf, len), want);
+    }
+}
+
 static void test_strict_rejects(void **state)
 {
     (void)state;
@@ -142,6 +175,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4648_vectors),
         cmocka_unit_test(test_alphabets),
+        cmocka_unit_test(test_valid_every_byte_offset),
         cmocka_unit_test(test_strict_rejects),
         cmocka_unit_test(test_lenient),
         cmocka_unit_test(test_round_trip_all_lengths),
