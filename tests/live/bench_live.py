@@ -101,6 +101,16 @@ def last_stats(eve):
     return None
 
 
+def wait_capturing(p, errp, seconds=15):
+    """Until the sensor p says on its stderr (file errp) that it is capturing; RuntimeError
+    with that stderr if it exits or takes longer."""
+    deadline = time.time() + seconds
+    while "capturing" not in open(errp).read():
+        if p.poll() is not None or time.time() > deadline:
+            raise RuntimeError("sensor did not start: " + open(errp).read().strip())
+        time.sleep(0.05)
+
+
 def one_run(net, a, logdir, rate, sent_packets):
     """One fresh sensor, one replay at rate ("topspeed" or Mbit/s). Returns a dict."""
     shutil.rmtree(logdir, ignore_errors=True)
@@ -115,11 +125,7 @@ def one_run(net, a, logdir, rate, sent_packets):
         p = subprocess.Popen(net.argv(argv), stdout=subprocess.DEVNULL, stderr=err,
                              stdin=subprocess.DEVNULL)
         try:
-            deadline = time.time() + 15
-            while "capturing" not in open(errp).read():
-                if p.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("sensor did not start: " + open(errp).read().strip())
-                time.sleep(0.05)
+            wait_capturing(p, errp)
             speed = ["--topspeed"] if rate == "topspeed" else [f"--mbps={rate}"]
             r = subprocess.run(net.argv(["tcpreplay", "-q", "--preload-pcap", "-i", "tw1",
                                          f"--loop={a.loop}"] + speed + [a.pcap]),

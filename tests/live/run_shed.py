@@ -54,7 +54,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from bench_live import Net, last_stats  # noqa: E402
+from bench_live import Net, last_stats, wait_capturing  # noqa: E402
 
 CONFIG = os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml")
 GEN = os.path.join(ROOT, "tests", "bench", "gen_flood.py")
@@ -106,11 +106,7 @@ def one_run(net, a, pcap, meta, shed, cpus=None, hogs=0):
         p = subprocess.Popen(net.argv(argv), stdout=subprocess.DEVNULL, stderr=err,
                              stdin=subprocess.DEVNULL)
         try:
-            deadline = time.time() + 15
-            while "capturing" not in open(errp).read():
-                if p.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("sensor did not start: " + open(errp).read().strip())
-                time.sleep(0.05)
+            wait_capturing(p, errp)
             t0 = time.time()
             r = subprocess.run(net.argv(["tcpreplay", "-q", "--preload-pcap", "-i", "tw1",
                                          f"--mbps={a.mbps}", pcap]),
