@@ -459,7 +459,8 @@ static int offline_threads(struct sensor **sv, size_t nw, char *const *paths, si
         timewait_cond_init(&w->cv);
         pthread_mutex_init(&w->gmu, NULL);
         timewait_cond_init(&w->gcv);
-        if (!(w->ring = worker_ring_new(OFF_RING_BYTES)))
+        /* worker 0 is the reader itself: no ring */
+        if (j > 0 && !(w->ring = worker_ring_new(OFF_RING_BYTES)))
             rc = 1;
     }
     if (rc)
