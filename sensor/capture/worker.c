@@ -322,6 +322,7 @@ static void *worker_main(void *arg)
     struct sensor *s = w->s;
     for (;;) {
         size_t got = 0;
+        sensor_keystore_sync(s); /* a store published while this thread waited judges the batch */
         for (size_t i = 0; i < L->nc; i++) {
             const struct worker_pkt *p;
             for (int k = 0; k < BATCH && (p = worker_ring_peek(w->rings[i])); k++) {
@@ -489,6 +490,7 @@ static void run_inline(struct live *L, const struct worker_opts *o, volatile sig
             atomic_store(&L->failed, 1);
             return;
         }
+        sensor_keystore_sync(w->s); /* a store published during poll() judges what woke it */
         for (size_t i = 0; i < L->nc; i++)
             if (capture_read(L->c[i].p, L->c[i].iface, -1, L->pfd[i].revents, worker_inline_packet,
                              (u_char *)&L->c[i], NULL) < 0) {

@@ -75,6 +75,9 @@ void *worker_fanout_main(void *arg)
             atomic_store(&L->failed, 1);
             break;
         }
+        /* A store published while this thread slept in poll() judges what woke it: the line
+         * "reloaded" is printed once published, and traffic sent after it must see it. */
+        sensor_keystore_sync(w->s);
         int failed = 0;
         for (size_t i = 0; i < nif && !failed; i++)
             if (capture_read(w->caps[i].p, w->caps[i].iface, -1, w->pfd[i].revents,
