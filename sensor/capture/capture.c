@@ -2,9 +2,8 @@
  * handles, reads them, reports their counters. The run loop (worker.c) drives the reading and
  * runs the sensor; nothing here looks at a timer or a signal flag other than the stop flag.
  *
- * Offline: pcap and pcapng through pcap_fopen_offline on our own stream (mapfile.h: a regular
- * file is read from a memory mapping, anything else through stdio with a 1 MiB buffer where
- * libpcap's fopen leaves stdio's 4 KiB, a read(2) per 4 KiB); a record cut short or a corrupt
+ * Offline: pcap and pcapng through pcap_fopen_offline on our own stream with a 1 MiB buffer
+ * (libpcap's fopen leaves stdio's 4 KiB, a read(2) per 4 KiB); a record cut short or a corrupt
  * block ends that file with a warning naming it and the packet count reached, and the run goes on
  * with the next file. A path may be a FIFO (read as it is written; main installs SIGHUP with
  * SA_RESTART so a blocked read resumes). SIGINT/SIGTERM are installed without it: the blocked read
@@ -20,7 +19,6 @@
  * time). Kernel counters from pcap_stats are widened to 64 bits here (capture_kstats).
  */
 #include "capture.h"
-#include "mapfile.h"
 #include "timewait.h"
 
 #include <dirent.h>
@@ -31,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#define CAPTURE_READ_BUFFER (1u << 20) /* offline files are read 1 MiB a read(2) */
 #include <time.h>
 #include <unistd.h>
 
@@ -103,8 +103,8 @@ static void progress_start(struct capture_progress *pr, pcap_t *p, const char *p
 {
     memset(pr, 0, sizeof(*pr));
     FILE *f = o->progress ? pcap_file(p) : NULL;
-    struct stat st; /* by path: a mapped file's stream has no descriptor (fileno -1) */
-    if (!f || stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
         return; /* a FIFO, or nothing to measure against */
     const char *slash = strrchr(path, '/');
     pr->f = f;
@@ -128,18 +128,20 @@ static void progress_end(struct capture_progress *pr)
     pr->f = NULL;
 }
 
-/* pcap_open_offline as libpcap does it (open, then pcap_fopen_offline; "-" is standard input,
- * the same error text), but on a mapfile stream (mapfile.h). On success the handle owns the
- * stream (pcap_close closes it); on failure it is ours to close. */
+/* pcap_open_offline as libpcap does it (fopen, then pcap_fopen_offline; "-" is standard input,
+ * the same error text), but with a CAPTURE_READ_BUFFER stdio buffer: libpcap's own stream reads
+ * the file 4 KiB at a time, one read(2) per 4 KiB. On success the handle owns the stream
+ * (pcap_close closes it); on failure it is ours to close. */
 static pcap_t *open_offline(const char *path, char *errbuf)
 {
     if (path[0] == '-' && path[1] == '\0')
         return pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
-    FILE *fp = mapfile_open(path, NULL);
+    FILE *fp = fopen(path, "rb");
     if (!fp) {
         snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    setvbuf(fp, NULL, _IOFBF, CAPTURE_READ_BUFFER); /* a failure leaves stdio's default */
     pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     if (!p)
         fclose(fp);
