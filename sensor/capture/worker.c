@@ -8,8 +8,9 @@
  *   caller   — the control side: turns SIGHUP into a reopen generation and the stats interval
  *              into a stats epoch, ends the run on SIGINT/SIGTERM or a failed interface.
  *   reload   — (reload.h, started by the caller) builds a new key store on SIGHUP; each worker
- *              adopts it between two batches (sensor_keystore_sync) and acknowledges, and the
- *              old store is freed once every worker has: no worker ever waits for a reload.
+ *              adopts it between two batches (sensor_keystore_sync), first thing after each
+ *              wait, so that packets sent after the "reloaded" line meet it, and acknowledges;
+ *              the old store is freed once every worker has: no worker waits for a reload.
  *   capture  — one per interface: its pcap handle, the producer side of one ring per worker,
  *              the interface's kernel counters (published as relaxed atomics). None with
  *              fanout: each worker then owns one handle per interface and its counters.
