@@ -29,8 +29,17 @@ struct output;
  *     pcap_cnt, pkt_eth, pkt_flow, pkt_side
  *   its own: the record under construction (jb), the timestamp cache, the anomaly rate limit
  */
+/* Records held back instead of written (eve_writer.hold): each with the output it was for. A
+ * token record whose token_replay answer is not known yet is rendered both ways into two holds
+ * and one of them is written once it is (reading files with -j N: include/replay_defer.h). */
+struct eve_hold {
+    char *buf;                         /* entries: uint32 output index, uint32 length, bytes */
+    size_t len, cap;
+};
+
 struct eve_writer {
     struct jb jb;                      /* the record under construction */
+    struct eve_hold *hold;             /* not NULL: records go there, not to the outputs */
     struct output *outputs;            /* borrowed: the owner opens, settles and closes them */
     size_t noutputs;
     uint32_t types;                    /* union of the outputs' types (EVE_T_*) */
@@ -69,5 +78,10 @@ void eve_writer_set_outputs(struct eve_writer *w, struct output *outputs, size_t
 void eve_writer_add_pcap(struct eve_writer *w, const char *name);
 /* Frees what w owns (builder, file names); the outputs stay the owner's. */
 void eve_writer_reset(struct eve_writer *w);
+/* Writes what h holds to w's outputs, in the order it was held, then empties it. (A record
+ * that found no memory in the hold was counted in its output's errors then.) */
+void eve_hold_release(struct eve_writer *w, struct eve_hold *h);
+/* Empties h without writing it. */
+void eve_hold_free(struct eve_hold *h);
 
 #endif

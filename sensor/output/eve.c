@@ -170,11 +170,56 @@ void eve_begin(struct eve_writer *w, const struct flow *f, struct eve_prefix *pf
 
 /* Writes the finished record to o; outputs with `ethernet: yes` get the `ether` object appended
  * as the last member (the record is extended in place, then restored). */
+/* One record to one output, or into the hold. */
+static void put(struct eve_writer *w, struct output *o, const char *b, size_t n)
+{
+    struct eve_hold *h = w->hold;
+    if (!h) {
+        output_write(o, b, n);
+        return;
+    }
+    size_t need = h->len + 8 + n;
+    if (need > h->cap) {
+        size_t cap = h->cap ? h->cap : 2048;
+        while (cap < need)
+            cap *= 2;
+        char *nb = realloc(h->buf, cap);
+        if (!nb) {
+            o->errors++; /* out of memory: the record is lost to that output, and counted */
+            return;
+        }
+        h->buf = nb;
+        h->cap = cap;
+    }
+    uint32_t hdr[2] = {(uint32_t)(o - w->outputs), (uint32_t)n};
+    memcpy(h->buf + h->len, hdr, 8);
+    memcpy(h->buf + h->len + 8, b, n);
+    h->len = need;
+}
+
+void eve_hold_release(struct eve_writer *w, struct eve_hold *h)
+{
+    for (size_t at = 0; at + 8 <= h->len;) {
+        uint32_t hdr[2];
+        memcpy(hdr, h->buf + at, 8);
+        if (hdr[0] < w->noutputs)
+            output_write(&w->outputs[hdr[0]], h->buf + at + 8, hdr[1]);
+        at += 8 + (size_t)hdr[1];
+    }
+    eve_hold_free(h);
+}
+
+void eve_hold_free(struct eve_hold *h)
+{
+    free(h->buf);
+    memset(h, 0, sizeof(*h));
+}
+
 static void write_one(struct eve_writer *w, struct output *o)
 {
     struct jb *j = &w->jb;
     if (!o->cfg->ethernet || !w->rec_ether || !w->pkt_eth || j->len < 2 || j->depth != 0) {
-        output_write(o, j->buf, j->len);
+        put(w, o, j->buf, j->len);
         return;
     }
     char mac[2][18]; /* [0] dest, [1] src, as on the wire */
@@ -194,7 +239,7 @@ static void write_one(struct eve_writer *w, struct output *o)
     jb_close(j);
     jb_close(j);
     if (!j->err)
-        output_write(o, j->buf, j->len);
+        put(w, o, j->buf, j->len);
     j->err = 0;
     j->len = len0;
     j->buf[len0 - 1] = '}';
