@@ -26,4 +26,8 @@ size_t applayer_flow_state_size(void);
 /* Releases the recycled transaction pool. */
 void applayer_free_pool(struct sensor *s);
 
+/* Reading files with -j N: counts and writes the records of this worker's token_replay checks
+ * answered since (replay_defer.h), oldest first; a worker calls it between packets (app_tx.c). */
+void app_tx_release_replay(struct sensor *s);
+
 #endif

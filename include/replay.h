@@ -35,11 +35,7 @@ void replay_free(struct replay *r);
  * presentations count for ever. Thread-safe; out of memory on a new token, it returns 0. */
 int replay_check(struct replay *r, const uint8_t sha256[32], const uint8_t addr[16], int64_t now_s);
 
-/* Reading files with -j N (worker_offline.c): gate(arg) runs on the checking thread at the start
- * of every replay_check, so that the run loop can hold a worker until the others have checked
- * the tokens of every earlier packet (the order one worker checks them in). NULL: no gate. Set
- * while no check runs. */
-void replay_set_gate(struct replay *r, void (*gate)(void *arg), void *arg);
+/* Reading files with -j N, the checks come in packet order through replay_defer.h. */
 
 /* Counters (a snapshot; thread-safe). */
 void replay_stats(struct replay *r, struct replay_stats *out);

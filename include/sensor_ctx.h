@@ -38,6 +38,10 @@ struct sensor {
     struct verify_ctxs *vx;            /* this worker's OpenSSL verification contexts */
     struct replay *replay;             /* token_replay table, NULL when policy.replay is off */
     int replay_borrowed;               /* shared with other workers: not freed here */
+    struct replay_defer *rdefer;       /* files with -j N: replay checks filed, not waited for
+                                          (replay_defer.h; the reader's), else NULL */
+    size_t rdefer_worker;              /* this sensor's queue in rdefer */
+    uint64_t rdefer_seq;               /* the record being handled (its packet's place) */
     struct hll *distinct;              /* the run's distinct tokens (hll.h), never reset */
     int distinct_borrowed;             /* shared with other workers: not freed here */
     struct classify *cls;              /* nDPI, one module per worker */

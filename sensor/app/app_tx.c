@@ -22,6 +22,7 @@
 #include "events.h"
 #include "hll.h"
 #include "observed.h"
+#include "replay_defer.h"
 #include "urlredact.h"
 
 enum body_kind { BK_NONE = 0, BK_FORM, BK_JSON };
@@ -454,6 +455,82 @@ int app_tx_response(struct app_ctx *c, struct tx *t, const struct app_head *h)
 
 /* ---- closing: verdicts and records ---- */
 
+static void count_alerts(struct sensor *s, uint32_t findings)
+{
+    if (!findings)
+        return;
+    s->st.alerts_total++;
+    for (int k = 0; k < F__COUNT; k++)
+        if (findings & (1u << k))
+            s->st.alerts[k]++;
+}
+
+/* Reading files with -j N (replay_defer.h): files token i's replay check. 0: answered at once,
+ * *findings has the answer and the caller counts and writes as usual. 1: the answer is pending;
+ * the token's records are rendered with and without token_replay into the ticket's holds, and
+ * app_tx_release_replay() counts and writes one of them once it comes. Too many pending (the
+ * workers far apart) or no memory for a hold's bookkeeping: the worker waits for the answer. */
+static int replay_file(struct app_ctx *c, struct tx *t, size_t i, const uint8_t client[16],
+                       int64_t now, uint32_t *findings, int first, int acc)
+{
+    struct sensor *s = c->s;
+    struct app_flow *app = c->app;
+    struct verdict *v = t->tokens[i].v;
+    struct replay_defer *d = s->rdefer;
+    size_t w = s->rdefer_worker;
+    struct rd_ticket *tk = replay_defer_file(d, w, s->rdefer_seq, v->digest, client, now);
+    if (!tk) { /* no memory for a ticket: checked at once, in whatever order that is */
+        if (replay_check(s->replay, v->digest, client, now))
+            *findings |= 1u << F_TOKEN_REPLAY;
+        return 0;
+    }
+    if (!app->fh)
+        app->fh = calloc(1, sizeof(*app->fh));
+    if (!app->fh || replay_defer_pending(d, w) > REPLAY_DEFER_MAX)
+        replay_defer_wait(d, tk);
+    int a = atomic_load_explicit(&tk->answer, memory_order_acquire);
+    if (a != RD_PENDING) { /* released (popped) with nothing to write */
+        if (a == RD_REPLAY)
+            *findings |= 1u << F_TOKEN_REPLAY;
+        return 0;
+    }
+    tk->base = *findings;
+    tk->held = 1;
+    tk->fh = app->fh;
+    app->fh->pending++;
+    app->alerted |= *findings != 0;
+    for (int r = 0; r <= 1; r++) {
+        s->eve.hold = &tk->hold[r];
+        eve_write_token(&s->eve, c->f, &app->pfx, t->ts_us, t->tx_id, &t->http, v,
+                        t->tokens[i].loc, *findings | (r ? 1u << F_TOKEN_REPLAY : 0), first, acc);
+    }
+    s->eve.hold = NULL;
+    return 1;
+}
+
+void app_tx_release_replay(struct sensor *s)
+{
+    struct rd_ticket *tk;
+    while (s->rdefer && (tk = replay_defer_front(s->rdefer, s->rdefer_worker))) {
+        if (tk->held) {
+            int r = atomic_load_explicit(&tk->answer, memory_order_acquire) == RD_REPLAY;
+            count_alerts(s, tk->base | (r ? 1u << F_TOKEN_REPLAY : 0));
+            eve_hold_release(&s->eve, &tk->hold[r]);
+            eve_hold_free(&tk->hold[!r]);
+            struct app_fhold *fh = tk->fh;
+            fh->replayed |= (uint8_t)r;
+            if (--fh->pending == 0 && fh->closed) {
+                if (fh->held) {
+                    eve_hold_release(&s->eve, &fh->hold[fh->replayed]);
+                    eve_hold_free(&fh->hold[!fh->replayed]);
+                }
+                free(fh);
+            }
+        }
+        replay_defer_pop(s->rdefer, s->rdefer_worker);
+    }
+}
+
 void app_tx_close(struct app_ctx *c, struct tx *t)
 {
     struct sensor *s = c->s;
@@ -486,21 +563,21 @@ void app_tx_close(struct app_ctx *c, struct tx *t)
     for (size_t i = 0; i < t->ntokens; i++) {
         struct verdict *v = t->tokens[i].v;
         uint32_t findings = v->findings | policy_time_findings(v, &s->pol, now);
-        /* token_replay: tokens the client presented, not those the server returned. */
-        if (s->replay && !t->tokens[i].server &&
-            replay_check(s->replay, v->digest, client, now))
-            findings |= 1u << F_TOKEN_REPLAY;
-        if (findings) {
-            s->st.alerts_total++;
-            for (int k = 0; k < F__COUNT; k++)
-                if (findings & (1u << k))
-                    s->st.alerts[k]++;
-        }
         app->had_token = 1;
-        app->alerted |= findings != 0;
         int first = !seen_before(app, v->hash);
         /* Accepted speaks of tokens the client presented, not of those the server returned. */
         int acc = t->tokens[i].server ? -1 : accepted;
+        /* token_replay: tokens the client presented, not those the server returned. */
+        if (s->replay && !t->tokens[i].server) {
+            if (s->rdefer) {
+                if (replay_file(c, t, i, client, now, &findings, first, acc))
+                    continue; /* its records are held until the answer comes */
+            } else if (replay_check(s->replay, v->digest, client, now)) {
+                findings |= 1u << F_TOKEN_REPLAY;
+            }
+        }
+        count_alerts(s, findings);
+        app->alerted |= findings != 0;
         eve_write_token(&s->eve, f, &app->pfx, t->ts_us, t->tx_id, &t->http, v, t->tokens[i].loc,
                         findings, first, acc);
     }

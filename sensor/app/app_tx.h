@@ -107,8 +107,18 @@ struct app_proto_ops;
 /* A flow's application state: reassembly and protocol selection (applayer.c), the selected
  * entry's state, and the transaction path's per-flow part (app_tx.c). One allocation, whose
  * size is the flow's fixed app-layer footprint: 8-byte members first, so that it has no holes. */
+/* A flow's `flow` record while replay answers of its tokens are pending (replay_defer.h):
+ * `alerted` depends on them. Outlives the flow until they are all answered. */
+struct app_fhold {
+    uint32_t pending;            /* tickets filed on the flow, not released yet */
+    uint8_t replayed;            /* one of those answered token_replay */
+    uint8_t closed, held;        /* the flow ended; its record rendered both ways into hold */
+    struct eve_hold hold[2];     /* [alerted] */
+};
+
 struct app_flow {
     struct stream_dir st[2];
+    struct app_fhold *fh;        /* replay answers pending on this flow, or NULL */
     const struct app_proto_ops *proto; /* the entry parsing this flow (the fallback until one
                                           claims it: app_proto.h) */
     struct tx *q_head, *q_tail;  /* transactions in flight, oldest first */
@@ -245,6 +255,7 @@ void app_tx_body_end(struct app_ctx *c, struct tx *t, int which);
  * alert per token, http) and recycles it. Unqueues it if queued, and tells the flow's entry to
  * forget it (ops->forget) so no pointer to it survives. */
 void app_tx_close(struct app_ctx *c, struct tx *t);
+#define REPLAY_DEFER_MAX 65536 /* a worker's pending checks before it waits for the answers */
 
 /* Closes every transaction in flight, oldest first, without a status when none came: a lost
  * response, or the flow's end. */

@@ -377,8 +377,28 @@ void applayer_flow_end(struct sensor *s, struct flow *f, const char *reason)
     struct app_ctx c = {.s = s, .f = f, .app = app};
     app_tx_flush(&c);
     app->proto->reset(&c, app->proto_state);
-    if ((s->out_types & EVE_T_FLOW) && app->had_token)
-        eve_write_flow(&s->eve, f, &app->pfx, reason, app->alerted);
+    struct app_fhold *fh = app->fh;
+    if ((s->out_types & EVE_T_FLOW) && app->had_token) {
+        int alerted = app->alerted || (fh && fh->replayed);
+        if (fh && fh->pending && !alerted) {
+            /* token_replay answers pending (app_tx_release_replay): `alerted` both ways */
+            for (int a = 0; a <= 1; a++) {
+                s->eve.hold = &fh->hold[a];
+                eve_write_flow(&s->eve, f, &app->pfx, reason, a);
+            }
+            s->eve.hold = NULL;
+            fh->held = 1;
+        } else {
+            eve_write_flow(&s->eve, f, &app->pfx, reason, alerted);
+        }
+    }
+    if (fh) {
+        if (fh->pending)
+            fh->closed = 1; /* freed by the last answer */
+        else
+            free(fh);
+        app->fh = NULL;
+    }
     classify_flow_release(s->cls, &app->cf);
     eve_prefix_release(&app->pfx);
     free(app);

@@ -28,9 +28,10 @@
  * file list (pcap_filename) is the same; a packet carries its number in its file (pcap_cnt).
  * What remains per worker: the verification cache (a token seen by two workers is verified by
  * both), observed key sets (a JWKS seen by one worker is not known to the others), the decode
- * anomaly rate limit, and the order in which two workers write their records and check the
- * shared replay table (a replay spread over workers is caught, but which occurrence is the one
- * past the limit can differ when the workers race).
+ * anomaly rate limit, and the order in which two workers write their records. Checks against
+ * the shared replay table are filed and answered in packet order (replay_defer.h, answered
+ * between packets by whichever thread is free): no worker waits for another, and the token's
+ * records wait for the answer, so the occurrence past the limit is the one -j 1 would find.
  *
  * The end: the reader stops the workers once their rings are drained and joins them; then one
  * end of run for all (worker_finish: flows flushed, one summed stats record stamped with the last
@@ -46,7 +47,9 @@
 
 #include "defrag.h"
 #include "flow.h"
+#include "applayer.h"
 #include "replay.h"
+#include "replay_defer.h"
 #include "siphash.h"
 #include "thread.h"
 #include "timewait.h"
@@ -55,8 +58,7 @@
 #define OFF_RING_BYTES (4u << 20) /* per worker: a few thousand packets of slack */
 #define OFF_BATCH 64              /* records a worker takes before its housekeeping */
 #define OFF_SLEEP_MS 20           /* longest a worker sleeps on an empty ring */
-#define OFF_GATE_SPIN 20000       /* the replay gate's spin before it sleeps */
-#define OFF_GATE_MS 2             /* ... and its longest sleep */
+#define OFF_ANSWER_EVERY 32       /* the reader's packets between two looks at replay answers */
 #define OFF_IDLE_SPIN 4096        /* a worker's spin on an empty ring before it sleeps */
 #define OFF_FULL_US 500           /* the reader's sleep while a ring is full */
 
@@ -100,11 +102,7 @@ struct owk {
     const _Atomic int *done;        /* the reader has pushed its last record */
     const _Atomic uint64_t *reopen_gen;
     uint64_t reopen_seen;
-    uint64_t cur_seq;               /* the seq of the record being handled */
     _Alignas(64) _Atomic uint64_t low; /* every record with a smaller seq is handled */
-    _Atomic uint64_t wanted;        /* a gate waits for low to reach this; UINT64_MAX: none */
-    pthread_mutex_t gmu;            /* with gcv: a gate waiting for this worker */
-    pthread_cond_t gcv;
     /* what this worker publishes after each record, for the reader's ticks (relaxed: a stale
      * value only makes the reader tick more) */
     _Alignas(64) _Atomic uint64_t now_pub;   /* its sensor's clock */
@@ -135,8 +133,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* The worker running on this thread (NULL on the reader's): the replay gate's "me". */
-static _Thread_local struct owk *tl_worker;
 
 /* What sensor_packet does with a packet's time before it decodes it (pipeline.c), for a packet
  * another worker got: the clock starts and only moves forward; fragments and, when that packet
@@ -176,16 +172,19 @@ static void handle(struct sensor *s, const struct worker_pkt *p)
     }
 }
 
-/* w has handled every record below v; wakes a gate waiting for that. seq_cst store and load,
- * paired with the gate's: either the gate sees the new low or this sees its wanted. */
+/* w has handled every record below v (and so filed every replay check of those records:
+ * replay_defer.h). seq_cst, paired with the answering thread's load before it reads the queues. */
 static void publish_low(struct owk *w, uint64_t v)
 {
     atomic_store(&w->low, v);
-    if (atomic_load(&w->wanted) <= v) {
-        pthread_mutex_lock(&w->gmu);
-        atomic_store(&w->wanted, UINT64_MAX);
-        pthread_cond_broadcast(&w->gcv);
-        pthread_mutex_unlock(&w->gmu);
+}
+
+/* Between packets: answer the replay checks that can be, write this worker's answered ones. */
+static void replay_answers(struct sensor *s)
+{
+    if (s->rdefer) {
+        replay_defer_run(s->rdefer, 0);
+        app_tx_release_replay(s);
     }
 }
 
@@ -193,7 +192,6 @@ static void *off_worker_main(void *arg)
 {
     struct owk *w = arg;
     struct sensor *s = w->s;
-    tl_worker = w;
     for (;;) {
         size_t got = 0;
         const struct worker_pkt *p;
@@ -207,7 +205,7 @@ static void *off_worker_main(void *arg)
                     break;
                 }
             }
-            w->cur_seq = p->seq;
+            s->rdefer_seq = p->seq;
             publish_low(w, p->seq);
             /* As with one worker, a reloaded key store is taken before the next packet: a
              * relaxed load and a compare when nothing changed. */
@@ -221,6 +219,7 @@ static void *off_worker_main(void *arg)
             got++;
         }
         sensor_keystore_sync(s);
+        replay_answers(s);
         uint64_t g = atomic_load_explicit(w->reopen_gen, memory_order_relaxed);
         if (g != w->reopen_seen) {
             w->reopen_seen = g;
@@ -267,7 +266,7 @@ static void off_wake(struct owk *w)
 /* Whether w has handled every record below S because it has none left: every record below S
  * was pushed (next_seq) and w's ring is empty (a worker releases a record only after handling
  * it). Worker 0 is the reader itself and has no ring: its low is kept up to date per packet.
- * This spares the gate a wake-up of a worker that sleeps, caught up, on an empty ring. */
+ * This spares the answering a wait for a worker that sleeps, caught up, on an empty ring. */
 static int drained(struct reader *R, struct owk *w, uint64_t S)
 {
     if (!w->ring || atomic_load_explicit(&R->next_seq, memory_order_acquire) < S)
@@ -276,40 +275,12 @@ static int drained(struct reader *R, struct owk *w, uint64_t S)
            atomic_load_explicit(&w->ring->head, memory_order_acquire);
 }
 
-/* replay_check's gate (replay_set_gate): a worker checking a token of the record with seq S
- * waits until every other worker has handled its records below S, so the shared replay table
- * sees the tokens in the order one sensor would have checked them. The worker with the smallest
- * seq never waits, so the run cannot lock up. A short spin catches a worker that is just behind;
- * then the gate sleeps until that worker passes S (publish_low wakes it), so that on a machine
- * with fewer free CPUs than threads the wait costs no CPU. A worker asleep on an empty ring is
- * woken to say how far it is; the sleep is bounded (OFF_GATE_MS) in case a wake-up is missed. */
-static void replay_gate(void *arg)
+/* replay_defer's passed(): worker i has filed every replay check of the records before S. */
+static int passed(void *arg, size_t i, uint64_t S)
 {
     struct reader *R = arg;
-    struct owk *me = tl_worker;
-    if (!me)
-        return; /* the end of the run: one thread */
-    uint64_t S = me->cur_seq;
-    for (size_t j = 0; j < R->nw; j++) {
-        struct owk *w = &R->w[j];
-        if (w == me || drained(R, w, S))
-            continue;
-        for (unsigned k = 0; k < OFF_GATE_SPIN && atomic_load(&w->low) < S && !drained(R, w, S);
-             k++)
-            cpu_relax();
-        if (atomic_load(&w->low) >= S || drained(R, w, S))
-            continue;
-        while (atomic_load(&w->low) < S && !drained(R, w, S)) {
-            off_wake(w); /* asleep on an empty ring, it would not say how far it is */
-            pthread_mutex_lock(&w->gmu);
-            uint64_t cur = atomic_load(&w->wanted);
-            while (cur > S && !atomic_compare_exchange_weak(&w->wanted, &cur, S))
-                ;
-            if (atomic_load(&w->low) < S) /* else published before it saw wanted */
-                timewait_for_ms(&w->gcv, &w->gmu, OFF_GATE_MS);
-            pthread_mutex_unlock(&w->gmu);
-        }
-    }
+    struct owk *w = &R->w[i];
+    return atomic_load(&w->low) >= S || drained(R, w, S);
 }
 
 /* Copies one record into w's ring, waiting while it is full: reading files never drops. A full
@@ -410,7 +381,7 @@ static void read_dispatch(void *arg, struct capture_file *f)
         if (i == 0) {
             /* As with one worker: a reloaded key store before the packet, then the packet
              * where libpcap holds it (no copy). */
-            w0->cur_seq = seq;
+            s0->rdefer_seq = seq;
             sensor_keystore_sync(s0);
             s0->eve.pcap_cnt_file = s0->eve.pcap_index;
             s0->eve.pcap_cnt = ph.cnt - 1;
@@ -419,6 +390,8 @@ static void read_dispatch(void *arg, struct capture_file *f)
             push_wait(&R->w[i], &ph, data);
         }
         atomic_store_explicit(&R->next_seq, seq + 1, memory_order_release);
+        if ((seq & (OFF_ANSWER_EVERY - 1)) == 0)
+            replay_answers(s0);
     }
     publish_low(w0, R->seq);
 }
@@ -454,21 +427,27 @@ static int offline_threads(struct sensor **sv, size_t nw, char *const *paths, si
         w->done = &R.done;
         w->reopen_gen = &R.reopen_gen;
         w->told_us = w->told_flow_us = UINT64_MAX;
-        atomic_init(&w->wanted, UINT64_MAX);
         pthread_mutex_init(&w->mu, NULL);
         timewait_cond_init(&w->cv);
-        pthread_mutex_init(&w->gmu, NULL);
-        timewait_cond_init(&w->gcv);
         /* worker 0 is the reader itself: no ring */
         if (j > 0 && !(w->ring = worker_ring_new(OFF_RING_BYTES)))
             rc = 1;
     }
+    /* The replay table is sv[0]'s, shared by all (worker_sensors_new); its checks are filed and
+     * answered in packet order (replay_defer.h). */
+    struct replay_defer *rd = NULL;
+    if (!rc && sv[0]->replay) {
+        if ((rd = replay_defer_new(sv[0]->replay, nw, passed, &R))) {
+            for (size_t j = 0; j < nw; j++) {
+                sv[j]->rdefer = rd;
+                sv[j]->rdefer_worker = j;
+            }
+        } else {
+            rc = 1;
+        }
+    }
     if (rc)
         fprintf(stderr, "tokenwatch: out of memory for %zu workers\n", nw);
-    /* The replay table is sv[0]'s, shared by all (worker_sensors_new). */
-    if (sv[0]->replay)
-        replay_set_gate(sv[0]->replay, replay_gate, &R);
-    tl_worker = &R.w[0]; /* the reader is worker 0: its replay checks pass the gate too */
     for (size_t j = 1; j < nw && !rc; j++) {
         if (thread_start(&R.w[j].th, off_worker_main, &R.w[j]) == 0) {
             R.w[j].started = 1;
@@ -481,7 +460,6 @@ static int offline_threads(struct sensor **sv, size_t nw, char *const *paths, si
     if (!rc)
         rc = capture_offline(&errors, paths, n, &o->cap, stop, read_dispatch, &R);
     atomic_store(&R.done, 1);
-    tl_worker = NULL;
     for (size_t j = 1; j < nw; j++) {
         struct owk *w = &R.w[j];
         pthread_mutex_lock(&w->mu);
@@ -490,9 +468,16 @@ static int offline_threads(struct sensor **sv, size_t nw, char *const *paths, si
         if (w->started)
             pthread_join(w->th, NULL);
     }
-    if (sv[0]->replay)
-        replay_set_gate(sv[0]->replay, NULL, NULL);
-    /* No packet can come any more: the sensors are this thread's. */
+    /* No packet can come any more: the sensors are this thread's. The last replay checks are
+     * answered and written before the end of the run checks its own (one thread, in order). */
+    if (rd) {
+        replay_defer_run(rd, 1);
+        for (size_t j = 0; j < nw; j++) {
+            app_tx_release_replay(sv[j]);
+            sv[j]->rdefer = NULL;
+        }
+        replay_defer_free(rd);
+    }
     sv[0]->st.capture_errors += errors;
     uint64_t last = 0;
     for (size_t j = 0; j < nw; j++)
@@ -503,8 +488,6 @@ static int offline_threads(struct sensor **sv, size_t nw, char *const *paths, si
         worker_ring_free(R.w[j].ring);
         pthread_mutex_destroy(&R.w[j].mu);
         pthread_cond_destroy(&R.w[j].cv);
-        pthread_mutex_destroy(&R.w[j].gmu);
-        pthread_cond_destroy(&R.w[j].gcv);
     }
     free(R.w);
     return rc;

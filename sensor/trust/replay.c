@@ -71,8 +71,6 @@ struct replay {
     uint32_t stripe_mask;
     struct entry **buckets;
     struct stripe *stripes;
-    void (*gate)(void *);       /* replay_set_gate(): run before each check, or NULL */
-    void *gate_arg;
 };
 
 static uint64_t floor_pow2(uint64_t x)
@@ -186,16 +184,8 @@ static int within(int64_t a, int64_t b, int64_t w)
     return d <= (uint64_t)w;
 }
 
-void replay_set_gate(struct replay *r, void (*gate)(void *arg), void *arg)
-{
-    r->gate = gate;
-    r->gate_arg = arg;
-}
-
 int replay_check(struct replay *r, const uint8_t sha256[32], const uint8_t addr[16], int64_t now_s)
 {
-    if (r->gate)
-        r->gate(r->gate_arg);
     if (now_s == SLOT_EMPTY) /* keep the sentinel out of the slots */
         now_s++;
     uint64_t h = siphash13(r->seed, sha256, ID_LEN);
