@@ -555,14 +555,6 @@ int main(int argc, char **argv)
     };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     size_t nw = (size_t)(jobs ? jobs : ncpu > 0 ? ncpu : 1);
-    /* Reading files without -j: token_replay's answers must come in packet order across the
-     * workers (worker_offline.c's gate), which holds every worker at each token until the
-     * others have caught up: on token-dense traffic that costs more than the second CPU gives
-     * (benchmark capture, 2 CPUs: -j 2 0.61-0.71 s against -j 1's 0.55-0.57 s; without replay
-     * 0.42-0.48 s). So the default is one worker while replay is on, the CPUs when it is off;
-     * -j N is always obeyed. */
-    if (nreads && !jobs && cfg.replay_clients)
-        nw = 1;
     const char *one = NULL; /* why this run uses one worker whatever -j says */
     for (size_t i = 0; i < cfg.noutputs; i++) {
         /* Appends to a pipe are atomic only up to PIPE_BUF: records of several workers could
