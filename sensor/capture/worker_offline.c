@@ -45,9 +45,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "applayer.h"
 #include "defrag.h"
 #include "flow.h"
-#include "applayer.h"
 #include "replay.h"
 #include "replay_defer.h"
 #include "siphash.h"
@@ -140,7 +140,6 @@ static inline void cpu_relax(void)
     __builtin_ia32_pause();
 #endif
 }
-
 
 /* What sensor_packet does with a packet's time before it decodes it (pipeline.c), for a packet
  * another worker got: the clock starts and only moves forward; fragments and, when that packet
