@@ -255,7 +255,10 @@ void app_tx_body_end(struct app_ctx *c, struct tx *t, int which);
  * alert per token, http) and recycles it. Unqueues it if queued, and tells the flow's entry to
  * forget it (ops->forget) so no pointer to it survives. */
 void app_tx_close(struct app_ctx *c, struct tx *t);
-#define REPLAY_DEFER_MAX 65536 /* a worker's pending checks before it waits for the answers */
+/* A worker's pending replay checks before it waits for the answers: each holds its token's
+ * records twice (a few KiB), so this bounds that memory per worker (~16 MiB); workers far apart
+ * enough to reach it wait as the older gate made every check wait. */
+#define REPLAY_DEFER_MAX 4096
 
 /* Closes every transaction in flight, oldest first, without a status when none came: a lost
  * response, or the flow's end. */

@@ -9,7 +9,8 @@
  * are held, and so are the `flow` records of the flows that ended before the answers (closed
  * flows expire at a later packet); once answered, the second client's token and alert carry
  * token_replay, its flow says alerted, the first's does not; with the other worker ahead all is
- * written at once, and the two runs write the same records.
+ * written at once, and the two runs write the same records; past REPLAY_DEFER_MAX pending checks
+ * the worker waits for the answers, and nothing is lost.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <jansson.h>
 
 #include "../app/tcp_pkt.h"
+#include "app_tx.h"
 #include "applayer.h"
 #include "config.h"
 #include "decode.h"
@@ -96,13 +98,20 @@ struct run {
     uint64_t ts, seq;
 };
 
-static int other_ahead; /* the fake second worker is past every packet */
+static int other_ahead;            /* the fake second worker is past every packet */
+static struct replay_defer *bound_d; /* set: the other worker catches up once the filing worker
+                                        waits, its pending checks past the bound */
+static int waited;
 
 static int passed_run(void *arg, size_t w, uint64_t S)
 {
     (void)arg;
     (void)w;
     (void)S;
+    if (bound_d && replay_defer_pending(bound_d, 0) > REPLAY_DEFER_MAX) {
+        waited = 1;
+        return 1;
+    }
     return other_ahead;
 }
 
@@ -302,12 +311,67 @@ static void test_sensor_answered_at_once(void **state)
     json_decref(all);
 }
 
+/* More pending checks than REPLAY_DEFER_MAX: the worker waits for the answers (here the other
+ * worker catches up as soon as it does), then goes on; nothing is lost and the answers are
+ * those of one sensor (the first client of the token, then a replay for every other). */
+static void test_sensor_bound(void **state)
+{
+    (void)state;
+    if (!demo_keys_present())
+        skip();
+    EVP_PKEY *key = load_key("org-1");
+    char *c = claims(TENANT_ISS, TENANT, T0 - 60, T0 - 60, T0 + 3600);
+    char *tok = make_token(key, "RS256", "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"" ORG_KID "\"}",
+                           c);
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    other_ahead = 0;
+    waited = 0;
+    run_start(&r);
+    bound_d = r.d;
+    size_t n = REPLAY_DEFER_MAX + 100, most = 0;
+    for (size_t i = 0; i < n; i++) {
+        conversation(&r, 0x0a000000u + 0x100u + (uint32_t)i, (uint16_t)(20000 + i % 40000), tok);
+        size_t p = replay_defer_pending(r.d, 0);
+        most = p > most ? p : most;
+        app_tx_release_replay(r.s); /* as a worker does between batches */
+    }
+    assert_true(waited);
+    assert_true(most <= REPLAY_DEFER_MAX + 1);
+    other_ahead = 1;
+    bound_d = NULL;
+    replay_defer_run(r.d, 0);
+    app_tx_release_replay(r.s);
+    assert_int_equal(replay_defer_pending(r.d, 0), 0);
+    assert_int_equal(r.s->st.alerts[F_TOKEN_REPLAY], n - 1);
+    stop(&r);
+    json_t *all = read_eve(r.path);
+    size_t tokens = 0, alerts = 0, flows = 0, i;
+    json_t *v;
+    json_array_foreach(all, i, v) {
+        const char *t = json_string_value(json_object_get(v, "event_type"));
+        tokens += strcmp(t, "token") == 0;
+        alerts += strcmp(t, "alert") == 0;
+        flows += strcmp(t, "flow") == 0;
+    }
+    assert_int_equal(tokens, n);
+    assert_int_equal(alerts, n - 1);
+    assert_int_equal(flows, n);
+    json_decref(all);
+    unlink(r.path);
+    rmdir(r.dir);
+    free(tok);
+    free(c);
+    EVP_PKEY_free(key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_by_packet),
         cmocka_unit_test(test_sensor_held_then_written),
         cmocka_unit_test(test_sensor_answered_at_once),
+        cmocka_unit_test(test_sensor_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
