@@ -484,11 +484,13 @@ static int replay_file(struct app_ctx *c, struct tx *t, size_t i, const uint8_t 
             *findings |= 1u << F_TOKEN_REPLAY;
         return 0;
     }
-    if (!app->fh)
-        app->fh = calloc(1, sizeof(*app->fh));
-    if (!app->fh || replay_defer_pending(d, w) > REPLAY_DEFER_MAX)
+    if (replay_defer_pending(d, w) > REPLAY_DEFER_MAX)
         replay_defer_wait(d, tk);
     int a = atomic_load_explicit(&tk->answer, memory_order_acquire);
+    if (a == RD_PENDING && !app->fh && !(app->fh = calloc(1, sizeof(*app->fh)))) {
+        replay_defer_wait(d, tk);
+        a = atomic_load_explicit(&tk->answer, memory_order_acquire);
+    }
     if (a != RD_PENDING) { /* released (popped) with nothing to write */
         if (a == RD_REPLAY)
             *findings |= 1u << F_TOKEN_REPLAY;

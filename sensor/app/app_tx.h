@@ -104,9 +104,6 @@ struct app_proto_ops;
 
 #define APP_HEAD_DONE 0xff
 
-/* A flow's application state: reassembly and protocol selection (applayer.c), the selected
- * entry's state, and the transaction path's per-flow part (app_tx.c). One allocation, whose
- * size is the flow's fixed app-layer footprint: 8-byte members first, so that it has no holes. */
 /* A flow's `flow` record while replay answers of its tokens are pending (replay_defer.h):
  * `alerted` depends on them. Outlives the flow until they are all answered. */
 struct app_fhold {
@@ -116,6 +113,9 @@ struct app_fhold {
     struct eve_hold hold[2];     /* [alerted] */
 };
 
+/* A flow's application state: reassembly and protocol selection (applayer.c), the selected
+ * entry's state, and the transaction path's per-flow part (app_tx.c). One allocation, whose
+ * size is the flow's fixed app-layer footprint: 8-byte members first, so that it has no holes. */
 struct app_flow {
     struct stream_dir st[2];
     struct app_fhold *fh;        /* replay answers pending on this flow, or NULL */
