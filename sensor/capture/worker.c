@@ -283,13 +283,13 @@ static void publish(struct wk *w, uint64_t e)
         }
 }
 
-/* A worker between two batches (now: monotonic ms): the key store a hot reload published, what
- * the control side asked for since the last look (SIGHUP: reopen the outputs; a stats epoch:
- * publish), and the once-a-second idle work. */
+/* A worker between two batches (now: monotonic ms): what the control side asked for since the
+ * last look (SIGHUP: reopen the outputs; a stats epoch: publish), and the once-a-second idle
+ * work. (A reloaded key store is taken at the top of each loop, right after its wait, before
+ * the packets that woke it.) */
 void worker_housekeep(struct wk *w, uint64_t now)
 {
     struct live *L = w->L;
-    sensor_keystore_sync(w->s);
     uint64_t g = atomic_load_explicit(&L->reopen_gen, memory_order_relaxed);
     if (g != w->reopen_seen) {
         w->reopen_seen = g;

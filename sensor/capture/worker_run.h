@@ -78,8 +78,9 @@ struct live {
     uint64_t stats_iv, next_stats;    /* the control side's, monotonic ms */
 };
 
-/* Between two batches of worker w (now: monotonic ms): a reloaded key store, an output reopen,
- * a stats epoch, the once-a-second idle work. */
+/* Between two batches of worker w (now: monotonic ms): an output reopen, a stats epoch, the
+ * once-a-second idle work. A reloaded key store is not here: each loop takes it first thing
+ * after its wait (sensor_keystore_sync), before the packets that woke it. */
 void worker_housekeep(struct wk *w, uint64_t now);
 /* A pcap_handler for a handle whose packets its cap's sensor takes where libpcap holds them. */
 void worker_inline_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data);
