@@ -27,6 +27,7 @@
 #include "decode.h"
 #include "h2frame.h"
 #include "sensor.h"
+#include "eve_lines.h"
 #include "tcp_pkt.h"
 
 #define T0 1685620800ull
@@ -175,20 +176,7 @@ static json_t *run_finish_type(struct run *r, const char *type)
     assert_int_equal(r->s->app_mem, 0); /* every charge to http-memcap given back */
     sensor_free(r->s);
     config_free(&r->cfg);
-    json_t *all = json_array();
-    FILE *f = fopen(r->path, "r");
-    assert_non_null(f);
-    static char line[1 << 16];
-    while (fgets(line, sizeof(line), f)) {
-        json_error_t e;
-        json_t *v = json_loads(line, 0, &e);
-        if (!v)
-            fail_msg("bad EVE line: %s", e.text);
-        if (!type || strcmp(json_string_value(json_object_get(v, "event_type")), type) == 0)
-            json_array_append(all, v);
-        json_decref(v);
-    }
-    fclose(f);
+    json_t *all = eve_lines(r->path, type);
     unlink(r->path);
     rmdir(r->dir);
     return all;

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "decode.h"
 #include "sensor.h"
+#include "eve_lines.h"
 #include "tcp_pkt.h"
 
 #define T0 1685620800ull
@@ -227,20 +228,7 @@ static json_t *run_finish_type(struct run *r, const char *type)
     sensor_finish(r->s);
     sensor_free(r->s);
     config_free(&r->cfg);
-    json_t *all = json_array();
-    FILE *f = fopen(r->path, "r");
-    assert_non_null(f);
-    char line[65536];
-    while (fgets(line, sizeof(line), f)) {
-        json_error_t e;
-        json_t *v = json_loads(line, 0, &e);
-        if (!v)
-            fail_msg("bad EVE line: %s", e.text);
-        if (strcmp(json_string_value(json_object_get(v, "event_type")), type) == 0)
-            json_array_append(all, v);
-        json_decref(v);
-    }
-    fclose(f);
+    json_t *all = eve_lines(r->path, type);
     unlink(r->path);
     rmdir(r->dir);
     return all;

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "decode.h"
 #include "sensor.h"
+#include "eve_lines.h"
 #include "tcp_pkt.h"
 
 #define T0 1685620800ull
@@ -95,18 +96,7 @@ static json_t *run_finish(struct run *r)
     sensor_finish(r->s);
     sensor_free(r->s);
     config_free(&r->cfg);
-    json_t *all = json_array();
-    FILE *f = fopen(r->path, "r");
-    assert_non_null(f);
-    char line[65536];
-    while (fgets(line, sizeof(line), f)) {
-        json_error_t e;
-        json_t *v = json_loads(line, 0, &e);
-        if (!v)
-            fail_msg("bad EVE line: %s", e.text);
-        json_array_append_new(all, v);
-    }
-    fclose(f);
+    json_t *all = eve_lines(r->path, NULL);
     unlink(r->path);
     rmdir(r->dir);
     return all;

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../app/eve_lines.h"
 #include "../app/tcp_pkt.h"
 #include "app_tx.h"
 #include "applayer.h"
@@ -176,24 +177,6 @@ static void conversation(struct run *r, uint32_t client, uint16_t port, const ch
     pkt(r, client, port, 0, TCP_ACK, c, NULL);
 }
 
-static json_t *read_eve(const char *path)
-{
-    json_t *all = json_array();
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return all;
-    char line[65536];
-    while (fgets(line, sizeof(line), f)) {
-        json_error_t e;
-        json_t *v = json_loads(line, 0, &e);
-        if (!v)
-            fail_msg("bad EVE line: %s", e.text);
-        json_array_append_new(all, v);
-    }
-    fclose(f);
-    return all;
-}
-
 /* Of the records of type `type` from client address `src`: how many, and (the last one's)
  * findings string and flow alerted. */
 static size_t find(json_t *all, const char *type, const char *src, char *findings, size_t flen,
@@ -252,7 +235,7 @@ static json_t *two_clients(int ahead, size_t *held_tokens, size_t *held_flows)
     pkt(&r, 0x0a000003u, 40003, 0, TCP_SYN, 1, NULL);
     for (size_t i = 0; i < r.s->noutputs; i++)
         assert_int_equal(output_flush(&r.s->outputs[i]), 0);
-    json_t *before = read_eve(r.path);
+    json_t *before = eve_lines(r.path, NULL);
     *held_tokens = 2 - find(before, "token", "10.0.0.1", NULL, 0, NULL) -
                    find(before, "token", "10.0.0.2", NULL, 0, NULL);
     *held_flows = 2 - find(before, "flow", "10.0.0.1", NULL, 0, NULL) -
@@ -264,7 +247,7 @@ static json_t *two_clients(int ahead, size_t *held_tokens, size_t *held_flows)
     assert_int_equal(replay_defer_pending(r.d, 0), 0);
     assert_int_equal(r.s->st.alerts[F_TOKEN_REPLAY], 1);
     stop(&r);
-    json_t *all = read_eve(r.path);
+    json_t *all = eve_lines(r.path, NULL);
     unlink(r.path);
     rmdir(r.dir);
     free(tok);
@@ -345,7 +328,7 @@ static void test_sensor_bound(void **state)
     assert_int_equal(replay_defer_pending(r.d, 0), 0);
     assert_int_equal(r.s->st.alerts[F_TOKEN_REPLAY], n - 1);
     stop(&r);
-    json_t *all = read_eve(r.path);
+    json_t *all = eve_lines(r.path, NULL);
     size_t tokens = 0, alerts = 0, flows = 0, i;
     json_t *v;
     json_array_foreach(all, i, v) {
