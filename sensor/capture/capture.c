@@ -130,10 +130,13 @@ static void progress_end(struct capture_progress *pr)
 
 /* pcap_open_offline as libpcap does it (fopen, then pcap_fopen_offline; "-" is standard input,
  * the same error text), but with a CAPTURE_READ_BUFFER stdio buffer: libpcap's own stream reads
- * the file 4 KiB at a time, one read(2) per 4 KiB. On success the handle owns the stream
- * (pcap_close closes it); on failure it is ours to close. */
-static pcap_t *open_offline(const char *path, char *errbuf)
+ * the file 4 KiB at a time, one read(2) per 4 KiB. The buffer is ours (glibc's setvbuf ignores
+ * the size when it allocates the buffer itself: a NULL buffer kept the 4 KiB one), stored in
+ * *iobuf; the caller frees it after pcap_close. On success the handle owns the stream (pcap_close
+ * closes it); on failure it is closed here and *iobuf freed. */
+static pcap_t *open_offline(const char *path, char *errbuf, char **iobuf)
 {
+    *iobuf = NULL;
     if (path[0] == '-' && path[1] == '\0')
         return pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     FILE *fp = fopen(path, "rb");
@@ -141,10 +144,17 @@ static pcap_t *open_offline(const char *path, char *errbuf)
         snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    setvbuf(fp, NULL, _IOFBF, CAPTURE_READ_BUFFER); /* a failure leaves stdio's default */
+    *iobuf = malloc(CAPTURE_READ_BUFFER);
+    if (*iobuf && setvbuf(fp, *iobuf, _IOFBF, CAPTURE_READ_BUFFER) != 0) {
+        free(*iobuf); /* stdio's default buffer stays */
+        *iobuf = NULL;
+    }
     pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
-    if (!p)
+    if (!p) {
         fclose(fp);
+        free(*iobuf);
+        *iobuf = NULL;
+    }
     return p;
 }
 
@@ -153,7 +163,8 @@ static int read_file(uint64_t *errors, const char *path, const struct capture_op
                      volatile sig_atomic_t *stop, capture_reader_fn reader, void *arg)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = open_offline(path, errbuf);
+    char *iobuf;
+    pcap_t *p = open_offline(path, errbuf, &iobuf);
     if (!p && *stop)
         return 0; /* a FIFO's open or header read cut short by the signal: the input ends here */
     if (!p) {
@@ -168,10 +179,12 @@ static int read_file(uint64_t *errors, const char *path, const struct capture_op
                 name ? name : "unknown");
         (*errors)++;
         pcap_close(p);
+        free(iobuf);
         return 1;
     }
     if (set_filter(p, o->bpf, path) != 0) {
         pcap_close(p);
+        free(iobuf);
         return 2;
     }
     struct capture_file f = {.p = p, .path = path, .dlt = dlt};
@@ -191,6 +204,7 @@ static int read_file(uint64_t *errors, const char *path, const struct capture_op
         fprintf(stderr, "tokenwatch: %s: %llu packets\n", path, n);
     }
     pcap_close(p);
+    free(iobuf);
     return 0;
 }
 
