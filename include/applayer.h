@@ -30,4 +30,11 @@ void applayer_free_pool(struct sensor *s);
  * answered since (replay_defer.h), oldest first; a worker calls it between packets (app_tx.c). */
 void app_tx_release_replay(struct sensor *s);
 
+/* The fleet (fleet.h), app_fleet.c. app_fleet_drain: writes the alerts of the answers that
+ * came back for s. app_fleet_settle: end of the run, waits (until deadline_ns, monotonic) for
+ * the answers to s's requests and writes them. app_fleet_discard: frees answers unwritten. */
+void app_fleet_drain(struct sensor *s);
+void app_fleet_settle(struct sensor *s, uint64_t deadline_ns);
+void app_fleet_discard(struct sensor *s);
+
 #endif

@@ -196,6 +196,20 @@ struct config {
     uint8_t nvxlan_ports;
     uint16_t geneve_ports[CONFIG_MAX_TUNNEL_PORTS]; /* decode.geneve-ports, default [6081] */
     uint8_t ngeneve_ports;
+    /* fleet (optional section `fleet:`, include/fleet.h): sensors sharing token sightings and
+     * indicators through one Redis. On when fleet.redis.server or fleet.redis.path is given. */
+    char *fleet_server;             /* fleet.redis.server (host or address), NULL = not given */
+    int fleet_port;                 /* fleet.redis.port, default 6379 */
+    char *fleet_path;               /* fleet.redis.path: a unix socket, instead of server/port */
+    char *fleet_password;           /* fleet.redis.password (AUTH), NULL = none */
+    uint32_t fleet_db;              /* fleet.redis.db (SELECT), default 0 */
+    uint32_t fleet_window;          /* fleet.window seconds (packet time), default 3600 */
+    uint32_t fleet_clients;         /* fleet.clients: client networks that make a replay, 3 */
+    uint32_t fleet_networks;        /* fleet.networks: IPv4 prefix length of a network, 24 */
+    uint32_t fleet_networks_v6;     /* fleet.networks-v6: IPv6 prefix length, 64 */
+    uint32_t fleet_queue;           /* fleet.queue-size: requests waiting for Redis, 4096 */
+    uint64_t fleet_memcap;          /* fleet.memcap: the local sighting and indicator tables,
+                                       default 4 MiB */
 };
 
 /* Built-in defaults into c (which the caller provides; release with config_free). */

@@ -84,6 +84,17 @@ void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_pref
                      struct verdict *v, enum token_location loc, uint32_t findings,
                      int first_in_flow, int accepted);
 
+/* An alert about one token occurrence that the fleet (fleet.h) raised: as eve_write_token's
+ * alert record, but for finding `top` (not necessarily among `findings`, which the token
+ * object shows), its signature text followed by `note`, and `extra` (top-level members, e.g.
+ * "\"fleet\":{...}", or NULL) appended. Written to the outputs that take alerts, or into
+ * w->hold. */
+void eve_write_fleet_alert(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
+                           uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
+                           struct verdict *v, enum token_location loc, uint32_t findings,
+                           int accepted, int top, const char *note, const char *extra,
+                           size_t extra_len);
+
 /* One HTTP transaction, for outputs with the http type. */
 void eve_write_http(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                     uint64_t ts_us, uint64_t tx_id, const struct eve_http *http);

@@ -81,6 +81,10 @@ void eve_writer_reset(struct eve_writer *w);
 /* Writes what h holds to w's outputs, in the order it was held, then empties it. (A record
  * that found no memory in the hold was counted in its output's errors then.) */
 void eve_hold_release(struct eve_writer *w, struct eve_hold *h);
+/* As eve_hold_release(), each record extended by `extra` (top-level members, "\"a\":1")
+ * before its closing brace. */
+void eve_hold_release_with(struct eve_writer *w, struct eve_hold *h, const char *extra,
+                           size_t extra_len);
 /* Empties h without writing it. */
 void eve_hold_free(struct eve_hold *h);
 

@@ -37,6 +37,10 @@ struct sensor_shared {
     struct hll *distinct;      /* the distinct-token counter of a live -j N run; NULL: the
                                   sensor makes its own */
     int distinct_owned;        /* 1: the sensor takes distinct over (frees it, reports it) */
+    struct fleet *fleet;       /* the fleet of a -j N run (fleet.h); NULL: the sensor starts its
+                                  own when the configuration has one */
+    int fleet_owned;           /* 1: the sensor takes fleet over (frees it, reports it) */
+    size_t fleet_worker;       /* this sensor's answers in fleet */
 };
 
 /* As sensor_new(), with what sh shares; sh == NULL (or all NULL) is sensor_new(). */
@@ -49,6 +53,10 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
  * acknowledging, so the old store can be freed. A relaxed load and a compare when nothing
  * changed; a no-op without reload. */
 void sensor_keystore_sync(struct sensor *s);
+
+/* Writes the fleet's answers that came back for s (its alerts); a relaxed load when none did.
+ * sensor_packet() does it first; live workers also when idle. */
+void sensor_poll_fleet(struct sensor *s);
 
 /* Processes one captured packet (ts in microseconds). */
 void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t *data,

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "defrag.h"
+#include "fleet.h"
 #include "flow.h"
 #include "output.h"
 #include "policy.h"
@@ -78,6 +79,9 @@ struct sensor_counters {
     uint64_t replay_memuse;  /* a gauge, likewise */
     uint64_t tokens_distinct; /* stats.tokens.distinct: the run's distinct tokens (hll.h), taken
                                 only by the sensor that owns the counter, so it counts once */
+    struct fleet_stats fleet; /* stats.fleet: the fleet's, taken only by the sensor that owns
+                                it, so a fleet shared by workers counts once */
+    uint64_t fleet_on;       /* not 0: a fleet is configured (stats.fleet is written) */
     uint64_t uptime_s;       /* the largest of the summed */
     struct output_stats os;  /* stats.eve.*: this sensor's outputs, summed */
     struct output_stats os_out[SENSOR_STATS_OUTPUTS]; /* stats.eve.outputs[i]: output i alone

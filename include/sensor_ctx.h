@@ -42,6 +42,10 @@ struct sensor {
                                           (replay_defer.h; the reader's), else NULL */
     size_t rdefer_worker;              /* this sensor's queue in rdefer */
     uint64_t rdefer_seq;               /* the record being handled (its packet's place) */
+    struct fleet *fleet;               /* fleet.h: sightings and indicators shared through
+                                          Redis, NULL without a fleet section */
+    int fleet_borrowed;                /* shared with other workers: not freed here */
+    size_t fleet_worker;               /* this sensor's answers in the fleet */
     struct hll *distinct;              /* the run's distinct tokens (hll.h), never reset */
     int distinct_borrowed;             /* shared with other workers: not freed here */
     struct classify *cls;              /* nDPI, one module per worker */

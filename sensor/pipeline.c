@@ -16,6 +16,7 @@
 void sensor_packet(struct sensor *s, uint64_t ts_us, int linktype, const uint8_t *data,
                    uint32_t caplen, uint32_t wirelen)
 {
+    sensor_poll_fleet(s); /* the fleet's answers since the last packet: their alerts */
     if (!s->have_time) {
         s->start_us = ts_us;
         s->have_time = 1;

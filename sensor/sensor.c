@@ -16,6 +16,7 @@
 #include "classify.h"
 #include "defrag.h"
 #include "eve.h"
+#include "fleet.h"
 #include "hll.h"
 #include "keystore_build.h"
 #include "observed.h"
@@ -64,6 +65,8 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
             replay_free(sh->replay);
         if (sh->distinct_owned)
             hll_free(sh->distinct);
+        if (sh->fleet_owned)
+            fleet_free(sh->fleet);
         snprintf(err, errlen, "out of memory");
         *exit_code = 1;
         return NULL;
@@ -78,6 +81,9 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
     s->replay_borrowed = sh->replay && !sh->replay_owned;
     s->distinct = sh->distinct; /* likewise */
     s->distinct_borrowed = sh->distinct && !sh->distinct_owned;
+    s->fleet = sh->fleet; /* likewise */
+    s->fleet_borrowed = sh->fleet && !sh->fleet_owned;
+    s->fleet_worker = sh->fleet_worker;
     if (sh->reload) {
         s->reload = sh->reload;
         s->reload_slot = sh->reload_slot;
@@ -104,6 +110,13 @@ struct sensor *sensor_new_shared(struct config *cfg, const char *logdir,
     if (!s->distinct) {
         siphash_random_key(seed);
         s->distinct = hll_new(seed);
+    }
+    if (fleet_configured(cfg) && !s->fleet) {
+        s->fleet_worker = 0;
+        if (!(s->fleet = fleet_new(cfg, 1, err, errlen))) {
+            *exit_code = 1;
+            goto fail;
+        }
     }
     s->cls = classify_new();
     siphash_random_key(seed);
@@ -175,6 +188,12 @@ void sensor_counters_take(const struct sensor *s, uint64_t ts_us, struct sensor_
         out->replay_memuse = replay_memuse(s->replay);
     }
     out->tokens_distinct = s->distinct && !s->distinct_borrowed ? hll_count(s->distinct) : 0;
+    memset(&out->fleet, 0, sizeof(out->fleet));
+    out->fleet_on = 0;
+    if (s->fleet && !s->fleet_borrowed) {
+        fleet_get_stats(s->fleet, &out->fleet);
+        out->fleet_on = 1;
+    }
     out->uptime_s = s->have_time && ts_us > s->start_us ? (ts_us - s->start_us) / 1000000 : 0;
     memset(&out->os, 0, sizeof(out->os));
     memset(out->os_out, 0, sizeof(out->os_out));
@@ -194,6 +213,12 @@ void sensor_write_stats(struct sensor *s, uint64_t ts_us)
     eve_write_stats(&s->eve, ts_us, &c);
 }
 
+void sensor_poll_fleet(struct sensor *s)
+{
+    if (s->fleet && fleet_has_results(s->fleet, s->fleet_worker))
+        app_fleet_drain(s);
+}
+
 void sensor_set_pcap(struct sensor *s, const char *name)
 {
     eve_writer_add_pcap(&s->eve, name);
@@ -206,6 +231,8 @@ void sensor_finish(struct sensor *s)
         flow_table_free(s->flows); /* writes every flow's pending transactions */
         s->flows = NULL;
     }
+    if (s->fleet) /* the fleet's answers to this worker's last sightings, within 3 s */
+        app_fleet_settle(s, timewait_now_ns() + 3000000000ull);
     if (s->out_types & EVE_T_STATS) {
         /* Let the async outputs deliver what is queued (2 s at most, all outputs together), so
          * the final record's stats.eve counts every record before it. */
@@ -250,6 +277,11 @@ void sensor_free(struct sensor *s)
         replay_free(s->replay);
     if (!s->distinct_borrowed)
         hll_free(s->distinct);
+    if (s->fleet) {
+        app_fleet_discard(s); /* answers never written (the run did not finish) */
+        if (!s->fleet_borrowed)
+            fleet_free(s->fleet);
+    }
     classify_free(s->cls);
     defrag_free(s->defrag);
     observed_free(s->obs);

@@ -35,6 +35,8 @@ void sensor_counters_add(struct sensor_counters *sum, const struct sensor_counte
     sensor_counters_add_u64s(&sum->rs, &x->rs, sizeof(sum->rs));
     sum->replay_memuse += x->replay_memuse;
     sum->tokens_distinct += x->tokens_distinct;
+    sensor_counters_add_u64s(&sum->fleet, &x->fleet, sizeof(sum->fleet));
+    sum->fleet_on += x->fleet_on;
     sensor_counters_add_u64s(&sum->os, &x->os, sizeof(sum->os));
     sensor_counters_add_u64s(sum->os_out, x->os_out, sizeof(sum->os_out));
     if (x->uptime_s > sum->uptime_s)

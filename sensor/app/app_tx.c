@@ -569,6 +569,8 @@ void app_tx_close(struct app_ctx *c, struct tx *t)
         int first = !seen_before(app, v->hash);
         /* Accepted speaks of tokens the client presented, not of those the server returned. */
         int acc = t->tokens[i].server ? -1 : accepted;
+        if (s->fleet)
+            app_fleet_token(c, t, i, client, now, findings, acc);
         /* token_replay: tokens the client presented, not those the server returned. */
         if (s->replay && !t->tokens[i].server) {
             if (s->rdefer) {

@@ -171,6 +171,13 @@ struct app_handover {
 
 /* What every call into the app layer's protocol entries and the transaction path carries; made
  * on the stack for each delivery. */
+struct app_ctx;
+struct tx;
+/* app_fleet.c: token i of t, presented by client (16 bytes) at packet time now with the local
+ * findings, goes to the fleet: indicator lookup (an alert now), publish, sighting. */
+void app_fleet_token(struct app_ctx *c, const struct tx *t, size_t i, const uint8_t client[16],
+                     int64_t now, uint32_t findings, int accepted);
+
 struct app_ctx {
     struct sensor *s;
     struct flow *f;

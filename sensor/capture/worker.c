@@ -45,6 +45,7 @@
 #include "decode.h"
 #include "defrag.h"
 #include "eve.h"
+#include "fleet.h"
 #include "hll.h"
 #include "privs.h"
 #include "replay.h"
@@ -97,8 +98,14 @@ int worker_sensors_new(struct config *cfg, const char *logdir, struct reload *rl
 {
     struct replay *rp = NULL;
     struct hll *distinct = NULL;
+    struct fleet *fleet = NULL;
     uint8_t seed[16];
     memset(sv, 0, nw * sizeof(*sv));
+    /* One fleet for the run: one queue, one connection, one view of the indicators. */
+    if (fleet_configured(cfg) && !(fleet = fleet_new(cfg, nw, err, errlen))) {
+        *exit_code = 1;
+        return -1;
+    }
     /* One distinct-token counter for the run: a token seen by two workers counts once. */
     siphash_random_key(seed);
     if (!(distinct = hll_new(seed)))
@@ -110,11 +117,12 @@ int worker_sensors_new(struct config *cfg, const char *logdir, struct reload *rl
             goto nomem;
     }
     for (size_t i = 0; i < nw; i++) {
-        /* Worker 0 owns the table and the counter (frees them, reports their counters once);
-         * the others borrow. */
+        /* Worker 0 owns the table, the counter and the fleet (frees them, reports their
+         * counters once); the others borrow. */
         struct sensor_shared sh = {.reload = rl, .reload_slot = i, .replay = rp,
                                    .replay_owned = i == 0, .distinct = distinct,
-                                   .distinct_owned = i == 0};
+                                   .distinct_owned = i == 0, .fleet = fleet,
+                                   .fleet_owned = i == 0, .fleet_worker = i};
         if (!(sv[i] = sensor_new_shared(cfg, logdir, &sh, err, errlen, exit_code))) {
             if (i == 0)
                 return -1; /* the table and counter went with the failed sensor */
@@ -125,6 +133,7 @@ int worker_sensors_new(struct config *cfg, const char *logdir, struct reload *rl
     return 0;
 nomem:
     hll_free(distinct);
+    fleet_free(fleet);
     snprintf(err, errlen, "out of memory");
     *exit_code = 1;
     return -1;
@@ -162,6 +171,7 @@ void worker_reopen_outputs(struct sensor *s)
  * time) so their events are not held back while traffic is quiet, and flushes the outputs. */
 static void idle(struct sensor *s, uint64_t wall_us)
 {
+    sensor_poll_fleet(s);
     if (s->flows) {
         if (wall_us > s->now_us)
             s->now_us = wall_us;

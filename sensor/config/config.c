@@ -196,6 +196,18 @@ const struct config_key config_keys[] = {
     PORTS(CONFIG, "decode.geneve-ports", geneve_ports, ngeneve_ports, 6081), /* RFC 8926 §3.3 */
 
     STRS(CONFIG, "tokens.headers", token_headers, ntoken_headers, 0, "header", token_headers),
+
+    STR(CONFIG,  "fleet.redis.server",   fleet_server, 1, NULL),
+    INT(CONFIG,  "fleet.redis.port",     fleet_port, 1, 65535, 6379),
+    PATH(CONFIG, "fleet.redis.path",     fleet_path),
+    STR(CONFIG,  "fleet.redis.password", fleet_password, 1, NULL),
+    INT(CONFIG,  "fleet.redis.db",       fleet_db, 0, 65535, 0),
+    SECS(CONFIG, "fleet.window",         fleet_window, 1, 30 * 86400, 3600),
+    INT(CONFIG,  "fleet.clients",        fleet_clients, 2, 1000, 3),
+    INT(CONFIG,  "fleet.networks",       fleet_networks, 1, 32, 24),
+    INT(CONFIG,  "fleet.networks-v6",    fleet_networks_v6, 1, 128, 64),
+    INT(CONFIG,  "fleet.queue-size",     fleet_queue, 16, 1u << 20, 4096),
+    SIZE(CONFIG, "fleet.memcap",         fleet_memcap, MIN_CACHE_MEMCAP, UINT64_MAX, 4u << 20),
 };
 const size_t config_keys_count = NELEM(config_keys);
 

@@ -425,25 +425,36 @@ static void emit(struct eve_writer *w, uint32_t type, int want_raw_split)
     }
 }
 
+/* An alert whose finding or extra members are not the token's own (eve_write_fleet_alert). */
+struct alert_opts {
+    int top;                 /* the finding the alert is for */
+    const char *note;        /* appended to its signature text */
+    const char *extra;       /* top-level members appended to the record, or NULL */
+    size_t extra_len;
+};
+
 static void token_record(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                          uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
                          struct verdict *v, enum token_location loc, uint32_t findings,
-                         int alert, int raw, int accepted)
+                         int alert, int raw, int accepted, const struct alert_opts *ao)
 {
     struct jb *j = &w->jb;
     eve_begin(w, f, pfx, ts_us, alert ? "alert" : "token");
     jb_kuint(j, JB_KEY("tx_id"), tx_id);
     if (alert) {
-        const struct finding_info *fi = &policy_findings[policy_top_finding(findings)];
+        const struct finding_info *fi =
+            &policy_findings[ao ? ao->top : (int)policy_top_finding(findings)];
         jb_kopen_object(j, JB_KEY("alert"));
         jb_kstr(j, JB_KEY("action"), "allowed");
         jb_kuint(j, JB_KEY("gid"), 1);
         jb_kuint(j, JB_KEY("signature_id"), fi->sid);
         jb_kuint(j, JB_KEY("rev"), 1);
-        if (fi->severity == 1 && accepted == 1) {
+        if ((fi->severity == 1 && accepted == 1) || (ao && ao->note)) {
             /* A forged token that worked is an intrusion, not an attempt: say so. */
-            char sig[256];
-            int n = snprintf(sig, sizeof(sig), "%s, accepted by the server", fi->signature);
+            char sig[384];
+            int n = snprintf(sig, sizeof(sig), "%s%s%s", fi->signature,
+                             fi->severity == 1 && accepted == 1 ? ", accepted by the server" : "",
+                             ao && ao->note ? ao->note : "");
             jb_kstrn(j, JB_KEY("signature"), sig, n > 0 && (size_t)n < sizeof(sig) ? (size_t)n : 0);
         } else {
             jb_kstr(j, JB_KEY("signature"), fi->signature);
@@ -463,6 +474,8 @@ static void token_record(struct eve_writer *w, const struct flow *f, struct eve_
     }
     eve_http_object(j, http);
     eve_token_object(j, "token", v, token_location_name(loc), findings, raw, accepted);
+    if (ao && ao->extra)
+        jb_members(j, ao->extra, ao->extra_len);
     jb_close(j);
 }
 
@@ -482,7 +495,7 @@ void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_pref
         if ((raw && !any_raw) || (!raw && !any_plain))
             continue;
         if (findings) {
-            token_record(w, f, pfx, ts_us, tx_id, http, v, loc, findings, 1, raw, accepted);
+            token_record(w, f, pfx, ts_us, tx_id, http, v, loc, findings, 1, raw, accepted, NULL);
             emit(w, EVE_T_ALERT, raw ? 2 : 1);
         }
         /* token records honour each output's token-events */
@@ -497,7 +510,7 @@ void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_pref
         }
         if (!wanted)
             continue;
-        token_record(w, f, pfx, ts_us, tx_id, http, v, loc, findings, 0, raw, accepted);
+        token_record(w, f, pfx, ts_us, tx_id, http, v, loc, findings, 0, raw, accepted, NULL);
         struct jb *j = &w->jb;
         if (j->err)
             continue;
@@ -511,6 +524,63 @@ void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_pref
                 write_one(w, o);
         }
     }
+}
+
+void eve_write_fleet_alert(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
+                           uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
+                           struct verdict *v, enum token_location loc, uint32_t findings,
+                           int accepted, int top, const char *note, const char *extra,
+                           size_t extra_len)
+{
+    struct alert_opts ao = {.top = top, .note = note, .extra = extra, .extra_len = extra_len};
+    for (int raw = 0; raw <= 1; raw++) {
+        int any = 0;
+        for (size_t i = 0; i < w->noutputs; i++)
+            if ((w->outputs[i].cfg->types & EVE_T_ALERT) && w->outputs[i].cfg->raw_tokens == raw)
+                any = 1;
+        if (!any)
+            continue;
+        token_record(w, f, pfx, ts_us, tx_id, http, v, loc, findings, 1, raw, accepted, &ao);
+        emit(w, EVE_T_ALERT, raw ? 2 : 1);
+    }
+}
+
+void eve_hold_release_with(struct eve_writer *w, struct eve_hold *h, const char *extra,
+                           size_t extra_len)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    for (size_t at = 0; at + 8 <= h->len;) {
+        uint32_t hdr[2];
+        memcpy(hdr, h->buf + at, 8);
+        const char *rec = h->buf + at + 8;
+        at += 8 + (size_t)hdr[1];
+        if (hdr[0] >= w->noutputs)
+            continue;
+        struct output *o = &w->outputs[hdr[0]];
+        size_t need = hdr[1] + 1 + extra_len;
+        if (!extra_len || hdr[1] < 2 || rec[hdr[1] - 1] != '}') {
+            output_write(o, rec, hdr[1]);
+            continue;
+        }
+        if (need > cap) {
+            char *nb = realloc(buf, need);
+            if (!nb) {
+                o->errors++; /* out of memory: the record is lost to that output, and counted */
+                continue;
+            }
+            buf = nb;
+            cap = need;
+        }
+        /* "...}" -> "...,EXTRA}" */
+        memcpy(buf, rec, hdr[1] - 1);
+        buf[hdr[1] - 1] = ',';
+        memcpy(buf + hdr[1], extra, extra_len);
+        buf[need - 1] = '}';
+        output_write(o, buf, need);
+    }
+    free(buf);
+    eve_hold_free(h);
 }
 
 void eve_write_http(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,

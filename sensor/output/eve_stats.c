@@ -126,6 +126,19 @@ static const struct stat_row stat_rows[] = {
     {"eve.outputs", ROW_OUTPUTS},
     ROW("alerts.total", st.alerts_total),
     {"alerts.*", ROW_FINDINGS},
+    /* the fleet (fleet.h), only when one is configured: requests made, answered, failed, never
+     * sent; round trips, reconnects; indicator lookups and indicators learnt; alerts raised */
+    ROW("fleet.sightings", fleet.sightings),
+    ROW("fleet.published", fleet.published),
+    ROW("fleet.sent", fleet.sent),
+    ROW("fleet.errors", fleet.errors),
+    ROW("fleet.dropped", fleet.dropped),
+    ROW("fleet.batched", fleet.batched),
+    ROW("fleet.reconnects", fleet.reconnects),
+    ROW("fleet.lookups", fleet.lookups),
+    ROW("fleet.indicators", fleet.indicators),
+    ROW("fleet.replay_alerts", fleet.replay_alerts),
+    ROW("fleet.indicator_alerts", fleet.indicator_alerts),
 };
 
 #define STATS_MAX_DEPTH 4 /* objects open under "stats" at most (app_layer.error.http) */
@@ -198,6 +211,8 @@ void eve_write_stats(struct eve_writer *w, uint64_t ts_us, const struct sensor_c
     jb_open_object(j, "stats");
     for (size_t r = 0; r < sizeof(stat_rows) / sizeof(stat_rows[0]); r++) {
         const struct stat_row *row = &stat_rows[r];
+        if (!c->fleet_on && !strncmp(row->path, "fleet.", 6))
+            continue;
         const char *key = enter(j, &op, row->path);
         if (row->off == ROW_OUTPUTS) {
             outputs_array(w, key, c);

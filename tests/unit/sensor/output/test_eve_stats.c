@@ -8,7 +8,8 @@
  * under Suricata's names and shapes (defrag.ipv4.fragments, flow.tcp_reuse, tcp.overlap counted
  * per segment), ours under stats.tokenwatch; and the record has no other leaf, so a counter
  * added to eve_stats.c without being added here, or put inside one of Suricata's objects, fails.
- * ctest eve_schema checks the same record against Suricata's schema itself.
+ * ctest eve_schema checks the same record against Suricata's schema itself. stats.fleet (fleet.h) is
+ * there only when a fleet is configured (fleet_on).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -111,6 +112,17 @@ static const struct expect ours[] = {
     E("eve.errors", os.errors),
     E("eve.reconnects", os.reconnects),
     E("alerts.total", st.alerts_total),
+    E("fleet.sightings", fleet.sightings),
+    E("fleet.published", fleet.published),
+    E("fleet.sent", fleet.sent),
+    E("fleet.errors", fleet.errors),
+    E("fleet.dropped", fleet.dropped),
+    E("fleet.batched", fleet.batched),
+    E("fleet.reconnects", fleet.reconnects),
+    E("fleet.lookups", fleet.lookups),
+    E("fleet.indicators", fleet.indicators),
+    E("fleet.replay_alerts", fleet.replay_alerts),
+    E("fleet.indicator_alerts", fleet.indicator_alerts),
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -203,11 +215,27 @@ static void test_every_counter_at_its_name(void **state)
     assert_int_equal(leaves(st), expected);
     /* our own objects, and Suricata's, and no other */
     const char *top[] = {"uptime", "capture", "decoder", "flow", "defrag", "tcp", "app_layer",
-                         "tokenwatch", "tokens", "eve", "alerts"};
+                         "tokenwatch", "tokens", "eve", "alerts", "fleet"};
     assert_int_equal(json_object_size(st), N(top));
     for (size_t i = 0; i < N(top); i++)
         assert_non_null(json_object_get(st, top[i]));
     assert_true(json_is_array(at(st, "eve.outputs")));
+    json_decref(rec);
+}
+
+/* Without a fleet section (fleet_on 0) the record has no `fleet` object, whatever its
+ * counters hold. */
+static void test_no_fleet_no_fleet_object(void **state)
+{
+    (void)state;
+    struct sensor_counters c;
+    memset(&c, 0, sizeof(c));
+    c.fleet.sent = 7;
+    json_t *rec = write_record(&c);
+    json_t *st = json_object_get(rec, "stats");
+    assert_non_null(st);
+    assert_null(json_object_get(st, "fleet"));
+    assert_non_null(json_object_get(st, "alerts"));
     json_decref(rec);
 }
 
@@ -245,6 +273,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_counter_at_its_name),
         cmocka_unit_test(test_suricata_shapes),
+        cmocka_unit_test(test_no_fleet_no_fleet_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
