@@ -28,6 +28,8 @@ bench: build
 	@$(PY) tests/bench/run_stress.py --sensor $(BUILD)/tokenwatch --workdir $(BUILD)/bench
 	@$(PY) tests/bench/bench_goals.py --sensor $(BUILD)/tokenwatch --rawloop $(BUILD)/rawloop \
 		--workdir $(BUILD)/bench --pcap $(BUILD)/bench/bench-200mb.pcap
+	@$(PY) tests/bench/bench_fleet.py --sensor $(BUILD)/tokenwatch \
+		--workdir $(BUILD)/bench --pcap $(BUILD)/bench/bench-200mb.pcap
 
 # Live capture throughput through a veth pair (root): tests/live/bench_live.py.
 bench-live: build

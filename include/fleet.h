@@ -98,7 +98,7 @@ struct fleet *fleet_new(const struct config *cfg, size_t nworkers, char *err, si
 void fleet_free(struct fleet *f);
 
 /* The client network of addr (16 bytes, IPv4 as ::ffff:a.b.c.d) into net (16 bytes) and its
- * text ("10.1.0.0/24", "2001:db8::/64") into str. */
+ * text ("10.1.0.0/24", "2001:db8::/64") into str (NULL: not wanted, only the bytes). */
 void fleet_network(const struct fleet *f, const uint8_t addr[16], uint8_t net[16],
                    char str[FLEET_NET_MAX]);
 /* 1 when the sighting (sha, net) at packet time now_s is due: not sent within the window (the

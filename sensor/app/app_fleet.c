@@ -176,9 +176,10 @@ void app_fleet_token(struct app_ctx *c, const struct tx *t, size_t i, const uint
         return;
     uint8_t net[16];
     char netstr[FLEET_NET_MAX];
-    fleet_network(fl, client, net, netstr);
+    fleet_network(fl, client, net, NULL);
     if (!fleet_sighting_due(fl, v->digest, net, now))
         return;
+    fleet_network(fl, client, net, netstr);
     struct fleet_req *r = req(s, FLEET_SIGHTING, v, now);
     if (!r)
         return;

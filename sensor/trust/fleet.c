@@ -4,11 +4,13 @@
  * Pipeline: app layer ─► [fleet_sighting_due / fleet_publish_due ─► fleet_push ─► queue] ─►
  * writer thread (fleet_redis.c) ─► [fleet_deliver ─► the worker's results] ─► app layer.
  *
- * Local sighting cache: a direct-mapped array of (keyed SipHash of sha256 and network, packet
- * time sent). A slot holding the same tag within the window says "sent"; anything else takes the
- * slot. A collision only makes a sighting go out again (Redis stores it idempotently), so the
- * array needs no chains and no eviction list; its size comes from fleet.memcap (half of it).
- * Traffic cannot aim tokens at one slot: the hash is keyed with a random key per run.
+ * Local sighting cache: sets of SEEN_WAYS slots of (keyed SipHash of sha256 and network, packet
+ * time sent); the hash picks the set. A slot of the set holding the same tag within the window
+ * says "sent"; otherwise the pair takes an empty slot, one outside the window, or the one sent
+ * longest ago. So each pair goes out once per window while the cache holds it: at the default
+ * fleet.memcap (2 MiB of it: 131,072 slots) a run needs nine pairs in one set of eight to
+ * resend one. Past that (a flood of distinct tokens) a pair may go out again, which Redis
+ * stores idempotently. Traffic cannot aim pairs at one set: the hash is keyed per run.
  *
  * Indicator table: the other half of fleet.memcap, a ring of entries in arrival order with
  * bucket chains over it (keyed SipHash of the sha256); when full, the oldest entry goes. Looked
@@ -19,6 +21,7 @@
 #include "fleet_int.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +97,9 @@ struct fleet *fleet_new(const struct config *cfg, size_t nworkers, char *err, si
     f->ind_bmask = (uint32_t)(nb - 1);
     f->w = calloc(nworkers, sizeof(*f->w));
     f->nw = nworkers;
+    f->wake[0] = f->wake[1] = -1;
     if (!f->server || (cfg->fleet_path && !f->path) || (cfg->fleet_password && !f->password) ||
-        !f->seen || !f->ind || !f->ind_buckets || !f->w) {
+        !f->seen || !f->ind || !f->ind_buckets || !f->w || pipe2(f->wake, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "fleet: out of memory");
         f->nw = 0;
         fleet_free(f);
@@ -131,9 +135,14 @@ void fleet_free(struct fleet *f)
     if (!f)
         return;
     atomic_store(&f->stop, 1);
-    pthread_mutex_lock(&f->q_mu);
-    pthread_cond_broadcast(&f->q_cv);
-    pthread_mutex_unlock(&f->q_mu);
+    if (f->wake[1] >= 0 && write(f->wake[1], "x", 1) < 0) {
+        /* the subscriber sees the flag within its poll timeout instead */
+    }
+    if (f->nw) {
+        pthread_mutex_lock(&f->q_mu);
+        pthread_cond_broadcast(&f->q_cv);
+        pthread_mutex_unlock(&f->q_mu);
+    }
     if (f->writer_started)
         pthread_join(f->writer, NULL);
     if (f->sub_started)
@@ -157,6 +166,9 @@ void fleet_free(struct fleet *f)
         pthread_mutex_destroy(&f->q_mu);
         pthread_cond_destroy(&f->q_cv);
     }
+    for (int i = 0; i < 2; i++)
+        if (f->wake[i] >= 0)
+            close(f->wake[i]);
     free(f->w);
     free(f->seen);
     free(f->ind);
@@ -185,28 +197,48 @@ void fleet_network(const struct fleet *f, const uint8_t addr[16], uint8_t net[16
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     memcpy(net, addr, 16);
-    char a[INET6_ADDRSTRLEN];
-    if (!memcmp(addr, mapped, 12)) {
+    int v4 = !memcmp(addr, mapped, 12);
+    if (v4)
         mask_bits(net + 12, 4, f->netbits4);
-        inet_ntop(AF_INET, net + 12, a, sizeof(a));
-        snprintf(str, FLEET_NET_MAX, "%s/%u", a, f->netbits4);
-    } else {
+    else
         mask_bits(net, 16, f->netbits6);
-        inet_ntop(AF_INET6, net, a, sizeof(a));
-        snprintf(str, FLEET_NET_MAX, "%s/%u", a, f->netbits6);
-    }
+    if (!str)
+        return;
+    char a[INET6_ADDRSTRLEN];
+    inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? net + 12 : net, a, sizeof(a));
+    snprintf(str, FLEET_NET_MAX, "%s/%u", a, v4 ? f->netbits4 : f->netbits6);
 }
 
+static int within(const struct fleet *f, const struct fleet_seen *e, int64_t now_s)
+{
+    int64_t d = now_s - e->at;
+    return d <= f->window && d >= -f->window;
+}
+
+/* The set of SEEN_WAYS slots the tag belongs to holds it within the window: 0 (not due). Else
+ * the tag takes its slot, or an empty one, or one outside the window, or the one sent longest
+ * ago: 1 (due). */
 static int due(struct fleet *f, const uint8_t key[48], int64_t now_s)
 {
-    uint64_t tag = siphash13(f->seed, key, 48);
-    struct fleet_seen *e = &f->seen[tag & f->seen_mask];
+    uint64_t tag = siphash13(f->seed, key, 48) | 1; /* 0 marks an empty slot */
+    struct fleet_seen *set = &f->seen[(tag >> 1) & f->seen_mask & ~(uint64_t)(SEEN_WAYS - 1)];
     pthread_mutex_lock(&f->seen_mu);
-    int64_t d = now_s - e->at;
-    int fresh = e->tag == tag && d <= f->window && d >= -f->window;
+    struct fleet_seen *take = NULL;
+    for (int i = 0; i < SEEN_WAYS; i++)
+        if (set[i].tag == tag) {
+            take = &set[i];
+            break;
+        }
+    int fresh = take && within(f, take, now_s);
+    if (!take) {
+        take = &set[0];
+        for (int i = 0; i < SEEN_WAYS && take->tag && within(f, take, now_s); i++)
+            if (!set[i].tag || !within(f, &set[i], now_s) || set[i].at < take->at)
+                take = &set[i];
+    }
     if (!fresh) {
-        e->tag = tag;
-        e->at = now_s;
+        take->tag = tag;
+        take->at = now_s;
     }
     pthread_mutex_unlock(&f->seen_mu);
     return !fresh;
@@ -262,8 +294,8 @@ int fleet_push(struct fleet *f, struct fleet_req *r)
     else
         f->q_head = r;
     f->q_tail = r;
-    int wake = f->q_len++ == 0;
-    if (wake)
+    f->q_len++;
+    if (f->writer_idle) /* else it is sending, or lingering for a fuller batch */
         pthread_cond_signal(&f->q_cv);
     pthread_mutex_unlock(&f->q_mu);
     return 0;

@@ -11,7 +11,9 @@
 /* fleet.h comes first (its types and sizes); not included here, so that this header is no
  * module of its own that fleet.h's module depends on (tests/include_graph.py). */
 
-/* A sent sighting or publish, remembered: (keyed hash of what was sent, packet time). */
+/* A sent sighting or publish, remembered: (keyed hash of what was sent, packet time), in sets
+ * of SEEN_WAYS. */
+#define SEEN_WAYS 8
 struct fleet_seen {
     uint64_t tag;
     int64_t at;
@@ -61,6 +63,7 @@ struct fleet {
     struct fleet_req *q_head, *q_tail;
     uint32_t q_len;
     int hurry;                    /* settle: retry the connection now (under q_mu) */
+    int writer_idle;              /* the writer waits for work: a push signals (under q_mu) */
 
     struct fleet_worker *w;
     size_t nw;
@@ -72,6 +75,7 @@ struct fleet {
     _Atomic int connected;        /* the writer holds a working connection */
     _Atomic uint64_t connect_failures;
     void *sub_ctx;                /* redisContext of the subscriber, made by fleet_new */
+    int wake[2];                  /* a pipe: fleet_free ends the subscriber's poll at once */
 
     /* counters */
     _Atomic uint64_t sightings, published, sent, errors, dropped, batched, reconnects, lookups,

@@ -43,6 +43,7 @@
 #include "timewait.h"
 
 #define BATCH 128
+#define LINGER_MS 5u
 #define MAX_FIELDS 1000
 #define CONNECT_TIMEOUT_S 1
 #define REPLY_TIMEOUT_S 2
@@ -323,8 +324,15 @@ void *fleet_writer_main(void *arg)
     struct fleet_req *b[BATCH];
     for (;;) {
         pthread_mutex_lock(&f->q_mu);
-        while (!f->q_head && !atomic_load(&f->stop))
+        while (!f->q_head && !atomic_load(&f->stop)) {
+            f->writer_idle = 1;
             timewait_for_ms(&f->q_cv, &f->q_mu, 500);
+            f->writer_idle = 0;
+        }
+        /* A batch of one costs a round trip and a wake-up: linger LINGER_MS for more, unless
+         * the batch is full or a worker is settling (hurry). */
+        if (f->q_len < BATCH && !f->hurry && !atomic_load(&f->stop) && wr.c)
+            timewait_until(&f->q_cv, &f->q_mu, timewait_now_ns() + LINGER_MS * 1000000ull);
         int stop = atomic_load(&f->stop);
         pthread_mutex_unlock(&f->q_mu);
         if (stop)
@@ -466,8 +474,8 @@ void *fleet_sub_main(void *arg)
         if (!c) {
             char why[256];
             if (fleet_sub_connect(f, why, sizeof(why)) != 0) {
-                for (unsigned t = 0; t < backoff && !atomic_load(&f->stop); t += 50)
-                    timewait_sleep_ms(50);
+                struct pollfd w = {.fd = f->wake[0], .events = POLLIN};
+                poll(&w, 1, (int)backoff); /* fleet_free's byte ends it early */
                 backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
                 continue;
             }
@@ -484,9 +492,9 @@ void *fleet_sub_main(void *arg)
             freeReplyObject(rep);
             continue;
         }
-        struct pollfd p = {.fd = c->fd, .events = POLLIN};
-        int pr = poll(&p, 1, 200);
-        if (pr > 0 && redisBufferRead(c) != REDIS_OK)
+        struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = f->wake[0], .events = POLLIN}};
+        int pr = poll(p, 2, 1000);
+        if (pr > 0 && p[0].revents && redisBufferRead(c) != REDIS_OK)
             fleet_sub_free(f);
         else if (pr < 0 && errno != EINTR)
             fleet_sub_free(f);

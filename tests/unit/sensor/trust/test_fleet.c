@@ -227,6 +227,20 @@ static void test_sighting_cache(void **state)
     assert_false(fleet_sighting_due(f, sha, net2, T0 + 1));
     fleet_free(f);
     config_free(&c);
+
+    /* At the default memcap, 10,000 pairs go out once each, none twice within the window
+     * (sets of eight: a resend needs nine pairs in one set). */
+    f = fleet_of(&c, "n", 1, 0);
+    for (int round = 0; round < 2; round++)
+        for (uint32_t i = 0; i < 10000; i++) {
+            sha_of(sha, i / 4);
+            memset(net1, 0, 16);
+            net1[15] = (uint8_t)(i % 4);
+            if (fleet_sighting_due(f, sha, net1, T0 + round) != !round)
+                fail_msg("pair %u, round %d", i, round);
+        }
+    fleet_free(f);
+    config_free(&c);
 }
 
 static void test_indicator_strings(void **state)
