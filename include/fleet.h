@@ -102,9 +102,10 @@ void fleet_free(struct fleet *f);
 void fleet_network(const struct fleet *f, const uint8_t addr[16], uint8_t net[16],
                    char str[FLEET_NET_MAX]);
 /* 1 when the sighting (sha, net) at packet time now_s is due: not sent within the window (the
- * local cache now says it was); 0 when it was. */
+ * local cache now says it was); 0 when it was. *sent (may be NULL): the packet time it was
+ * last sent at (now_s when due). */
 int fleet_sighting_due(struct fleet *f, const uint8_t sha[32], const uint8_t net[16],
-                       int64_t now_s);
+                       int64_t now_s, int64_t *sent);
 /* 1 when the token's indicator is due for publishing (once per window per sensor). */
 int fleet_publish_due(struct fleet *f, const uint8_t sha[32], int64_t now_s);
 

@@ -124,6 +124,10 @@ struct app_flow {
     struct tx *q_head, *q_tail;  /* transactions in flight, oldest first */
     uint64_t next_tx_id;
     uint64_t seen[SEEN_MAX];     /* hashes of tokens already reported in this flow */
+    uint64_t fleet_hash;         /* the last token this flow sighted for the fleet (its verdict's
+                                    hash), and when the fleet last sent that sighting: within the
+                                    window the next occurrence skips the fleet's cache */
+    int64_t fleet_sent;
     struct eve_prefix pfx;       /* the flow's shared EVE members, rendered once */
     struct classify_flow cf;     /* nDPI's verdict on the flow */
     uint64_t proto_state[APP_PROTO_STATE_SIZE / 8]; /* the entry's state (8-byte aligned) */

@@ -218,7 +218,7 @@ static int within(const struct fleet *f, const struct fleet_seen *e, int64_t now
 /* The set of SEEN_WAYS slots the tag belongs to holds it within the window: 0 (not due). Else
  * the tag takes its slot, or an empty one, or one outside the window, or the one sent longest
  * ago: 1 (due). */
-static int due(struct fleet *f, const uint8_t key[48], int64_t now_s)
+static int due(struct fleet *f, const uint8_t key[48], int64_t now_s, int64_t *sent)
 {
     uint64_t tag = siphash13(f->seed, key, 48) | 1; /* 0 marks an empty slot */
     struct fleet_seen *set = &f->seen[(tag >> 1) & f->seen_mask & ~(uint64_t)(SEEN_WAYS - 1)];
@@ -240,17 +240,19 @@ static int due(struct fleet *f, const uint8_t key[48], int64_t now_s)
         take->tag = tag;
         take->at = now_s;
     }
+    if (sent)
+        *sent = take->at;
     pthread_mutex_unlock(&f->seen_mu);
     return !fresh;
 }
 
 int fleet_sighting_due(struct fleet *f, const uint8_t sha[32], const uint8_t net[16],
-                       int64_t now_s)
+                       int64_t now_s, int64_t *sent)
 {
     uint8_t key[48];
     memcpy(key, sha, 32);
     memcpy(key + 32, net, 16);
-    return due(f, key, now_s);
+    return due(f, key, now_s, sent);
 }
 
 int fleet_publish_due(struct fleet *f, const uint8_t sha[32], int64_t now_s)
@@ -259,7 +261,7 @@ int fleet_publish_due(struct fleet *f, const uint8_t sha[32], int64_t now_s)
     memcpy(key, sha, 32);
     memset(key + 32, 0xff, 16); /* no client network is all ones with its prefix applied... */
     key[32] = 0xfe;             /* ...and none starts with this byte pattern in this slot */
-    return due(f, key, now_s);
+    return due(f, key, now_s, NULL);
 }
 
 /* ---- requests and answers ---- */

@@ -214,17 +214,20 @@ static void test_sighting_cache(void **state)
     memset(net2, 0, 16);
     net2[15] = 1;
     int64_t w = c.fleet_window;
-    assert_true(fleet_sighting_due(f, sha, net1, T0));
-    assert_false(fleet_sighting_due(f, sha, net1, T0 + 10));
-    assert_false(fleet_sighting_due(f, sha, net1, T0 + w)); /* the window's edge: still sent */
-    assert_true(fleet_sighting_due(f, sha, net2, T0));      /* another network */
-    assert_true(fleet_sighting_due(f, sha, net1, T0 + w + 1));
-    assert_false(fleet_sighting_due(f, sha, net1, T0 + w + 2));
-    assert_true(fleet_sighting_due(f, sha, net1, T0 - w - 10)); /* time stepped back far */
+    int64_t sent = 0;
+    assert_true(fleet_sighting_due(f, sha, net1, T0, &sent));
+    assert_int_equal(sent, T0);
+    assert_false(fleet_sighting_due(f, sha, net1, T0 + 10, &sent));
+    assert_int_equal(sent, T0); /* when it went out */
+    assert_false(fleet_sighting_due(f, sha, net1, T0 + w, NULL)); /* the edge: still sent */
+    assert_true(fleet_sighting_due(f, sha, net2, T0, NULL));      /* another network */
+    assert_true(fleet_sighting_due(f, sha, net1, T0 + w + 1, NULL));
+    assert_false(fleet_sighting_due(f, sha, net1, T0 + w + 2, NULL));
+    assert_true(fleet_sighting_due(f, sha, net1, T0 - w - 10, NULL)); /* time stepped back far */
     /* publishing is remembered apart from sightings */
     assert_true(fleet_publish_due(f, sha, T0));
     assert_false(fleet_publish_due(f, sha, T0 + 1));
-    assert_false(fleet_sighting_due(f, sha, net2, T0 + 1));
+    assert_false(fleet_sighting_due(f, sha, net2, T0 + 1, NULL));
     fleet_free(f);
     config_free(&c);
 
@@ -236,7 +239,7 @@ static void test_sighting_cache(void **state)
             sha_of(sha, i / 4);
             memset(net1, 0, 16);
             net1[15] = (uint8_t)(i % 4);
-            if (fleet_sighting_due(f, sha, net1, T0 + round) != !round)
+            if (fleet_sighting_due(f, sha, net1, T0 + round, NULL) != !round)
                 fail_msg("pair %u, round %d", i, round);
         }
     fleet_free(f);
