@@ -10,7 +10,8 @@ its site and `fleet: {redis: ..., window: 3600, clients: 3, networks: 24, networ
 queue-size: 4096}`; `tokenwatch -c CFG -r CAPTURE -l OUTDIR -j 1`, exit 0 expected.
 
 1. sites (sequential): A, then B, then C against one fresh redis-server (a SUBSCRIBEd reader
-   on the channel tokenwatch:indicators the whole time). Site B trusts only the demo-idp keyset:
+   on the channel tokenwatch:indicators the whole time); run twice, with -j 1 and again with
+   -j 2 against another fresh server (tag sites-j2: one fleet shared by two workers). Site B trusts only the demo-idp keyset:
    its own verdict on F is issuer_untrusted (severity 3), no severity-1 finding.
      - exactly one fleet replay alert (`fleet.type` "replay") in the three outputs together: at
        site C, for T, sid 9100015, token.findings holding token_replay, fleet.client_networks 3,
@@ -141,8 +142,11 @@ def write_config(path, name, port=None, idp_only=False):
     return path
 
 
+JOBS = "1"  # workers per sensor; scenario 1 runs again with 2 (one fleet shared by both)
+
+
 def sensor_cmd(sensor, cfg, capture, out):
-    return [sensor, "-c", cfg, "-r", capture, "-l", out, "-j", "1"]
+    return [sensor, "-c", cfg, "-r", capture, "-l", out, "-j", JOBS]
 
 
 def run_sensor(sensor, cfg, capture, out):
@@ -321,8 +325,8 @@ def info_field(c, section, field):
 # --- 1. three sites, one after the other --------------------------------------------------------
 
 def sites_sequential(sensor, rbin, wd, toks, pcaps):
-    tag = "sites"
-    srv = start_server(rbin, wd, "redis-sites")
+    tag = "sites" if JOBS == "1" else "sites-j" + JOBS
+    srv = start_server(rbin, wd, "redis-" + tag)
     if srv is None:
         return
     sha = {k: sha256_hex(v) for k, v in toks.items()}
@@ -333,7 +337,7 @@ def sites_sequential(sensor, rbin, wd, toks, pcaps):
               [b"subscribe", b"tokenwatch:indicators", 1])
         recs, outs, errs = {}, {}, []
         for site in SITES:
-            out = os.path.join(wd, "sites", site)
+            out = os.path.join(wd, tag, site)
             os.makedirs(out, exist_ok=True)
             cfg = write_config(os.path.join(out, "tokenwatch.yaml"), site, srv.port,
                                idp_only=(site == "site-b"))
@@ -789,7 +793,11 @@ def main():
     pcaps = MF.main(os.path.join(wd, "pcaps"))
     toks = MF.tokens()
     toks3 = {k: toks[k] for k in ("T", "U", "F")}
+    global JOBS
     sites_sequential(sensor, rbin, wd, toks3, pcaps)
+    JOBS = "2"
+    sites_sequential(sensor, rbin, wd, toks3, pcaps)
+    JOBS = "1"
     sites_concurrent(sensor, rbin, wd, toks3, pcaps)
     absent(sensor, wd, pcaps)
     restart(sensor, rbin, wd)
