@@ -90,6 +90,9 @@ void fleet_requeue(struct fleet *f, struct fleet_req *head, struct fleet_req *ta
  * table, living for ttl seconds more (wall clock). 0, or -1 when it does not parse. */
 int fleet_learn(struct fleet *f, const char *s, size_t len, int64_t ttl);
 
+/* fleet_redis.c: a sighting's answer (a hiredis redisReply) into r: 0, or -1 when it is not
+ * the script's shape (what Redis holds is other sensors' writing: never trusted to be). */
+int fleet_parse_sighting(struct fleet *f, struct fleet_req *r, const void *reply);
 /* fleet_redis.c: connects the subscriber and loads the stored indicators (fleet_new, then in
  * the subscriber thread after a loss). 0, or -1 with the reason in why. */
 int fleet_sub_connect(struct fleet *f, char *why, size_t n);

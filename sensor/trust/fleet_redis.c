@@ -300,9 +300,9 @@ static void copy_str(char *dst, size_t n, const redisReply *e)
     dst[len] = '\0';
 }
 
-/* A sighting's answer into r; 0, or -1 when it is not the script's shape. */
-static int parse_sighting(struct fleet *f, struct fleet_req *r, const redisReply *a)
+int fleet_parse_sighting(struct fleet *f, struct fleet_req *r, const void *reply)
 {
+    const redisReply *a = reply;
     if (a->type != REDIS_REPLY_ARRAY || a->elements < 8 ||
         a->element[0]->type != REDIS_REPLY_INTEGER || a->element[1]->type != REDIS_REPLY_INTEGER ||
         a->element[5]->type != REDIS_REPLY_INTEGER)
@@ -351,7 +351,7 @@ static int send_batch(struct writer *wr, struct fleet_req **b, size_t n)
                         wr->error_said = 1;
                     }
                 }
-            } else if (k == 0 && r->kind == FLEET_SIGHTING && parse_sighting(f, r, rep) != 0) {
+            } else if (k == 0 && r->kind == FLEET_SIGHTING && fleet_parse_sighting(f, r, rep) != 0) {
                 err = 1;
             }
             freeReplyObject(rep);
