@@ -208,6 +208,10 @@ struct config {
     uint32_t fleet_networks;        /* fleet.networks: IPv4 prefix length of a network, 24 */
     uint32_t fleet_networks_v6;     /* fleet.networks-v6: IPv6 prefix length, 64 */
     uint32_t fleet_queue;           /* fleet.queue-size: requests waiting for Redis, 4096 */
+    uint32_t fleet_unverified_rate; /* fleet.unverified-rate: sightings a second (packet time) of
+                                       tokens whose signature was not verified valid (anyone can
+                                       mint those) and of indicators published, default 50;
+                                       sightings of verified tokens are not limited */
     uint64_t fleet_memcap;          /* fleet.memcap: the local sighting and indicator tables,
                                        default 4 MiB */
 };

@@ -78,6 +78,8 @@ struct fleet_stats {
                                        (queue full, or still queued at the end of the run);
                                        at the end: sent + errors + dropped = sightings +
                                        published */
+    uint64_t limited;               /* sightings of unverified tokens and publishes not made:
+                                       over fleet.unverified-rate */
     uint64_t batched;               /* round trips (pipelined batches) */
     uint64_t reconnects;            /* connections made again after a loss */
     uint64_t lookups;               /* indicator lookups (token occurrences checked) */
@@ -106,6 +108,12 @@ void fleet_network(const struct fleet *f, const uint8_t addr[16], uint8_t net[16
  * last sent at (now_s when due). */
 int fleet_sighting_due(struct fleet *f, const uint8_t sha[32], const uint8_t net[16],
                        int64_t now_s, int64_t *sent);
+/* 1 when a sighting of a token whose signature was not verified valid, or a publish, may go
+ * out at packet time now_s: at most fleet.unverified-rate a second, shared by the workers; else
+ * 0, counted as limited. Anyone can mint such tokens, and each request is a key in Redis for a
+ * window or two: this bounds what a flood of them costs Redis, while sightings of verified
+ * tokens (which only their issuer can mint) are never limited. */
+int fleet_unverified_allowed(struct fleet *f, int64_t now_s);
 /* 1 when the token's indicator is due for publishing (once per window per sensor). */
 int fleet_publish_due(struct fleet *f, const uint8_t sha[32], int64_t now_s);
 

@@ -104,16 +104,14 @@ static void replay_json(struct jb *j, const struct fleet_req *r)
 
 /* Seconds a token's Redis keys live: the window, never longer than the token's remaining
  * lifetime plus the window (at least 1 s); an indicator lives the remaining lifetime plus the
- * window, at least the window, at most 7 days. */
+ * window, at least one window and at most two (a forged token's exp is the forger's choice). */
 static int64_t keys_ttl(const struct verdict *v, int64_t now, int64_t window, int indicator)
 {
     if (!v->c.has_exp)
         return window;
     int64_t left = v->c.exp - now;
-    if (indicator) {
-        int64_t t = left > 0 ? left + window : window;
-        return t > 7 * 86400 ? 7 * 86400 : t;
-    }
+    if (indicator)
+        return window + (left <= 0 ? 0 : left < window ? left : window);
     int64_t t = left < 0 ? window + left : window;
     return t < 1 ? 1 : t;
 }
@@ -159,9 +157,10 @@ void app_fleet_token(struct app_ctx *c, const struct tx *t, size_t i, const uint
         c->app->alerted = 1;
     }
 
-    /* This sensor's own severity-1 verdict: tell the fleet, once a window. */
+    /* This sensor's own severity-1 verdict: tell the fleet, once a window, within the rate of
+     * unverified tokens (a forger can mint these by the million; a stolen key signs as many). */
     uint32_t sev1 = severity1(v->findings);
-    if (sev1 && fleet_publish_due(fl, v->digest, now)) {
+    if (sev1 && fleet_publish_due(fl, v->digest, now) && fleet_unverified_allowed(fl, now)) {
         struct fleet_req *r = req(s, FLEET_PUBLISH, v, now);
         if (r) {
             r->findings = sev1;
@@ -186,7 +185,7 @@ void app_fleet_token(struct app_ctx *c, const struct tx *t, size_t i, const uint
     fleet_network(fl, client, net, NULL);
     int d = fleet_sighting_due(fl, v->digest, net, now, &app->fleet_sent);
     app->fleet_hash = v->hash;
-    if (!d)
+    if (!d || (v->sig != SIG_VALID && !fleet_unverified_allowed(fl, now)))
         return;
     fleet_network(fl, client, net, netstr);
     struct fleet_req *r = req(s, FLEET_SIGHTING, v, now);

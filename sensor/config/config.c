@@ -207,6 +207,7 @@ const struct config_key config_keys[] = {
     INT(CONFIG,  "fleet.networks",       fleet_networks, 1, 32, 24),
     INT(CONFIG,  "fleet.networks-v6",    fleet_networks_v6, 1, 128, 64),
     INT(CONFIG,  "fleet.queue-size",     fleet_queue, 16, 1u << 20, 4096),
+    INT(CONFIG,  "fleet.unverified-rate", fleet_unverified_rate, 0, 1000000, 50),
     SIZE(CONFIG, "fleet.memcap",         fleet_memcap, MIN_CACHE_MEMCAP, UINT64_MAX, 4u << 20),
 };
 const size_t config_keys_count = NELEM(config_keys);

@@ -133,6 +133,7 @@ static const struct stat_row stat_rows[] = {
     ROW("fleet.sent", fleet.sent),
     ROW("fleet.errors", fleet.errors),
     ROW("fleet.dropped", fleet.dropped),
+    ROW("fleet.limited", fleet.limited),
     ROW("fleet.batched", fleet.batched),
     ROW("fleet.reconnects", fleet.reconnects),
     ROW("fleet.lookups", fleet.lookups),

@@ -70,6 +70,8 @@ struct fleet *fleet_new(const struct config *cfg, size_t nworkers, char *err, si
     f->netbits4 = cfg->fleet_networks;
     f->netbits6 = cfg->fleet_networks_v6;
     f->queue_cap = cfg->fleet_queue;
+    f->rate_max = cfg->fleet_unverified_rate;
+    f->rate_sec = INT64_MIN;
     if (cfg->sensor_name)
         snprintf(f->name, sizeof(f->name), "%s", cfg->sensor_name);
     else if (gethostname(f->name, sizeof(f->name) - 1) != 0 || !f->name[0])
@@ -253,6 +255,21 @@ int fleet_sighting_due(struct fleet *f, const uint8_t sha[32], const uint8_t net
     memcpy(key, sha, 32);
     memcpy(key + 32, net, 16);
     return due(f, key, now_s, sent);
+}
+
+int fleet_unverified_allowed(struct fleet *f, int64_t now_s)
+{
+    pthread_mutex_lock(&f->seen_mu);
+    if (now_s != f->rate_sec) {
+        f->rate_sec = now_s;
+        f->rate_used = 0;
+    }
+    int ok = f->rate_used < f->rate_max;
+    f->rate_used += (uint32_t)ok;
+    pthread_mutex_unlock(&f->seen_mu);
+    if (!ok)
+        atomic_fetch_add(&f->limited, 1);
+    return ok;
 }
 
 int fleet_publish_due(struct fleet *f, const uint8_t sha[32], int64_t now_s)
@@ -532,6 +549,7 @@ void fleet_get_stats(struct fleet *f, struct fleet_stats *o)
     o->sent = atomic_load(&f->sent);
     o->errors = atomic_load(&f->errors);
     o->dropped = atomic_load(&f->dropped);
+    o->limited = atomic_load(&f->limited);
     o->batched = atomic_load(&f->batched);
     o->reconnects = atomic_load(&f->reconnects);
     o->lookups = atomic_load(&f->lookups);

@@ -57,6 +57,11 @@ struct fleet {
     uint32_t ind_cap, ind_bmask, ind_next, ind_count;
     _Atomic uint32_t ind_known;   /* entries ever added (0: lookups skip the lock) */
 
+    /* fleet.unverified-rate: sightings of unverified tokens in the packet-time second `rate_sec`
+     * (under seen_mu) */
+    uint32_t rate_max, rate_used;
+    int64_t rate_sec;
+
     /* the queue: producers are the workers, the consumer the writer thread */
     pthread_mutex_t q_mu;
     pthread_cond_t q_cv;          /* the writer waits for work; settle wakes it */
@@ -79,7 +84,7 @@ struct fleet {
 
     /* counters */
     _Atomic uint64_t sightings, published, sent, errors, dropped, batched, reconnects, lookups,
-        indicators, replay_alerts, indicator_alerts;
+        indicators, replay_alerts, indicator_alerts, limited;
 };
 
 /* fleet.c: hands r back to its worker with status st (counts sent/errors/dropped). */

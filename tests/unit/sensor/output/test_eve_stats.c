@@ -117,6 +117,7 @@ static const struct expect ours[] = {
     E("fleet.sent", fleet.sent),
     E("fleet.errors", fleet.errors),
     E("fleet.dropped", fleet.dropped),
+    E("fleet.limited", fleet.limited),
     E("fleet.batched", fleet.batched),
     E("fleet.reconnects", fleet.reconnects),
     E("fleet.lookups", fleet.lookups),

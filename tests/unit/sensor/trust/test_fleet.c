@@ -3,7 +3,7 @@
  *
  * Local side: client networks (IPv4 /24 and /20, IPv6 /64, as text and masked bytes); the
  * sighting cache (once per window per token and network, again after the window either way,
- * publish apart from sightings); indicator strings (hostile ones refused; the sensor's own never
+ * publish apart from sightings); fleet.unverified-rate (per second of packet time, counted); indicator strings (hostile ones refused; the sensor's own never
  * returned; a full table drops its oldest, lookups stay exact).
  * Redis absent: requests come back dropped within the settle (no 3 s wait), counted exactly; a
  * full queue refuses and counts.
@@ -242,6 +242,34 @@ static void test_sighting_cache(void **state)
             if (fleet_sighting_due(f, sha, net1, T0 + round, NULL) != !round)
                 fail_msg("pair %u, round %d", i, round);
         }
+    fleet_free(f);
+    config_free(&c);
+}
+
+/* fleet.unverified-rate: so many a second of packet time, shared, the rest counted. */
+static void test_unverified_rate(void **state)
+{
+    (void)state;
+    struct config c;
+    cfg_of(&c, "n", 1, 0);
+    c.fleet_unverified_rate = 50;
+    char err[128];
+    struct fleet *f = fleet_new(&c, 2, err, sizeof(err));
+    assert_non_null(f);
+    int ok = 0;
+    for (int i = 0; i < 80; i++)
+        ok += fleet_unverified_allowed(f, T0);
+    assert_int_equal(ok, 50);
+    assert_true(fleet_unverified_allowed(f, T0 + 1)); /* the next second */
+    struct fleet_stats st;
+    fleet_get_stats(f, &st);
+    assert_int_equal(st.limited, 30);
+    fleet_free(f);
+    config_free(&c);
+    cfg_of(&c, "n", 1, 0);
+    c.fleet_unverified_rate = 0; /* none */
+    f = fleet_new(&c, 1, err, sizeof(err));
+    assert_false(fleet_unverified_allowed(f, T0));
     fleet_free(f);
     config_free(&c);
 }
@@ -567,6 +595,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_networks),
         cmocka_unit_test(test_sighting_cache),
+        cmocka_unit_test(test_unverified_rate),
         cmocka_unit_test(test_indicator_strings),
         cmocka_unit_test(test_indicator_table_full),
         cmocka_unit_test(test_absent),
