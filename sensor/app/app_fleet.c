@@ -177,8 +177,8 @@ void app_fleet_token(struct app_ctx *c, const struct tx *t, size_t i, const uint
         return;
     struct app_flow *app = c->app;
     int64_t w = s->cfg->fleet_window;
-    if (app->fleet_hash == v->hash && app->fleet_sent &&
-        now - app->fleet_sent <= w && app->fleet_sent - now <= w)
+    if (app->fleet_hash == v->hash && app->fleet_sent && now >= app->fleet_sent &&
+        now - app->fleet_sent <= w)
         return;
     uint8_t net[16];
     char netstr[FLEET_NET_MAX];

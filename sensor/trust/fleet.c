@@ -217,9 +217,11 @@ static int within(const struct fleet *f, const struct fleet_seen *e, int64_t now
     return d <= f->window && d >= -f->window;
 }
 
-/* The set of SEEN_WAYS slots the tag belongs to holds it within the window: 0 (not due). Else
- * the tag takes its slot, or an empty one, or one outside the window, or the one sent longest
- * ago: 1 (due). */
+/* The set of SEEN_WAYS slots the tag belongs to holds it within the window, sent no later than
+ * now_s: 0 (not due). Else the tag takes its slot, or an empty one, or one outside the window,
+ * or the one sent longest ago: 1 (due). An occurrence older than the one sent (packet time
+ * stepping back: workers reading files, merged captures) goes out again, so that the fleet's
+ * first sighting of a pair stays its earliest. */
 static int due(struct fleet *f, const uint8_t key[48], int64_t now_s, int64_t *sent)
 {
     uint64_t tag = siphash13(f->seed, key, 48) | 1; /* 0 marks an empty slot */
@@ -231,7 +233,7 @@ static int due(struct fleet *f, const uint8_t key[48], int64_t now_s, int64_t *s
             take = &set[i];
             break;
         }
-    int fresh = take && within(f, take, now_s);
+    int fresh = take && within(f, take, now_s) && now_s >= take->at;
     if (!take) {
         take = &set[0];
         for (int i = 0; i < SEEN_WAYS && take->tag && within(f, take, now_s); i++)

@@ -224,6 +224,8 @@ static void test_sighting_cache(void **state)
     assert_true(fleet_sighting_due(f, sha, net1, T0 + w + 1, NULL));
     assert_false(fleet_sighting_due(f, sha, net1, T0 + w + 2, NULL));
     assert_true(fleet_sighting_due(f, sha, net1, T0 - w - 10, NULL)); /* time stepped back far */
+    assert_true(fleet_sighting_due(f, sha, net1, T0 - w - 20, NULL)); /* earlier than sent: */
+    assert_false(fleet_sighting_due(f, sha, net1, T0 - w - 15, NULL)); /* again, first stays */
     /* publishing is remembered apart from sightings */
     assert_true(fleet_publish_due(f, sha, T0));
     assert_false(fleet_publish_due(f, sha, T0 + 1));
