@@ -27,7 +27,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,10 +37,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
-import run_live as L  # noqa: E402  (check, skip, sh, records, wait_for)
-import run_fleet as F  # noqa: E402  (config_text)
+import run_live as L  # noqa: E402  (check, skip, sh, Sensor, records, wait_for)
+import fleet_lib as F  # noqa: E402  (config_text, sha256_hex)
 
-FLEET_SETS = ["fleet.window=3600", "fleet.clients=3", "engine.stats-interval=1"]
+FLEET_SETS = ["fleet.window=3600", "fleet.clients=3"]  # run_live.Sensor adds its SETS
 
 
 class Ns:
@@ -58,53 +57,17 @@ class Ns:
             for dev in (a, b):
                 L.sh("ip", "-n", self.name, "link", "set", dev, "up")
 
-    def argv(self, argv):
+    def exec_argv(self, argv):
         return ["ip", "netns", "exec", self.name] + argv
 
     def replay(self, dev, pcap):
-        r = subprocess.run(self.argv(["tcpreplay", "-q", "-i", dev, "--topspeed", pcap]),
+        r = subprocess.run(self.exec_argv(["tcpreplay", "-q", "-i", dev, "--topspeed", pcap]),
                            capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
             raise RuntimeError(f"tcpreplay: exit {r.returncode}: {r.stderr.strip()}")
 
     def close(self):
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=60)
-
-
-class LiveSensor:
-    def __init__(self, ns, sensor, cfg, iface, logdir, jobs, sock):
-        os.makedirs(logdir, exist_ok=True)
-        self.eve = os.path.join(logdir, "eve.json")
-        self.errpath = os.path.join(logdir, "stderr.txt")
-        self.err = open(self.errpath, "w")
-        argv = [sensor, "-c", cfg, "-i", iface, "-l", logdir, "-j", str(jobs), "-v",
-                "--set", "fleet.redis.path=" + sock]
-        for s in FLEET_SETS:
-            argv += ["--set", s]
-        self.proc = subprocess.Popen(ns.argv(argv), stdout=subprocess.DEVNULL, stderr=self.err,
-                                     stdin=subprocess.DEVNULL)
-        deadline = time.time() + 15
-        while "capturing" not in self.stderr():
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"sensor did not start: {self.stderr().strip()}")
-            time.sleep(0.05)
-
-    def stderr(self):
-        with open(self.errpath) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(30)
-        finally:
-            self.err.close()
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def redis_cli(sock, *args):
@@ -168,8 +131,12 @@ def main():
             cfg = os.path.join(work, site + ".yaml")
             with open(cfg, "w") as f:
                 f.write(F.config_text(site, None, idp_only))
-            sensors[site] = LiveSensor(ns, sensor, cfg, iface, os.path.join(work, site), jobs,
-                                       sock)
+            logdir = os.path.join(work, site)
+            os.makedirs(logdir)
+            extra = ["--set", "fleet.redis.path=" + sock]
+            for s in FLEET_SETS:
+                extra += ["--set", s]
+            sensors[site] = L.Sensor(ns, sensor, logdir, jobs, extra, config=cfg, iface=iface)
         A, B = sensors["site-a"], sensors["site-b"]
 
         # 1. site-a: T, U, F

@@ -121,12 +121,12 @@ class Netns:
 
 
 class Sensor:
-    def __init__(self, ns, sensor, logdir, jobs, extra=(), config=CONFIG):
+    def __init__(self, ns, sensor, logdir, jobs, extra=(), config=CONFIG, iface="tw0"):
         self.logdir = logdir
         self.eve = os.path.join(logdir, "eve.json")
         self.errpath = os.path.join(logdir, "stderr.txt")
         self.err = open(self.errpath, "w")
-        argv = [sensor, "-c", config, "-i", "tw0", "-l", logdir, "-j", str(jobs), "-v"]
+        argv = [sensor, "-c", config, "-i", iface, "-l", logdir, "-j", str(jobs), "-v"]
         for s in SETS:
             argv += ["--set", s]
         self.proc = subprocess.Popen(ns.exec_argv(argv + list(extra)), stdout=subprocess.DEVNULL,
