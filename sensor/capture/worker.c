@@ -297,6 +297,16 @@ static void publish(struct wk *w, uint64_t e)
  * last look (SIGHUP: reopen the outputs; a stats epoch: publish), and the once-a-second idle
  * work. (A reloaded key store is taken at the top of each loop, right after its wait, before
  * the packets that woke it.) */
+void worker_wake_sync(struct wk *w)
+{
+    sensor_keystore_sync(w->s);
+    uint64_t g = atomic_load_explicit(&w->L->reopen_gen, memory_order_relaxed);
+    if (g != w->reopen_seen) {
+        w->reopen_seen = g;
+        worker_reopen_outputs(w->s);
+    }
+}
+
 void worker_housekeep(struct wk *w, uint64_t now)
 {
     struct live *L = w->L;
@@ -333,7 +343,7 @@ static void *worker_main(void *arg)
     struct sensor *s = w->s;
     for (;;) {
         size_t got = 0;
-        sensor_keystore_sync(s); /* a store published while this thread waited judges the batch */
+        worker_wake_sync(w); /* a store or a reopen from while this thread waited: the batch's */
         for (size_t i = 0; i < L->nc; i++) {
             const struct worker_pkt *p;
             for (int k = 0; k < BATCH && (p = worker_ring_peek(w->rings[i])); k++) {
@@ -501,7 +511,9 @@ static void run_inline(struct live *L, const struct worker_opts *o, volatile sig
             atomic_store(&L->failed, 1);
             return;
         }
-        sensor_keystore_sync(w->s); /* a store published during poll() judges what woke it */
+        if (worker_hup_taken(o->reopen)) /* SIGHUP ended poll(): reopen before the packets */
+            atomic_fetch_add(&L->reopen_gen, 1);
+        worker_wake_sync(w); /* a store or a reopen from during poll(): what woke it */
         for (size_t i = 0; i < L->nc; i++)
             if (capture_read(L->c[i].p, L->c[i].iface, -1, L->pfd[i].revents, worker_inline_packet,
                              (u_char *)&L->c[i], NULL) < 0) {

@@ -76,8 +76,9 @@ void *worker_fanout_main(void *arg)
             break;
         }
         /* A store published while this thread slept in poll() judges what woke it: the line
-         * "reloaded" is printed once published, and traffic sent after it must see it. */
-        sensor_keystore_sync(w->s);
+         * "reloaded" is printed once published, and traffic sent after it must see it; and an
+         * output reopened by the same SIGHUP takes its records. */
+        worker_wake_sync(w);
         int failed = 0;
         for (size_t i = 0; i < nif && !failed; i++)
             if (capture_read(w->caps[i].p, w->caps[i].iface, -1, w->pfd[i].revents,

@@ -78,9 +78,13 @@ struct live {
     uint64_t stats_iv, next_stats;    /* the control side's, monotonic ms */
 };
 
+/* Right after each wait of a live worker w, before the packets that woke it: a key store a
+ * reload published (sensor_keystore_sync) and an output reopen the control side asked for, so
+ * that traffic sent after SIGHUP's "reloaded" line is judged with the new keys and written to
+ * the reopened files (a worker busy with packets takes both between batches). */
+void worker_wake_sync(struct wk *w);
 /* Between two batches of worker w (now: monotonic ms): an output reopen, a stats epoch, the
- * once-a-second idle work. A reloaded key store is not here: each loop takes it first thing
- * after its wait (sensor_keystore_sync), before the packets that woke it. */
+ * once-a-second idle work. */
 void worker_housekeep(struct wk *w, uint64_t now);
 /* A pcap_handler for a handle whose packets its cap's sensor takes where libpcap holds them. */
 void worker_inline_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data);
