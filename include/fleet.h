@@ -91,10 +91,11 @@ struct fleet_stats {
 int fleet_configured(const struct config *cfg);
 
 /* Starts the fleet of cfg for nworkers workers: the local tables, the writer and subscriber
- * threads. Connects and loads the indicators Redis holds before returning (each step bounded
- * by a 1 s timeout, so a sensor reading a file judges with what the fleet knew at its start);
- * an unreachable Redis is said once on stderr and retried in the background. NULL with the
- * reason in err when memory or threads are lacking. */
+ * threads. Connects and loads the indicators Redis holds before returning, so a sensor reading
+ * a file judges with what the fleet knew at its start (bounded: 1 s to connect, 2 s a reply;
+ * a refused connection returns at once); an unreachable Redis is said once on stderr, by the
+ * writer, and retried in the background. NULL with the reason in err when memory or threads
+ * are lacking. */
 struct fleet *fleet_new(const struct config *cfg, size_t nworkers, char *err, size_t errlen);
 /* Stops the threads; requests still queued are counted as dropped and freed. */
 void fleet_free(struct fleet *f);
