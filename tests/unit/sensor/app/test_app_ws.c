@@ -24,6 +24,7 @@
 #include "app_tx.h"
 #include "config.h"
 #include "decode.h"
+#include "eve_lines.h"
 #include "sensor.h"
 #include "tcp_pkt.h"
 
@@ -94,18 +95,7 @@ static void run_finish(struct run *r)
     assert_int_equal(r->s->app_mem, 0);
     sensor_free(r->s);
     config_free(&r->cfg);
-    r->recs = json_array();
-    FILE *f = fopen(r->path, "r");
-    assert_non_null(f);
-    static char line[1 << 16];
-    while (fgets(line, sizeof(line), f)) {
-        json_error_t e;
-        json_t *v = json_loads(line, 0, &e);
-        if (!v)
-            fail_msg("bad EVE line: %s", e.text);
-        json_array_append_new(r->recs, v);
-    }
-    fclose(f);
+    r->recs = eve_lines(r->path, NULL);
     unlink(r->path);
     rmdir(r->dir);
 }
