@@ -132,8 +132,10 @@ struct fleet_req *fleet_results(struct fleet *f, size_t w);
  * comes back FLEET_DROPPED (counted). Every request of w is in its results afterwards. */
 void fleet_settle(struct fleet *f, size_t w, uint64_t deadline_ns);
 
-/* The indicator for sha published by another sensor, into *out: 1, else 0. Counts a lookup. */
-int fleet_indicator(struct fleet *f, const uint8_t sha[32], struct fleet_indicator *out);
+/* The indicator for sha published by another sensor, into *out: 1, else 0. Counts a lookup in
+ * worker w's own counter (once per token occurrence: no line shared between workers). */
+int fleet_indicator(struct fleet *f, size_t w, const uint8_t sha[32],
+                    struct fleet_indicator *out);
 /* This sensor's name in the fleet (sensor-name, or the host name). */
 const char *fleet_sensor_name(const struct fleet *f);
 enum { FLEET_ALERT_REPLAY, FLEET_ALERT_INDICATOR };

@@ -140,7 +140,7 @@ void app_fleet_token(struct app_ctx *c, const struct tx *t, size_t i, const uint
     /* Another sensor judged this token with a severity-1 finding: alert here too, unless this
      * sensor's own verdict already has one (its own alert says as much). */
     struct fleet_indicator in;
-    if (fleet_indicator(fl, v->digest, &in) && !severity1(findings)) {
+    if (fleet_indicator(fl, s->fleet_worker, v->digest, &in) && !severity1(findings)) {
         int k = policy_top_finding(in.findings);
         struct jb j;
         jb_init(&j, 256);

@@ -97,7 +97,9 @@ struct fleet *fleet_new(const struct config *cfg, size_t nworkers, char *err, si
     f->ind_cap = (uint32_t)nind;
     f->ind_buckets = malloc(nb * sizeof(*f->ind_buckets));
     f->ind_bmask = (uint32_t)(nb - 1);
-    f->w = calloc(nworkers, sizeof(*f->w));
+    f->w = aligned_alloc(64, (nworkers * sizeof(*f->w) + 63) / 64 * 64);
+    if (f->w)
+        memset(f->w, 0, nworkers * sizeof(*f->w));
     f->nw = nworkers;
     f->wake[0] = f->wake[1] = -1;
     if (!f->server || (cfg->fleet_path && !f->path) || (cfg->fleet_password && !f->password) ||
@@ -520,9 +522,13 @@ int fleet_learn(struct fleet *f, const char *s, size_t len, int64_t ttl)
     return 0;
 }
 
-int fleet_indicator(struct fleet *f, const uint8_t sha[32], struct fleet_indicator *out)
+int fleet_indicator(struct fleet *f, size_t w, const uint8_t sha[32],
+                    struct fleet_indicator *out)
 {
-    atomic_fetch_add_explicit(&f->lookups, 1, memory_order_relaxed);
+    /* Only worker w writes its counter: a relaxed load and store, no locked add. */
+    _Atomic uint64_t *n = &f->w[w].lookups;
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     if (!atomic_load_explicit(&f->ind_known, memory_order_acquire))
         return 0;
     pthread_mutex_lock(&f->ind_mu);
@@ -554,7 +560,9 @@ void fleet_get_stats(struct fleet *f, struct fleet_stats *o)
     o->limited = atomic_load(&f->limited);
     o->batched = atomic_load(&f->batched);
     o->reconnects = atomic_load(&f->reconnects);
-    o->lookups = atomic_load(&f->lookups);
+    o->lookups = 0;
+    for (size_t i = 0; i < f->nw; i++)
+        o->lookups += atomic_load_explicit(&f->w[i].lookups, memory_order_relaxed);
     o->indicators = atomic_load(&f->indicators);
     o->replay_alerts = atomic_load(&f->replay_alerts);
     o->indicator_alerts = atomic_load(&f->indicator_alerts);

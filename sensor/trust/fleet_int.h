@@ -28,11 +28,14 @@ struct fleet_ind {
     struct fleet_indicator v;
 };
 
+/* One per worker, a cache line or more of its own: the worker reads `ready` and bumps
+ * `lookups` once per packet or token occurrence. */
 struct fleet_worker {
-    pthread_mutex_t mu;           /* results */
+    _Alignas(64) pthread_mutex_t mu; /* results */
     struct fleet_req *res_head, *res_tail;
     _Atomic int ready;            /* results waiting */
     _Atomic uint64_t outstanding; /* pushed and not yet in results */
+    _Atomic uint64_t lookups;     /* indicator lookups (this worker's; stats sum them) */
 };
 
 struct fleet {
@@ -83,7 +86,7 @@ struct fleet {
     int wake[2];                  /* a pipe: fleet_free ends the subscriber's poll at once */
 
     /* counters */
-    _Atomic uint64_t sightings, published, sent, errors, dropped, batched, reconnects, lookups,
+    _Atomic uint64_t sightings, published, sent, errors, dropped, batched, reconnects,
         indicators, replay_alerts, indicator_alerts, limited;
 };
 

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (fleet_learn(f, (const char *)data + 1, size - 1, 60) == 0 && size > 65) {
             uint8_t sha[32] = {0};
             struct fleet_indicator in;
-            (void)fleet_indicator(f, sha, &in);
+            (void)fleet_indicator(f, 0, sha, &in);
         }
         return 0;
     }

@@ -299,10 +299,10 @@ static void test_indicator_strings(void **state)
     for (int i = 0; i < 32; i++)
         sha[i] = (uint8_t)((i % 16) * 0x11);
     struct fleet_indicator in;
-    assert_false(fleet_indicator(f, sha, &in));
+    assert_false(fleet_indicator(f, 0, sha, &in));
     snprintf(buf, sizeof(buf), "%s 1685620800 key_revoked,signature_invalid site a", hex);
     assert_int_equal(fleet_learn(f, buf, strlen(buf), 60), 0);
-    assert_true(fleet_indicator(f, sha, &in));
+    assert_true(fleet_indicator(f, 0, sha, &in));
     assert_string_equal(in.sensor, "site a");
     assert_int_equal(in.findings, (1u << F_KEY_REVOKED) | (1u << F_SIGNATURE_INVALID));
     assert_int_equal(in.ts, T0);
@@ -310,7 +310,7 @@ static void test_indicator_strings(void **state)
     sha[0] = 0x01;
     snprintf(buf, sizeof(buf), "01%s 1 alg_none me", hex + 2);
     assert_int_equal(fleet_learn(f, buf, strlen(buf), 60), 0);
-    assert_false(fleet_indicator(f, sha, &in));
+    assert_false(fleet_indicator(f, 0, sha, &in));
     struct fleet_stats st;
     fleet_get_stats(f, &st);
     assert_int_equal(st.indicators, 2);
@@ -341,7 +341,7 @@ static void test_indicator_table_full(void **state)
         sha[0] = (uint8_t)(i >> 24), sha[1] = (uint8_t)(i >> 16), sha[2] = (uint8_t)(i >> 8);
         sha[3] = (uint8_t)i;
         struct fleet_indicator in;
-        int hit = fleet_indicator(f, sha, &in);
+        int hit = fleet_indicator(f, 0, sha, &in);
         found += (uint32_t)hit;
         if (i >= n - 100)
             newest_found += (uint32_t)hit;
@@ -541,16 +541,16 @@ static void test_indicators(void **state)
     struct fleet_indicator in;
     int got = 0;
     for (int i = 0; i < 250 && !got; i++) { /* the channel: within 5 s */
-        got = fleet_indicator(fb, sha, &in);
+        got = fleet_indicator(fb, 0, sha, &in);
         if (!got)
             timewait_sleep_ms(20);
     }
     assert_true(got);
     assert_string_equal(in.sensor, "judge");
     assert_int_equal(in.findings, 1u << F_SIGNATURE_INVALID);
-    assert_false(fleet_indicator(fa, sha, &in)); /* its own */
+    assert_false(fleet_indicator(fa, 0, sha, &in)); /* its own */
     struct fleet *fc = fleet_of(&cc, "latecomer", redis_port, 0); /* loads at start */
-    assert_true(fleet_indicator(fc, sha, &in));
+    assert_true(fleet_indicator(fc, 0, sha, &in));
     assert_string_equal(in.sensor, "judge");
     /* a sighting's answer says so too */
     uint8_t a[16];
