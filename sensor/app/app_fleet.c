@@ -46,14 +46,6 @@ static uint32_t severity1(uint32_t findings)
     return m;
 }
 
-static void count_alert(struct sensor *s, uint32_t findings)
-{
-    s->st.alerts_total++;
-    for (int k = 0; k < F__COUNT; k++)
-        if (findings & (1u << k))
-            s->st.alerts[k]++;
-}
-
 /* `"fleet":{...}` members text of an indicator alert, into j (members only, from j->buf+1). */
 static void indicator_json(struct jb *j, const struct fleet_indicator *in)
 {
@@ -152,7 +144,7 @@ void app_fleet_token(struct app_ctx *c, const struct tx *t, size_t i, const uint
                                   findings, accepted, k, note, j.buf + 1, j.len - 2);
         }
         jb_release(&j);
-        count_alert(s, 1u << k);
+        app_tx_count_alerts(s, 1u << k);
         fleet_count_alert(fl, FLEET_ALERT_INDICATOR);
         c->app->alerted = 1;
     }
@@ -223,7 +215,7 @@ void app_fleet_drain(struct sensor *s)
             if (!j.err)
                 eve_hold_release_with(&s->eve, &a->hold, j.buf + 1, j.len - 2);
             jb_release(&j);
-            count_alert(s, a->findings);
+            app_tx_count_alerts(s, a->findings);
             fleet_count_alert(s->fleet, FLEET_ALERT_REPLAY);
         }
         fleet_req_free(r);

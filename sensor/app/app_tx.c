@@ -455,7 +455,7 @@ int app_tx_response(struct app_ctx *c, struct tx *t, const struct app_head *h)
 
 /* ---- closing: verdicts and records ---- */
 
-static void count_alerts(struct sensor *s, uint32_t findings)
+void app_tx_count_alerts(struct sensor *s, uint32_t findings)
 {
     if (!findings)
         return;
@@ -516,7 +516,7 @@ void app_tx_release_replay(struct sensor *s)
     while (s->rdefer && (tk = replay_defer_front(s->rdefer, s->rdefer_worker))) {
         if (tk->held) {
             int r = atomic_load_explicit(&tk->answer, memory_order_acquire) == RD_REPLAY;
-            count_alerts(s, tk->base | (r ? 1u << F_TOKEN_REPLAY : 0));
+            app_tx_count_alerts(s, tk->base | (r ? 1u << F_TOKEN_REPLAY : 0));
             eve_hold_release(&s->eve, &tk->hold[r]);
             eve_hold_free(&tk->hold[!r]);
             struct app_fhold *fh = tk->fh;
@@ -580,7 +580,7 @@ void app_tx_close(struct app_ctx *c, struct tx *t)
                 findings |= 1u << F_TOKEN_REPLAY;
             }
         }
-        count_alerts(s, findings);
+        app_tx_count_alerts(s, findings);
         app->alerted |= findings != 0;
         eve_write_token(&s->eve, f, &app->pfx, t->ts_us, t->tx_id, &t->http, v, t->tokens[i].loc,
                         findings, first, acc);

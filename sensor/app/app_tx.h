@@ -177,6 +177,8 @@ struct app_handover {
  * on the stack for each delivery. */
 struct app_ctx;
 struct tx;
+/* An alert record written with these findings: stats.alerts counts it and each finding. */
+void app_tx_count_alerts(struct sensor *s, uint32_t findings);
 /* app_fleet.c: token i of t, presented by client (16 bytes) at packet time now with the local
  * findings, goes to the fleet: indicator lookup (an alert now), publish, sighting. */
 void app_fleet_token(struct app_ctx *c, const struct tx *t, size_t i, const uint8_t client[16],
