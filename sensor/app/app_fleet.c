@@ -47,9 +47,23 @@ static uint32_t severity1(uint32_t findings)
 }
 
 /* `"fleet":{...}` members text of an indicator alert, into j (members only, from j->buf+1). */
-static void indicator_json(struct jb *j, const struct fleet_indicator *in)
+/* `first_seen` {sensor, network (when known), timestamp}. The time comes from Redis, which other
+ * sensors write: kept within years 1970-9999 so it always formats. */
+static void first_seen(struct jb *j, const char *sensor, const char *network, int64_t s)
 {
     char t[40];
+    uint64_t sec = s < 0 ? 0 : s > INT64_C(253402300799) ? UINT64_C(253402300799) : (uint64_t)s;
+    jb_open_object(j, "first_seen");
+    jb_str(j, "sensor", sensor);
+    if (network)
+        jb_str(j, "network", network);
+    eve_format_time(sec * 1000000u, t, sizeof(t));
+    jb_str(j, "timestamp", t);
+    jb_close(j);
+}
+
+static void indicator_json(struct jb *j, const struct fleet_indicator *in)
+{
     jb_open_object(j, NULL);
     jb_open_object(j, "fleet");
     jb_str(j, "type", "indicator");
@@ -59,18 +73,13 @@ static void indicator_json(struct jb *j, const struct fleet_indicator *in)
         if (in->findings & (1u << k))
             jb_str(j, NULL, policy_findings[k].code);
     jb_close(j);
-    jb_open_object(j, "first_seen");
-    jb_str(j, "sensor", in->sensor);
-    eve_format_time((uint64_t)(in->ts > 0 ? in->ts : 0) * 1000000u, t, sizeof(t));
-    jb_str(j, "timestamp", t);
-    jb_close(j);
+    first_seen(j, in->sensor, NULL, in->ts);
     jb_close(j);
     jb_close(j);
 }
 
 static void replay_json(struct jb *j, const struct fleet_req *r)
 {
-    char t[40];
     jb_open_object(j, NULL);
     jb_open_object(j, "fleet");
     jb_str(j, "type", "replay");
@@ -84,12 +93,7 @@ static void replay_json(struct jb *j, const struct fleet_req *r)
     }
     jb_close(j);
     jb_uint(j, "sensor_count", r->nsensors);
-    jb_open_object(j, "first_seen");
-    jb_str(j, "sensor", r->first_sensor);
-    jb_str(j, "network", r->first_network);
-    eve_format_time((uint64_t)(r->first_s > 0 ? r->first_s : 0) * 1000000u, t, sizeof(t));
-    jb_str(j, "timestamp", t);
-    jb_close(j);
+    first_seen(j, r->first_sensor, r->first_network, r->first_s);
     jb_close(j);
     jb_close(j);
 }

@@ -66,6 +66,10 @@ queue-size: 4096}`; `tokenwatch -c CFG -r CAPTURE -l OUTDIR -j 1`, exit 0 expect
    (tests/bench/gen_flood.py): every one judged and alerted locally; sightings and publishes
    together at fleet.unverified-rate (50), the other 3,950 counted in stats.fleet.limited;
    Redis holds at most 51 keys.
+7. hostile: Redis holding what a broken or hostile writer put there (an indicator with a time
+   past year 9999, a sensor name with quotes, a newline, invalid UTF-8 and 300 characters, an
+   unknown finding code; junk fields in a sightings hash): the sensor exits 0, writes valid
+   JSON with the time held and the name escaped and cut, and the script drops the junk.
 Stdlib only, plus python3-cryptography for the generators (skip, 77, without it); the helpers
 shared with tests/live/run_fleet_live.py are in fleet_lib.py.
 """
@@ -552,6 +556,53 @@ def flood(sensor, rbin, wd):
           % (tag, dbsize), isinstance(dbsize, int) and dbsize <= 51)
 
 
+# --- 7. what Redis holds is not trusted ---------------------------------------------------------
+
+def hostile(sensor, rbin, wd, toks, pcaps):
+    """Another writer of the Redis (a broken or hostile sensor) stored, before site-c runs: an
+    indicator of T with a time past year 9999, a sensor name of quotes, a newline, a NUL-free
+    invalid UTF-8 byte and 300 characters, and a finding code unknown beside a known one; and
+    junk fields in T's sightings hash (a value that is no pair of numbers, a field without '|').
+    site-c: exit 0, its indicator alert for T valid JSON with the time held at 9999-12-31 and the
+    name escaped and cut; the junk fields dropped by the script and counted for nothing (one
+    network: site-c's)."""
+    tag = "hostile"
+    srv = start_server(rbin, wd, "redis-" + tag)
+    if srv is None:
+        return
+    sha = sha256_hex(toks["T"])
+    c = srv.client()
+    out = os.path.join(wd, tag, "site-c")
+    try:
+        name = b'evil "quoted"\n\xff' + b"x" * 300
+        value = (sha.encode() + b" 99999999999999999 no_such_code,signature_invalid " + name)
+        c.cmd("SET", "tokenwatch:{%s}:indicator" % sha, value, "EX", "600")
+        c.cmd("ZADD", "tokenwatch:indicators", str(int(time.time()) + 600), sha)
+        c.cmd("HSET", "tokenwatch:{%s}:sightings" % sha, "10.9.0.0/24|x", "not numbers",
+              "no-bar-here", "1 2", "10.8.0.0/24|y", "-5 99999999999999999999")
+        c.cmd("EXPIRE", "tokenwatch:{%s}:sightings" % sha, "600")
+        os.makedirs(out)
+        cfg = write_config(os.path.join(out, "tokenwatch.yaml"), "site-c", srv.port)
+        p = run_sensor(sensor, cfg, pcaps["site-c"], out)
+        check("%s: site-c exit 0" % tag, p.returncode == 0, p.stderr.strip()[-500:])
+        left = c.cmd("HGETALL", "tokenwatch:{%s}:sightings" % sha)
+    finally:
+        c.close()
+        srv.kill()
+    recs = load(out)
+    ind = fleet_alerts(recs, "indicator")
+    f = ind[0]["fleet"] if ind else {}
+    check("%s: one indicator alert for T, the time held at 9999-12-31, the name escaped and cut"
+          % tag, len(ind) == 1 and f.get("first_seen", {}).get("timestamp", "").startswith(
+              "9999-12-31T23:59:59") and f.get("findings") == ["signature_invalid"] and
+          f.get("sensor", "").startswith('evil "quoted"\n') and len(f.get("sensor", "")) < 80,
+          json.dumps(ind)[:500])
+    fields = sorted(left[i].decode(errors="replace") for i in range(0, len(left or []), 2))
+    check("%s: the junk sightings fields are gone, site-c's is there: %s" % (tag, fields),
+          fields == ["10.3.0.0/24|site-c"])
+    check("%s: no fleet replay alert from the junk" % tag, not fleet_alerts(recs, "replay"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", required=True)
@@ -587,6 +638,7 @@ def main():
     restart(sensor, rbin, wd)
     memory(sensor, rbin, wd)
     flood(sensor, rbin, wd)
+    hostile(sensor, rbin, wd, toks3, pcaps)
     print("fleet: %.1f s" % (time.time() - t))
     print(f"fleet: {len(failures)} failed" if failures else "fleet: all passed")
     return 1 if failures else 0
