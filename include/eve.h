@@ -129,7 +129,8 @@ void eve_begin(struct eve_writer *w, const struct flow *f, struct eve_prefix *pf
                uint64_t ts_us, const char *type);
 void eve_emit(struct eve_writer *w, uint32_t type);
 
-/* "2023-06-01T12:00:00.123456+0000" into buf (>= 32 bytes). */
+/* "2023-06-01T12:00:00.123456+0000" into buf (>= 32 bytes); a time past year 9999 as
+ * 9999-12-31T23:59:59. */
 void eve_format_time(uint64_t ts_us, char *buf, size_t buflen);
 
 /* The token object (SPEC §3); raw adds token.raw. Renders the verdict's time-independent

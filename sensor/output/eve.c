@@ -21,9 +21,13 @@
 
 void eve_format_time(uint64_t ts_us, char *buf, size_t buflen)
 {
-    time_t sec = (time_t)(ts_us / 1000000);
+    /* A time past year 9999 (a hostile capture's, another sensor's) is written as its last
+     * second: gmtime_r fails beyond what struct tm's year holds and would leave tm unset. */
+    uint64_t s = ts_us / 1000000;
+    time_t sec = (time_t)(s > UINT64_C(253402300799) ? UINT64_C(253402300799) : s);
     struct tm tm;
-    gmtime_r(&sec, &tm);
+    if (!gmtime_r(&sec, &tm))
+        memset(&tm, 0, sizeof(tm));
     char base[24];
     strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, buflen, "%s.%06u+0000", base, (unsigned)(ts_us % 1000000));
