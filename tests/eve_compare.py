@@ -12,7 +12,8 @@ are absent are skipped. Cases that expect a non-zero exit are compared too (stde
 Only what differs between two runs of one build is masked before comparing: `flow_id`, which
 is a keyed hash with a key drawn at start-up (so that traffic cannot aim at the flow table),
 is replaced by the order in which each flow id first appears in the file; every other byte
-is compared as written. --runs-twice first checks on the old build that this is enough.
+is compared as written. Runs use one worker (-j 1) unless the case names its own -j: with
+several, the order of the records between workers is not fixed. --runs-twice first checks on the old build that this is enough.
 
 Exit 0: identical; 1: a difference (the first differing line of each case is printed); 2: usage.
 """
@@ -63,7 +64,10 @@ def run(sensor, args, extra, workdir):
     if os.path.isdir(workdir):
         shutil.rmtree(workdir)
     os.makedirs(workdir)
-    cmd = [sensor] + args + ["-l", workdir] + extra
+    # One worker unless the case asks for more: files are read by as many workers as CPUs by
+    # default, and the order in which several workers write their records is not fixed.
+    jobs = [] if any(a == "-j" or a.startswith("--jobs") for a in extra) else ["-j", "1"]
+    cmd = [sensor] + args + ["-l", workdir] + jobs + extra
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=600)
     out = b""
     for name in sorted(os.listdir(workdir)):
