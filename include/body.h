@@ -21,6 +21,8 @@ struct body {
     int encoding;           /* enum body_encoding */
     uint8_t *buf;           /* decoded bytes */
     size_t len, cap, limit;
+    size_t first;           /* the buffer's first size when the decoded length is known
+                               (body_expect), else 0: BODY_FIRST_CAP, doubling */
     uint64_t in, out;       /* encoded bytes fed, decoded bytes produced (also past the limit;
                                once a compressed body stops, only what zlib produced) */
     uint32_t ratio;         /* bomb threshold: out > ratio * in (after the first 64 KiB) */
@@ -61,6 +63,12 @@ void body_init_codings(struct body *b, const uint8_t *codings, int n, size_t lim
 /* Storage provided by the caller. limit: bytes of decoded body kept; ratio: e.g. 100 (0: no
  * bomb check, the limit alone bounds the cost). */
 void body_init(struct body *b, int encoding, size_t limit, uint32_t ratio);
+/* The decoded body is expected to be n bytes (an identity body's Content-Length): its buffer is
+ * then made that size (at most the limit) on the first byte, not grown from 4 KiB by doubling,
+ * which copies the bytes kept at each step. Nothing is allocated here, so a length the peer
+ * never sends costs nothing; a body longer than announced grows as usual. No effect on a
+ * compressed body or once bytes were kept. */
+void body_expect(struct body *b, uint64_t n);
 /* Feeds encoded bytes. Never fails as a call; see the flags. */
 void body_feed(struct body *b, const uint8_t *p, size_t n);
 /* The most heap one body of this encoding may take: the decoded-bytes buffer (limit) and, for

@@ -1,7 +1,8 @@
 /* body.c — decodes one HTTP message body as the server would (see body.h).
  *
  * Pipeline: applayer (framing removed) ─► [body] ─► token scan. Owns the decoded-bytes buffer
- * (grown geometrically from 4 KiB up to `limit`) and, for compressed bodies only, a small state
+ * (made the announced length at once when the caller knows it, else grown geometrically from
+ * 4 KiB; up to `limit` either way) and, for compressed bodies only, a small state
  * holding the zlib stream, allocated on the first compressed byte and freed by body_reset.
  *
  * RFC 9110 §8.4 (Content-Encoding, a list applied in order), §8.4.1.2/§8.4.1.3 (deflate = the
@@ -154,7 +155,7 @@ static int grow(struct body *b)
 {
     if (b->cap >= b->limit)
         return 0;
-    size_t cap = b->cap ? b->cap * 2 : BODY_FIRST_CAP;
+    size_t cap = b->cap ? b->cap * 2 : b->first ? b->first : BODY_FIRST_CAP;
     if (cap < b->cap || cap > b->limit)
         cap = b->limit;
     uint8_t *nb = realloc(b->buf, cap);
@@ -163,6 +164,13 @@ static int grow(struct body *b)
     b->buf = nb;
     b->cap = cap;
     return 1;
+}
+
+void body_expect(struct body *b, uint64_t n)
+{
+    if (b->encoding != BODY_IDENTITY || b->layers || b->cap || !n)
+        return;
+    b->first = n < b->limit ? (size_t)n : b->limit;
 }
 
 static void feed_identity(struct body *b, const uint8_t *p, size_t n)

@@ -152,6 +152,8 @@ static struct app_head head_of(struct deliver_ctx *d, const struct http1_msg *m,
     /* A body follows unless the framing says none, or the connection switches protocols. */
     h.body = !(m->upgrade || m->body_kind == HTTP1_BODY_NONE ||
                (m->body_kind == HTTP1_BODY_LENGTH && !m->content_length));
+    h.has_length = m->body_kind == HTTP1_BODY_LENGTH;
+    h.length = m->content_length;
     return h;
 }
 
@@ -189,8 +191,6 @@ static void on_response(struct deliver_ctx *d, const struct http1_msg *m)
     struct token_field fields[HTTP1_MAX_HEADERS];
     struct app_head h = head_of(d, m, fields);
     h.status = m->status;
-    h.has_length = m->body_kind == HTTP1_BODY_LENGTH;
-    h.length = m->content_length;
     if (app_tx_response(d->c, t, &h))
         d->h1->h[d->side].body_tx = t;
 }

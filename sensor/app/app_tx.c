@@ -305,6 +305,8 @@ static void body_start(struct sensor *s, struct tx *t, const struct app_head *h,
     s->app_mem += cost;
     t->body_mem[which] = cost;
     body_init_codings(&t->body[which], codings, nc, s->cfg->body_limit, s->cfg->inflate_ratio);
+    if (h->has_length)
+        body_expect(&t->body[which], h->length);
     t->body_kind[which] = (uint8_t)kind;
 }
 

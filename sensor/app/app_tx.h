@@ -202,9 +202,10 @@ struct app_head {
     struct span protocol;        /* "HTTP/1.1" ... as EVE prints it */
     /* response */
     int status;
-    uint64_t length;             /* Content-Length, when has_length */
-    uint8_t has_length;
     /* both */
+    uint64_t length;             /* Content-Length, when has_length (a response's is EVE's
+                                    http.length; either sizes the body's buffer) */
+    uint8_t has_length;
     uint8_t body;                /* a body follows on this message that the entry will feed */
     uint8_t oversized;           /* the head was reduced to fit (http_head_stream.h) */
     uint8_t keep;                /* response: more of the message follows that the entry must

@@ -4,7 +4,7 @@
  * limit cutting a 10 MB body and inflation stopping there; a 50 MB gzip bomb stopped early with
  * little memory; corrupt data (bad header, reserved block type after good data, CRC mismatch,
  * a stream cut short); concatenated gzip members; trailing garbage; lazy zlib state; reset in
- * the middle of a stream (ASan reports leaks). */
+ * the middle of a stream (ASan reports leaks); a buffer sized from the announced length. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -640,6 +640,62 @@ static void test_mem_cost(void **state)
     assert_int_equal(body_mem_cost(BODY_IDENTITY, 4096), 4096 + 16);
 }
 
+/* body_expect: an identity body announced as n bytes gets one buffer of n bytes (at most the
+ * limit) on its first byte, and keeps what it kept before; a longer body still grows, a
+ * compressed one and a body already holding bytes ignore it, and nothing is allocated until
+ * a byte comes. */
+static void test_expect(void **state)
+{
+    (void)state;
+    uint8_t data[20000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7 + 3);
+    struct body b;
+    /* 6,000 announced and sent in three parts: one buffer of 6,000, no doubling */
+    body_init(&b, BODY_IDENTITY, 64 * 1024, 100);
+    body_expect(&b, 6000);
+    assert_null(b.buf);
+    body_feed(&b, data, 1000);
+    assert_int_equal(b.cap, 6000);
+    body_feed(&b, data + 1000, 3000);
+    body_feed(&b, data + 4000, 2000);
+    assert_int_equal(b.cap, 6000);
+    assert_body(&b, data, 6000);
+    body_reset(&b);
+    /* announced beyond the limit: the limit, and the rest truncated as before */
+    body_init(&b, BODY_IDENTITY, 5000, 100);
+    body_expect(&b, UINT64_MAX);
+    body_feed(&b, data, sizeof(data));
+    assert_int_equal(b.cap, 5000);
+    assert_true(b.truncated);
+    assert_body(&b, data, 5000);
+    body_reset(&b);
+    /* fewer bytes announced than come: it grows, and every byte is kept */
+    body_init(&b, BODY_IDENTITY, 64 * 1024, 100);
+    body_expect(&b, 10);
+    body_feed(&b, data, sizeof(data));
+    assert_false(b.truncated);
+    assert_body(&b, data, sizeof(data));
+    body_reset(&b);
+    /* after the first byte, and for a compressed body: no effect */
+    body_init(&b, BODY_IDENTITY, 64 * 1024, 100);
+    body_feed(&b, data, 100);
+    size_t cap = b.cap;
+    body_expect(&b, 30000);
+    body_feed(&b, data + 100, 100);
+    assert_int_equal(b.cap, cap);
+    body_reset(&b);
+    body_init(&b, BODY_GZIP, 64 * 1024, 100);
+    body_expect(&b, 30000);
+    assert_int_equal(b.first, 0);
+    body_reset(&b);
+    /* a zero length announces nothing */
+    body_init(&b, BODY_IDENTITY, 64 * 1024, 100);
+    body_expect(&b, 0);
+    assert_int_equal(b.first, 0);
+    body_reset(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -658,6 +714,7 @@ int main(void)
         cmocka_unit_test(test_deflate_detection),
         cmocka_unit_test(test_reset_mid_stream),
         cmocka_unit_test(test_mem_cost),
+        cmocka_unit_test(test_expect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
