@@ -45,6 +45,22 @@ struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
                            const struct policy_cfg *cfg, const uint8_t *tok, size_t len,
                            int *hit);
 
+/* A caller's memo of where its last token was found (a flow's: a connection presents the same
+ * token request after request). Zero is empty; it is only ever read against the cache that
+ * filled it, and never owns anything: it names an entry of the cache's fixed pool, so an entry
+ * since evicted or reused only fails the check below. */
+struct vcache_memo {
+    void *entry;
+};
+
+/* vcache_get, first trying the entry m names: when it still holds tok (its length and bytes
+ * compared), that is the lookup's hit, with the same counters, promotion and shed rule, minus
+ * the token's hash and the bucket. Otherwise the usual lookup; either way m then names the
+ * entry that holds tok's verdict (empty when it was too big to cache). */
+struct verdict *vcache_get_memo(struct vcache *vc, struct vcache_memo *m,
+                                const struct keystore *ks, const struct policy_cfg *cfg,
+                                const uint8_t *tok, size_t len, int *hit);
+
 const struct vcache_stats *vcache_stats(const struct vcache *vc);
 /* Entries held, and the bytes they are charged (≤ memcap, but for a rendered JSON larger than
  * estimated on an entry that is alone in the cache). */

@@ -207,15 +207,17 @@ void app_tx_flush(struct app_ctx *c)
 
 /* ---- tokens ---- */
 
-/* Judges each found token (through the cache) and adds it to the transaction, once per place;
- * server: the server sent them. */
-static void add_tokens(struct sensor *s, struct tx *t, const struct token_ref *refs, size_t n,
+/* Judges each found token (through the cache, trying first where the flow's last token was:
+ * a connection presents the same token request after request) and adds it to the
+ * transaction, once per place; server: the server sent them. */
+static void add_tokens(struct app_ctx *c, struct tx *t, const struct token_ref *refs, size_t n,
                        int server)
 {
+    struct sensor *s = c->s;
     for (size_t i = 0; i < n && t->ntokens < TX_MAX_TOKENS; i++) {
         int hit = 0;
-        struct verdict *v =
-            vcache_get(s->vc, s->ks, &s->pol, refs[i].text.p, refs[i].text.len, &hit);
+        struct verdict *v = vcache_get_memo(s->vc, &c->app->vmemo, s->ks, &s->pol,
+                                            refs[i].text.p, refs[i].text.len, &hit);
         if (!v)
             continue;
         int dup = 0;
@@ -374,7 +376,7 @@ void app_tx_body_end(struct app_ctx *c, struct tx *t, int which)
     else if (may_hold)
         n = token_scan_json(sp, which == TX_REQUEST ? TOKEN_LOC_BODY : TOKEN_LOC_RESPONSE_BODY,
                             &t->a, refs, TX_MAX_TOKENS);
-    add_tokens(s, t, refs, n, which == TX_RESPONSE);
+    add_tokens(c, t, refs, n, which == TX_RESPONSE);
     tx_charge(s, t); /* the scan decoded tokens into the arena */
     if (which == TX_RESPONSE && t->body_kind[which] == BK_JSON && s->obs &&
         hint.keyset) {
@@ -423,13 +425,13 @@ struct tx *app_tx_request(struct app_ctx *c, const struct app_head *h)
 
     struct token_ref refs[TX_MAX_TOKENS];
     size_t nref = token_scan_request(h->fields, h->nfields, refs, TX_MAX_TOKENS);
-    add_tokens(s, t, refs, nref, 0);
+    add_tokens(c, t, refs, nref, 0);
     nref = token_scan_headers(h->fields, h->nfields, (const char *const *)s->cfg->token_headers,
                               s->cfg->ntoken_headers, &t->a, refs, TX_MAX_TOKENS);
-    add_tokens(s, t, refs, nref, 0);
+    add_tokens(c, t, refs, nref, 0);
     if (h->target.p && memchr(h->target.p, '?', h->target.len)) {
         nref = token_scan_query(h->target, &t->a, refs, TX_MAX_TOKENS);
-        add_tokens(s, t, refs, nref, 0);
+        add_tokens(c, t, refs, nref, 0);
     }
     body_start(s, t, h, token_field_get(h->fields, h->nfields, "Content-Type"), TX_REQUEST);
     return queue_push(c, t) ? t : NULL;
@@ -656,7 +658,7 @@ size_t app_tx_message(struct app_ctx *c, const struct tx_origin *o, struct span 
     t->outcome = TX_OUTCOME_UNKNOWN; /* what the server made of it is in later messages */
     struct token_ref refs[TX_MAX_TOKENS];
     size_t n = token_scan_json_auth(msg, loc, &t->a, refs, TX_MAX_TOKENS);
-    add_tokens(s, t, refs, n, server);
+    add_tokens(c, t, refs, n, server);
     n = t->ntokens;
     if (!n) {
         tx_put(s, t); /* nothing to say: no record, no tx_id */

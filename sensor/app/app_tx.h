@@ -128,6 +128,7 @@ struct app_flow {
                                     hash), and when the fleet last sent that sighting: within the
                                     window the next occurrence skips the fleet's cache */
     int64_t fleet_sent;
+    struct vcache_memo vmemo;    /* where the verification cache last found this flow's token */
     struct eve_prefix pfx;       /* the flow's shared EVE members, rendered once */
     struct classify_flow cf;     /* nDPI's verdict on the flow */
     uint64_t proto_state[APP_PROTO_STATE_SIZE / 8]; /* the entry's state (8-byte aligned) */

@@ -235,10 +235,25 @@ static struct verdict *rejudge(struct vcache *vc, struct vc_entry *e, const stru
     return v;
 }
 
-struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
-                           const struct policy_cfg *cfg, const uint8_t *tok, size_t len,
-                           int *hit)
+/* A lookup that found tok in e. */
+static struct verdict *found(struct vcache *vc, struct vc_entry *e, const struct keystore *ks,
+                             const struct policy_cfg *cfg, int *hit)
 {
+    struct verdict *v = e->v;
+    if ((v->findings & (1u << F_VERIFICATION_SHED)) && !policy_shed_due(cfg))
+        return rejudge(vc, e, ks, cfg, hit);
+    on_hit(vc, e);
+    vc->stats.hits++;
+    *hit = 1;
+    return v;
+}
+
+/* The lookup; *where: the entry holding the verdict returned, NULL when it is not cached. */
+static struct verdict *get(struct vcache *vc, const struct keystore *ks,
+                           const struct policy_cfg *cfg, const uint8_t *tok, size_t len,
+                           int *hit, struct vc_entry **where)
+{
+    *where = NULL;
     if (vc->uncached) {
         verdict_unref(vc->uncached);
         vc->uncached = NULL;
@@ -248,12 +263,8 @@ struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
     for (struct vc_entry *e = vc->buckets[h & (vc->nbuckets - 1)]; e; e = e->hnext) {
         struct verdict *v = e->v;
         if (v->hash == h && v->token_len == len && memcmp(v->token, tok, len) == 0) {
-            if ((v->findings & (1u << F_VERIFICATION_SHED)) && !policy_shed_due(cfg))
-                return rejudge(vc, e, ks, cfg, hit);
-            on_hit(vc, e);
-            vc->stats.hits++;
-            *hit = 1;
-            return v;
+            *where = e;
+            return found(vc, e, ks, cfg, hit);
         }
     }
     *hit = 0;
@@ -280,6 +291,35 @@ struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
     *bucket = e;
     seg_push(vc, e, SEG_PROBATION);
     vc->stats.inserts++;
+    *where = e;
+    return v;
+}
+
+struct verdict *vcache_get(struct vcache *vc, const struct keystore *ks,
+                           const struct policy_cfg *cfg, const uint8_t *tok, size_t len,
+                           int *hit)
+{
+    struct vc_entry *e;
+    return get(vc, ks, cfg, tok, len, hit, &e);
+}
+
+struct verdict *vcache_get_memo(struct vcache *vc, struct vcache_memo *m,
+                                const struct keystore *ks, const struct policy_cfg *cfg,
+                                const uint8_t *tok, size_t len, int *hit)
+{
+    struct vc_entry *e = m->entry;
+    /* The entry is the pool's whatever happened to it: free (no verdict), or holding this
+     * token's verdict or another's. Only the verdict it holds now is read. */
+    if (e && e->v && e->v->token_len == len && memcmp(e->v->token, tok, len) == 0) {
+        if (vc->uncached) {
+            verdict_unref(vc->uncached);
+            vc->uncached = NULL;
+        }
+        vc->stats.lookups++;
+        return found(vc, e, ks, cfg, hit);
+    }
+    struct verdict *v = get(vc, ks, cfg, tok, len, hit, &e);
+    m->entry = e;
     return v;
 }
 

@@ -1,6 +1,7 @@
 /* test_vcache.c — the verification cache (vcache.c): hit/miss accounting, LRU order within the
  * segments, the protected working set surviving a flood of distinct tokens, the byte memcap
- * (large tokens, a verdict too big to cache, the rendered-JSON true-up), vcache_clear.
+ * (large tokens, a verdict too big to cache, the rendered-JSON true-up), vcache_clear, and a
+ * flow's memo (vcache_get_memo) against eviction, reuse and clearing.
  * Verdicts come from policy_judge with an empty key store (opaque tokens and unsigned JWTs are
  * judged without keys). The cache's use inside policy lives in test_policy.c.
  */
@@ -308,12 +309,83 @@ static void test_clear(void **state)
     vcache_free(NULL);
 }
 
+/* vcache_get_memo, as one flow uses it: the same token again is a hit found through the memo
+ * with the counters and promotion of any hit; another token takes the usual way and the memo
+ * follows it; an entry evicted, reused by another token or cleared is never taken for the
+ * memo's token; a verdict too big to cache leaves the memo empty. */
+static int mget(struct fx *f, struct vcache *vc, struct vcache_memo *m, const char *t,
+                struct verdict **out)
+{
+    int hit = -1;
+    struct verdict *v =
+        vcache_get_memo(vc, m, f->ks, &f->pol, (const uint8_t *)t, strlen(t), &hit);
+    assert_non_null(v);
+    assert_int_equal(v->token_len, strlen(t));
+    assert_memory_equal(v->token, t, strlen(t));
+    if (out)
+        *out = v;
+    return hit;
+}
+
+static void test_memo(void **state)
+{
+    struct fx *f = *state;
+    char b[64];
+    struct vcache *vc = vcache_new(4, 0, seed);
+    struct vcache_memo m = {0}, other = {0};
+    struct verdict *a, *a2;
+    assert_int_equal(mget(f, vc, &m, "flow-token", &a), 0);
+    assert_non_null(m.entry);
+    assert_int_equal(mget(f, vc, &m, "flow-token", &a2), 1);
+    assert_ptr_equal(a, a2);
+    assert_int_equal(mget(f, vc, &m, "flow-token", NULL), 1);
+    const struct vcache_stats *st = vcache_stats(vc);
+    assert_int_equal(st->lookups, 3);
+    assert_int_equal(st->hits, 2);
+    assert_int_equal(st->misses, 1);
+    /* another flow's memo finds the same entry the usual way */
+    assert_int_equal(mget(f, vc, &other, "flow-token", NULL), 1);
+    assert_ptr_equal(other.entry, m.entry);
+    /* another token on the same flow: a miss, and the memo moves to it */
+    void *first = m.entry;
+    assert_int_equal(mget(f, vc, &m, "second-token", NULL), 0);
+    assert_ptr_not_equal(m.entry, first);
+    assert_int_equal(mget(f, vc, &m, "flow-token", NULL), 1); /* still cached, found again */
+    assert_ptr_equal(m.entry, first);
+    /* evicted: "flow-token" (protected) survives probation's churn, so fill the cache with
+     * tokens seen twice until it is pushed out; the memo's entry is then another token's or
+     * free, and the lookup judges "flow-token" anew */
+    for (int i = 0; i < 8; i++) {
+        get(f, vc, tok(b, 20, "e", i), NULL);
+        get(f, vc, tok(b, 20, "e", i), NULL);
+    }
+    void *stale = m.entry;
+    uint64_t misses = st->misses;
+    assert_int_equal(mget(f, vc, &m, "flow-token", &a2), 0);
+    assert_int_equal(st->misses, misses + 1);
+    (void)stale;
+    /* cleared: the same */
+    vcache_clear(vc);
+    assert_int_equal(mget(f, vc, &m, "flow-token", NULL), 0);
+    assert_int_equal(mget(f, vc, &m, "flow-token", NULL), 1);
+    vcache_free(vc);
+
+    /* too big to cache: returned, memo empty, judged again next time */
+    vc = vcache_new(4, 64, seed);
+    struct vcache_memo big = {0};
+    assert_int_equal(mget(f, vc, &big, tok(b, 60, "big", 1), NULL), 0);
+    assert_null(big.entry);
+    assert_int_equal(mget(f, vc, &big, tok(b, 60, "big", 1), NULL), 0);
+    vcache_free(vc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hits_misses),  cmocka_unit_test(test_lru_order),
         cmocka_unit_test(test_flood),        cmocka_unit_test(test_memcap),
         cmocka_unit_test(test_json_trueup),  cmocka_unit_test(test_clear),
+        cmocka_unit_test(test_memo),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
