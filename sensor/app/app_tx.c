@@ -228,7 +228,11 @@ static void add_tokens(struct app_ctx *c, struct tx *t, const struct token_ref *
         if (dup)
             continue;
         s->st.tokens_seen++;
-        hll_add(s->distinct, v->digest);
+        /* A hit was added when this worker's cache took it in (every lookup is made here,
+         * and the distinct counter is never reset): adding it again changes nothing, and
+         * costs a SipHash and atomics on lines the workers share. */
+        if (!hit)
+            hll_add(s->distinct, v->digest);
         if (!hit && (v->sig == SIG_VALID || v->sig == SIG_INVALID))
             s->st.tokens_verified++;
         verdict_ref(v);
