@@ -125,6 +125,8 @@ struct reload;
 int worker_sensors_new(struct config *cfg, const char *logdir, struct reload *rl, size_t nw,
                        struct sensor **sv, char *err, size_t errlen, int *exit_code);
 void worker_sensors_free(struct sensor **sv, size_t nw);
+/* The end of the process: sensor_quit for each (borrowers first), the memory left to exit. */
+void worker_sensors_quit(struct sensor **sv, size_t nw);
 
 /* What a run needs beyond the capture settings. */
 struct worker_opts {

@@ -445,9 +445,21 @@ static int run(struct config *cfg, const char *logdir, size_t nw, char **reads, 
         unlink(pidfile); /* may fail once privileges are dropped: a stale file names a dead pid */
     reload_stop(rl);
     summary(&res, nifaces > 0, wo->cap.verbose, rc);
-    worker_sensors_free(sv, nw);
-    free(sv);
-    reload_free(rl);
+    if (SENSOR_FREE_AT_EXIT) {
+        worker_sensors_free(sv, nw);
+        free(sv);
+        reload_free(rl);
+    } else {
+        /* Every record is written and every thread joined: the memory goes with the process
+         * (sensor.h, sensor_quit). sv and rl stay reachable from here to the exit. */
+        static struct sensor **kept_sv;
+        static struct reload *kept_rl;
+        worker_sensors_quit(sv, nw);
+        kept_sv = sv;
+        kept_rl = rl;
+        (void)kept_sv;
+        (void)kept_rl;
+    }
     return rc;
 }
 

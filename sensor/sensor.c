@@ -261,6 +261,22 @@ int sensor_outputs_failed(const struct sensor *s)
     return 0;
 }
 
+void sensor_quit(struct sensor *s)
+{
+    if (!s)
+        return;
+    if (s->flows) { /* a run that did not finish: its pending records are still written */
+        flow_table_free(s->flows);
+        s->flows = NULL;
+    }
+    for (size_t i = 0; i < s->noutputs; i++)
+        output_close(&s->outputs[i]);
+    if (s->fleet && !s->fleet_borrowed) { /* its threads: joined before the process ends */
+        fleet_free(s->fleet);
+        s->fleet = NULL;
+    }
+}
+
 void sensor_free(struct sensor *s)
 {
     if (!s)

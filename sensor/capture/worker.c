@@ -148,6 +148,12 @@ void worker_sensors_free(struct sensor **sv, size_t nw)
     }
 }
 
+void worker_sensors_quit(struct sensor **sv, size_t nw)
+{
+    for (size_t i = nw; i-- > 0;) /* worker 0 last: it owns the fleet the others borrow */
+        sensor_quit(sv[i]);
+}
+
 /* ---- between packets --------------------------------------------------------------------- */
 
 int worker_hup_taken(volatile sig_atomic_t *reopen)
