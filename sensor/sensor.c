@@ -261,30 +261,36 @@ int sensor_outputs_failed(const struct sensor *s)
     return 0;
 }
 
-void sensor_quit(struct sensor *s)
+/* What must happen before a sensor goes, whether its memory is freed or left to the exit:
+ * the pending records of a run that did not finish written, the outputs closed, the fleet's
+ * answers never written dropped and its threads (the owner's) joined. */
+static void sensor_end(struct sensor *s)
 {
-    if (!s)
-        return;
-    if (s->flows) { /* a run that did not finish: its pending records are still written */
+    if (s->flows) {
         flow_table_free(s->flows);
         s->flows = NULL;
     }
     for (size_t i = 0; i < s->noutputs; i++)
         output_close(&s->outputs[i]);
-    if (s->fleet && !s->fleet_borrowed) { /* its threads: joined before the process ends */
-        fleet_free(s->fleet);
+    if (s->fleet) {
+        app_fleet_discard(s);
+        if (!s->fleet_borrowed)
+            fleet_free(s->fleet);
         s->fleet = NULL;
     }
+}
+
+void sensor_quit(struct sensor *s)
+{
+    if (s)
+        sensor_end(s);
 }
 
 void sensor_free(struct sensor *s)
 {
     if (!s)
         return;
-    if (s->flows)
-        flow_table_free(s->flows);
-    for (size_t i = 0; i < s->noutputs; i++)
-        output_close(&s->outputs[i]);
+    sensor_end(s);
     free(s->outputs);
     applayer_free_pool(s);
     vcache_free(s->vc);
@@ -293,11 +299,6 @@ void sensor_free(struct sensor *s)
         replay_free(s->replay);
     if (!s->distinct_borrowed)
         hll_free(s->distinct);
-    if (s->fleet) {
-        app_fleet_discard(s); /* answers never written (the run did not finish) */
-        if (!s->fleet_borrowed)
-            fleet_free(s->fleet);
-    }
     classify_free(s->cls);
     defrag_free(s->defrag);
     observed_free(s->obs);

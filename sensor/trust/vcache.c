@@ -235,6 +235,15 @@ static struct verdict *rejudge(struct vcache *vc, struct vc_entry *e, const stru
     return v;
 }
 
+/* The verdict too big to cache that the last call returned: its borrowed pointer expires now. */
+static void drop_uncached(struct vcache *vc)
+{
+    if (vc->uncached) {
+        verdict_unref(vc->uncached);
+        vc->uncached = NULL;
+    }
+}
+
 /* A lookup that found tok in e. */
 static struct verdict *found(struct vcache *vc, struct vc_entry *e, const struct keystore *ks,
                              const struct policy_cfg *cfg, int *hit)
@@ -254,10 +263,7 @@ static struct verdict *get(struct vcache *vc, const struct keystore *ks,
                            int *hit, struct vc_entry **where)
 {
     *where = NULL;
-    if (vc->uncached) {
-        verdict_unref(vc->uncached);
-        vc->uncached = NULL;
-    }
+    drop_uncached(vc);
     uint64_t h = polyhash61(&vc->ph, tok, len);
     vc->stats.lookups++;
     for (struct vc_entry *e = vc->buckets[h & (vc->nbuckets - 1)]; e; e = e->hnext) {
@@ -311,10 +317,7 @@ struct verdict *vcache_get_memo(struct vcache *vc, struct vcache_memo *m,
     /* The entry is the pool's whatever happened to it: free (no verdict), or holding this
      * token's verdict or another's. Only the verdict it holds now is read. */
     if (e && e->v && e->v->token_len == len && memcmp(e->v->token, tok, len) == 0) {
-        if (vc->uncached) {
-            verdict_unref(vc->uncached);
-            vc->uncached = NULL;
-        }
+        drop_uncached(vc);
         vc->stats.lookups++;
         return found(vc, e, ks, cfg, hit);
     }
@@ -328,10 +331,7 @@ void vcache_clear(struct vcache *vc)
     for (int s = SEG_PROBATION; s <= SEG_PROTECTED; s++)
         while (vc->seg[s].oldest)
             release(vc, vc->seg[s].oldest);
-    if (vc->uncached) {
-        verdict_unref(vc->uncached);
-        vc->uncached = NULL;
-    }
+    drop_uncached(vc);
 }
 
 void vcache_free(struct vcache *vc)
