@@ -29,7 +29,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -95,16 +94,9 @@ def main():
         import make_fleet as MF
     except ImportError as e:
         L.skip(f"the capture generator needs python3-cryptography ({e})")
-    probe = f"twprobe-{os.getpid()}"
-    if subprocess.run(["ip", "netns", "add", probe], capture_output=True).returncode != 0:
-        L.skip("`ip netns add` fails here")
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    L.require_netns()
     sensor = os.path.abspath(a.sensor)
-    work = a.workdir or tempfile.mkdtemp(prefix="tw-fleet-live-")
-    if a.workdir:
-        shutil.rmtree(work, ignore_errors=True)
-        os.makedirs(work)
-    os.chmod(work, 0o755)
+    work = L.fresh_workdir(a.workdir, "tw-fleet-live-")
 
     now = int(time.time())
     toks = MF.tokens(now)  # valid now: live packet time is the wall clock

@@ -78,6 +78,26 @@ def skip(reason):
     sys.exit(77)
 
 
+def require_netns():
+    """Skips (exit 77) unless a network namespace can be made here."""
+    probe = f"twprobe-{os.getpid()}"
+    r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if r.returncode != 0:
+        skip(f"`ip netns add` fails here: {r.stderr.strip()}")
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+
+
+def fresh_workdir(given, prefix):
+    """The test's work directory: `given` emptied, or a new temporary one; readable by the
+    sensor's unprivileged user."""
+    work = os.path.abspath(given) if given else tempfile.mkdtemp(prefix=prefix)
+    if given:
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+    os.chmod(work, 0o755)
+    return work
+
+
 def sh(*cmd, check_rc=True):
     r = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60)
     if check_rc and r.returncode != 0:
@@ -559,17 +579,9 @@ def main():
         skip("`ip` (iproute2) not installed")
     if not shutil.which("tcpreplay"):
         skip("tcpreplay not installed")
-    probe = f"twprobe-{os.getpid()}"
-    r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
-    if r.returncode != 0:
-        skip(f"`ip netns add` fails here: {r.stderr.strip()}")
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    require_netns()
     sensor = os.path.abspath(a.sensor)
-    work = a.workdir or tempfile.mkdtemp(prefix="tw-live-")
-    if a.workdir:
-        shutil.rmtree(work, ignore_errors=True)
-        os.makedirs(work)
-    os.chmod(work, 0o755)
+    work = fresh_workdir(a.workdir, "tw-live-")
     ns = None
     try:
         ns = Netns()

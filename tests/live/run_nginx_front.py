@@ -58,11 +58,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run_live  # noqa: E402  (require_netns, fresh_workdir)
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CONFIG = os.path.join(ROOT, "etc", "demo", "tokenwatch.yaml")
 PEERS = os.path.join(HERE, "nginx_peers.py")
@@ -358,11 +359,7 @@ def main():
     if not os.access(DEB_PY, os.X_OK) or subprocess.run(
             [DEB_PY, "-c", "import grpc, cryptography"], capture_output=True).returncode != 0:
         skip(f"{DEB_PY} without grpc/cryptography (python3-grpcio, python3-cryptography)")
-    probe = f"twprobe-{os.getpid()}"
-    r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
-    if r.returncode != 0:
-        skip(f"`ip netns add` fails here: {r.stderr.strip()}")
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    run_live.require_netns()
 
     # The clients talk to 127.0.0.1 in their namespace: a proxy from the environment (curl and
     # gRPC honour http(s)_proxy) would send them elsewhere.
@@ -372,11 +369,7 @@ def main():
     # ctest's timeout or ^C: still run the finally below (processes, namespaces).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     sensor = os.path.abspath(a.sensor)
-    work = os.path.abspath(a.workdir) if a.workdir else tempfile.mkdtemp(prefix="tw-nginx-")
-    if a.workdir:
-        shutil.rmtree(work, ignore_errors=True)
-        os.makedirs(work)
-    os.chmod(work, 0o755)
+    work = run_live.fresh_workdir(a.workdir, "tw-nginx-")
     topo, procs = None, []
     try:
         topo = Topology()
