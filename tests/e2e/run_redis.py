@@ -17,12 +17,14 @@ loopback port (skipped, exit 77, when redis-server is not installed).
              small queue); kill -9 redis-server
      part 2: 30 connections at once -> redis is down: a few are queued, the rest dropped
      restart redis-server (same port, empty: --save '')
-                                    -> wait until the queued records arrive (reconnect)
+                                    -> wait until the queued records arrive (reconnect), and
+                                       until the list stops growing (the queue is empty)
      part 3: 5 connections, one at a time, each awaited in Redis; end of file, exit 0
    Then exactly: records received (part 1 + the restarted server's list) + stats.eve.dropped of
    the redis output == token records produced (the file's count, 40); no record twice; every
    part-3 record arrived; at least one part-2 record arrived (it was queued) and at least one
-   was dropped. Every wait polls an observable condition; no fixed sleeps.
+   was dropped. Every wait polls an observable condition; no fixed sleeps (the queue's
+   emptying is seen as the list holding still for a second).
 4. A stalled server (SIGSTOP for the whole run over pcaps/demo): the sensor ends within the drain
    deadline, stderr does not speak of a lost connection, written + dropped + errors == records
    produced with some dropped, and after SIGCONT the server holds exactly `written` records.
@@ -114,6 +116,22 @@ def wait_until(cond, timeout=20, step=0.02):
             return v
         time.sleep(step)
     return cond()
+
+
+def wait_settled(c, key, quiet=1.0, timeout=30):
+    """Until the list has held some records and stopped growing for `quiet` seconds: the sensor
+    frees a queued record's room only once Redis has answered for it, after the record already
+    shows in the list, so the first record seen says nothing about room in the queue."""
+    end = time.time() + timeout
+    last, since = -1, time.time()
+    while time.time() < end:
+        n = c.cmd("LLEN", key)
+        if n != last:
+            last, since = n, time.time()
+        elif n and time.time() - since >= quiet:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 class Server:
@@ -352,6 +370,9 @@ def restart(sensor, srv, wd):
         c = srv.client()
         check("after the restart: the queued records arrive",
               wait_until(lambda: c.cmd("LLEN", key) > 0), "LLEN 0")
+        # Part 3 must find room in the small queue: every queued record sent and answered.
+        check("after the restart: the queued records all sent", wait_settled(c, key),
+              c.cmd("LLEN", key))
 
         for port in parts[2]:
             os.write(w, RR.part_bytes(tok, port, ts, header=False))
