@@ -32,9 +32,12 @@ void app_tx_release_replay(struct sensor *s);
 
 /* The fleet (fleet.h), app_fleet.c. app_fleet_drain: writes the alerts of the answers that
  * came back for s. app_fleet_settle: end of the run, waits (until deadline_ns, monotonic) for
- * the answers to s's requests and writes them. app_fleet_discard: frees answers unwritten. */
+ * the answers to s's requests and writes them; what did not come is dropped. app_fleet_wait:
+ * the same wait and writing, nothing dropped (before the flows are written: their `alerted`).
+ * app_fleet_discard: frees answers unwritten. */
 void app_fleet_drain(struct sensor *s);
 void app_fleet_settle(struct sensor *s, uint64_t deadline_ns);
+void app_fleet_wait(struct sensor *s, uint64_t deadline_ns);
 void app_fleet_discard(struct sensor *s);
 
 #endif

@@ -131,6 +131,9 @@ struct fleet_req *fleet_results(struct fleet *f, size_t w);
  * (monotonic ns) passes, or Redis is unreachable at a fresh attempt; then what is still queued
  * comes back FLEET_DROPPED (counted). Every request of w is in its results afterwards. */
 void fleet_settle(struct fleet *f, size_t w, uint64_t deadline_ns);
+/* fleet_settle's wait alone: until every request of w is answered, the deadline passes, or
+ * Redis is unreachable at a fresh attempt; nothing is dropped. */
+void fleet_wait(struct fleet *f, size_t w, uint64_t deadline_ns);
 
 /* The indicator for sha published by another sensor, into *out: 1, else 0. Counts a lookup in
  * worker w's own counter (once per token occurrence: no line shared between workers). */

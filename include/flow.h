@@ -94,6 +94,11 @@ void flow_table_free(struct flow_table *ft);
 struct flow *flow_lookup(struct flow_table *ft, const struct packet *pkt, uint64_t now_us,
                          int *side);
 
+/* The table's flow of key k, or NULL; touches nothing (no counters, no idle order). For
+ * answers that come after their packet (the fleet's): the caller checks flow_id, since the
+ * 5-tuple may carry a newer connection by then. */
+struct flow *flow_find(struct flow_table *ft, const struct flow_key *k);
+
 /* Declares `side` the client (the application layer saw it send a request). */
 void flow_set_client(struct flow *f, int side);
 

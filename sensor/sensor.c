@@ -226,13 +226,19 @@ void sensor_set_pcap(struct sensor *s, const char *name)
 
 void sensor_finish(struct sensor *s)
 {
+    /* The fleet's answers to this worker's last sightings, within 3 s in all: waited for
+     * before the flows are written (a replay alert marks its flow `alerted`), then settled
+     * after, with the sightings of the transactions the flows' end writes. */
+    uint64_t fleet_deadline = timewait_now_ns() + 3000000000ull;
+    if (s->fleet)
+        app_fleet_wait(s, fleet_deadline);
     if (s->flows) {
         s->final_flow_stats = *flow_table_stats(s->flows);
         flow_table_free(s->flows); /* writes every flow's pending transactions */
         s->flows = NULL;
     }
-    if (s->fleet) /* the fleet's answers to this worker's last sightings, within 3 s */
-        app_fleet_settle(s, timewait_now_ns() + 3000000000ull);
+    if (s->fleet)
+        app_fleet_settle(s, fleet_deadline);
     if (s->out_types & EVE_T_STATS) {
         /* Let the async outputs deliver what is queued (2 s at most, all outputs together), so
          * the final record's stats.eve counts every record before it. */

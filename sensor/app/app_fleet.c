@@ -9,8 +9,9 @@
  * The answer comes after the occurrence's own records are written (never on the packet path),
  * and its flow may be gone by then, so the alert it may need is rendered when the sighting is
  * asked, into a hold (eve_writer.h), and written with the `fleet` object added only if the
- * answer says so. The flow record of that flow does not know about it (`alerted` is its own
- * alerts'). Holds are rendered only when an output takes alerts.
+ * answer says so. The flow, found again by its key and id when the answer comes, is marked
+ * `alerted` if it is still open; the end of a run hears the answers before it writes the flows
+ * (sensor_finish). Holds are rendered only when an output takes alerts.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 struct fleet_ask {
     struct eve_hold hold;     /* the token_replay alert, without its fleet object */
     uint32_t findings;        /* what the alert counts in stats.alerts */
+    struct flow_key key;      /* the flow it was asked on, to mark it alerted if it is still */
+    uint64_t flow_id;         /* there (the same connection) when the answer comes */
 };
 
 static void ask_free(void *p)
@@ -192,6 +195,8 @@ void app_fleet_token(struct app_ctx *c, const struct tx *t, size_t i, const uint
     struct fleet_ask *a = calloc(1, sizeof(*a));
     if (a) {
         a->findings = findings | 1u << F_TOKEN_REPLAY;
+        a->key = c->f->key;
+        a->flow_id = c->f->flow_id;
         r->user = a;
         r->user_free = ask_free;
         if (s->out_types & EVE_T_ALERT) {
@@ -221,6 +226,10 @@ void app_fleet_drain(struct sensor *s)
             jb_release(&j);
             app_tx_count_alerts(s, a->findings);
             fleet_count_alert(s->fleet, FLEET_ALERT_REPLAY);
+            /* its flow, if still open, says so in its `flow` record */
+            struct flow *f = flow_find(s->flows, &a->key);
+            if (f && f->flow_id == a->flow_id && f->app)
+                ((struct app_flow *)f->app)->alerted = 1;
         }
         fleet_req_free(r);
     }
@@ -229,6 +238,12 @@ void app_fleet_drain(struct sensor *s)
 void app_fleet_settle(struct sensor *s, uint64_t deadline_ns)
 {
     fleet_settle(s->fleet, s->fleet_worker, deadline_ns);
+    app_fleet_drain(s);
+}
+
+void app_fleet_wait(struct sensor *s, uint64_t deadline_ns)
+{
+    fleet_wait(s->fleet, s->fleet_worker, deadline_ns);
     app_fleet_drain(s);
 }
 

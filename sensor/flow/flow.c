@@ -301,6 +301,19 @@ static int is_reuse(const struct flow *f, const struct packet *pkt, int side)
     return f->client_known && f->client == side;
 }
 
+static inline struct flow *find(const struct flow_table *ft, const struct flow_key *k, uint64_t h)
+{
+    struct flow *f = ft->buckets[h & ft->mask];
+    while (f && (f->hash != h || memcmp(&f->key, k, sizeof(*k)) != 0))
+        f = f->hnext;
+    return f;
+}
+
+struct flow *flow_find(struct flow_table *ft, const struct flow_key *k)
+{
+    return ft ? find(ft, k, mshash(&ft->mh, k, sizeof(*k))) : NULL;
+}
+
 /* Returns the table's flow for pkt (owned by the table: valid until on_free is called for it);
  * NULL when the memcap leaves no room even after one eviction, or when calloc fails (both
  * counted in stats.memcap). May call on_free for an evicted flow before returning. */
@@ -311,10 +324,7 @@ struct flow *flow_lookup(struct flow_table *ft, const struct packet *pkt, uint64
     int s = make_key(&k, pkt);
     _Static_assert(sizeof(k) <= 4 * MSHASH_MAX_WORDS, "flow key longer than mshash takes");
     uint64_t h = mshash(&ft->mh, &k, sizeof(k));
-
-    struct flow *f = ft->buckets[h & ft->mask];
-    while (f && (f->hash != h || memcmp(&f->key, &k, sizeof(k)) != 0))
-        f = f->hnext;
+    struct flow *f = find(ft, &k, h);
 
     if (f && is_reuse(f, pkt, s)) {
         ft->stats.reused++;

@@ -404,7 +404,7 @@ static void abandon(struct fleet *f, size_t w)
     }
 }
 
-void fleet_settle(struct fleet *f, size_t w, uint64_t deadline_ns)
+void fleet_wait(struct fleet *f, size_t w, uint64_t deadline_ns)
 {
     struct fleet_worker *fw = &f->w[w];
     uint64_t fails0 = atomic_load(&f->connect_failures);
@@ -417,6 +417,12 @@ void fleet_settle(struct fleet *f, size_t w, uint64_t deadline_ns)
             break; /* Redis is not there: a fresh attempt failed */
         timewait_sleep_ms(5);
     }
+}
+
+void fleet_settle(struct fleet *f, size_t w, uint64_t deadline_ns)
+{
+    struct fleet_worker *fw = &f->w[w];
+    fleet_wait(f, w, deadline_ns);
     /* What is queued is dropped; what the writer has in flight comes back within its reply
      * timeout (answered, or requeued after a loss and then dropped here). */
     uint64_t hard = timewait_now_ns() + 10000000000ull;

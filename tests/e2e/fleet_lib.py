@@ -39,11 +39,16 @@ def check(name, cond, detail=""):
 
 # --- configuration -----------------------------------------------------------------------------
 
-def config_text(name, port=None, idp_only=False):
+def config_text(name, port=None, idp_only=False, flows=False):
     """The demo configuration (paths made absolute) with sensor-name `name` and, when port is
     given, a fleet section for redis on 127.0.0.1:port. idp_only: the keysets replaced by the
-    demo-idp keyset alone (no key of the demo-organizations tokens is trusted)."""
+    demo-idp keyset alone (no key of the demo-organizations tokens is trusted). flows: `flow`
+    records too."""
     text = open(DEMO_CFG).read()
+    if flows:
+        text, n = re.subn(r"types: \[alert, token, stats\]", "types: [alert, token, stats, flow]",
+                          text, count=1)
+        assert n == 1, "the demo configuration's EVE types line changed"
     text = re.sub(r"^(\s*(?:- )?(?:jwks|revoked-keys-file):\s*)(\S+)",
                   lambda m: m.group(1) + os.path.normpath(os.path.join(DEMO_DIR, m.group(2))),
                   text, flags=re.M)
@@ -72,9 +77,9 @@ def config_text(name, port=None, idp_only=False):
     return text
 
 
-def write_config(path, name, port=None, idp_only=False):
+def write_config(path, name, port=None, idp_only=False, flows=False):
     with open(path, "w") as f:
-        f.write(config_text(name, port, idp_only))
+        f.write(config_text(name, port, idp_only, flows))
     return path
 
 

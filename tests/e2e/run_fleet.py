@@ -15,7 +15,8 @@ queue-size: 4096}`; `tokenwatch -c CFG -r CAPTURE -l OUTDIR -j 1`, exit 0 expect
    its own verdict on F is issuer_untrusted (severity 3), no severity-1 finding.
      - exactly one fleet replay alert (`fleet.type` "replay") in the three outputs together: at
        site C, for T, sid 9100015, token.findings holding token_replay, fleet.client_networks 3,
-       sensor_count 3, sensors ["site-a","site-b","site-c"], first_seen {sensor site-a,
+       sensor_count 3, sensors ["site-a","site-b","site-c"], its flow's `flow` record
+       `alerted` (the sites write flow records), first_seen {sensor site-a,
        network 10.1.0.0/24, timestamp = the packet time of A's first T (its token record's
        timestamp, to the microsecond or cut to the second)};
      - none for U anywhere;
@@ -120,7 +121,7 @@ def sites_sequential(sensor, rbin, wd, toks, pcaps):
             out = os.path.join(wd, tag, site)
             os.makedirs(out, exist_ok=True)
             cfg = write_config(os.path.join(out, "tokenwatch.yaml"), site, srv.port,
-                               idp_only=(site == "site-b"))
+                               idp_only=(site == "site-b"), flows=True)
             p = run_sensor(sensor, cfg, pcaps[site], out)
             check("%s: %s exit 0" % (tag, site), p.returncode == 0,
                   "exit %s: %s" % (p.returncode, p.stderr.strip()[-800:]))
@@ -161,6 +162,11 @@ def sites_sequential(sensor, rbin, wd, toks, pcaps):
         check("%s: replay alert: token.findings holds token_replay" % tag,
               "token_replay" in (r.get("token", {}).get("findings") or []), brief(r))
         check("%s: replay alert: host site-c" % tag, r.get("host") == "site-c", brief(r))
+        flows = [x for x in recs["site-c"] if x.get("event_type") == "flow" and
+                 x.get("flow_id") == r.get("flow_id")]
+        check("%s: the replay alert's flow record says alerted" % tag,
+              len(flows) == 1 and flows[0].get("flow", {}).get("alerted") is True,
+              json.dumps(flows)[:400])
         check("%s: fleet.client_networks == 3" % tag, f.get("client_networks") == 3, json.dumps(f))
         check("%s: fleet.sensor_count == 3" % tag, f.get("sensor_count") == 3, json.dumps(f))
         check("%s: fleet.sensors == [site-a, site-b, site-c]" % tag,
