@@ -37,7 +37,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
 import run_live as L  # noqa: E402  (check, skip, sh, Sensor, records, wait_for)
-import fleet_lib as F  # noqa: E402  (config_text, sha256_hex)
+import fleet_lib as F  # noqa: E402  (config_text, sha256_hex, fleet_alerts)
 
 FLEET_SETS = ["fleet.window=3600", "fleet.clients=3"]  # run_live.Sensor adds its SETS
 
@@ -73,11 +73,6 @@ def redis_cli(sock, *args):
     r = subprocess.run(["redis-cli", "-s", sock, *args], capture_output=True, text=True,
                        timeout=10)
     return r.stdout.strip()
-
-
-def fleet_alerts(recs, kind):
-    return [r for r in recs if r.get("event_type") == "alert" and
-            r.get("fleet", {}).get("type") == kind]
 
 
 def main():
@@ -143,7 +138,7 @@ def main():
         # 2. site-b: the indicator alert for F, and T from a second network
         ns.replay("tw3", pcaps["site-b"])
         ok = L.wait_for(lambda recs: any(r.get("token", {}).get("sha256") == sha["F"]
-                                         for r in fleet_alerts(recs, "indicator")),
+                                         for r in F.fleet_alerts(recs, "indicator")),
                         B.eve, timeout=20)
         L.check("2: site-b (-j 2) alerts F from the fleet indicator", ok, B.stderr()[-500:])
         ok = L.wait_for(lambda recs: redis_cli(sock, "HLEN", key_t) == "2", B.eve, timeout=20)
@@ -153,7 +148,7 @@ def main():
         # 3. site-c's traffic into site-a: T's third network -> the fleet replay alert
         ns.replay("tw1", pcaps["site-c"])
         ok = L.wait_for(lambda recs: any(r.get("token", {}).get("sha256") == sha["T"]
-                                         for r in fleet_alerts(recs, "replay")),
+                                         for r in F.fleet_alerts(recs, "replay")),
                         A.eve, timeout=20)
         L.check("3: site-a writes the fleet replay alert for T", ok, A.stderr()[-500:])
         rc = {site: s.stop() for site, s in sensors.items()}
@@ -164,7 +159,7 @@ def main():
         for site, s in sensors.items():
             recs[site], bad = L.records(s.eve, strict=True)
             L.check(f"{site}: every eve line parses", not bad, str(bad[:2]))
-        rep = [r for r in fleet_alerts(recs["site-a"], "replay")
+        rep = [r for r in F.fleet_alerts(recs["site-a"], "replay")
                if r.get("token", {}).get("sha256") == sha["T"]]
         fl = rep[0]["fleet"] if rep else {}
         L.check("3: the replay alert: one, sid 9100015, client_networks 3, sensors [site-a, "
@@ -175,9 +170,9 @@ def main():
                 fl.get("first_seen", {}).get("network") == "10.1.0.0/24" and
                 rep[0].get("src_ip") == "10.3.0.5", json.dumps(rep)[:600])
         L.check("no fleet replay alert for U, none at site-b",
-                not [r for r in fleet_alerts(recs["site-a"], "replay")
+                not [r for r in F.fleet_alerts(recs["site-a"], "replay")
                      if r.get("token", {}).get("sha256") == sha["U"]] and
-                not fleet_alerts(recs["site-b"], "replay"))
+                not F.fleet_alerts(recs["site-b"], "replay"))
         for site in sensors:
             st = [r for r in recs[site] if r.get("event_type") == "stats"]
             f = st[-1]["stats"].get("fleet") if st else None
