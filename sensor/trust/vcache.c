@@ -2,7 +2,8 @@
  *
  * Pipeline: token scan ─► [vcache] ─► policy. Owns one reference to each cached verdict and a
  * fixed pool of entries allocated up front (no allocation per lookup in steady state beyond the
- * verdict a miss creates). Buckets are chained, keyed by polyhash61 of the token text (a keyed
+ * verdict a miss creates); an entry is first written when it is first taken (pool_fresh), so
+ * the pool's pages are touched only as far as the cache has ever been filled. Buckets are chained, keyed by polyhash61 of the token text (a keyed
  * polynomial hash finished by SipHash-1-3: siphash.h).
  *
  * Replacement is a segmented LRU (Karedla, Love & Wherry, 1994):
@@ -63,6 +64,7 @@ struct vcache {
     size_t nbuckets; /* power of two */
     struct vc_entry **buckets;
     struct vc_entry *pool, *free_list;
+    size_t pool_n, pool_fresh;      /* entries; those at pool_fresh and beyond never taken */
     struct vc_seg seg[2];
     size_t memcap;                  /* 0: no byte limit */
     size_t prot_entries, prot_bytes;
@@ -82,17 +84,15 @@ struct vcache *vcache_new(size_t max_entries, size_t memcap, const uint8_t seed[
     while (vc->nbuckets < max_entries)
         vc->nbuckets <<= 1;
     vc->buckets = calloc(vc->nbuckets, sizeof(*vc->buckets));
-    vc->pool = calloc(max_entries, sizeof(*vc->pool));
+    vc->pool = max_entries <= SIZE_MAX / sizeof(*vc->pool)
+                   ? malloc(max_entries * sizeof(*vc->pool)) : NULL;
     if (!vc->buckets || !vc->pool) {
         free(vc->buckets);
         free(vc->pool);
         free(vc);
         return NULL;
     }
-    for (size_t i = 0; i < max_entries; i++) {
-        vc->pool[i].hnext = vc->free_list;
-        vc->free_list = &vc->pool[i];
-    }
+    vc->pool_n = max_entries;
     vc->memcap = memcap;
     vc->prot_entries = max_entries / 100 * VC_PROTECTED_PCT +
                        max_entries % 100 * VC_PROTECTED_PCT / 100;
@@ -284,11 +284,17 @@ static struct verdict *get(struct vcache *vc, const struct keystore *ks,
         vc->uncached = v; /* the caller's borrowed pointer stays valid until the next call */
         return v;
     }
-    while (!vc->free_list || (vc->memcap && bytes_held(vc) + charge > vc->memcap))
+    while ((!vc->free_list && vc->pool_fresh == vc->pool_n) ||
+           (vc->memcap && bytes_held(vc) + charge > vc->memcap))
         if (!evict_one(vc, NULL))
             break;
     struct vc_entry *e = vc->free_list;
-    vc->free_list = e->hnext;
+    if (e) {
+        vc->free_list = e->hnext;
+    } else {
+        e = &vc->pool[vc->pool_fresh++];
+        memset(e, 0, sizeof(*e));
+    }
     e->v = v;
     e->charge = charge;
     e->json_charged = (uint8_t)real;
