@@ -31,6 +31,9 @@ enum eve_filetype { EVE_FT_REGULAR = 0, EVE_FT_UNIX_DGRAM, EVE_FT_UNIX_STREAM, E
 /* engine.verify-shed (docs/DESIGN.md "Shedding verification"): auto sheds signature checks
  * on live captures only (a file is always judged whole); no never sheds. */
 enum verify_shed { VERIFY_SHED_AUTO = 0, VERIFY_SHED_NO };
+/* engine.huge-pages (docs/DESIGN.md "Huge pages", hugeheap.h): auto puts the heap on transparent
+ * huge pages where the kernel offers them; no leaves malloc as it is. */
+enum huge_pages { HUGE_PAGES_AUTO = 0, HUGE_PAGES_NO };
 enum token_events { TOKEN_EVENTS_ALL = 0, TOKEN_EVENTS_FIRST, TOKEN_EVENTS_NONE };
 
 struct eve_output_cfg {
@@ -179,6 +182,7 @@ struct config {
                                        (token text + claims), default 64 MiB */
     uint32_t stats_interval;        /* engine.stats-interval seconds (live), default 60 */
     int verify_shed;                /* engine.verify-shed: enum verify_shed, default auto */
+    int huge_pages;                 /* engine.huge-pages: enum huge_pages, default auto */
     uint32_t verify_shed_lag;       /* engine.verify-shed-lag ms: a live worker this far behind
                                        the wire sheds signature checks, default 200 */
     /* capture (optional section `capture:`): */

@@ -37,6 +37,7 @@
 #include "config_check.h"
 #include "curve.h"
 #include "eve.h"
+#include "hugeheap.h"
 #include "jb.h"
 #include "keys_cmd.h"
 #include "keystore.h"
@@ -406,6 +407,9 @@ static int run(struct config *cfg, const char *logdir, size_t nw, char **reads, 
 {
     char err[1024];
     int code = 1, rc;
+    /* Before the sensors' tables are made: they come from the advised heap (hugeheap.h). */
+    if (cfg->huge_pages == HUGE_PAGES_AUTO)
+        hugeheap_init(HUGEHEAP_MAIN_RESERVE);
     struct sensor **sv = calloc(nw, sizeof(*sv));
     if (!sv) {
         fprintf(stderr, "tokenwatch: out of memory\n");

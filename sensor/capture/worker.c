@@ -47,6 +47,7 @@
 #include "eve.h"
 #include "fleet.h"
 #include "hll.h"
+#include "hugeheap.h"
 #include "privs.h"
 #include "replay.h"
 #include "siphash.h"
@@ -347,6 +348,7 @@ static void *worker_main(void *arg)
     struct wk *w = arg;
     struct live *L = w->L;
     struct sensor *s = w->s;
+    hugeheap_thread(HUGEHEAP_THREAD_RESERVE); /* this thread's arena on huge pages too */
     for (;;) {
         size_t got = 0;
         worker_wake_sync(w); /* a store or a reopen from while this thread waited: the batch's */

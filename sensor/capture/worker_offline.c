@@ -48,6 +48,7 @@
 #include "applayer.h"
 #include "defrag.h"
 #include "flow.h"
+#include "hugeheap.h"
 #include "replay.h"
 #include "replay_defer.h"
 #include "siphash.h"
@@ -199,6 +200,7 @@ static void *off_worker_main(void *arg)
 {
     struct owk *w = arg;
     struct sensor *s = w->s;
+    hugeheap_thread(HUGEHEAP_THREAD_RESERVE); /* this thread's arena on huge pages too */
     for (;;) {
         size_t got = 0;
         const struct worker_pkt *p;
