@@ -22,7 +22,8 @@
 #   cmake -S . -B build-deb -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=Release \
 #         -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON
 #   cmake --build build-deb --target tokenwatch && (cd build-deb && cpack -G DEB)
-# Depends is computed by dpkg-shlibdeps (package dpkg-dev) from the binary's libraries; the
+# Depends is computed by dpkg-shlibdeps (package dpkg-dev) from the binary's libraries, plus
+# libcurl (opened at run time, named by hand); the
 # files under SYSCONFDIR are conffiles; the maintainer scripts only tell systemd about the unit
 # (the unit runs the sensor under a DynamicUser: no account to create or remove).
 
@@ -87,6 +88,10 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${TW_DEB_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# libcurl is opened at run time by `keys update` (dlopen: sensor/trust/keys_fetch.c), so
+# dpkg-shlibdeps cannot see it: named here (7.85 for CURLOPT_PROTOCOLS_STR), shlibdeps' list
+# appended.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.85.0)")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
     "passive bearer-token (JWT) sensor writing Suricata EVE JSON\n"
     "tokenwatch reads pcap/pcapng captures or live interfaces, finds bearer tokens in HTTP\n"

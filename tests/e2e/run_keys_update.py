@@ -9,6 +9,8 @@ documents and JWK Sets that change between runs. Runs `keys update --ca-file` th
                                                         and the old material kept as retired,
                                                         first_seen kept
   3. an unreachable provider                         -> exit 1, one line, old file byte-identical
+     libcurl absent (root: hidden in a private mount namespace; the binary opens it at the
+     first fetch)                                   -> exit 1, one line, old file byte-identical
   4. a server whose certificate another CA signed    -> refused (exit 1), old file kept
   5. a redirect to plain http; a discovery document whose jwks_uri is http
                                                      -> refused (exit 1), old file kept
@@ -322,6 +324,27 @@ def run_all(sensor, d):
 
     # 3. unreachable
     untouched("unreachable", "jwks_uri", "https://127.0.0.1:%d/jwks" % closed_port(), "127.0.0.1")
+    # 3b. libcurl absent (it is opened at the first fetch, not linked): exit 1, one line naming
+    # it, the old file untouched. Root only: a private mount namespace hides the library.
+    lib = libcurl_path()
+    if os.geteuid() == 0 and lib and shutil.which("unshare"):
+        path = os.path.join(d, "nocurl.jwks.json")
+        shutil.copy(rot, path)
+        before = open(path, "rb").read()
+        conf = cfg("nocurl", path, jwks_uri="https://127.0.0.1:%d/jwks" % srv.server_address[1])
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                            'mount --bind /dev/null "$0" && exec "$@"', lib, sensor, "keys",
+                            "update", "-c", conf, "--ca-file", ca_file],
+                           capture_output=True, text=True, env=env, timeout=120)
+        err = [l for l in r.stderr.splitlines() if l.strip()]
+        print("  $ keys update -c nocurl.yaml (libcurl hidden) -> %d" % r.returncode)
+        for line in (r.stdout + r.stderr).splitlines():
+            print("    | " + line)
+        check(r.returncode == 1 and len(err) == 1 and "cannot load libcurl" in err[0],
+              "libcurl absent: exit 1, one line saying it cannot load libcurl")
+        check(open(path, "rb").read() == before, "libcurl absent: old file untouched")
+    else:
+        print("  (libcurl absent: not run, it needs root, unshare and libcurl.so.4's path)")
     # 4. a certificate from another CA
     wrong.docs["/jwks"] = jwks_doc(jwk["A"])
     untouched("wrong-cert", "jwks_uri", "https://127.0.0.1:%d/jwks" % wrong.server_address[1],
@@ -440,6 +463,15 @@ def sensor_reload(sensor, d, rot_cfg, rot, update, srv, jwks_doc, jwk):
         reader.join(5)
     check(rc == 0, "the sensor exits 0 at end of file")
     check(not os.path.exists(pidfile), "the sensor removed its pidfile")
+
+
+def libcurl_path():
+    """Where the dynamic linker finds libcurl.so.4 (ldconfig's cache), or None."""
+    r = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        if line.split() and line.split()[0] == "libcurl.so.4" and "=>" in line:
+            return line.split("=>")[-1].strip()
+    return None
 
 
 def load_keys(path):
