@@ -6,7 +6,9 @@
  * first unanswered tickets, S; it may answer it once every other worker has passed S. The
  * queues are read again after the workers' positions: a ticket filed before a worker passed S
  * is then seen (the worker appends under its mutex before it publishes its position), so a
- * ticket of an earlier packet is never overtaken.
+ * ticket of an earlier packet is never overtaken. The first unanswered ticket's seq is kept in
+ * an atomic per queue (first_seq, written under the queue's mutex), so that search takes no
+ * lock: only taking the ticket does.
  */
 #include "replay_defer.h"
 
@@ -21,6 +23,9 @@ struct rd_queue {
     pthread_mutex_t mu;
     struct rd_ticket *head, *tail, *undecided;
     size_t n;                                 /* filed and not popped */
+    /* undecided's seq (UINT64_MAX: none), stored under mu and read without it, so that looking
+     * for the first unanswered ticket takes no queue's lock */
+    _Atomic uint64_t first_seq;
     char pad[64];
 };
 
@@ -49,8 +54,10 @@ struct replay_defer *replay_defer_new(struct replay *rp, size_t nworkers,
     d->passed = passed;
     d->arg = arg;
     pthread_mutex_init(&d->mu, NULL);
-    for (size_t i = 0; i < nworkers; i++)
+    for (size_t i = 0; i < nworkers; i++) {
         pthread_mutex_init(&d->q[i].mu, NULL);
+        atomic_init(&d->q[i].first_seq, UINT64_MAX);
+    }
     return d;
 }
 
@@ -77,18 +84,18 @@ void replay_defer_free(struct replay_defer *d)
 /* The smallest seq among the queues' first unanswered tickets, and which queue; 0 if none. */
 static int first_unanswered(struct replay_defer *d, size_t *which, uint64_t *seq)
 {
-    int any = 0;
+    uint64_t best = UINT64_MAX;
+    size_t at = 0;
     for (size_t i = 0; i < d->nw; i++) {
-        pthread_mutex_lock(&d->q[i].mu);
-        struct rd_ticket *t = d->q[i].undecided;
-        if (t && (!any || t->seq < *seq)) {
-            *which = i;
-            *seq = t->seq;
-            any = 1;
+        uint64_t s = atomic_load(&d->q[i].first_seq);
+        if (s < best) {
+            best = s;
+            at = i;
         }
-        pthread_mutex_unlock(&d->q[i].mu);
     }
-    return any;
+    *which = at;
+    *seq = best;
+    return best != UINT64_MAX;
 }
 
 static void answer_all(struct replay_defer *d, int force)
@@ -110,6 +117,7 @@ static void answer_all(struct replay_defer *d, int force)
         pthread_mutex_lock(&q->mu);
         struct rd_ticket *t = q->undecided;
         q->undecided = t->next;
+        atomic_store(&q->first_seq, t->next ? t->next->seq : UINT64_MAX);
         pthread_mutex_unlock(&q->mu);
         int r = replay_check(d->rp, t->digest, t->client, t->now);
         /* Last: once answered, the ticket is its worker's to release and free. */
@@ -147,8 +155,10 @@ struct rd_ticket *replay_defer_file(struct replay_defer *d, size_t w, uint64_t s
     else
         q->head = t;
     q->tail = t;
-    if (!q->undecided)
+    if (!q->undecided) {
         q->undecided = t;
+        atomic_store(&q->first_seq, seq);
+    }
     q->n++;
     pthread_mutex_unlock(&q->mu);
     replay_defer_run(d, 0);
