@@ -118,6 +118,8 @@ struct owk {
     /* the reader's side */
     uint64_t told_us, told_flow_us; /* the packet time this worker was last given (and with a
                                        flow lookup); UINT64_MAX: nothing yet */
+    uint64_t due_flow, due_frag;    /* the earliest flow / fragment deadline this worker can
+                                       have, from what it published when last read (0: read) */
 };
 
 struct reader {
@@ -364,12 +366,17 @@ static void read_dispatch(void *arg, struct capture_file *f)
              * timeout; stale values are earlier, so a tick is never missed, only spared. Its
              * next packet brings its clock up to date as sensor_packet would (below). */
             if (j != 0 && w->told_us != UINT64_MAX) {
+                /* The bounds stay bounds however old (a deadline set later is later than
+                 * the clock then plus the shortest timeout): the worker's lines, which it
+                 * writes after every record, are read only when the packet time reaches one. */
+                if (G < w->due_frag && !(flow && G >= w->due_flow))
+                    continue;
                 uint64_t np = atomic_load_explicit(&w->now_pub, memory_order_relaxed);
                 uint64_t fd = atomic_load_explicit(&w->flow_due, memory_order_relaxed);
                 uint64_t dd = atomic_load_explicit(&w->frag_due, memory_order_relaxed);
-                uint64_t bf = np + R->flow_min_us < fd ? np + R->flow_min_us : fd;
-                uint64_t bd = np + R->frag_min_us < dd ? np + R->frag_min_us : dd;
-                if (G < bd && !(flow && G >= bf))
+                w->due_flow = np + R->flow_min_us < fd ? np + R->flow_min_us : fd;
+                w->due_frag = np + R->frag_min_us < dd ? np + R->frag_min_us : dd;
+                if (G < w->due_frag && !(flow && G >= w->due_flow))
                     continue;
             }
             if (j == 0) {
