@@ -27,9 +27,19 @@ int hugeheap_available(void);
  * (its own allocator); 1 when the range was advised. */
 int hugeheap_init(size_t reserve);
 
+/* Once the sensors are made (main thread, before the first packet): makes the advised pages
+ * the heap has reached resident whole, and the one above its used top, the one it grows into
+ * next. Resident memory grows in 2 MiB steps, and a page the kernel had no huge page for is
+ * resident only where touched: filling in what is reached and paying for the next step at
+ * start makes both part of the fixed overhead an empty capture shows, the same from run to
+ * run, so that what traffic adds stays within what the memcaps charge (run_stress.py's bound:
+ * peak RSS <= memcaps + that fixed overhead). */
+void hugeheap_settle(void);
+
 /* A worker thread's side, before its first packet: its allocations come from its own glibc
- * arena, so one block of `reserve` bytes of that arena is advised and handed back to malloc.
- * Only after hugeheap_init returned 1 (the thresholds it set keep the block in the arena). */
+ * arena, so one block of `reserve` bytes of that arena is advised and handed back to malloc,
+ * its first 2 MiB page made resident (as hugeheap_settle). Only after hugeheap_init returned 1
+ * (the thresholds it set keep the block in the arena). */
 void hugeheap_thread(size_t reserve);
 
 #endif

@@ -34,7 +34,23 @@
 #define TOP_PAD_DEFAULT (128 << 10)
 #define PROBE (1u << 20)         /* the allocation that makes the main heap grow */
 
-static int enabled; /* hugeheap_init advised the main heap: set before any worker thread */
+static int enabled;        /* hugeheap_init advised the main heap: set before any thread */
+static uintptr_t main_lo; /* where the main heap's advised range starts */
+
+/* Makes [from, the end of the 2 MiB page above `top`) resident now, within [from, end): the
+ * advised pages the heap has reached, whole, and the one it grows into next (hugeheap_settle).
+ * Whole: where the kernel had no huge page to give, a page's untouched 4 KiB parts are filled
+ * in too, so that what is resident does not depend on what the kernel could give.
+ * MADV_POPULATE_WRITE (Linux 5.14) faults pages in without writing malloc's memory; on an
+ * older kernel nothing happens. */
+static void populate(uintptr_t from, uintptr_t top, uintptr_t end)
+{
+    uintptr_t hi = ((top + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1)) + HUGE_PAGE;
+    if (hi > end)
+        hi = end & ~(HUGE_PAGE - 1);
+    if (hi > from)
+        madvise((void *)from, hi - from, MADV_POPULATE_WRITE);
+}
 
 int hugeheap_available(void)
 {
@@ -71,10 +87,24 @@ int hugeheap_init(size_t reserve)
     /* The probe and the reserve behind it end at the break, unless the break could not move
      * and malloc mapped the probe instead: then there is nothing to advise. */
     uintptr_t brk_now = (uintptr_t)sbrk(0), at = (uintptr_t)p;
-    if (brk_now != (uintptr_t)-1 && at < brk_now && brk_now - at <= reserve + 2 * PROBE)
-        enabled = advise(p, brk_now - at);
+    if (brk_now != (uintptr_t)-1 && at < brk_now && brk_now - at <= reserve + 2 * PROBE &&
+        (enabled = advise(p, brk_now - at)))
+        main_lo = (at + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     free(p);
     return enabled;
+}
+
+void hugeheap_settle(void)
+{
+    if (!enabled)
+        return;
+    /* The heap's used top: the break less the free top chunk malloc keeps (keepcost). */
+    struct mallinfo2 mi = mallinfo2();
+    uintptr_t end = (uintptr_t)sbrk(0);
+    if (end == (uintptr_t)-1 || mi.keepcost > end)
+        return;
+    uintptr_t top = end - mi.keepcost;
+    populate(main_lo, top > main_lo ? top : main_lo, end);
 }
 
 void hugeheap_thread(size_t reserve)
@@ -86,6 +116,8 @@ void hugeheap_thread(size_t reserve)
     void *p = malloc(reserve);
     if (!p)
         return;
-    advise(p, reserve);
+    uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    if (advise(p, reserve)) /* the arena's first advised page, resident from the start */
+        populate(lo, lo, (uintptr_t)p + reserve);
     free(p);
 }

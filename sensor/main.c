@@ -429,6 +429,7 @@ static int run(struct config *cfg, const char *logdir, size_t nw, char **reads, 
         reload_free(rl);
         return code;
     }
+    hugeheap_settle(); /* the sensors are made: the next 2 MiB step of the heap, paid now */
     for (size_t j = 0; nifaces && j < nw; j++)
         sensor_set_live(sv[j]); /* engine.verify-shed: auto sheds live only */
     install_signals();
