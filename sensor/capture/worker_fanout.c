@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hugeheap.h"
 #include "worker_run.h"
 
 #ifdef __linux__
@@ -65,6 +66,7 @@ void *worker_fanout_main(void *arg)
     struct wk *w = arg;
     struct live *L = w->L;
     size_t nif = L->nif;
+    hugeheap_thread(HUGEHEAP_THREAD_RESERVE); /* this thread's arena on huge pages too */
     while (!atomic_load(&L->wk_stop)) {
         for (size_t i = 0; i < nif; i++)
             w->pfd[i].revents = 0;

@@ -33,7 +33,7 @@ machine), the two runs are repeated with the sensor pinned (taskset, --starve-cp
 to one CPU beside busy loops, as many as leave the workers about 60 % of the CPU they took to
 verify every token in the first run, per second of the flood at its nominal rate (more than
 judging without RSA needs; every thread of the sensor that did work in that run counts among
-those sharing the CPU, the output writer too) and with
+those sharing the CPU, not only the workers) and with
 engine.verify-shed-lag 50 ms: there, without shedding the kernel drops packets (5-6 % here),
 and with it stats.tokens.verify_shed > 0 is asserted as well as lost <= 1 %; and every
 Storm-0558-shaped token mixed into the flood (--storm of each: a consumer key signing an
@@ -151,8 +151,8 @@ def one_run(net, a, pcap, meta, shed, cpus=None, hogs=0):
         # under one CPU-second per second while losing packets was starved by other load
         "cpu": ", ".join(f"{c:.2f}" for c in cpu[:a.jobs + 1]), "replay_s": replay_s,
         "worker_cpu": sum(cpu[:a.jobs]),
-        # the sensor's threads that did real work (the workers, and the output writer or the
-        # control thread when they did): pinned, they all share the one CPU with the busy loops
+        # the sensor's threads that did real work (the workers, and any other that did):
+        # pinned, they all share the one CPU with the busy loops
         "busy_threads": max(a.jobs, sum(1 for c in cpu if c >= 0.1)),
     }
     # The Storm-0558-shaped tokens: sha256 -> the findings of their alert records.
@@ -289,8 +289,8 @@ def main():
                   f"({last[0]['verify_shed']:,} tokens shed): no pinned runs", flush=True)
         elif a.starve_cpus and a.only != "no" and not fails:
             # the workers' share, jobs / (hogs + busy) of one CPU (every busy thread of the
-            # sensor runs there too: the workers and, when it did work above, the output
-            # writer), about 60 % of what verifying every token took them above: less than
+            # sensor runs there too: the workers and any other that did work above), about
+            # 60 % of what verifying every token took them above: less than
             # that needs, more than judging without the RSA checks (about half of a distinct
             # token's cost) does (2 to 32 busy loops)
             hogs = 3 if not demand else max(2, min(32, math.ceil(a.jobs / (0.6 * demand) - busy)))
