@@ -34,16 +34,15 @@ static const char *const facility_names[SYSLOG_FACILITY_COUNT] = SYSLOG_FACILITY
 static const char *const level_names[SYSLOG_LEVEL_COUNT] = SYSLOG_LEVEL_NAMES;
 static const char *const redis_mode_names[] = {"list", "lpush", "rpush", "channel", "publish"};
 static const char *const fanout_names[] = {"auto", "yes", "no"};
-static const char *const verify_shed_names[] = {"auto", "no"};
-static const char *const huge_pages_names[] = {"auto", "no"};
+static const char *const auto_no_names[] = {"auto", "no"}; /* verify-shed, huge-pages */
 
 _Static_assert(EVE_FT_REDIS + 1 == CONFIG_NFILETYPES, "a filetype without its name");
 _Static_assert(EVE_T_KEYSET == 1u << (NELEM(type_names) - 1), "a record type without its name");
 _Static_assert(EVE_REDIS_PUBLISH + 1 == NELEM(redis_mode_names), "a redis mode without its name");
 _Static_assert(TOKEN_EVENTS_NONE + 1 == NELEM(token_event_names), "token-events without names");
 _Static_assert(CAPTURE_FANOUT_NO + 1 == NELEM(fanout_names), "a capture.fanout without its name");
-_Static_assert(VERIFY_SHED_NO + 1 == NELEM(verify_shed_names), "verify-shed without names");
-_Static_assert(HUGE_PAGES_NO + 1 == NELEM(huge_pages_names), "huge-pages without names");
+_Static_assert(VERIFY_SHED_NO + 1 == NELEM(auto_no_names), "verify-shed without names");
+_Static_assert(HUGE_PAGES_NO + 1 == NELEM(auto_no_names), "huge-pages without names");
 
 /* Request headers that carry a bare JWT (tokens.headers): what authenticating proxies put in
  * front of applications (App Service, ALB, oauth2-proxy, IAP), and WebSocket subprotocols. */
@@ -183,9 +182,9 @@ const struct config_key config_keys[] = {
     SIZE(CONFIG, "engine.verify-cache-memcap", vcache_memcap, MIN_CACHE_MEMCAP, UINT64_MAX,
          64u << 20),
     SECS(CONFIG, "engine.stats-interval", stats_interval, 1, UINT32_MAX, 60),
-    ENUM(CONFIG, "engine.verify-shed",   verify_shed, verify_shed_names, VERIFY_SHED_AUTO),
+    ENUM(CONFIG, "engine.verify-shed",   verify_shed, auto_no_names, VERIFY_SHED_AUTO),
     INT(CONFIG,  "engine.verify-shed-lag", verify_shed_lag, 1, 60000, 200), /* ms */
-    ENUM(CONFIG, "engine.huge-pages",    huge_pages, huge_pages_names, HUGE_PAGES_AUTO),
+    ENUM(CONFIG, "engine.huge-pages",    huge_pages, auto_no_names, HUGE_PAGES_AUTO),
 
     STR(CONFIG,  "capture.bpf",         bpf, 0, NULL, .flags = CF_LINE,
         .line = offsetof(struct config, bpf_line)),

@@ -83,12 +83,10 @@ static void curl_init(void)
         const char *name;
         size_t off;
     } fns[] = {
-#define FN(f, sym) {sym, offsetof(struct curl_api, f)}
-        FN(global_init, "curl_global_init"),   FN(easy_init, "curl_easy_init"),
-        FN(easy_setopt, "curl_easy_setopt"),   FN(easy_perform, "curl_easy_perform"),
-        FN(easy_getinfo, "curl_easy_getinfo"), FN(easy_cleanup, "curl_easy_cleanup"),
-        FN(easy_strerror, "curl_easy_strerror"), FN(slist_append, "curl_slist_append"),
-        FN(slist_free_all, "curl_slist_free_all"),
+#define FN(f) {"curl_" #f, offsetof(struct curl_api, f)} /* member f is libcurl's curl_f */
+        FN(global_init),   FN(easy_init),     FN(easy_setopt),  FN(easy_perform),
+        FN(easy_getinfo),  FN(easy_cleanup),  FN(easy_strerror), FN(slist_append),
+        FN(slist_free_all),
 #undef FN
     };
     for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {

@@ -3,8 +3,9 @@
  * Pipeline: token scan ─► [vcache] ─► policy. Owns one reference to each cached verdict and a
  * fixed pool of entries allocated up front (no allocation per lookup in steady state beyond the
  * verdict a miss creates); an entry is first written when it is first taken (pool_fresh), so
- * the pool's pages are touched only as far as the cache has ever been filled. Buckets are chained, keyed by polyhash61 of the token text (a keyed
- * polynomial hash finished by SipHash-1-3: siphash.h).
+ * the pool's pages are touched only as far as the cache has ever been filled. Buckets are
+ * chained, keyed by polyhash61 of the token text (a keyed polynomial hash finished by
+ * SipHash-1-3: siphash.h).
  *
  * Replacement is a segmented LRU (Karedla, Love & Wherry, 1994):
  *
