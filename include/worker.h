@@ -77,6 +77,7 @@ enum {
 struct worker_ring {
     _Alignas(64) _Atomic uint64_t head;   /* bytes ever written (producer) */
     _Alignas(64) _Atomic uint64_t tail;   /* bytes ever consumed (consumer) */
+    uint64_t head_cache;                  /* consumer's last look at head */
     _Alignas(64) uint64_t tail_cache;     /* producer's last look at tail */
     _Atomic uint64_t drops;               /* packets refused because the ring was full */
     uint8_t *buf;

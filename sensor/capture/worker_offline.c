@@ -115,8 +115,8 @@ struct owk {
      * value only makes the reader tick more) */
     _Alignas(64) _Atomic uint64_t now_pub;   /* its sensor's clock */
     _Atomic uint64_t flow_due, frag_due;     /* flow_next_due / defrag_next_due */
-    /* the reader's side */
-    uint64_t told_us, told_flow_us; /* the packet time this worker was last given (and with a
+    /* the reader's side: a line of its own, apart from the one the worker writes per record */
+    _Alignas(64) uint64_t told_us, told_flow_us; /* the packet time this worker was last given (and with a
                                        flow lookup); UINT64_MAX: nothing yet */
     uint64_t due_flow, due_frag;    /* the earliest flow / fragment deadline this worker can
                                        have, from what it published when last read (0: read) */
@@ -183,10 +183,12 @@ static void handle(struct sensor *s, const struct worker_pkt *p)
 }
 
 /* w has handled every record below v (and so filed every replay check of those records:
- * replay_defer.h). seq_cst, paired with the answering thread's load before it reads the queues. */
+ * replay_defer.h). A release store, paired with passed()'s acquire load: the answering thread
+ * that sees v sees every ticket filed before it (it reads the queues after the positions). Not
+ * seq_cst, a full fence per record: no load here must be ordered after this store. */
 static void publish_low(struct owk *w, uint64_t v)
 {
-    atomic_store(&w->low, v);
+    atomic_store_explicit(&w->low, v, memory_order_release);
 }
 
 /* Between packets: answer the replay checks that can be, write this worker's answered ones. */
@@ -291,7 +293,7 @@ static int passed(void *arg, size_t i, uint64_t S)
 {
     struct reader *R = arg;
     struct owk *w = &R->w[i];
-    return atomic_load(&w->low) >= S || drained(R, w, S);
+    return atomic_load_explicit(&w->low, memory_order_acquire) >= S || drained(R, w, S);
 }
 
 /* Copies one record into w's ring, waiting while it is full: reading files never drops. A full

@@ -2,8 +2,10 @@
  * a worker of a live -j N run, or between the reader and a worker reading files with -j N (see
  * worker.h for the record layout). Owns the ring's buffer and the copies of the packets in it.
  * No lock: the producer owns head, the consumer tail; each publishes its position with a
- * release store and reads the other's with an acquire load. The producer keeps its last look at
- * tail (tail_cache) so that it reads the consumer's cache line only when the ring looks full.
+ * release store and reads the other's with an acquire load. Each keeps its last look at the
+ * other's position (tail_cache, head_cache), so that the producer reads the consumer's cache line
+ * only when the ring looks full, and the consumer the producer's only when it has consumed all
+ * it last saw: not a line moved between the two cores per packet.
  */
 #include "worker.h"
 
@@ -82,7 +84,9 @@ int worker_ring_try_push(struct worker_ring *r, const struct worker_pkt *hdr,
 const struct worker_pkt *worker_ring_peek(struct worker_ring *r)
 {
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    if (tail == r->head_cache) /* the acquire that saw head_cache made records below it visible */
+        r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+    uint64_t head = r->head_cache;
     while (tail != head) {
         size_t off = tail & (r->cap - 1);
         uint32_t size;
