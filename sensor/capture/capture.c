@@ -26,6 +26,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -144,6 +145,9 @@ static pcap_t *open_offline(const char *path, char *errbuf, char **iobuf)
         snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    /* One thread reads a handle: stdio's lock, taken twice a packet (libpcap reads a record's
+     * header, then its data), guards nothing. */
+    __fsetlocking(fp, FSETLOCKING_BYCALLER);
     *iobuf = malloc(CAPTURE_READ_BUFFER);
     if (*iobuf && setvbuf(fp, *iobuf, _IOFBF, CAPTURE_READ_BUFFER) != 0) {
         free(*iobuf); /* stdio's default buffer stays */
