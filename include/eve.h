@@ -84,6 +84,16 @@ void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_pref
                      struct verdict *v, enum token_location loc, uint32_t findings,
                      int first_in_flow, int accepted);
 
+/* With w->lazy set (eve_writer.h) for a token with no finding: eve_write_token() also keeps a
+ * copy of each token record it renders. Whether what it kept can make the token's records with
+ * a finding added: every raw class that has outputs got its token record (not so when no
+ * output of a class takes token records, token-events: first later in a flow, or no memory). */
+int eve_lazy_complete(const struct eve_lazy *lz);
+/* Writes, to the outputs, the records eve_write_token() would have written for that token
+ * occurrence with finding `finding` (enum finding) as its only one: an `alert` and the `token`
+ * record, each where eve_write_token would send it. lz must be complete. */
+void eve_lazy_write(struct eve_writer *w, const struct eve_lazy *lz, int finding);
+
 /* An alert about one token occurrence that the fleet (fleet.h) raised: as eve_write_token's
  * alert record, but for finding `top` (not necessarily among `findings`, which the token
  * object shows), its signature text followed by `note`, and `extra` (top-level members, e.g.

@@ -37,9 +37,27 @@ struct eve_hold {
     size_t len, cap;
 };
 
+/* A token's records with one finding more, derived later from its token record instead of
+ * rendered a second time (reading files with -j N: a token with no finding whose
+ * token_replay answer is pending gets this and one hold, not two holds). Filled by
+ * eve_write_token() while eve_writer.lazy points at it; written by eve_lazy_write() (eve.h). */
+struct eve_lazy {
+    char *rec[2];                      /* the token record for plain [0] and raw [1] outputs */
+    uint32_t len[2];
+    uint32_t at_type[2];               /* the event_type value's 5 letters ("token") */
+    uint32_t at_alert[2];              /* after tx_id: where an alert record's `alert` goes */
+    uint32_t at_finding[2];            /* inside the empty "findings":[] */
+    uint8_t need, have;                /* raw classes that have outputs / whose record is kept */
+    uint8_t first, ether, ether_swap;  /* first in its flow; the record's MACs (rec_ether) */
+    int8_t accepted;
+    uint8_t eth[12];
+};
+
 struct eve_writer {
     struct jb jb;                      /* the record under construction */
     struct eve_hold *hold;             /* not NULL: records go there, not to the outputs */
+    struct eve_lazy *lazy;             /* not NULL: eve_write_token keeps its token records */
+    uint32_t mark_alert, mark_finding; /* where token_record() put tx_id's end, the findings */
     struct output *outputs;            /* borrowed: the owner opens, settles and closes them */
     size_t noutputs;
     uint32_t types;                    /* union of the outputs' types (EVE_T_*) */
@@ -87,5 +105,7 @@ void eve_hold_release_with(struct eve_writer *w, struct eve_hold *h, const char 
                            size_t extra_len);
 /* Empties h without writing it. */
 void eve_hold_free(struct eve_hold *h);
+/* Frees lz (allocated with malloc/calloc) and what it kept; NULL is nothing. */
+void eve_lazy_free(struct eve_lazy *lz);
 
 #endif

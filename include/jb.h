@@ -54,6 +54,12 @@ void jb_kint(struct jb *j, const char *qkey, size_t qn, int64_t v);
 void jb_kuint(struct jb *j, const char *qkey, size_t qn, uint64_t v);
 void jb_kbool(struct jb *j, const char *qkey, size_t qn, int v);
 
+/* Appends s[0..n) as it is: JSON this builder rendered before (trusted, our own output), cut
+ * where the caller resumes or completes it. depth >= 0: after it, that many objects are open,
+ * each with members written (0: the record is complete); depth < 0: the state is left as it was
+ * (the bytes open and close nothing, or the caller completes the record with a later call). */
+void jb_verbatim(struct jb *j, const char *s, size_t n, int depth);
+
 /* Escapes s[0..n) as a JSON string body (without quotes) onto the buffer. */
 void jb_escape(struct jb *j, const void *s, size_t n);
 

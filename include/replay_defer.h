@@ -9,7 +9,9 @@
  * tickets are answered in packet order, a ticket once every other worker has passed S (it has
  * filed every ticket of an earlier packet) and every ticket before it is answered. The worker
  * renders the token's records both ways (with and without token_replay) into holds
- * (eve_writer.h) when the answer is not there yet, and writes the right one when it is.
+ * (eve_writer.h) when the answer is not there yet, and writes the right one when it is. A
+ * token with no other finding (most) is rendered once: its records with token_replay, rarely
+ * needed, are then derived from its token record (eve_lazy, eve.h) if the answer says so.
  *
  * Threads: a ticket is filed and released by its worker; answered by whichever thread runs
  * replay_defer_run() (any worker, between packets; one at a time). A worker's tickets form a
@@ -39,6 +41,8 @@ struct rd_ticket {
     uint32_t base;                /* the token's findings but token_replay */
     uint8_t held;                 /* records rendered into hold[answer == RD_REPLAY] */
     struct eve_hold hold[2];
+    struct eve_lazy *lazy;        /* not NULL: only hold[0] was rendered; the token_replay
+                                     variant is derived from this (eve_lazy_write) if needed */
     struct app_fhold *fh;         /* its flow's `flow` record, held while tickets are pending */
 };
 

@@ -390,6 +390,20 @@ void jb_raw(struct jb *j, const char *key, const char *json, size_t n)
     put(j, json, n);
 }
 
+void jb_verbatim(struct jb *j, const char *s, size_t n, int depth)
+{
+    put(j, s, n);
+    if (depth < 0)
+        return;
+    if (depth > JB_MAX_DEPTH) {
+        j->err = 1;
+        return;
+    }
+    j->depth = depth;
+    for (int i = 0; i < depth; i++)
+        j->first[i] = 0; /* objects, members written: the next member takes a comma */
+}
+
 void jb_members(struct jb *j, const char *members, size_t n)
 {
     if (!n)

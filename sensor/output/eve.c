@@ -391,8 +391,9 @@ static void render_static(struct verdict *v)
     jb_release(&t);
 }
 
-void eve_token_object(struct jb *j, const char *key, struct verdict *v,
-                      const char *location, uint32_t findings, int raw, int accepted)
+/* eve_token_object(); *mark (when not NULL) gets where the findings array's elements start. */
+static void token_object(struct jb *j, const char *key, struct verdict *v, const char *location,
+                         uint32_t findings, int raw, int accepted, uint32_t *mark)
 {
     if (!v->json)
         render_static(v);
@@ -401,6 +402,8 @@ void eve_token_object(struct jb *j, const char *key, struct verdict *v,
     if (location)
         jb_kstr(j, JB_KEY("location"), location);
     jb_kopen_array(j, JB_KEY("findings"));
+    if (mark)
+        *mark = (uint32_t)j->len;
     for (int i = 0; i < F__COUNT; i++)
         if (findings & (1u << i))
             jb_str(j, NULL, policy_findings[i].code);
@@ -410,6 +413,12 @@ void eve_token_object(struct jb *j, const char *key, struct verdict *v,
     if (raw)
         jb_kstrn(j, JB_KEY("raw"), v->token, v->token_len);
     jb_close(j);
+}
+
+void eve_token_object(struct jb *j, const char *key, struct verdict *v,
+                      const char *location, uint32_t findings, int raw, int accepted)
+{
+    token_object(j, key, v, location, findings, raw, accepted, NULL);
 }
 
 /* Hands the finished record to each output that takes `type`; `raw_variant` is called to build
@@ -437,6 +446,8 @@ struct alert_opts {
     size_t extra_len;
 };
 
+static void alert_object(struct eve_writer *w, int top, int accepted, const struct alert_opts *ao);
+
 static void token_record(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
                          uint64_t ts_us, uint64_t tx_id, const struct eve_http *http,
                          struct verdict *v, enum token_location loc, uint32_t findings,
@@ -445,42 +456,156 @@ static void token_record(struct eve_writer *w, const struct flow *f, struct eve_
     struct jb *j = &w->jb;
     eve_begin(w, f, pfx, ts_us, alert ? "alert" : "token");
     jb_kuint(j, JB_KEY("tx_id"), tx_id);
-    if (alert) {
-        const struct finding_info *fi =
-            &policy_findings[ao ? ao->top : (int)policy_top_finding(findings)];
-        jb_kopen_object(j, JB_KEY("alert"));
-        jb_kstr(j, JB_KEY("action"), "allowed");
-        jb_kuint(j, JB_KEY("gid"), 1);
-        jb_kuint(j, JB_KEY("signature_id"), fi->sid);
-        jb_kuint(j, JB_KEY("rev"), 1);
-        if ((fi->severity == 1 && accepted == 1) || (ao && ao->note)) {
-            /* A forged token that worked is an intrusion, not an attempt: say so. */
-            char sig[384];
-            int n = snprintf(sig, sizeof(sig), "%s%s%s", fi->signature,
-                             fi->severity == 1 && accepted == 1 ? ", accepted by the server" : "",
-                             ao && ao->note ? ao->note : "");
-            jb_kstrn(j, JB_KEY("signature"), sig, n > 0 && (size_t)n < sizeof(sig) ? (size_t)n : 0);
-        } else {
-            jb_kstr(j, JB_KEY("signature"), fi->signature);
-        }
-        jb_kstr(j, JB_KEY("category"), fi->category);
-        jb_kuint(j, JB_KEY("severity"), (uint64_t)fi->severity);
-        if (w->ntags) {
-            /* Suricata's alert.metadata: an object of string arrays */
-            jb_kopen_object(j, JB_KEY("metadata"));
-            jb_kopen_array(j, JB_KEY("tags"));
-            for (size_t i = 0; i < w->ntags; i++)
-                jb_str(j, NULL, w->tags[i]);
-            jb_close(j);
-            jb_close(j);
-        }
-        jb_close(j);
-    }
+    w->mark_alert = (uint32_t)j->len;
+    if (alert)
+        alert_object(w, ao ? ao->top : (int)policy_top_finding(findings), accepted, ao);
     eve_http_object(j, http);
-    eve_token_object(j, "token", v, token_location_name(loc), findings, raw, accepted);
+    token_object(j, "token", v, token_location_name(loc), findings, raw, accepted,
+                 &w->mark_finding);
     if (ao && ao->extra)
         jb_members(j, ao->extra, ao->extra_len);
     jb_close(j);
+}
+
+/* An alert record's `alert` object: for finding `top`. */
+static void alert_object(struct eve_writer *w, int top, int accepted, const struct alert_opts *ao)
+{
+    struct jb *j = &w->jb;
+    const struct finding_info *fi = &policy_findings[top];
+    jb_kopen_object(j, JB_KEY("alert"));
+    jb_kstr(j, JB_KEY("action"), "allowed");
+    jb_kuint(j, JB_KEY("gid"), 1);
+    jb_kuint(j, JB_KEY("signature_id"), fi->sid);
+    jb_kuint(j, JB_KEY("rev"), 1);
+    if ((fi->severity == 1 && accepted == 1) || (ao && ao->note)) {
+        /* A forged token that worked is an intrusion, not an attempt: say so. */
+        char sig[384];
+        int n = snprintf(sig, sizeof(sig), "%s%s%s", fi->signature,
+                         fi->severity == 1 && accepted == 1 ? ", accepted by the server" : "",
+                         ao && ao->note ? ao->note : "");
+        jb_kstrn(j, JB_KEY("signature"), sig, n > 0 && (size_t)n < sizeof(sig) ? (size_t)n : 0);
+    } else {
+        jb_kstr(j, JB_KEY("signature"), fi->signature);
+    }
+    jb_kstr(j, JB_KEY("category"), fi->category);
+    jb_kuint(j, JB_KEY("severity"), (uint64_t)fi->severity);
+    if (w->ntags) {
+        /* Suricata's alert.metadata: an object of string arrays */
+        jb_kopen_object(j, JB_KEY("metadata"));
+        jb_kopen_array(j, JB_KEY("tags"));
+        for (size_t i = 0; i < w->ntags; i++)
+            jb_str(j, NULL, w->tags[i]);
+        jb_close(j);
+        jb_close(j);
+    }
+    jb_close(j);
+}
+
+/* ---- a token's records with a finding more, derived from its token record -------------- */
+
+/* Keeps the token record just rendered (raw class `raw`, no finding) in w->lazy: a copy of its
+ * bytes, where its event_type value, the alert object's place and the findings array are, and
+ * what write_one() would add to it (the record's MACs). */
+static void lazy_keep(struct eve_writer *w, int raw, int first, int accepted)
+{
+    struct eve_lazy *lz = w->lazy;
+    const struct jb *j = &w->jb;
+    static const char key[] = "\"event_type\":\"";
+    const char *t = memmem(j->buf, j->len, key, sizeof(key) - 1);
+    if (!t || j->len > UINT32_MAX || w->mark_finding > j->len || w->mark_alert > j->len)
+        return;
+    size_t at_type = (size_t)(t - j->buf) + sizeof(key) - 1;
+    if (at_type + 6 > w->mark_alert || memcmp(j->buf + at_type, "token\"", 6) != 0 ||
+        w->mark_alert > w->mark_finding || j->buf[w->mark_finding - 1] != '[' ||
+        j->buf[w->mark_finding] != ']')
+        return; /* not the shape this derives from: the caller renders both ways */
+    char *c = malloc(j->len);
+    if (!c)
+        return;
+    memcpy(c, j->buf, j->len);
+    free(lz->rec[raw]);
+    lz->rec[raw] = c;
+    lz->len[raw] = (uint32_t)j->len;
+    lz->at_type[raw] = (uint32_t)at_type;
+    lz->at_alert[raw] = w->mark_alert;
+    lz->at_finding[raw] = w->mark_finding;
+    lz->first = (uint8_t)(first != 0);
+    lz->accepted = (int8_t)(accepted < 0 ? -1 : accepted != 0);
+    lz->ether = w->rec_ether && w->pkt_eth;
+    lz->ether_swap = w->rec_ether_swap;
+    if (lz->ether)
+        memcpy(lz->eth, w->pkt_eth, sizeof(lz->eth));
+    lz->have |= (uint8_t)(1u << raw);
+}
+
+int eve_lazy_complete(const struct eve_lazy *lz)
+{
+    return lz->need && (lz->have & lz->need) == lz->need;
+}
+
+void eve_lazy_free(struct eve_lazy *lz)
+{
+    if (!lz)
+        return;
+    free(lz->rec[0]);
+    free(lz->rec[1]);
+    free(lz);
+}
+
+/* A finding's code as the one element of the (empty) findings array being resumed. */
+static void lazy_finding(struct jb *j, const char *code)
+{
+    jb_verbatim(j, "\"", 1, -1);
+    jb_verbatim(j, code, strlen(code), -1); /* a plain identifier: nothing to escape */
+    jb_verbatim(j, "\"", 1, -1);
+}
+
+void eve_lazy_write(struct eve_writer *w, const struct eve_lazy *lz, int finding)
+{
+    struct jb *j = &w->jb;
+    const char *code = policy_findings[finding].code;
+    /* write_one's view of the record: the MACs of the packet that made it */
+    uint8_t ether = w->rec_ether, swap = w->rec_ether_swap;
+    const uint8_t *eth = w->pkt_eth;
+    w->rec_ether = lz->ether;
+    w->rec_ether_swap = lz->ether_swap;
+    w->pkt_eth = lz->ether ? lz->eth : NULL;
+    for (int raw = 0; raw <= 1; raw++) {
+        if (!(lz->need & (1u << raw)) || !lz->rec[raw])
+            continue;
+        const char *r = lz->rec[raw];
+        uint32_t n = lz->len[raw], ta = lz->at_type[raw], aa = lz->at_alert[raw],
+                 fa = lz->at_finding[raw];
+        /* the alert: the token record as "alert", its `alert` object after tx_id */
+        jb_reset(j);
+        jb_verbatim(j, r, ta, -1);
+        jb_verbatim(j, "alert", 5, -1);
+        jb_verbatim(j, r + ta + 5, aa - ta - 5, 1);
+        alert_object(w, finding, lz->accepted, NULL);
+        jb_verbatim(j, r + aa, fa - aa, -1);
+        lazy_finding(j, code);
+        jb_verbatim(j, r + fa, n - fa, 0);
+        emit(w, EVE_T_ALERT, raw ? 2 : 1);
+        /* the token record, the finding in its array */
+        jb_reset(j);
+        jb_verbatim(j, r, fa, -1);
+        lazy_finding(j, code);
+        jb_verbatim(j, r + fa, n - fa, 0);
+        if (j->err)
+            continue;
+        for (size_t i = 0; i < w->noutputs; i++) {
+            struct output *o = &w->outputs[i];
+            const struct eve_output_cfg *oc = o->cfg;
+            if (!(oc->types & EVE_T_TOKEN) || oc->raw_tokens != raw)
+                continue;
+            if (oc->token_events == TOKEN_EVENTS_ALL ||
+                (oc->token_events == TOKEN_EVENTS_FIRST && lz->first))
+                write_one(w, o);
+        }
+    }
+    w->rec_ether = ether;
+    w->rec_ether_swap = swap;
+    w->pkt_eth = eth;
 }
 
 void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_prefix *pfx,
@@ -495,6 +620,8 @@ void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_pref
         else
             any_plain = 1;
     }
+    if (w->lazy)
+        w->lazy->need = (uint8_t)(any_plain | any_raw << 1);
     for (int raw = 0; raw <= 1; raw++) {
         if ((raw && !any_raw) || (!raw && !any_plain))
             continue;
@@ -518,6 +645,8 @@ void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_pref
         struct jb *j = &w->jb;
         if (j->err)
             continue;
+        if (w->lazy && !findings)
+            lazy_keep(w, raw, first_in_flow, accepted);
         for (size_t i = 0; i < w->noutputs; i++) {
             struct output *o = &w->outputs[i];
             const struct eve_output_cfg *oc = o->cfg;

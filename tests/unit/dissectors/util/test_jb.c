@@ -282,6 +282,39 @@ static void test_prerendered_keys(void **state)
     jb_release(&b);
 }
 
+/* jb_verbatim: a record cut where its members go on, resumed with the builder's own writers
+ * (the comma comes from the state it leaves), and completed; an error past the depth limit. */
+static void test_verbatim(void **state)
+{
+    (void)state;
+    static const char rec[] = "{\"event_type\":\"token\",\"tx_id\":3,\"token\":{\"f\":[]}}";
+    const char *cut = strstr(rec, ",\"token\""); /* after tx_id */
+    struct jb j;
+    jb_init(&j, 8);
+    jb_verbatim(&j, rec, (size_t)(cut - rec), 1);
+    jb_open_object(&j, "alert");
+    jb_uint(&j, "sid", 7);
+    jb_close(&j);
+    jb_verbatim(&j, cut, strlen(cut), 0);
+    assert_int_equal(j.err, 0);
+    assert_int_equal(j.depth, 0);
+    static const char want[] =
+        "{\"event_type\":\"token\",\"tx_id\":3,\"alert\":{\"sid\":7},\"token\":{\"f\":[]}}";
+    assert_int_equal(j.len, strlen(want));
+    assert_memory_equal(j.buf, want, j.len);
+    /* depth < 0 leaves the state: bytes that open and close nothing */
+    jb_reset(&j);
+    jb_open_object(&j, NULL);
+    jb_verbatim(&j, "\"k\":1", 5, -1);
+    assert_int_equal(j.depth, 1);
+    jb_verbatim(&j, "}", 1, 0);
+    assert_int_equal(j.len, 7);
+    assert_memory_equal(j.buf, "{\"k\":1}", 7);
+    jb_verbatim(&j, "", 0, JB_MAX_DEPTH + 1);
+    assert_int_equal(j.err, 1);
+    jb_release(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_escape_utf8),
         cmocka_unit_test(test_escape_random),
         cmocka_unit_test(test_escape_word_skip),
+        cmocka_unit_test(test_verbatim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
