@@ -15,6 +15,10 @@ run_bench.py), each against the raw libpcap read loop of the same capture:
   5. ndpiReader (libndpi-bin: classification only) on the benchmark capture, for comparison;
   6. scaling: time against capture size (the benchmark capture's first 25 / 50 / 100 % of
      packets) and against distinct tokens (floods of 10k / 50k / 200k).
+Each round also times one fixed busy loop pinned to each CPU in turn (the CPU probe): on a
+shared virtual machine one CPU can run at half the other's speed for minutes, and a -j 2 run,
+which needs both, then takes as long as its work on the slower one; one-thread programs do not
+show it. The probe's figures are printed with the round, and their medians with the report.
 Rounds interleave the programs; figures are medians of --runs. CPU is user+sys of the child
 (os.wait4), wall is the monotonic clock, RSS ru_maxrss. Prints a report and markdown tables.
 
@@ -49,6 +53,22 @@ def run(cmd, out=subprocess.DEVNULL):
         sys.exit("bench_goals: %s failed (exit %d): %s" % (" ".join(cmd), rc, err[-800:]))
     run.last_user, run.last_sys = ru.ru_utime, ru.ru_stime
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0, err
+
+
+def cpu_probe():
+    """Seconds one fixed busy loop takes pinned to each CPU this process may use, in a child
+    per CPU (so that the pinning ends with it): {cpu: seconds}."""
+    out = {}
+    for c in sorted(os.sched_getaffinity(0)):
+        code = ("import os, time\nos.sched_setaffinity(0, {%d})\nt = time.monotonic()\n"
+                "x = 0\nfor i in range(2000000):\n    x += i * i\nprint(time.monotonic() - t)\n"
+                % c)
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        try:
+            out[c] = float(r.stdout.strip())
+        except ValueError:
+            pass
+    return out
 
 
 def slice_pcap(src, dst, fraction):
@@ -113,8 +133,12 @@ def main():
     rows = {k: [] for k in ("raw_wall", "raw_cpu", "tw1_wall", "tw1_cpu", "tw1_rss", "tw2_wall",
                             "tw2_cpu", "tw2_rss", "ndpi_wall", "ndpi_cpu", "ndpi_rss")}
     ndpi = shutil.which("ndpiReader")
+    probes = {}
     run([a.rawloop, a.pcap])  # page cache warm
     for i in range(a.runs):
+        pr = cpu_probe()
+        for c, t in pr.items():
+            probes.setdefault(c, []).append(t)
         r = run([a.rawloop, a.pcap])
         rows["raw_wall"].append(r[0])
         rows["raw_cpu"].append(r[1])
@@ -131,10 +155,13 @@ def main():
             rows["ndpi_wall"].append(r[0])
             rows["ndpi_cpu"].append(r[1])
             rows["ndpi_rss"].append(r[2])
-        print("  round %d/%d: raw %.3f s (CPU %.3f), -j 1 CPU %.3f s, -j 2 wall %.3f s%s" % (
-            i + 1, a.runs, rows["raw_wall"][-1], rows["raw_cpu"][-1], rows["tw1_cpu"][-1],
-            rows["tw2_wall"][-1], ", ndpiReader CPU %.3f s" % rows["ndpi_cpu"][-1] if ndpi else ""),
-            flush=True)
+        print("  round %d/%d: raw %.3f s (CPU %.3f), -j 1 CPU %.3f s, -j 2 wall %.3f s%s; "
+              "CPU probe %s" % (
+                  i + 1, a.runs, rows["raw_wall"][-1], rows["raw_cpu"][-1], rows["tw1_cpu"][-1],
+                  rows["tw2_wall"][-1],
+                  ", ndpiReader CPU %.3f s" % rows["ndpi_cpu"][-1] if ndpi else "",
+                  " ".join("cpu%d %.0f ms" % (c, t * 1e3) for c, t in sorted(pr.items()))),
+              flush=True)
     m = {k: med(v) for k, v in rows.items() if v}
     cpu1 = m["tw1_cpu"] / m["raw_cpu"]
     wall2 = m["tw2_wall"] / m["raw_wall"]
@@ -213,6 +240,12 @@ def main():
              "{:,}".format(GOALS["flood_tps"]), ok(tps_null >= GOALS["flood_tps"])))
     print("| peak RSS on the benchmark capture (-j 1, -j 2) | %.1f MiB | < %d MiB | %s |"
           % (rss, GOALS["rss_mib"], ok(rss < GOALS["rss_mib"])))
+    if probes:
+        pm = {c: med(v) for c, v in probes.items()}
+        print("| CPU probe: one busy loop pinned to each CPU, medians (-j 2 needs both) | %s; "
+              "slowest / fastest %.2f | | |"
+              % (", ".join("cpu%d %.0f ms" % (c, t * 1e3) for c, t in sorted(pm.items())),
+                 max(pm.values()) / min(pm.values())))
     print("| peak RSS on the flood | %.1f MiB | | |" % max(f_rss))
     print()
     print("| program (benchmark capture) | wall | CPU | CPU / raw loop | peak RSS |")
