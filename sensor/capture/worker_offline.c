@@ -116,8 +116,8 @@ struct owk {
     _Alignas(64) _Atomic uint64_t now_pub;   /* its sensor's clock */
     _Atomic uint64_t flow_due, frag_due;     /* flow_next_due / defrag_next_due */
     /* the reader's side: a line of its own, apart from the one the worker writes per record */
-    _Alignas(64) uint64_t told_us, told_flow_us; /* the packet time this worker was last given (and with a
-                                       flow lookup); UINT64_MAX: nothing yet */
+    _Alignas(64) uint64_t told_us;  /* the packet time this worker was last given, and */
+    uint64_t told_flow_us;          /* last given with a flow lookup; UINT64_MAX: nothing yet */
     uint64_t due_flow, due_frag;    /* the earliest flow / fragment deadline this worker can
                                        have, from what it published when last read (0: read) */
 };
