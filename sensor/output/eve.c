@@ -501,6 +501,23 @@ static void alert_object(struct eve_writer *w, int top, int accepted, const stru
     jb_close(j);
 }
 
+/* Whether output configuration oc takes the token record of raw class `raw` (its token-events:
+ * all, or first and this is the token's first use in its flow). */
+static int takes_token(const struct eve_output_cfg *oc, int raw, int first)
+{
+    return (oc->types & EVE_T_TOKEN) && oc->raw_tokens == raw &&
+           (oc->token_events == TOKEN_EVENTS_ALL ||
+            (oc->token_events == TOKEN_EVENTS_FIRST && first));
+}
+
+/* The finished token record to each output that takes it. */
+static void write_token_record(struct eve_writer *w, int raw, int first)
+{
+    for (size_t i = 0; i < w->noutputs; i++)
+        if (takes_token(w->outputs[i].cfg, raw, first))
+            write_one(w, &w->outputs[i]);
+}
+
 /* ---- a token's records with a finding more, derived from its token record -------------- */
 
 /* Keeps the token record just rendered (raw class `raw`, no finding) in w->lazy: a copy of its
@@ -591,17 +608,8 @@ void eve_lazy_write(struct eve_writer *w, const struct eve_lazy *lz, int finding
         jb_verbatim(j, r, fa, -1);
         lazy_finding(j, code);
         jb_verbatim(j, r + fa, n - fa, 0);
-        if (j->err)
-            continue;
-        for (size_t i = 0; i < w->noutputs; i++) {
-            struct output *o = &w->outputs[i];
-            const struct eve_output_cfg *oc = o->cfg;
-            if (!(oc->types & EVE_T_TOKEN) || oc->raw_tokens != raw)
-                continue;
-            if (oc->token_events == TOKEN_EVENTS_ALL ||
-                (oc->token_events == TOKEN_EVENTS_FIRST && lz->first))
-                write_one(w, o);
-        }
+        if (!j->err)
+            write_token_record(w, raw, lz->first);
     }
     w->rec_ether = ether;
     w->rec_ether_swap = swap;
@@ -631,14 +639,8 @@ void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_pref
         }
         /* token records honour each output's token-events */
         int wanted = 0;
-        for (size_t i = 0; i < w->noutputs; i++) {
-            const struct eve_output_cfg *oc = w->outputs[i].cfg;
-            if (!(oc->types & EVE_T_TOKEN) || oc->raw_tokens != raw)
-                continue;
-            if (oc->token_events == TOKEN_EVENTS_ALL ||
-                (oc->token_events == TOKEN_EVENTS_FIRST && first_in_flow))
-                wanted = 1;
-        }
+        for (size_t i = 0; i < w->noutputs; i++)
+            wanted |= takes_token(w->outputs[i].cfg, raw, first_in_flow);
         if (!wanted)
             continue;
         token_record(w, f, pfx, ts_us, tx_id, http, v, loc, findings, 0, raw, accepted, NULL);
@@ -647,15 +649,7 @@ void eve_write_token(struct eve_writer *w, const struct flow *f, struct eve_pref
             continue;
         if (w->lazy && !findings)
             lazy_keep(w, raw, first_in_flow, accepted);
-        for (size_t i = 0; i < w->noutputs; i++) {
-            struct output *o = &w->outputs[i];
-            const struct eve_output_cfg *oc = o->cfg;
-            if (!(oc->types & EVE_T_TOKEN) || oc->raw_tokens != raw)
-                continue;
-            if (oc->token_events == TOKEN_EVENTS_ALL ||
-                (oc->token_events == TOKEN_EVENTS_FIRST && first_in_flow))
-                write_one(w, o);
-        }
+        write_token_record(w, raw, first_in_flow);
     }
 }
 
