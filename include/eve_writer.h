@@ -105,7 +105,7 @@ void eve_hold_release_with(struct eve_writer *w, struct eve_hold *h, const char 
                            size_t extra_len);
 /* Empties h without writing it. */
 void eve_hold_free(struct eve_hold *h);
-/* Frees lz (allocated with malloc/calloc) and what it kept; NULL is nothing. */
-void eve_lazy_free(struct eve_lazy *lz);
+/* Frees what lz kept and empties it (its own memory is the caller's). */
+void eve_lazy_reset(struct eve_lazy *lz);
 
 #endif

@@ -41,8 +41,8 @@ struct rd_ticket {
     uint32_t base;                /* the token's findings but token_replay */
     uint8_t held;                 /* records rendered into hold[answer == RD_REPLAY] */
     struct eve_hold hold[2];
-    struct eve_lazy *lazy;        /* not NULL: only hold[0] was rendered; the token_replay
-                                     variant is derived from this (eve_lazy_write) if needed */
+    struct eve_lazy lazy;         /* complete (eve_lazy_complete): only hold[0] was rendered;
+                                     the token_replay variant is derived from this if needed */
     struct app_fhold *fh;         /* its flow's `flow` record, held while tickets are pending */
 };
 

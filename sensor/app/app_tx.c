@@ -510,20 +510,18 @@ static int replay_file(struct app_ctx *c, struct tx *t, size_t i, const uint8_t 
     app->fh->pending++;
     app->alerted |= *findings != 0;
     /* No finding (most tokens): rendered once, the token_replay variant kept derivable. */
-    struct eve_lazy *lz = *findings ? NULL : calloc(1, sizeof(*lz));
+    struct eve_lazy *lz = *findings ? NULL : &tk->lazy;
     for (int r = 0; r <= 1; r++) {
         s->eve.hold = &tk->hold[r];
         s->eve.lazy = r ? NULL : lz;
         eve_write_token(&s->eve, c->f, &app->pfx, t->ts_us, t->tx_id, &t->http, v,
                         t->tokens[i].loc, *findings | (r ? 1u << F_TOKEN_REPLAY : 0), first, acc);
         s->eve.lazy = NULL;
-        if (!r && lz && eve_lazy_complete(lz)) {
-            tk->lazy = lz;
+        if (!r && lz && eve_lazy_complete(lz))
             break;
-        }
     }
-    if (!tk->lazy)
-        eve_lazy_free(lz);
+    if (!eve_lazy_complete(&tk->lazy))
+        eve_lazy_reset(&tk->lazy); /* rendered both ways: nothing to derive from */
     s->eve.hold = NULL;
     return 1;
 }
@@ -535,15 +533,14 @@ void app_tx_release_replay(struct sensor *s)
         if (tk->held) {
             int r = atomic_load_explicit(&tk->answer, memory_order_acquire) == RD_REPLAY;
             app_tx_count_alerts(s, tk->base | (r ? 1u << F_TOKEN_REPLAY : 0));
-            if (tk->lazy && r) {
+            if (r && eve_lazy_complete(&tk->lazy)) {
                 eve_hold_free(&tk->hold[0]);
-                eve_lazy_write(&s->eve, tk->lazy, F_TOKEN_REPLAY);
+                eve_lazy_write(&s->eve, &tk->lazy, F_TOKEN_REPLAY);
             } else {
                 eve_hold_release(&s->eve, &tk->hold[r]);
                 eve_hold_free(&tk->hold[!r]);
             }
-            eve_lazy_free(tk->lazy);
-            tk->lazy = NULL;
+            eve_lazy_reset(&tk->lazy);
             struct app_fhold *fh = tk->fh;
             fh->replayed |= (uint8_t)r;
             if (--fh->pending == 0 && fh->closed) {

@@ -560,13 +560,11 @@ int eve_lazy_complete(const struct eve_lazy *lz)
     return lz->need && (lz->have & lz->need) == lz->need;
 }
 
-void eve_lazy_free(struct eve_lazy *lz)
+void eve_lazy_reset(struct eve_lazy *lz)
 {
-    if (!lz)
-        return;
     free(lz->rec[0]);
     free(lz->rec[1]);
-    free(lz);
+    memset(lz, 0, sizeof(*lz));
 }
 
 /* A finding's code as the one element of the (empty) findings array being resumed. */

@@ -71,7 +71,7 @@ void replay_defer_free(struct replay_defer *d)
             struct rd_ticket *n = t->next;
             eve_hold_free(&t->hold[0]);
             eve_hold_free(&t->hold[1]);
-            eve_lazy_free(t->lazy);
+            eve_lazy_reset(&t->lazy);
             free(t);
             t = n;
         }
